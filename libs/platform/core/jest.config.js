@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'platform-core',
+  preset: '../../../jest.preset.js',
+  rootDir: __dirname,
+};

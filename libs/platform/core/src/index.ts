@@ -1,0 +1,19 @@
+/**
+ * @modulith/core — the few base types every platform library and module shares:
+ * typed errors, environment parsing, time-ordered ids and the clock.
+ */
+export {
+  ModulithError,
+  ValidationError,
+  ConflictError,
+  NotFoundError,
+  PayloadTooLargeError,
+  ConfigurationError,
+} from './errors';
+export type { ErrorContext } from './errors';
+export { envString, envInt, envBool, envChoice, envList } from './env';
+export { uuidv7 } from './uuid-v7';
+export { systemClock } from './clock';
+export type { Clock } from './clock';
+export { runWithCorrelation, currentCorrelation } from './correlation';
+export type { CorrelationContext } from './correlation';

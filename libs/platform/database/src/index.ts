@@ -1,0 +1,13 @@
+/**
+ * @modulith/database — the shared PostgreSQL pool, the embedded server default, per-module
+ * schemas and migrations, and transactions.
+ */
+export { DatabaseModule } from './database.module';
+export { Database } from './database';
+export { databaseConfigFromEnv } from './database.config';
+export type { DatabaseConfig } from './database.config';
+export { defineModuleSchema } from './module-schema';
+export type { ModuleSchema, MigrationClass, EntityClass } from './module-schema';
+export { runMigrations, appliedMigrations, MigrationFailedError, MIGRATIONS_TABLE } from './migration-runner';
+export type { MigrationReport } from './migration-runner';
+export { EmbeddedPostgresServer, EmbeddedPostgresError } from './embedded-postgres.server';
