@@ -1,0 +1,33 @@
+import type { INestApplication, LoggerService } from '@nestjs/common';
+
+/**
+ * On SIGTERM or SIGINT: stop accepting connections and let in-flight requests finish, then
+ * close the app (modules drain, the relay stops, the pool closes last). A second signal, or
+ * the timeout, exits at once.
+ */
+export function closeOnSignals(app: INestApplication, logger: LoggerService, timeoutMs: number): void {
+  let closing = false;
+  const close = async (signal: NodeJS.Signals) => {
+    if (closing) {
+      logger.warn(`${signal} again: exiting now`, 'Shutdown');
+      process.exit(1);
+    }
+    closing = true;
+    logger.log(`${signal} received: shutting down`, 'Shutdown');
+    const timer = setTimeout(() => {
+      logger.error(`shutdown took longer than ${timeoutMs} ms: exiting`, undefined, 'Shutdown');
+      process.exit(1);
+    }, timeoutMs);
+    timer.unref();
+    try {
+      await app.close();
+      logger.log('shut down cleanly', 'Shutdown');
+      process.exitCode = 0;
+    } catch (error) {
+      logger.error(`shutdown failed: ${(error as Error).message}`, (error as Error).stack, 'Shutdown');
+      process.exitCode = 1;
+    }
+  };
+  process.on('SIGTERM', (signal) => void close(signal));
+  process.on('SIGINT', (signal) => void close(signal));
+}

@@ -1,0 +1,22 @@
+import type { Type } from '@nestjs/common';
+import { ConfigurationError } from '@modulith/core';
+import { IngestionModule } from '@modulith/ingestion';
+
+/** Every business module this app can run, by the name `MODULES` uses. */
+export const MODULE_CATALOG: Readonly<Record<string, Type>> = {
+  ingestion: IngestionModule,
+};
+
+/** The modules to load here: the ones named, or all of them. */
+export function selectModules(names: readonly string[] | undefined): { name: string; module: Type }[] {
+  const selected = names ?? Object.keys(MODULE_CATALOG);
+  return selected.map((name) => {
+    const module = MODULE_CATALOG[name];
+    if (!module) {
+      throw new ConfigurationError(`MODULES names unknown module "${name}"; known: ${Object.keys(MODULE_CATALOG).join(', ')}`, {
+        variable: 'MODULES',
+      });
+    }
+    return { name, module };
+  });
+}

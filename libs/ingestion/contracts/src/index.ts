@@ -1,0 +1,11 @@
+/**
+ * @modulith/ingestion/contracts — the public surface of the ingestion module: the transfer
+ * shape, the commands and queries other modules and apps may send, and (with the messaging
+ * core) the events it publishes.
+ */
+export { IngestTransfersCommand } from './ingest-transfers.command';
+export { GetTransferQuery } from './get-transfer.query';
+export { FindAccountTransfersQuery } from './find-account-transfers.query';
+export { CURRENCY_CODES, isCurrencyCode } from './currency-codes';
+export { TRANSFER_LIMITS } from './transfer';
+export type { Transfer, TransferView, TransferPage, IngestResult } from './transfer';

@@ -1,0 +1,74 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { NotFoundError, PayloadTooLargeError, ValidationError } from '@modulith/core';
+import { fieldPath, readArray, readIntParam, readObject, readString } from '@modulith/http';
+import {
+  FindAccountTransfersQuery,
+  GetTransferQuery,
+  IngestTransfersCommand,
+  TRANSFER_LIMITS,
+  type IngestResult,
+  type TransferPage,
+  type TransferView,
+} from '@modulith/ingestion/contracts';
+import { parseTransfer } from '../transfer.rules';
+
+interface StatusReply {
+  status(code: number): unknown;
+}
+
+const ID_RULE = 'must be 1-128 characters of letters, digits and -_.:';
+
+@Controller()
+export class TransfersController {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly queries: QueryBus,
+  ) {}
+
+  /** One transfer. 201 when stored, 200 when it is an identical repeat, 409 when the id holds other content. */
+  @Post('transfers')
+  async ingestOne(@Body() body: unknown, @Res({ passthrough: true }) reply: StatusReply): Promise<TransferView> {
+    const transfer = parseTransfer(body);
+    const result = await this.commands.execute(new IngestTransfersCommand([transfer]));
+    reply.status(result.accepted === 1 ? 201 : 200);
+    const stored = await this.queries.execute(new GetTransferQuery(transfer.id));
+    if (!stored) throw new NotFoundError(`transfer "${transfer.id}" vanished after it was stored`, { id: transfer.id });
+    return stored;
+  }
+
+  /** Up to 10,000 transfers, all or nothing. */
+  @Post('transfers/batch')
+  @HttpCode(201)
+  ingestBatch(@Body() body: unknown): Promise<IngestResult> {
+    const items = readArray(readObject(body, '', ['transfers'])['transfers'], 'transfers');
+    if (items.length === 0) throw new ValidationError('transfers', 'must hold at least one transfer');
+    if (items.length > TRANSFER_LIMITS.maxBatchSize) {
+      throw new PayloadTooLargeError(`transfers: at most ${TRANSFER_LIMITS.maxBatchSize} per request, got ${items.length}`, {
+        field: 'transfers',
+      });
+    }
+    const transfers = items.map((item, index) => parseTransfer(item, fieldPath('transfers', index)));
+    return this.commands.execute(new IngestTransfersCommand(transfers));
+  }
+
+  @Get('transfers/:id')
+  async getOne(@Param('id') id: string): Promise<TransferView> {
+    readString(id, 'id', TRANSFER_LIMITS.idPattern, ID_RULE);
+    const transfer = await this.queries.execute(new GetTransferQuery(id));
+    if (!transfer) throw new NotFoundError(`transfer "${id}" not found`, { id });
+    return transfer;
+  }
+
+  /** Transfers from or to an account, newest first. */
+  @Get('accounts/:account/transfers')
+  listByAccount(
+    @Param('account') account: string,
+    @Query('limit') limit?: string,
+    @Query('cursor') cursor?: string,
+  ): Promise<TransferPage> {
+    readString(account, 'account', TRANSFER_LIMITS.idPattern, ID_RULE);
+    if (cursor !== undefined) readString(cursor, 'cursor', /^[1-9][0-9]{0,18}$/, 'must be the nextCursor of a previous page');
+    return this.queries.execute(new FindAccountTransfersQuery(account, readIntParam(limit, 'limit', 50, 1, 500), cursor));
+  }
+}

@@ -1,0 +1,35 @@
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { ConflictError } from '@modulith/core';
+import { Database } from '@modulith/database';
+import { IngestTransfersCommand, type IngestResult } from '@modulith/ingestion/contracts';
+import { TransferRepository } from '../transfer.repository';
+import { sameTransfer, withoutRepeats } from '../transfer.rules';
+
+/**
+ * Stores a batch in one transaction: new ids are inserted with one statement; a known id must
+ * carry the same content (an idempotent replay) or the whole batch is refused and nothing is written.
+ */
+@CommandHandler(IngestTransfersCommand)
+export class IngestTransfersHandler implements ICommandHandler<IngestTransfersCommand> {
+  constructor(
+    private readonly database: Database,
+    private readonly transfers: TransferRepository,
+  ) {}
+
+  async execute({ transfers }: IngestTransfersCommand): Promise<IngestResult> {
+    const batch = withoutRepeats(transfers);
+    return this.database.transaction(async (tx) => {
+      const inserted = await this.transfers.insertNew(tx, batch);
+      const repeats = batch.filter((transfer) => !inserted.has(transfer.id));
+      const stored = new Map((await this.transfers.findByIds(tx, repeats.map((t) => t.id))).map((t) => [t.id, t]));
+      const conflicting = repeats.find((transfer) => {
+        const existing = stored.get(transfer.id);
+        return !existing || !sameTransfer(transfer, existing);
+      });
+      if (conflicting) {
+        throw new ConflictError(`transfer "${conflicting.id}" already exists with other content`, { id: conflicting.id });
+      }
+      return { accepted: inserted.size, replayed: transfers.length - inserted.size };
+    });
+  }
+}

@@ -1,0 +1,28 @@
+import { Catch, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { currentCorrelation } from '@modulith/core';
+import { toHttpError } from './http-error';
+
+interface ReplyLike {
+  status(code: number): ReplyLike;
+  send(payload: unknown): unknown;
+}
+
+/** Every error a controller throws leaves as `HttpErrorBody`; a 500 is logged with its cause. */
+@Catch()
+export class HttpErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpErrorFilter');
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    const response = toHttpError(error);
+    if (response.statusCode >= 500) logUnexpected(this.logger, error);
+    host.switchToHttp().getResponse<ReplyLike>().status(response.statusCode).send(response);
+  }
+}
+
+export function logUnexpected(logger: Logger, error: unknown): void {
+  const correlationId = currentCorrelation()?.correlationId;
+  logger.error(
+    { message: `unexpected error: ${(error as Error)?.message ?? String(error)}`, correlationId },
+    (error as Error)?.stack,
+  );
+}

@@ -1,0 +1,34 @@
+import { BadRequestException, NotFoundException } from '@nestjs/common';
+import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } from '@modulith/core';
+import { toHttpError } from './http-error';
+
+describe('toHttpError', () => {
+  it('maps typed errors to their status and keeps the field', () => {
+    expect(toHttpError(new ValidationError('transfers[2].amount', 'must be positive'))).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: 'transfers[2].amount: must be positive',
+      code: 'VALIDATION_FAILED',
+      field: 'transfers[2].amount',
+    });
+    expect(toHttpError(new ConflictError('exists')).statusCode).toBe(409);
+    expect(toHttpError(new NotFoundError('gone')).statusCode).toBe(404);
+    expect(toHttpError(new PayloadTooLargeError('too many')).statusCode).toBe(413);
+  });
+
+  it('rewords Fastify parser errors to name what was wrong', () => {
+    expect(toHttpError({ code: 'FST_ERR_CTP_INVALID_JSON_BODY', statusCode: 400 })).toMatchObject({ statusCode: 400, message: 'body: malformed JSON' });
+    expect(toHttpError({ code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413 })).toMatchObject({ statusCode: 413 });
+    expect(toHttpError(new SyntaxError('Unexpected token } in JSON'))).toMatchObject({ statusCode: 400, message: 'body: malformed JSON' });
+  });
+
+  it('passes Nest HTTP exceptions through', () => {
+    expect(toHttpError(new NotFoundException('no such transfer'))).toMatchObject({ statusCode: 404, message: 'no such transfer' });
+    expect(toHttpError(new BadRequestException(['a', 'b']))).toMatchObject({ statusCode: 400, message: 'a; b' });
+  });
+
+  it('hides everything about an unexpected error', () => {
+    const response = toHttpError(new TypeError('cannot read properties of undefined (reading "secret")'));
+    expect(response).toEqual({ statusCode: 500, error: 'Internal Server Error', message: 'Internal server error' });
+  });
+});

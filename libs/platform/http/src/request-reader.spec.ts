@@ -1,0 +1,34 @@
+import { ValidationError } from '@modulith/core';
+import { readArray, readIntParam, readObject, readString } from './request-reader';
+
+function failure(work: () => unknown): ValidationError {
+  try {
+    work();
+  } catch (error) {
+    if (error instanceof ValidationError) return error;
+    throw error;
+  }
+  throw new Error('expected a ValidationError');
+}
+
+describe('request readers', () => {
+  it('reject unknown and missing fields by name', () => {
+    expect(failure(() => readObject({ a: 1, b: 2 }, 'item', ['a'])).field).toBe('item.b');
+    expect(failure(() => readObject({}, 'item', ['a'])).field).toBe('item.a');
+    expect(failure(() => readObject([], '', ['a'])).message).toBe('body: must be an object, got an array');
+    expect(readObject({ a: 1 }, 'item', ['a'], ['b'])).toEqual({ a: 1 });
+  });
+
+  it('check types and patterns', () => {
+    expect(failure(() => readString(5, 'x', /./, 'anything')).message).toBe('x: must be a string, got a number');
+    expect(failure(() => readString('', 'x', /^.+$/, 'must not be empty')).message).toBe('x: must not be empty');
+    expect(failure(() => readArray({}, 'list')).message).toBe('list: must be an array, got an object');
+  });
+
+  it('read integer parameters within bounds', () => {
+    expect(readIntParam(undefined, 'limit', 50, 1, 500)).toBe(50);
+    expect(readIntParam('20', 'limit', 50, 1, 500)).toBe(20);
+    expect(failure(() => readIntParam('0', 'limit', 50, 1, 500)).field).toBe('limit');
+    expect(failure(() => readIntParam('-1', 'limit', 50, 1, 500)).field).toBe('limit');
+  });
+});
