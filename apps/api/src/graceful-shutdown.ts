@@ -19,6 +19,9 @@ export function closeOnSignals(app: INestApplication, logger: LoggerService, tim
       process.exit(1);
     }, timeoutMs);
     timer.unref();
+    // Keep-alive sockets that go idle after their last response would hold the close open.
+    const server = app.getHttpServer() as { closeIdleConnections?: () => void };
+    const reaper = setInterval(() => server.closeIdleConnections?.(), 100);
     try {
       await app.close();
       logger.log('shut down cleanly', 'Shutdown');
@@ -26,6 +29,8 @@ export function closeOnSignals(app: INestApplication, logger: LoggerService, tim
     } catch (error) {
       logger.error(`shutdown failed: ${(error as Error).message}`, (error as Error).stack, 'Shutdown');
       process.exitCode = 1;
+    } finally {
+      clearInterval(reaper);
     }
   };
   process.on('SIGTERM', (signal) => void close(signal));

@@ -22,6 +22,8 @@ export function createHttpAdapter(options: HttpOptions = httpOptionsFromEnv()): 
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
+    // Let requests in flight finish on shutdown; Node's server.close() still drops idle keep-alive sockets.
+    forceCloseConnections: false,
     // Long enough for 128-character ids, so our validation (not a bare 414) answers.
     routerOptions: { maxParamLength: 256 },
   });

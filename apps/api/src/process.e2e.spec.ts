@@ -1,0 +1,113 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+
+// The built bundle, exactly as `npm start` runs it (the test target depends on the build).
+const MAIN = path.resolve(__dirname, '../../../dist/apps/api/main.js');
+
+function startProcess(env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  let output = '';
+  const child = spawn(process.execPath, [MAIN], { env: { ...process.env, LOG_FORMAT: 'json', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.on('data', (chunk) => (output += chunk));
+  child.stderr?.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+async function waitForHealth(baseUrl: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(`${baseUrl}/health`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the app did not answer ${baseUrl}/health in time`);
+}
+
+describe('the built app as a process', () => {
+  let testDb: TestDatabase;
+
+  beforeAll(async () => {
+    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run "npx nx run api:build" first`);
+    testDb = await createTestDatabase('process');
+  });
+
+  afterAll(() => testDb?.drop());
+
+  it('"migrate" applies every module\'s migrations and exits', async () => {
+    const result = spawnSync(process.execPath, [MAIN, 'migrate'], {
+      env: { ...process.env, DATABASE_URL: testDb.url, LOG_FORMAT: 'json' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('ingestion: applied 0001-create-transfers');
+    const again = spawnSync(process.execPath, [MAIN, 'migrate'], { env: { ...process.env, DATABASE_URL: testDb.url }, encoding: 'utf8' });
+    expect(again.stdout).toContain('ingestion: up to date');
+  });
+
+  it('refuses an unknown module name in MODULES with a message naming it', async () => {
+    const result = spawnSync(process.execPath, [MAIN], { env: { ...process.env, DATABASE_URL: testDb.url, MODULES: 'ingestion,nope' }, encoding: 'utf8', timeout: 30_000 });
+    expect(result.status).toBe(1);
+    expect(result.stdout + result.stderr).toContain('MODULES names unknown module "nope"');
+  });
+
+  it('on SIGTERM finishes the request in flight, then exits cleanly', async () => {
+    const port = 40_000 + Math.floor(Math.random() * 10_000);
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const app = startProcess({ DATABASE_URL: testDb.url, PORT: String(port), HOST: '127.0.0.1' });
+    try {
+      await waitForHealth(baseUrl);
+      const transfers = Array.from({ length: 10_000 }, (_, i) => ({
+        id: `sigterm-${i}`,
+        from: 'a',
+        to: 'b',
+        amount: '1',
+        currency: 'EUR',
+        occurredAt: '2026-01-01T00:00:00Z',
+      }));
+      // The body is sent in two halves with the SIGTERM in between, so the request is
+      // certainly in flight (headers parsed, body still arriving) when the signal lands.
+      const json = JSON.stringify({ transfers });
+      const half = Math.floor(json.length / 2);
+      let sendRest: () => void = () => undefined;
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode(json.slice(0, half)));
+          sendRest = () => {
+            controller.enqueue(new TextEncoder().encode(json.slice(half)));
+            controller.close();
+          };
+        },
+      });
+      const inFlight = fetch(`${baseUrl}/transfers/batch`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        duplex: 'half',
+      } as RequestInit);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      app.child.kill('SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      sendRest();
+      const response = await inFlight;
+      expect(response.status).toBe(201);
+      expect(await app.exited).toBe(0);
+      expect(app.output()).toContain('shut down cleanly');
+      await expect(fetch(`${baseUrl}/health`)).rejects.toThrow();
+
+      const sql = new Client({ connectionString: testDb.url });
+      await sql.connect();
+      const [{ count }] = (await sql.query('SELECT count(*)::int AS count FROM ingestion.transfers')).rows;
+      await sql.end();
+      expect(count).toBe(10_000);
+    } finally {
+      app.child.kill('SIGKILL');
+    }
+  }, 60_000);
+});
