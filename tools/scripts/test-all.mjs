@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+// `npm test`: lint, test and build every project, then the end-to-end suites if any project has an
+// `e2e` target, and close with one summary line: "N passed, N failed, N skipped".
+// Test counts come from tools/scripts/jest-summary-reporter.js (tmp/test-results/<project>.json).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const resultsDir = join(root, 'tmp', 'test-results');
+const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true' };
+
+function nx(args, options = {}) {
+  const started = Date.now();
+  const run = spawnSync('npx', ['nx', ...args], {
+    cwd: root,
+    env,
+    stdio: 'inherit',
+    shell: process.platform === 'win32',
+    ...options,
+  });
+  if (run.error) console.error(`could not run nx ${args.join(' ')}: ${run.error.message}`);
+  return { ...run, seconds: (Date.now() - started) / 1000 };
+}
+
+/** Moves this phase's result files into their own folder (two phases may name a project alike). */
+function collect(phase, suffix) {
+  const phaseDir = join(resultsDir, phase);
+  mkdirSync(phaseDir, { recursive: true });
+  const files = existsSync(resultsDir) ? readdirSync(resultsDir).filter((f) => f.endsWith('.json')) : [];
+  return files.sort().map((file) => {
+    renameSync(join(resultsDir, file), join(phaseDir, file));
+    const r = JSON.parse(readFileSync(join(phaseDir, file), 'utf8'));
+    return { project: `${r.project}${suffix}`, passed: r.passed ?? 0, failed: r.failed ?? 0, skipped: r.skipped ?? 0 };
+  });
+}
+
+function projectsWithTarget(target) {
+  const run = nx(['show', 'projects', '--with-target', target, '--json'], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  if (run.status !== 0) return [];
+  const out = run.stdout.trim();
+  return out ? JSON.parse(out.slice(out.indexOf('['))) : [];
+}
+
+function table(rows) {
+  const header = ['project', 'passed', 'failed', 'skipped'];
+  const cells = rows.map((r) => [r.project, String(r.passed), String(r.failed), String(r.skipped)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c) => c.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
+}
+
+rmSync(resultsDir, { recursive: true, force: true });
+const problems = [];
+const rows = [];
+const timings = [];
+
+const main = nx(['run-many', '-t', 'lint', 'test', 'build', '--skip-nx-cache', '--output-style=static']);
+timings.push(`lint/test/build ${main.seconds.toFixed(1)} s`);
+if (main.status !== 0) problems.push(`nx run-many -t lint test build failed (exit ${main.status ?? main.signal})`);
+rows.push(...collect('run-many', ''));
+
+const e2eProjects = projectsWithTarget('e2e');
+if (e2eProjects.length > 0) {
+  const e2e = nx(['run-many', '-t', 'e2e', '--skip-nx-cache', '--output-style=static']);
+  timings.push(`e2e ${e2e.seconds.toFixed(1)} s`);
+  if (e2e.status !== 0) problems.push(`nx run-many -t e2e failed (exit ${e2e.status ?? e2e.signal})`);
+  rows.push(...collect('e2e', ' (e2e)'));
+}
+
+const total = rows.reduce(
+  (t, r) => ({ passed: t.passed + r.passed, failed: t.failed + r.failed, skipped: t.skipped + r.skipped }),
+  { passed: 0, failed: 0, skipped: 0 },
+);
+if (total.failed > 0) problems.push(`${total.failed} test(s) failed`);
+if (total.passed + total.failed === 0) problems.push('no test ran');
+
+console.log('');
+console.log(table(rows));
+console.log('');
+console.log(`time: ${timings.join(', ')}`);
+for (const problem of problems) console.log(`FAILED: ${problem}`);
+console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
+process.exit(problems.length > 0 ? 1 : 0);
