@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { chown, mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
@@ -41,6 +41,7 @@ const STOP_TIMEOUT_MS = 30_000;
  */
 export class EmbeddedPostgresServer {
   private child?: ChildProcess;
+  private owned = false;
 
   constructor(private readonly options: EmbeddedPostgresOptions) {}
 
@@ -52,11 +53,23 @@ export class EmbeddedPostgresServer {
     return path.join(path.dirname(this.options.dataDir), 'postgres.log');
   }
 
+  /** Pid of the app process that started the server running on this data folder. */
+  private get ownerFile(): string {
+    return path.join(path.dirname(this.options.dataDir), 'postgres.owner');
+  }
+
   async start(): Promise<string> {
     const binaries = locateBinaries();
     const runAs = process.getuid?.() === 0 ? ensureSystemUser() : undefined;
     const { dataDir } = this.options;
     if (runAs) assertTraversable(dataDir);
+    const owner = readOwner(this.ownerFile);
+    if (owner !== undefined && isAlive(owner) && serverRunning(dataDir)) {
+      // Another app process (say, the running app while a CLI command runs) owns the server: share it.
+      await this.waitUntilReady();
+      this.options.log(`using the embedded PostgreSQL of process ${owner} on 127.0.0.1:${this.options.port}`);
+      return this.url;
+    }
     await stopOrphan(dataDir, this.options.log);
     if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
       await this.initialise(binaries, runAs);
@@ -65,6 +78,8 @@ export class EmbeddedPostgresServer {
     }
     await this.spawnServer(binaries, runAs);
     await this.waitUntilReady();
+    this.owned = true;
+    writeFileSync(this.ownerFile, String(process.pid));
     this.options.log(`embedded PostgreSQL listening on 127.0.0.1:${this.options.port}, data in ${dataDir}, log in ${this.logFile}`);
     return this.url;
   }
@@ -72,13 +87,15 @@ export class EmbeddedPostgresServer {
   /** Fast shutdown: open transactions roll back, committed data is kept. */
   async stop(): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null) return;
+    if (!this.owned || !child || child.exitCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGINT');
     const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
     await exited;
     clearTimeout(timer);
     this.child = undefined;
+    this.owned = false;
+    rmSync(this.ownerFile, { force: true });
     this.options.log('embedded PostgreSQL stopped');
   }
 
@@ -117,7 +134,7 @@ export class EmbeddedPostgresServer {
   private async waitUntilReady(): Promise<void> {
     const deadline = Date.now() + READY_TIMEOUT_MS;
     for (;;) {
-      if (this.child?.exitCode !== null) {
+      if (this.child && this.child.exitCode !== null) {
         throw new EmbeddedPostgresError(`embedded PostgreSQL exited during start-up: ${this.tailOfLog()}`, {
           port: this.options.port,
           logFile: this.logFile,
@@ -214,6 +231,24 @@ async function stopOrphan(dataDir: string, log: (message: string) => void): Prom
       throw new EmbeddedPostgresError(`an earlier PostgreSQL (pid ${pid}) still holds ${dataDir}`, { pid, dataDir });
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function readOwner(file: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function serverRunning(dataDir: string): boolean {
+  try {
+    const pid = Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 && isAlive(pid);
+  } catch {
+    return false;
   }
 }
 
