@@ -1,0 +1,121 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import type { INestApplicationContext } from '@nestjs/common';
+import { Client } from 'pg';
+import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createFixtureApp } from '../test-support/fixture-app';
+import { payloads } from '../test-support/fixture-events';
+import type { Producer } from '../test-support/fixture-modules';
+import { waitFor } from '../testing';
+
+// Rounds of "start a child running the relay and both subscribers, SIGKILL it at a random
+// moment" while events keep being published (by this process and by the child). CI runs the
+// default; set CRASH_ROUNDS for a longer soak.
+const ROUNDS = Number(process.env['CRASH_ROUNDS'] ?? 12);
+const REGISTER = path.join(__dirname, '..', 'test-support', 'ts-register.cjs');
+const CHILD = path.join(__dirname, 'crash-child.fixture.ts');
+
+interface Child {
+  process: ChildProcess;
+  ready: Promise<void>;
+  exited: Promise<number | null>;
+  output: string[];
+}
+
+function startChild(url: string, extraEnv: Record<string, string> = {}): Child {
+  const child = spawn(process.execPath, ['-r', REGISTER, CHILD], {
+    env: { ...process.env, CRASH_DATABASE_URL: url, ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output.push(chunk.toString());
+      if (chunk.toString().includes('ready')) resolve();
+    });
+    child.once('exit', (code, signal) => reject(new Error(`child exited (${code ?? signal}) before it was ready: ${output.join('')}`)));
+  });
+  ready.catch(() => undefined);
+  child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { process: child, ready, exited, output };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('crash safety (SIGKILL of a process running the relay and subscribers)', () => {
+  let db: TestDatabase;
+  let sql: Client;
+  let producerApp: INestApplicationContext;
+  let producer: Producer;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('crash');
+    sql = new Client({ connectionString: db.url });
+    await sql.connect();
+    // This process only publishes: no relay, no subscribers.
+    ({ app: producerApp, producer } = await createFixtureApp({ database: db.config, messaging: { relayEnabled: false }, consumers: [] }));
+  });
+
+  afterAll(async () => {
+    await producerApp?.close();
+    await sql?.end();
+    await db?.drop();
+  });
+
+  it(`applies every event exactly once per subscriber across ${ROUNDS} kills`, async () => {
+    let producing = true;
+    let seq = 0;
+    const publishing = (async () => {
+      while (producing) {
+        const size = 1 + Math.floor(Math.random() * 30);
+        await producer.publish(payloads(seq, size));
+        seq += size;
+        await sleep(10 + Math.random() * 20);
+      }
+    })();
+
+    let killedInFlight = 0;
+    for (let round = 0; round < ROUNDS; round += 1) {
+      const child = startChild(db.url, { CRASH_SEQ_BASE: String(1_000_000 * (round + 1)) });
+      // Most kills land while the child relays; every fourth one during start-up (migrations, discovery).
+      if (round % 4 === 3) await sleep(Math.random() * 400);
+      else {
+        await child.ready;
+        await sleep(100 + Math.random() * 600);
+      }
+      const [{ open }] = (
+        await sql.query(`SELECT count(*)::int AS open FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND xact_start IS NOT NULL AND application_name = 'modulith'`, [db.name])
+      ).rows as { open: number }[];
+      child.process.kill('SIGKILL');
+      await child.exited;
+      if (open > 0) killedInFlight += 1;
+    }
+    producing = false;
+    await publishing;
+
+    // A last, undisturbed run drains what is left, then shuts down gracefully.
+    const last = startChild(db.url, { CRASH_PRODUCE: 'false' });
+    await last.ready;
+    await waitFor(
+      async () => {
+        const { rows } = await sql.query('SELECT (SELECT count(*) FROM messaging.outbox) + (SELECT count(*) FROM messaging.retries) AS left');
+        return Number(rows[0].left) === 0;
+      },
+      { timeoutMs: 30_000, message: 'the last child to drain the outbox and retries' },
+    );
+    last.process.kill('SIGTERM');
+    expect(await last.exited).toBe(0);
+
+    const published = (await sql.query('SELECT event_id FROM producer.things ORDER BY event_id')).rows.map((row) => row.event_id as string);
+    expect(published.length).toBeGreaterThan(ROUNDS * 10);
+    for (const schema of ['alpha', 'beta']) {
+      const handled = (await sql.query(`SELECT event_id FROM ${schema}.effects ORDER BY event_id`)).rows.map((row) => row.event_id as string);
+      expect({ schema, count: handled.length, duplicates: handled.length - new Set(handled).size }).toEqual({ schema, count: published.length, duplicates: 0 });
+      expect(handled).toEqual(published);
+    }
+    expect((await sql.query('SELECT count(*)::int AS n FROM messaging.dead_letters')).rows[0].n).toBe(0);
+    // The test only means something if kills hit open transactions (claims, handler batches).
+    expect(killedInFlight).toBeGreaterThan(ROUNDS / 3);
+  }, 120_000);
+});

@@ -1,0 +1,59 @@
+import { ConfigurationError } from '@modulith/core';
+
+/**
+ * Base of every integration event. Contracts libraries declare one subclass per event, with a
+ * stable `type` (never derived from the class name: renames and minifiers would change it) and
+ * a `version` that grows when the payload changes incompatibly:
+ *
+ * ```ts
+ * export class TransferIngested extends IntegrationEvent<TransferIngestedPayload> {
+ *   static readonly type = 'ingestion.transfer-ingested';
+ *   static readonly version = 1;
+ * }
+ * ```
+ *
+ * The payload is plain JSON data: strings, safe integers, booleans, null, arrays and plain
+ * objects. Amounts and other big or decimal numbers travel as strings.
+ */
+export abstract class IntegrationEvent<P extends object = object> {
+  constructor(readonly payload: P) {}
+}
+
+/** The class of an integration event, with the statics every event declares. */
+export interface IntegrationEventClass<E extends IntegrationEvent = IntegrationEvent> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  new (...args: any[]): E;
+  readonly prototype: E;
+  readonly type: string;
+  readonly version: number;
+}
+
+/** The payload type of an event class or instance. */
+export type PayloadOf<E> = E extends IntegrationEvent<infer P> ? P : never;
+
+const EVENT_TYPE = /^[a-z][a-z0-9-]*(\.[a-z0-9-]+)+$/;
+
+/** Fails fast, at declaration or start-up, on an event class without a usable type or version. */
+export function assertEventClass(eventClass: unknown): asserts eventClass is IntegrationEventClass {
+  const candidate = eventClass as Partial<IntegrationEventClass> | undefined;
+  const name = typeof eventClass === 'function' ? eventClass.name : String(eventClass);
+  if (typeof eventClass !== 'function' || !(eventClass.prototype instanceof IntegrationEvent)) {
+    throw new ConfigurationError(`${name} is not an IntegrationEvent class`, { eventClass: name });
+  }
+  if (!Object.prototype.hasOwnProperty.call(eventClass, 'type') || typeof candidate?.type !== 'string' || !EVENT_TYPE.test(candidate.type)) {
+    throw new ConfigurationError(
+      `${name} must declare "static readonly type" as "<module>.<event-name>" in lower-case kebab case, e.g. "ingestion.transfer-ingested"`,
+      { eventClass: name },
+    );
+  }
+  if (!Number.isSafeInteger(candidate.version) || (candidate.version as number) < 1) {
+    throw new ConfigurationError(`${name} must declare "static readonly version" as a positive integer`, { eventClass: name });
+  }
+}
+
+/** Rebuilds an event instance from a payload without running a subclass constructor. */
+export function instantiateEvent<E extends IntegrationEvent>(eventClass: IntegrationEventClass<E>, payload: PayloadOf<E>): E {
+  const event = Object.create(eventClass.prototype) as E;
+  Object.defineProperty(event, 'payload', { value: payload, enumerable: true });
+  return event;
+}

@@ -1,0 +1,44 @@
+/**
+ * @modulith/messaging — integration events between modules: a transactional outbox, a relay
+ * that moves committed events to a transport (in-process through the CQRS EventBus), idempotent
+ * subscribers with per-module inboxes, retries with backoff, dead letters, and metrics hooks.
+ * See README.md.
+ */
+export { MessagingModule } from './messaging.module';
+export type { MessagingModuleOptions } from './subscribers/messaging-module-registration';
+export { messagingConfigFromEnv } from './messaging.config';
+export type { MessagingConfig } from './messaging.config';
+
+export { IntegrationEvent } from './events/integration-event';
+export type { IntegrationEventClass, PayloadOf } from './events/integration-event';
+export type { EventEnvelope, EnvelopeOrigin } from './events/event-envelope';
+export { Outbox } from './outbox/outbox';
+
+export { OnIntegrationEvent } from './subscribers/on-integration-event.decorator';
+export type {
+  DeliveryContext,
+  BatchDeliveryContext,
+  BestEffortContext,
+  SubscribeOptions,
+  BatchSubscribeOptions,
+  BestEffortSubscribeOptions,
+} from './subscribers/on-integration-event.decorator';
+export { inboxMigration } from './inbox/inbox.migration';
+
+export { DeadLetters } from './dead-letters/dead-letters';
+export type { DeadLetter, DeadLetterQuery, ReplayedDeadLetter } from './dead-letters/dead-letters';
+export { DeadLettersController } from './dead-letters/dead-letters.controller';
+export { runDeadLetterCommand } from './dead-letters/dead-letter.command';
+
+export { MessagingMetrics } from './metrics/messaging-metrics';
+export type { MessagingSample, SubscriberCounters, RelayCounters, MessagingBacklog } from './metrics/messaging-metrics';
+
+export { BoundedQueue } from './backpressure/bounded-queue';
+export type { OverflowPolicy } from './backpressure/bounded-queue';
+export { retryDelayMs } from './retries/backoff';
+export type { BackoffPolicy } from './retries/backoff';
+
+export { TRANSPORT } from './transport/transport';
+export type { Transport, TransportSubscription, DeliveryMode } from './transport/transport';
+
+export { DirectPublishError, UnsupportedEventVersionError, ShutdownTimeoutError } from './messaging.errors';

@@ -1,0 +1,85 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { ConfigurationError } from '@modulith/core';
+import { DatabaseModule } from '@modulith/database';
+import { DeadLetters } from './dead-letters/dead-letters';
+import { InboxPruner } from './inbox/inbox-pruner';
+import { MESSAGING_CONFIG, messagingConfigFromEnv, type MessagingConfig } from './messaging.config';
+import { MessagingRuntime } from './messaging.runtime';
+import { MessagingMetrics } from './metrics/messaging-metrics';
+import { messagingSchema } from './outbox/messaging-schema';
+import { Outbox } from './outbox/outbox';
+import { OutboxSignals } from './outbox/outbox-signals';
+import { Relay } from './relay/relay';
+import { RetryPoller } from './retries/retry-poller';
+import { RetryStore } from './retries/retry-store';
+import { MessagingModuleRegistration, type MessagingModuleOptions } from './subscribers/messaging-module-registration';
+import { SubscriberRegistry } from './subscribers/subscriber-registry';
+import { InProcessTransport } from './transport/in-process.transport';
+import { IntegrationEventPublisher } from './transport/integration-event.publisher';
+import { TRANSPORT } from './transport/transport';
+
+const IDENTIFIER = /^[a-z][a-z0-9_]{0,62}$/;
+
+/**
+ * The messaging platform. Import `forRoot` once in the composition root (after
+ * `DatabaseModule.forRoot`), and `forModule` in every module that publishes or subscribes.
+ */
+@Module({})
+export class MessagingModule {
+  /**
+   * Outbox relay, in-process transport, retries, dead letters and metrics, for the whole app.
+   * Settings come from the environment (see the README); `overrides` win over it.
+   * The composition root must also import `CqrsModule.forRoot()`, once: the in-process
+   * transport rides on its EventBus (a second `forRoot()` would make a second bus).
+   */
+  static forRoot(overrides: Partial<MessagingConfig> = {}): DynamicModule {
+    const config: MessagingConfig = { ...messagingConfigFromEnv(), ...overrides };
+    return {
+      module: MessagingModule,
+      global: true,
+      imports: [DiscoveryModule, DatabaseModule.forModule(messagingSchema)],
+      providers: [
+        { provide: MESSAGING_CONFIG, useValue: config },
+        InProcessTransport,
+        { provide: TRANSPORT, useExisting: InProcessTransport },
+        IntegrationEventPublisher,
+        OutboxSignals,
+        SubscriberRegistry,
+        RetryStore,
+        RetryPoller,
+        Relay,
+        InboxPruner,
+        MessagingMetrics,
+        DeadLetters,
+        MessagingRuntime,
+      ],
+      exports: [OutboxSignals, DeadLetters, MessagingMetrics],
+    };
+  }
+
+  /**
+   * Registers a module with the platform: gives it an `Outbox` that stamps its name on what it
+   * publishes, and tells discovery where the inboxes of its `@OnIntegrationEvent` subscribers
+   * live (add `inboxMigration(schema)` to its migrations).
+   */
+  static forModule(options: MessagingModuleOptions): DynamicModule {
+    if (!IDENTIFIER.test(options.schema)) {
+      throw new ConfigurationError(`MessagingModule.forModule: schema "${options.schema}" must be a lower-case SQL identifier`, {
+        module: options.module,
+      });
+    }
+    return {
+      module: MessagingFeatureModule,
+      providers: [
+        { provide: MessagingModuleRegistration, useValue: new MessagingModuleRegistration({ ...options }) },
+        { provide: Outbox, useFactory: (signals: OutboxSignals) => new Outbox(options.module, signals), inject: [OutboxSignals] },
+      ],
+      exports: [Outbox],
+    };
+  }
+}
+
+/** One per registered module; separate from MessagingModule so `forModule` can repeat. */
+@Module({})
+class MessagingFeatureModule {}

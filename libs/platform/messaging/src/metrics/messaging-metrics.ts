@@ -1,0 +1,140 @@
+import { Injectable } from '@nestjs/common';
+import { Database } from '@modulith/database';
+import { queryRows } from '../sql/query-rows';
+
+/** One observation, as it happens; a Prometheus exporter can feed histograms from these. */
+export type MessagingSample =
+  | { kind: 'handled'; subscriber: string; eventType: string; events: number; durationMs: number }
+  | { kind: 'failed'; subscriber: string; eventType: string; attempt: number }
+  | { kind: 'retry-scheduled'; subscriber: string; eventType: string; attempt: number; delayMs: number }
+  | { kind: 'dead-lettered'; subscriber: string; eventType: string; attempts: number }
+  | { kind: 'dropped'; subscriber: string; eventType: string; events: number }
+  | { kind: 'relay-batch'; events: number; durationMs: number };
+
+/** Running totals for one subscriber and event type. */
+export interface SubscriberCounters {
+  subscriber: string;
+  eventType: string;
+  /** Events handled (committed with their inbox rows). */
+  handled: number;
+  /** Handler calls and their total and longest duration (a batch call counts once). */
+  calls: number;
+  durationMsTotal: number;
+  durationMsMax: number;
+  /** Failed attempts, retries scheduled, events dead-lettered. */
+  failures: number;
+  retriesScheduled: number;
+  deadLettered: number;
+  /** Best-effort events dropped because the subscriber's queue was full. */
+  dropped: number;
+}
+
+export interface RelayCounters {
+  batches: number;
+  events: number;
+  lastBatchSize: number;
+  largestBatchSize: number;
+}
+
+/** State read from the database when asked: what is waiting, and for how long. */
+export interface MessagingBacklog {
+  outboxPending: number;
+  /** Age of the oldest undelivered event, or null when the outbox is empty. */
+  oldestPendingAgeMs: number | null;
+  retriesPending: number;
+  deadLetters: number;
+}
+
+/**
+ * Observability hooks of the messaging platform: in-memory counters per process (`counters`),
+ * the backlog read from the database (`backlog`), and a stream of samples (`onSample`). Plain
+ * values, so the metrics issue can export them without reaching into the platform.
+ */
+@Injectable()
+export class MessagingMetrics {
+  private readonly subscribers = new Map<string, SubscriberCounters>();
+  private readonly relayCounters: RelayCounters = { batches: 0, events: 0, lastBatchSize: 0, largestBatchSize: 0 };
+  private readonly listeners = new Set<(sample: MessagingSample) => void>();
+
+  constructor(private readonly database: Database) {}
+
+  /** Calls `listener` with every sample from now on; returns its removal. */
+  onSample(listener: (sample: MessagingSample) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  counters(): { relay: RelayCounters; subscribers: SubscriberCounters[] } {
+    return { relay: { ...this.relayCounters }, subscribers: [...this.subscribers.values()].map((counters) => ({ ...counters })) };
+  }
+
+  async backlog(): Promise<MessagingBacklog> {
+    const [row] = await queryRows<{ pending: string; oldest_ms: number | null; retries: string; dead: string }>(
+      this.database.dataSource,
+      `SELECT (SELECT count(*) FROM messaging.outbox) AS pending,
+              (SELECT (extract(epoch FROM clock_timestamp() - occurred_at) * 1000)::float8
+                 FROM messaging.outbox ORDER BY id LIMIT 1) AS oldest_ms,
+              (SELECT count(*) FROM messaging.retries) AS retries,
+              (SELECT count(*) FROM messaging.dead_letters) AS dead`,
+    );
+    return {
+      outboxPending: Number(row.pending),
+      oldestPendingAgeMs: row.oldest_ms === null ? null : Math.max(0, Math.round(Number(row.oldest_ms))),
+      retriesPending: Number(row.retries),
+      deadLetters: Number(row.dead),
+    };
+  }
+
+  /** @internal */
+  record(sample: MessagingSample): void {
+    if (sample.kind === 'relay-batch') {
+      this.relayCounters.batches += 1;
+      this.relayCounters.events += sample.events;
+      this.relayCounters.lastBatchSize = sample.events;
+      this.relayCounters.largestBatchSize = Math.max(this.relayCounters.largestBatchSize, sample.events);
+    } else {
+      const counters = this.subscriberCounters(sample.subscriber, sample.eventType);
+      switch (sample.kind) {
+        case 'handled':
+          counters.handled += sample.events;
+          counters.calls += 1;
+          counters.durationMsTotal += sample.durationMs;
+          counters.durationMsMax = Math.max(counters.durationMsMax, sample.durationMs);
+          break;
+        case 'failed':
+          counters.failures += 1;
+          break;
+        case 'retry-scheduled':
+          counters.retriesScheduled += 1;
+          break;
+        case 'dead-lettered':
+          counters.deadLettered += 1;
+          break;
+        case 'dropped':
+          counters.dropped += sample.events;
+          break;
+      }
+    }
+    for (const listener of this.listeners) listener(sample);
+  }
+
+  private subscriberCounters(subscriber: string, eventType: string): SubscriberCounters {
+    let counters = this.subscribers.get(subscriber);
+    if (!counters) {
+      counters = {
+        subscriber,
+        eventType,
+        handled: 0,
+        calls: 0,
+        durationMsTotal: 0,
+        durationMsMax: 0,
+        failures: 0,
+        retriesScheduled: 0,
+        deadLettered: 0,
+        dropped: 0,
+      };
+      this.subscribers.set(subscriber, counters);
+    }
+    return counters;
+  }
+}

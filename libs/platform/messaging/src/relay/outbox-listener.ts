@@ -1,0 +1,92 @@
+import type { Logger } from '@nestjs/common';
+import { Client, type ClientConfig } from 'pg';
+import type { DataSource } from 'typeorm';
+import { describeFailure } from '../retries/failure';
+import { OUTBOX_CHANNEL } from './notify-coalescer';
+
+const RECONNECT_DELAY_MS = 1000;
+
+/**
+ * Holds one dedicated connection LISTENing for other processes' outbox commits (a pooled
+ * connection would lose the LISTEN when returned). Losing it is not fatal: the relay keeps
+ * polling, and this reconnects, then wakes the relay to catch up on what it missed.
+ */
+export class OutboxListener {
+  private client?: Client;
+  private stopped = false;
+  private reconnectTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly connection: ClientConfig,
+    private readonly onNotify: () => void,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
+  }
+
+  private async connect(): Promise<void> {
+    const client = new Client(this.connection);
+    client.on('notification', () => this.onNotify());
+    client.on('error', (error) => this.lost(client, error));
+    client.on('end', () => this.lost(client, new Error('connection ended')));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      if (this.stopped) {
+        await client.end();
+        return;
+      }
+      this.client = client;
+      this.onNotify(); // commits made while we were not listening
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      this.lost(client, error);
+    }
+  }
+
+  private lost(client: Client, error: unknown): void {
+    if (this.stopped || this.reconnectTimer) return;
+    if (this.client && this.client !== client) return;
+    this.client = undefined;
+    this.logger.warn(`LISTEN connection lost (${describeFailure(error).message}); polling until it is back`);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (!this.stopped) void this.connect();
+    }, RECONNECT_DELAY_MS);
+    this.reconnectTimer.unref();
+  }
+}
+
+/** Connection settings for the listener, taken from the shared data source's options. */
+export function listenerConnection(dataSource: DataSource): ClientConfig {
+  const options = dataSource.options as {
+    url?: string;
+    host?: string;
+    port?: number;
+    username?: string;
+    password?: unknown;
+    database?: string;
+    ssl?: ClientConfig['ssl'];
+  };
+  const config: ClientConfig = {
+    connectionString: options.url,
+    host: options.host,
+    port: options.port,
+    user: options.username,
+    password: typeof options.password === 'string' ? options.password : undefined,
+    database: options.database,
+    ssl: options.ssl,
+    application_name: 'modulith-relay-listener',
+  };
+  return Object.fromEntries(Object.entries(config).filter(([, value]) => value !== undefined)) as ClientConfig;
+}

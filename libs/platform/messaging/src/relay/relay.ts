@@ -1,0 +1,147 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { PoolClient } from 'pg';
+import { Database } from '@modulith/database';
+import type { EventEnvelope } from '../events/event-envelope';
+import type { IntegrationEventClass } from '../events/integration-event';
+import { MESSAGING_CONFIG, type MessagingConfig } from '../messaging.config';
+import { MessagingMetrics } from '../metrics/messaging-metrics';
+import { retryDelayMs } from '../retries/backoff';
+import { describeFailure } from '../retries/failure';
+import { IntegrationEventPublisher } from '../transport/integration-event.publisher';
+import { relayedEvent } from '../transport/relayed-events';
+import { Wakeup } from './wakeup';
+
+// `= ANY(ARRAY(...))` rather than `IN (...)`: it keeps the planner on the primary-key index
+// (an ordered scan that stops after $1 rows) however large the backlog grows. There is no
+// cursor: a row whose transaction commits late, with a lower id than rows already relayed,
+// is simply still there at the next claim, so out-of-order commits cannot be skipped.
+const CLAIM = `
+  DELETE FROM messaging.outbox
+   WHERE id = ANY (ARRAY(SELECT id FROM messaging.outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED))
+  RETURNING id, type, version, occurred_at, source, correlation_id, causation_id, payload`;
+
+interface OutboxRow {
+  id: string;
+  type: string;
+  version: number;
+  occurred_at: Date;
+  source: string;
+  correlation_id: string;
+  causation_id: string | null;
+  payload: unknown;
+}
+
+/**
+ * Moves committed outbox rows to the transport. Each batch is one transaction: claim rows
+ * (locked, so other relays skip them), deliver them, delete them, commit. If the process dies
+ * before the commit the rows come back and are delivered again; inboxes absorb the repeat.
+ * Sleeps when the outbox is empty until a local commit, a NOTIFY or the poll interval wakes it.
+ */
+@Injectable()
+export class Relay {
+  private readonly logger = new Logger('Messaging:Relay');
+  private readonly wakeup = new Wakeup();
+  private readonly stopping = new Wakeup();
+  private workers: Promise<void>[] = [];
+  private running = false;
+  private eventClasses = new Map<string, IntegrationEventClass>();
+
+  constructor(
+    private readonly database: Database,
+    private readonly publisher: IntegrationEventPublisher,
+    private readonly metrics: MessagingMetrics,
+    @Inject(MESSAGING_CONFIG) private readonly config: MessagingConfig,
+  ) {}
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /** Starts the claim loops; `eventClasses` rebuild relayed events for the CQRS bus. */
+  start(eventClasses: Map<string, IntegrationEventClass>): void {
+    if (this.running) return;
+    this.eventClasses = eventClasses;
+    this.running = true;
+    this.workers = Array.from({ length: this.config.relayConcurrency }, () => this.work());
+  }
+
+  /** Asks the relay to look at the outbox now. */
+  wake(): void {
+    this.wakeup.signal();
+  }
+
+  /** Stops claiming and waits for the batches in flight to commit. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wakeup.signal();
+    this.stopping.signal();
+    await Promise.all(this.workers);
+    this.workers = [];
+  }
+
+  /** Claims, delivers and deletes one batch; returns the number of events it carried. */
+  async relayOnce(): Promise<number> {
+    const started = performance.now();
+    const runner = this.database.dataSource.createQueryRunner();
+    try {
+      // The relay's own transaction runs on the raw driver connection: it needs no entity
+      // manager, and this saves round trips (BEGIN with SET LOCAL in one, a prepared claim).
+      const client = (await runner.connect()) as PoolClient;
+      // Only this commit (the delete) is asynchronous: if a server crash loses it, the rows
+      // come back and are delivered again, which the inboxes absorb. Handlers' transactions
+      // (inbox + effect) and parked retries keep synchronous commits. Saves a WAL flush per batch.
+      await client.query('BEGIN; SET LOCAL synchronous_commit = off');
+      try {
+        const { rows } = await client.query<OutboxRow>({ name: 'modulith-relay-claim', text: CLAIM, values: [this.config.relayBatchSize] });
+        if (rows.length > 0) await this.publish(rows.map(toEnvelope).sort(byId));
+        await client.query('COMMIT');
+        if (rows.length > 0) this.metrics.record({ kind: 'relay-batch', events: rows.length, durationMs: performance.now() - started });
+        return rows.length;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  private publish(envelopes: EventEnvelope[]): Promise<void> {
+    return this.publisher.relay(envelopes.map((envelope) => relayedEvent(envelope, this.eventClasses.get(envelope.type))));
+  }
+
+  private async work(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      let claimed: number;
+      try {
+        claimed = await this.relayOnce();
+        failures = 0;
+      } catch (error) {
+        failures += 1;
+        const delayMs = retryDelayMs(failures, { baseDelayMs: 100, maxDelayMs: Math.max(100, this.config.relayPollIntervalMs) });
+        this.logger.error(`relay batch failed, its events stay in the outbox; next try in ${delayMs} ms: ${describeFailure(error).message}`);
+        await this.stopping.sleep(delayMs);
+        continue;
+      }
+      if (claimed < this.config.relayBatchSize && this.running) await this.wakeup.sleep(this.config.relayPollIntervalMs);
+    }
+  }
+}
+
+function toEnvelope(row: OutboxRow): EventEnvelope {
+  return {
+    id: row.id,
+    type: row.type,
+    version: row.version,
+    occurredAt: row.occurred_at.toISOString(),
+    source: row.source,
+    correlationId: row.correlation_id,
+    causationId: row.causation_id,
+    payload: row.payload,
+  };
+}
+
+function byId(left: EventEnvelope, right: EventEnvelope): number {
+  return left.id < right.id ? -1 : left.id > right.id ? 1 : 0;
+}

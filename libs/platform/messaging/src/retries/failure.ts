@@ -1,0 +1,32 @@
+const MAX_TEXT = 8000;
+
+/** The parts of a thrown value worth keeping in a retry or dead-letter row, bounded in size. */
+export interface FailureDescription {
+  message: string;
+  stack: string | null;
+}
+
+export function describeFailure(error: unknown): FailureDescription {
+  const message = error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error);
+  const stack = error instanceof Error && error.stack ? error.stack : null;
+  return { message: message.slice(0, MAX_TEXT), stack: stack?.slice(0, MAX_TEXT) ?? null };
+}
+
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND']);
+const CONNECTION_MESSAGES = /connection terminated|connection.*(closed|ended|lost)|client has encountered a connection error|not queryable|pool.*(ended|closed)|cannot use a pool after/i;
+
+/**
+ * True for failures of the database itself (connection lost, server shutting down, out of
+ * resources), as opposed to a handler's own failure. Those say nothing about the event: the
+ * batch is given back to the outbox whole and tried again later, and no attempt is counted.
+ */
+export function isInfrastructureFailure(error: unknown): boolean {
+  const candidate = error as { code?: unknown; driverError?: { code?: unknown }; message?: unknown } | undefined;
+  const code = String(candidate?.code ?? candidate?.driverError?.code ?? '');
+  if (CONNECTION_CODES.has(code)) return true;
+  // SQLSTATE classes: 08 connection exception, 53 insufficient resources, 57P operator
+  // intervention (admin or crash shutdown), 58 system error. 57014 (statement timeout) is the
+  // handler's own doing and counts as its failure.
+  if (/^(08|53|57P|58)/.test(code)) return true;
+  return typeof candidate?.message === 'string' && CONNECTION_MESSAGES.test(candidate.message);
+}

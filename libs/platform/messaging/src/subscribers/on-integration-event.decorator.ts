@@ -1,0 +1,107 @@
+import 'reflect-metadata';
+import type { EntityManager } from 'typeorm';
+import type { EventEnvelope } from '../events/event-envelope';
+import { assertEventClass, type IntegrationEvent, type IntegrationEventClass } from '../events/integration-event';
+
+/** Given to a single-event handler: its transaction and the event's envelope. */
+export interface DeliveryContext {
+  /** The transaction that also records the event in the inbox: write the effect through it. */
+  readonly manager: EntityManager;
+  readonly envelope: EventEnvelope;
+}
+
+/** Given to a batch handler: its transaction and the envelopes, parallel to the events. */
+export interface BatchDeliveryContext {
+  readonly manager: EntityManager;
+  readonly envelopes: readonly EventEnvelope[];
+}
+
+/** Given to a best-effort handler: no transaction, no inbox, no retry. */
+export interface BestEffortContext {
+  readonly envelope: EventEnvelope;
+}
+
+export interface SubscribeOptions {
+  /**
+   * The subscriber's name, unique in the app, e.g. `ledger.apply-transfers`. Retry and
+   * dead-letter rows and inbox rows are kept under it, so pin it to survive renames of the class
+   * or method. Default: `<module>.<Class>.<method>`.
+   */
+  name?: string;
+}
+export interface BatchSubscribeOptions extends SubscribeOptions {
+  /** Most events per call; each call is one transaction with one inbox insert. */
+  batch: number;
+}
+export interface BestEffortSubscribeOptions extends SubscribeOptions {
+  delivery: 'best-effort';
+}
+
+type Awaitable = void | Promise<void>;
+// Generic in the method so its type is checked against the handler shape (covariantly: a
+// method may ignore the context, or return void or a promise).
+type MethodDecorator<H> = <M extends H>(target: object, key: string | symbol, descriptor: TypedPropertyDescriptor<M>) => void;
+
+/** What the decorator records on a method, read back by the subscriber registry. */
+export interface SubscriptionMetadata {
+  eventClass: IntegrationEventClass;
+  mode: 'single' | 'batch' | 'best-effort';
+  batch: number;
+  name?: string;
+}
+
+export const SUBSCRIPTION_METADATA = Symbol('modulith:integration-event-subscription');
+// Marks classes that have subscriptions, so discovery scans only their methods.
+export const SUBSCRIBER_CLASS_METADATA = Symbol('modulith:integration-event-subscriber');
+
+/**
+ * Subscribes a provider method to an integration event. The provider's module must import
+ * `MessagingModule.forModule({ module, schema })` and carry `inboxMigration(schema)`.
+ *
+ * - `@OnIntegrationEvent(TransferIngested)` — `(event, { manager, envelope })`, one
+ *   transaction per event.
+ * - `@OnIntegrationEvent(TransferIngested, { batch: 500 })` — `(events, { manager, envelopes })`,
+ *   one transaction and one inbox insert per batch; only events not handled before are passed.
+ * - `@OnIntegrationEvent(BalanceChanged, { delivery: 'best-effort' })` — `(event, { envelope })`
+ *   from a bounded in-memory queue; for fan-out that may lose events but must not lag.
+ *
+ * A throwing handler is retried with backoff, then dead-lettered; a throwing batch is split
+ * until the events that fail are isolated.
+ */
+export function OnIntegrationEvent<E extends IntegrationEvent>(
+  eventClass: IntegrationEventClass<E>,
+  options: BatchSubscribeOptions,
+): MethodDecorator<(events: E[], context: BatchDeliveryContext) => Awaitable>;
+export function OnIntegrationEvent<E extends IntegrationEvent>(
+  eventClass: IntegrationEventClass<E>,
+  options: BestEffortSubscribeOptions,
+): MethodDecorator<(event: E, context: BestEffortContext) => Awaitable>;
+export function OnIntegrationEvent<E extends IntegrationEvent>(
+  eventClass: IntegrationEventClass<E>,
+  options?: SubscribeOptions,
+): MethodDecorator<(event: E, context: DeliveryContext) => Awaitable>;
+export function OnIntegrationEvent(
+  eventClass: IntegrationEventClass,
+  options: SubscribeOptions & Partial<BatchSubscribeOptions> & Partial<BestEffortSubscribeOptions> = {},
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the overloads above carry the types
+): MethodDecorator<any> {
+  assertEventClass(eventClass);
+  if (options.batch !== undefined && (!Number.isSafeInteger(options.batch) || options.batch < 1)) {
+    throw new RangeError(`@OnIntegrationEvent(${eventClass.name}): batch must be a positive integer`);
+  }
+  const metadata: SubscriptionMetadata = {
+    eventClass,
+    mode: options.delivery === 'best-effort' ? 'best-effort' : options.batch !== undefined ? 'batch' : 'single',
+    batch: options.batch ?? 1,
+    name: options.name,
+  };
+  return (target, key, descriptor) => {
+    const method = descriptor.value;
+    if (typeof method !== 'function') throw new TypeError(`@OnIntegrationEvent must decorate a method, not ${String(key)}`);
+    if (Reflect.hasOwnMetadata(SUBSCRIPTION_METADATA, method)) {
+      throw new TypeError(`${target.constructor.name}.${String(key)} has more than one @OnIntegrationEvent: use one method per event`);
+    }
+    Reflect.defineMetadata(SUBSCRIPTION_METADATA, metadata, method);
+    Reflect.defineMetadata(SUBSCRIBER_CLASS_METADATA, true, target.constructor);
+  };
+}

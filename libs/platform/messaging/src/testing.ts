@@ -1,0 +1,67 @@
+/**
+ * @modulith/messaging/testing — helpers for tests of modules that publish or subscribe.
+ * Never imported by production code.
+ */
+import type { INestApplicationContext } from '@nestjs/common';
+import type { MessagingConfig } from './messaging.config';
+import { MessagingMetrics, type MessagingBacklog } from './metrics/messaging-metrics';
+import { Relay } from './relay/relay';
+import { RetryPoller } from './retries/retry-poller';
+
+/** Settings that make a test app react in milliseconds; pass to `MessagingModule.forRoot`. */
+export function messagingTestConfig(overrides: Partial<MessagingConfig> = {}): Partial<MessagingConfig> {
+  return {
+    relayPollIntervalMs: 100,
+    relayNotifyDebounceMs: 5,
+    retryBaseDelayMs: 20,
+    retryMaxDelayMs: 200,
+    retryPollIntervalMs: 100,
+    shutdownTimeoutMs: 10_000,
+    ...overrides,
+  };
+}
+
+export interface WaitOptions {
+  timeoutMs?: number;
+  intervalMs?: number;
+  /** Says what was awaited when the wait times out. */
+  message?: string;
+}
+
+/** Polls `check` until it returns true; fails after the timeout with `message` and the last value seen. */
+export async function waitFor(check: () => boolean | Promise<boolean>, options: WaitOptions = {}): Promise<void> {
+  const { timeoutMs = 15_000, intervalMs = 25, message = 'condition' } = options;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${message}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** Waits until the outbox is empty and no retry is parked: every event reached every subscriber or the dead letters. */
+export async function waitForIdle(app: INestApplicationContext, options: WaitOptions = {}): Promise<MessagingBacklog> {
+  const metrics = app.get(MessagingMetrics, { strict: false });
+  let backlog: MessagingBacklog | undefined;
+  await waitFor(
+    async () => {
+      backlog = await metrics.backlog();
+      return backlog.outboxPending === 0 && backlog.retriesPending === 0;
+    },
+    { message: 'the outbox and retries to drain', ...options },
+  );
+  return backlog as MessagingBacklog;
+}
+
+/** Runs relay batches in the test's own flow until the outbox is empty (relay may also be running). */
+export async function relayAll(app: INestApplicationContext): Promise<number> {
+  const relay = app.get(Relay, { strict: false });
+  let total = 0;
+  for (let claimed = await relay.relayOnce(); claimed > 0; claimed = await relay.relayOnce()) total += claimed;
+  return total;
+}
+
+/** Runs due retries in the test's own flow; returns how many were attempted. */
+export function retryDueOnce(app: INestApplicationContext): Promise<number> {
+  return app.get(RetryPoller, { strict: false }).pollOnce();
+}

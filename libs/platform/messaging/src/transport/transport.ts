@@ -1,0 +1,48 @@
+import type { EventEnvelope } from '../events/event-envelope';
+
+/**
+ * `durable`: each event reaches one instance of the subscribing module (replicas compete),
+ * at least once, deduplicated by the module's inbox. `best-effort`: every instance that hosts
+ * the subscriber sees the event, at most once, through a bounded queue that drops on overflow.
+ */
+export type DeliveryMode = 'durable' | 'best-effort';
+
+/** A consumer as a transport sees it: which events it wants and how to hand them over. */
+export interface TransportSubscription {
+  /** Stable, unique name, e.g. `ledger.LedgerProjector.applyTransfers`; kept in retry and dead-letter rows. */
+  readonly subscriber: string;
+  /** The subscribing module. A broker gives each group its own cursor (e.g. a Redis consumer group). */
+  readonly group: string;
+  readonly eventTypes: readonly string[];
+  readonly mode: DeliveryMode;
+  /** Most envelopes `deliver` wants at once. */
+  readonly maxBatch: number;
+  /**
+   * Takes envelopes of `eventTypes`, in id order. Resolves once each one is handled, or parked
+   * durably for retry or the dead-letter store; only then may the transport forget them. A
+   * rejection means nothing was taken for sure: the transport must offer them again.
+   */
+  deliver(envelopes: readonly EventEnvelope[]): Promise<void>;
+}
+
+/**
+ * Carries envelopes from the relay to subscribers. The in-process transport calls subscribers
+ * directly; a broker transport (Redis Streams) would publish here and deliver from its own
+ * consumer loop, through the same `deliver` functions, so module code never changes.
+ */
+export interface Transport {
+  readonly name: string;
+  /** Registers a subscriber hosted in this process; called before `start`. */
+  subscribe(subscription: TransportSubscription): void;
+  /**
+   * Called by the relay with claimed envelopes in id order. Resolves once the transport has
+   * taken them for every durable subscriber; the relay then deletes them from the outbox.
+   */
+  publish(envelopes: readonly EventEnvelope[]): Promise<void>;
+  start(): Promise<void>;
+  /** Finishes in-flight deliveries; takes no new ones. */
+  stop(): Promise<void>;
+}
+
+/** Injection token of the transport chosen for this process. */
+export const TRANSPORT = Symbol('TRANSPORT');
