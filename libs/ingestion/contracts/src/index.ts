@@ -9,3 +9,7 @@ export { FindAccountTransfersQuery } from './find-account-transfers.query';
 export { CURRENCY_CODES, isCurrencyCode } from './currency-codes';
 export { TRANSFER_LIMITS } from './transfer';
 export type { Transfer, TransferView, TransferPage, IngestResult } from './transfer';
+export { TransferIngested } from './transfer-ingested.event';
+export type { TransferIngestedPayload } from './transfer-ingested.event';
+export { GetIngestionTotalsQuery } from './get-ingestion-totals.query';
+export type { IngestionTotals } from './get-ingestion-totals.query';

@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { DatabaseModule } from '@modulith/database';
+import { MessagingModule } from '@modulith/messaging';
 import { FindAccountTransfersHandler } from './find-account-transfers/find-account-transfers.handler';
+import { GetIngestionTotalsHandler } from './get-ingestion-totals/get-ingestion-totals.handler';
 import { GetTransferHandler } from './get-transfer/get-transfer.handler';
 import { TransfersController } from './http/transfers.controller';
 import { IngestTransfersHandler } from './ingest-transfers/ingest-transfers.handler';
@@ -13,8 +15,8 @@ import { TransferRepository } from './transfer.repository';
  * reach it only through `@modulith/ingestion/contracts`.
  */
 @Module({
-  imports: [CqrsModule, DatabaseModule.forModule(ingestionSchema)],
+  imports: [CqrsModule, DatabaseModule.forModule(ingestionSchema), MessagingModule.forModule({ module: 'ingestion', schema: 'ingestion' })],
   controllers: [TransfersController],
-  providers: [TransferRepository, IngestTransfersHandler, GetTransferHandler, FindAccountTransfersHandler],
+  providers: [TransferRepository, IngestTransfersHandler, GetTransferHandler, FindAccountTransfersHandler, GetIngestionTotalsHandler],
 })
 export class IngestionModule {}

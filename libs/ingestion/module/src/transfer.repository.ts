@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { Database } from '@modulith/database';
-import type { Transfer, TransferPage, TransferView } from '@modulith/ingestion/contracts';
+import type { IngestionTotals, Transfer, TransferPage, TransferView } from '@modulith/ingestion/contracts';
 import { TransferEntity } from './transfer.entity';
 
 interface TransferRow {
@@ -89,5 +89,20 @@ export class TransferRepository {
       items: page.map(toView),
       nextCursor: rows.length > limit ? page[page.length - 1].seq : null,
     };
+  }
+
+  async totals(): Promise<IngestionTotals> {
+    const source = this.database.dataSource;
+    const byCurrency: { currency: string; count: number; volume: string }[] = await source.query(
+      'SELECT currency, count(*)::int AS count, sum(amount)::text AS volume FROM ingestion.transfers GROUP BY currency ORDER BY currency',
+    );
+    const netByAccount: { account: string; currency: string; net: string }[] = await source.query(
+      `SELECT account, currency, sum(delta)::text AS net FROM (
+         SELECT from_account AS account, currency, -amount::numeric AS delta FROM ingestion.transfers
+         UNION ALL
+         SELECT to_account, currency, amount::numeric FROM ingestion.transfers
+       ) postings GROUP BY account, currency ORDER BY account, currency`,
+    );
+    return { transfers: byCurrency.reduce((sum, row) => sum + row.count, 0), byCurrency, netByAccount };
   }
 }

@@ -4,6 +4,7 @@ import { ConflictError } from '@modulith/core';
 import { Database, DatabaseModule } from '@modulith/database';
 import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
 import { IngestTransfersCommand, type Transfer } from '@modulith/ingestion/contracts';
+import { MessagingModule } from '@modulith/messaging';
 import { IngestionModule } from '../ingestion.module';
 
 const transfer = (id: string, amount = '100'): Transfer => ({
@@ -26,7 +27,8 @@ describe('IngestTransfersHandler (ingestion module alone, real PostgreSQL)', () 
   beforeAll(async () => {
     testDb = await createTestDatabase('ingestion');
     moduleRef = await Test.createTestingModule({
-      imports: [CqrsModule.forRoot(), DatabaseModule.forRoot(testDb.config), IngestionModule],
+      // The relay stays off: these tests look at what ingestion leaves in the outbox.
+      imports: [CqrsModule.forRoot(), DatabaseModule.forRoot(testDb.config), MessagingModule.forRoot({ relayEnabled: false }), IngestionModule],
     }).compile();
     await moduleRef.init();
     commands = moduleRef.get(CommandBus);
@@ -38,7 +40,23 @@ describe('IngestTransfersHandler (ingestion module alone, real PostgreSQL)', () 
     await testDb?.drop();
   });
 
-  beforeEach(() => database.dataSource.query('TRUNCATE ingestion.transfers'));
+  const outboxed = async () =>
+    (await database.dataSource.query(`SELECT payload->>'transferId' AS id FROM messaging.outbox WHERE type = 'ingestion.transfer-ingested'`)).map(
+      (row: { id: string }) => row.id,
+    );
+
+  beforeEach(() => database.dataSource.query('TRUNCATE ingestion.transfers, messaging.outbox'));
+
+  it('publishes one TransferIngested per new transfer, in the same transaction, and none for a replay', async () => {
+    await commands.execute(new IngestTransfersCommand([transfer('e-1'), transfer('e-2')]));
+    await commands.execute(new IngestTransfersCommand([transfer('e-2'), transfer('e-3')]));
+    expect((await outboxed()).sort()).toEqual(['e-1', 'e-2', 'e-3']);
+    const [envelope] = await database.dataSource.query(`SELECT source, version FROM messaging.outbox LIMIT 1`);
+    expect(envelope).toEqual({ source: 'ingestion', version: 1 });
+
+    await expect(commands.execute(new IngestTransfersCommand([transfer('e-4'), transfer('e-1', '999')]))).rejects.toBeInstanceOf(ConflictError);
+    expect(await outboxed()).not.toContain('e-4');
+  });
 
   it('stores each id once when concurrent writers send overlapping batches', async () => {
     const batches = Array.from({ length: 8 }, (_, writer) =>
