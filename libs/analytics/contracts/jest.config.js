@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'analytics-contracts',
+  preset: '../../../jest.preset.js',
+  rootDir: __dirname,
+};

@@ -1,0 +1,4 @@
+import { Query } from '@nestjs/cqrs';
+import type { AnalyticsTotals } from './hourly-bucket';
+
+export class GetAnalyticsTotalsQuery extends Query<AnalyticsTotals> {}

@@ -1,0 +1,15 @@
+import { Injectable } from '@nestjs/common';
+import { TransferIngested } from '@modulith/ingestion/contracts';
+import { OnIntegrationEvent, type BatchDeliveryContext } from '@modulith/messaging';
+import { AnalyticsRepository } from '../analytics.repository';
+
+/** Counts ingested transfers into hourly buckets per currency, by when they occurred. */
+@Injectable()
+export class RecordTransfersHandler {
+  constructor(private readonly analytics: AnalyticsRepository) {}
+
+  @OnIntegrationEvent(TransferIngested, { batch: 500, name: 'analytics.record-transfers' })
+  async record(events: TransferIngested[], { manager }: BatchDeliveryContext): Promise<void> {
+    await this.analytics.record(manager, events.map((event) => event.payload));
+  }
+}

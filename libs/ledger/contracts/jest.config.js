@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'ledger-contracts',
+  preset: '../../../jest.preset.js',
+  rootDir: __dirname,
+};

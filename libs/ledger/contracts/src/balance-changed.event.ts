@@ -1,0 +1,20 @@
+import { IntegrationEvent } from '@modulith/messaging';
+
+export interface BalanceChangedPayload {
+  account: string;
+  currency: string;
+  /** The balance after the change: a signed 64-bit integer as a decimal string. */
+  balance: string;
+  /** The signed change: negative for a debit. */
+  delta: string;
+  /** The transfer that caused the change. */
+  transferId: string;
+  /** The ledger entry's sequence number: increases in commit order for an account. */
+  entrySeq: string;
+}
+
+/** An account's balance in one currency changed. */
+export class BalanceChanged extends IntegrationEvent<BalanceChangedPayload> {
+  static readonly type = 'ledger.balance-changed';
+  static readonly version = 1;
+}

@@ -1,0 +1,40 @@
+/** One currency's balance of an account; `balance` is a signed 64-bit integer as a decimal string. */
+export interface CurrencyBalance {
+  currency: string;
+  balance: string;
+}
+
+/** An account's balances; an unknown account has an empty list. */
+export interface AccountBalances {
+  account: string;
+  balances: CurrencyBalance[];
+}
+
+/** One side of a transfer as the ledger recorded it: negative for a debit, positive for a credit. */
+export interface LedgerEntry {
+  /** Increases in the order entries were committed for the account. */
+  seq: string;
+  transferId: string;
+  account: string;
+  currency: string;
+  amount: string;
+  balanceAfter: string;
+  recordedAt: string;
+}
+
+export interface LedgerEntryPage {
+  items: LedgerEntry[];
+  nextCursor: string | null;
+}
+
+/** What the invariant check reads from the ledger. */
+export interface LedgerTotals {
+  /** Transfers applied (each must show exactly two entries). */
+  transfersApplied: number;
+  /** Transfers with other than exactly one debit and one credit entry. */
+  malformedTransfers: number;
+  /** Per currency: the sum of all balances (must be zero). */
+  sumByCurrency: CurrencyBalance[];
+  /** Every balance, for comparison with ingestion's transfers. */
+  balances: { account: string; currency: string; balance: string }[];
+}

@@ -1,0 +1,10 @@
+import { defineModuleSchema } from '@modulith/database';
+import { inboxMigration } from '@modulith/messaging';
+import { CreateLedger0001 } from './migrations/0001-create-ledger.migration';
+
+export const ledgerSchema = defineModuleSchema({
+  module: 'ledger',
+  schema: 'ledger',
+  entities: [],
+  migrations: [inboxMigration('ledger'), CreateLedger0001],
+});

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'notifications',
+  preset: '../../../jest.preset.js',
+  rootDir: __dirname,
+};
