@@ -12,6 +12,8 @@ export interface AppConfig {
   /** Modules to run in this process; all by default. */
   modules?: string[];
   shutdownTimeoutMs: number;
+  /** Bearer token for /admin endpoints; unset turns them off. */
+  adminToken?: string;
   logLevel: LogLevel;
   logFormat: LogFormat;
   database: DatabaseConfig;
@@ -24,6 +26,7 @@ export function appConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfi
     host: envString(env, 'HOST', '0.0.0.0'),
     modules: envList(env, 'MODULES'),
     shutdownTimeoutMs: envInt(env, 'SHUTDOWN_TIMEOUT_MS', 25_000, 0),
+    adminToken: envString(env, 'ADMIN_TOKEN'),
     logLevel: envChoice(env, 'LOG_LEVEL', ['error', 'warn', 'log', 'debug', 'verbose'] as const, 'log'),
     logFormat: envChoice(env, 'LOG_FORMAT', ['json', 'pretty'] as const, process.stdout.isTTY ? 'pretty' : 'json'),
     database: databaseConfigFromEnv(env),

@@ -1,6 +1,7 @@
 import { ConsoleLogger, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { WsAdapter } from '@nestjs/platform-ws';
 import { configureHttpApp, createHttpAdapter } from '@modulith/http';
 import type { AppConfig, LogLevel } from './app.config';
 import { AppModule } from './app.module';
@@ -23,7 +24,8 @@ export async function createApp(config: AppConfig, logger: LoggerService | false
     // Body parsing is ours (see configureHttpApp): malformed JSON must name the body.
     bodyParser: false,
   });
-  configureHttpApp(app);
+  configureHttpApp(app, { adminToken: config.adminToken });
+  app.useWebSocketAdapter(new WsAdapter(app));
   await app.init();
   return app;
 }

@@ -39,7 +39,7 @@ describe('ingestion over HTTP (whole app, real PostgreSQL)', () => {
   it('answers /health', async () => {
     const response = await fetch(`${running.baseUrl}/health`);
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ok', modules: ['ingestion'] });
+    expect(await response.json()).toEqual({ status: 'ok', modules: ['ingestion', 'ledger', 'analytics', 'notifications'] });
   });
 
   it('stores one transfer, replays it idempotently and refuses other content under the same id', async () => {

@@ -1,11 +1,15 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { envInt } from '@modulith/core';
 import { Database } from '@modulith/database';
+import { MessagingMetrics } from '@modulith/messaging';
 import { appConfigFromEnv } from './app.config';
 import { AppModule } from './app.module';
 import { createApp, createLogger } from './bootstrap';
 import { closeOnSignals } from './graceful-shutdown';
+import { formatReport, InvariantsService } from './invariants/invariants.service';
+import { waitForDrain } from './invariants/pipeline-drain';
 
 async function serve(): Promise<void> {
   const config = appConfigFromEnv();
@@ -18,23 +22,48 @@ async function serve(): Promise<void> {
 
 /** `main.js migrate`: apply every module's pending migrations, print them, and exit. */
 async function migrate(): Promise<void> {
-  const config = { ...appConfigFromEnv(), database: { ...appConfigFromEnv().database, migrateOnStart: false } };
+  const base = appConfigFromEnv();
+  // Migrations run while the database starts, before any module checks its tables.
+  const config = { ...base, database: { ...base.database, migrateOnStart: true } };
   const logger = createLogger(config);
-  const context = await NestFactory.createApplicationContext(AppModule.register(config), { logger });
+  const context = await NestFactory.createApplicationContext(AppModule.register(config, { relayEnabled: false }), { logger });
   try {
-    const reports = await context.get(Database).migrate();
-    for (const report of reports) {
-      logger.log(`${report.module}: ${report.applied.length ? `applied ${report.applied.join(', ')}` : 'up to date'}`, 'Migrate');
+    for (const report of context.get(Database).migrationReports) {
+      console.log(`${report.module}: ${report.applied.length ? `applied ${report.applied.join(', ')}` : 'up to date'}`);
     }
   } finally {
     await context.close();
   }
 }
 
+/**
+ * `main.js verify`: waits for the pipeline to drain (VERIFY_TIMEOUT_MS), then checks the
+ * invariants through each module's public queries; exit 1 names any violation. Read-only: it
+ * loads every module but runs no relay, so it can sit beside a running app.
+ */
+async function verify(): Promise<void> {
+  const base = appConfigFromEnv();
+  const config = { ...base, modules: undefined, database: { ...base.database, migrateOnStart: false } };
+  const logger = createLogger(config);
+  const context = await NestFactory.createApplicationContext(AppModule.register(config, { relayEnabled: false }), { logger });
+  try {
+    const timeoutMs = envInt(process.env, 'VERIFY_TIMEOUT_MS', 120_000, 0);
+    const { drained, backlog } = await waitForDrain(context.get(MessagingMetrics), timeoutMs);
+    console.log(`pipeline: ${backlog.outboxPending} pending in the outbox, ${backlog.retriesPending} awaiting retry, ${backlog.deadLetters} dead letters`);
+    if (!drained) console.log(`the pipeline did not drain within ${timeoutMs} ms: checking anyway`);
+    const report = await context.get(InvariantsService).check();
+    console.log(formatReport(report));
+    process.exitCode = report.ok && drained ? 0 : 1;
+  } finally {
+    await context.close();
+  }
+}
+
+const COMMANDS: Record<string, () => Promise<void>> = { serve, migrate, verify };
 const command = process.argv[2] ?? 'serve';
-const run = command === 'migrate' ? migrate : command === 'serve' ? serve : undefined;
+const run = COMMANDS[command];
 if (!run) {
-  console.error(`unknown command "${command}": use "serve" (default) or "migrate"`);
+  console.error(`unknown command "${command}": use ${Object.keys(COMMANDS).join(', ')}`);
   process.exit(2);
 }
 run().catch((error: Error) => {

@@ -1,10 +1,16 @@
 import type { Type } from '@nestjs/common';
 import { ConfigurationError } from '@modulith/core';
+import { AnalyticsModule } from '@modulith/analytics';
 import { IngestionModule } from '@modulith/ingestion';
+import { LedgerModule } from '@modulith/ledger';
+import { NotificationsModule } from '@modulith/notifications';
 
 /** Every business module this app can run, by the name `MODULES` uses. */
 export const MODULE_CATALOG: Readonly<Record<string, Type>> = {
   ingestion: IngestionModule,
+  ledger: LedgerModule,
+  analytics: AnalyticsModule,
+  notifications: NotificationsModule,
 };
 
 /** The modules to load here: the ones named, or all of them. */

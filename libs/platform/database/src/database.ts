@@ -20,6 +20,7 @@ export class Database implements OnModuleInit, OnApplicationShutdown {
   private server?: EmbeddedPostgresServer;
   private source?: DataSource;
   private moduleSchemas: ModuleSchema[] = [];
+  private reports: MigrationReport[] = [];
 
   constructor(
     @Inject(DATABASE_CONFIG) private readonly config: DatabaseConfig,
@@ -29,6 +30,11 @@ export class Database implements OnModuleInit, OnApplicationShutdown {
   get dataSource(): DataSource {
     if (!this.source?.isInitialized) throw new Error('the database is not initialised yet');
     return this.source;
+  }
+
+  /** What the last migration run applied, per module. */
+  get migrationReports(): readonly MigrationReport[] {
+    return this.reports;
   }
 
   /** Schemas of the modules loaded in this process. */
@@ -54,7 +60,8 @@ export class Database implements OnModuleInit, OnApplicationShutdown {
   }
 
   async migrate(): Promise<MigrationReport[]> {
-    return runMigrations(this.dataSource, this.moduleSchemas, (message) => this.logger.log(message));
+    this.reports = await runMigrations(this.dataSource, this.moduleSchemas, (message) => this.logger.log(message));
+    return this.reports;
   }
 
   /** Runs `work` in one transaction: everything it writes commits together or not at all. */

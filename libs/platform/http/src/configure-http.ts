@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { envInt } from '@modulith/core';
+import { adminTokenHook } from './admin-token.hook';
 import { correlationHook } from './correlation.hook';
 import { HttpErrorFilter } from './http-error.filter';
 import { parseJsonBody } from './json-body.parser';
@@ -33,10 +34,11 @@ export function createHttpAdapter(options: HttpOptions = httpOptionsFromEnv()): 
  * Installs what every HTTP app shares: correlation ids, one error format for errors raised
  * by Nest, by Fastify (oversized bodies) and by body parsing, and basic security headers.
  */
-export function configureHttpApp(app: INestApplication): void {
+export function configureHttpApp(app: INestApplication, options: { adminToken?: string } = {}): void {
   const fastifyApp = app as NestFastifyApplication;
   const instance = fastifyApp.getHttpAdapter().getInstance();
   instance.addHook('onRequest', correlationHook);
+  instance.addHook('onRequest', adminTokenHook(options.adminToken));
   // Our own JSON parser, so a malformed body fails as a ValidationError naming the body
   // rather than as Fastify's generic error.
   instance.removeContentTypeParser(['application/json', 'text/plain']);

@@ -1,0 +1,125 @@
+import { WebSocket } from 'ws';
+import { ConnectionRegistry } from '@modulith/notifications';
+import { startApp, type RunningApp } from './testing/app.fixture';
+import { ingestOverHttp, makeTransfers } from './testing/transfer-load';
+
+const ADMIN = { authorization: 'Bearer e2e-admin-token' };
+const TRANSFERS = Number(process.env['E2E_TRANSFERS'] ?? 100_000);
+
+interface BalanceMessage {
+  type: string;
+  account: string;
+  currency: string;
+  balance: string;
+  entrySeq: string;
+}
+
+function openClient(baseUrl: string, accounts: string[]): Promise<{ socket: WebSocket; messages: BalanceMessage[] }> {
+  const socket = new WebSocket(`${baseUrl.replace('http', 'ws')}/ws`);
+  const messages: BalanceMessage[] = [];
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.once('open', () => socket.send(JSON.stringify({ action: 'subscribe', accounts })));
+    socket.on('message', (data) => {
+      const message = JSON.parse(data.toString());
+      if (message.type === 'subscribed') resolve({ socket, messages });
+      else if (message.type === 'balance-changed') messages.push(message);
+    });
+  });
+}
+
+async function waitForDrain(baseUrl: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let quiet = 0;
+  while (Date.now() < deadline) {
+    const backlog = await (await fetch(`${baseUrl}/admin/pipeline`, { headers: ADMIN })).json();
+    quiet = backlog.outboxPending === 0 && backlog.retriesPending === 0 ? quiet + 1 : 0;
+    if (quiet >= 2) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error('the pipeline did not drain in time');
+}
+
+describe('the transfer ledger indexer end to end (one process, real PostgreSQL)', () => {
+  let running: RunningApp;
+
+  beforeAll(async () => {
+    process.env['ADMIN_TOKEN'] = 'e2e-admin-token';
+    running = await startApp({ ADMIN_TOKEN: 'e2e-admin-token' });
+  });
+
+  afterAll(async () => {
+    await running?.close();
+    delete process.env['ADMIN_TOKEN'];
+  });
+
+  it(`ingests ${TRANSFERS} transfers over HTTP, drains, keeps every invariant, and streams balance changes in commit order`, async () => {
+    const watched = ['acc-7', 'acc-42'];
+    const reader = await openClient(running.baseUrl, watched);
+    // A client that subscribes to every busy account and then never reads again.
+    const stalled = await openClient(running.baseUrl, Array.from({ length: 1000 }, (_, i) => `acc-${i}`));
+    (stalled.socket as unknown as { _socket: { pause(): void } })._socket.pause();
+    const heapBefore = process.memoryUsage().heapUsed;
+
+    const transfers = makeTransfers(TRANSFERS, 2000, 'e2e');
+    expect(await ingestOverHttp(running.baseUrl, transfers)).toBe(TRANSFERS);
+    await waitForDrain(running.baseUrl, 240_000);
+
+    const report = await (await fetch(`${running.baseUrl}/admin/invariants`, { headers: ADMIN })).json();
+    expect(report.results.filter((result: { ok: boolean }) => !result.ok)).toEqual([]);
+    expect(report.ok).toBe(true);
+
+    // The reader saw each watched account's changes, all of them, in the ledger's commit order.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    for (const account of watched) {
+      const received = reader.messages.filter((message) => message.account === account).map((message) => message.entrySeq);
+      const entries: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { items: { seq: string }[]; nextCursor: string | null } = await (
+          await fetch(`${running.baseUrl}/accounts/${account}/entries?limit=500${cursor ? `&cursor=${cursor}` : ''}`)
+        ).json();
+        entries.push(...page.items.map((item) => item.seq));
+        cursor = page.nextCursor;
+      } while (cursor);
+      expect(received.length).toBeGreaterThan(0);
+      expect(received).toEqual(entries.reverse());
+    }
+    const last = reader.messages.filter((message) => message.account === 'acc-7').at(-1);
+    const balances = await (await fetch(`${running.baseUrl}/accounts/acc-7/balances`)).json();
+    expect(balances.balances).toContainEqual({ currency: last?.currency, balance: last?.balance });
+
+    // The stalled client lost messages, counted, within its bounded queue; nobody else slowed down.
+    const stats = running.app.get(ConnectionRegistry).stats();
+    expect(stats.dropped).toBeGreaterThan(0);
+    expect(stats.queued).toBeLessThanOrEqual(2 * 1000);
+    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(300 * 1024 * 1024);
+
+    reader.socket.close();
+    stalled.socket.terminate();
+  }, 300_000);
+
+  it('answers an unknown account with an empty balance list and rejects bad analytics filters', async () => {
+    expect(await (await fetch(`${running.baseUrl}/accounts/nobody/balances`)).json()).toEqual({ account: 'nobody', balances: [] });
+    const bad = await fetch(`${running.baseUrl}/analytics/hourly?currency=EURO`);
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).message).toContain('currency');
+    const hourly = await (await fetch(`${running.baseUrl}/analytics/hourly?currency=EUR&from=2026-01-01&to=2026-01-02`)).json();
+    expect(hourly.buckets.every((bucket: { currency: string; volume: string }) => bucket.currency === 'EUR' && /^\d+$/.test(bucket.volume))).toBe(true);
+  });
+
+  it('keeps admin endpoints behind the bearer token', async () => {
+    expect((await fetch(`${running.baseUrl}/admin/pipeline`)).status).toBe(401);
+    expect((await fetch(`${running.baseUrl}/admin/pipeline`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+    expect((await fetch(`${running.baseUrl}/admin/dead-letters`, { headers: ADMIN })).status).toBe(200);
+  });
+
+  it('answers malformed WebSocket commands with an error naming the field', async () => {
+    const socket = new WebSocket(`${running.baseUrl.replace('http', 'ws')}/ws`);
+    await new Promise((resolve) => socket.once('open', resolve));
+    const reply = new Promise<{ type: string; message: string }>((resolve) => socket.once('message', (data) => resolve(JSON.parse(data.toString()))));
+    socket.send(JSON.stringify({ action: 'subscribe', accounts: ['ok', 'not ok'] }));
+    expect(await reply).toEqual({ type: 'error', message: expect.stringContaining('accounts[1]') });
+    socket.close();
+  });
+});
