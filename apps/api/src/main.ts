@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { envInt } from '@modulith/core';
 import { Database } from '@modulith/database';
-import { MessagingMetrics } from '@modulith/messaging';
+import { DeadLetters, MessagingMetrics, runDeadLetterCommand } from '@modulith/messaging';
 import { appConfigFromEnv } from './app.config';
 import { AppModule } from './app.module';
 import { createApp, createLogger } from './bootstrap';
@@ -59,7 +59,21 @@ async function verify(): Promise<void> {
   }
 }
 
-const COMMANDS: Record<string, () => Promise<void>> = { serve, migrate, verify };
+/** `main.js dead-letters list|replay <id>|replay-all <subscriber>`: operate on dead letters. */
+async function deadLetters(): Promise<void> {
+  const base = appConfigFromEnv();
+  const config = { ...base, database: { ...base.database, migrateOnStart: false } };
+  const context = await NestFactory.createApplicationContext(AppModule.register(config, { relayEnabled: false }), {
+    logger: createLogger({ ...config, logLevel: 'warn' }),
+  });
+  try {
+    process.exitCode = await runDeadLetterCommand(process.argv.slice(3), context.get(DeadLetters));
+  } finally {
+    await context.close();
+  }
+}
+
+const COMMANDS: Record<string, () => Promise<void>> = { serve, migrate, verify, 'dead-letters': deadLetters };
 const command = process.argv[2] ?? 'serve';
 const run = COMMANDS[command];
 if (!run) {

@@ -51,6 +51,16 @@ describe('the built app as a process', () => {
     expect(again.stdout).toContain('ingestion: up to date');
   });
 
+  it('"dead-letters" lists dead letters and explains its usage', () => {
+    const env = { ...process.env, DATABASE_URL: testDb.url, LOG_LEVEL: 'warn' };
+    const list = spawnSync(process.execPath, [MAIN, 'dead-letters', 'list'], { env, encoding: 'utf8', timeout: 30_000 });
+    expect(list.status).toBe(0);
+    expect(list.stdout).toContain('subscriber\tevent type');
+    const usage = spawnSync(process.execPath, [MAIN, 'dead-letters', 'bogus'], { env, encoding: 'utf8', timeout: 30_000 });
+    expect(usage.status).toBe(2);
+    expect(usage.stdout).toContain('dead-letters replay-all <subscriber>');
+  });
+
   it('refuses an unknown module name in MODULES with a message naming it', async () => {
     const result = spawnSync(process.execPath, [MAIN], { env: { ...process.env, DATABASE_URL: testDb.url, MODULES: 'ingestion,nope' }, encoding: 'utf8', timeout: 30_000 });
     expect(result.status).toBe(1);
