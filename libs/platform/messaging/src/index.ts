@@ -1,18 +1,22 @@
 /**
  * @modulith/messaging — integration events between modules: a transactional outbox, a relay
- * that moves committed events to a transport (in-process through the CQRS EventBus), idempotent
- * subscribers with per-module inboxes, retries with backoff, dead letters, and metrics hooks.
- * See README.md.
+ * that moves committed events to a transport (in-process through the CQRS EventBus, or Redis
+ * Streams), idempotent subscribers with per-module inboxes, retries with backoff, dead letters,
+ * outbox retention with re-drive, and metrics hooks. See README.md.
  */
 export { MessagingModule } from './messaging.module';
 export type { MessagingModuleOptions } from './subscribers/messaging-module-registration';
 export { messagingConfigFromEnv } from './messaging.config';
-export type { MessagingConfig } from './messaging.config';
+export type { MessagingConfig, EventTransportKind } from './messaging.config';
 
 export { IntegrationEvent } from './events/integration-event';
 export type { IntegrationEventClass, PayloadOf } from './events/integration-event';
 export type { EventEnvelope, EnvelopeOrigin } from './events/event-envelope';
 export { Outbox } from './outbox/outbox';
+export { OutboxRetention } from './relay/outbox-retention';
+export type { RetainedOutbox } from './relay/outbox-retention';
+export { OutboxController } from './relay/outbox.controller';
+export { runOutboxCommand } from './relay/outbox.command';
 
 export { OnIntegrationEvent } from './subscribers/on-integration-event.decorator';
 export type {
@@ -40,5 +44,7 @@ export type { BackoffPolicy } from './retries/backoff';
 
 export { TRANSPORT } from './transport/transport';
 export type { Transport, TransportSubscription, DeliveryMode } from './transport/transport';
+export { RedisStreamsTransport } from './transport/redis/redis-streams.transport';
+export type { RedisStreamsOptions } from './transport/redis/redis-streams.transport';
 
 export { DirectPublishError, UnsupportedEventVersionError, ShutdownTimeoutError } from './messaging.errors';

@@ -1,4 +1,7 @@
-import { envBool, envInt } from '@modulith/core';
+import { ConfigurationError, envBool, envChoice, envInt, envString } from '@modulith/core';
+
+/** `inprocess`: subscribers in the relaying process, through the CQRS EventBus. `redis`: Redis Streams. */
+export type EventTransportKind = 'inprocess' | 'redis';
 
 /** Every knob of the messaging platform. Read from the environment once, at start-up. */
 export interface MessagingConfig {
@@ -32,10 +35,26 @@ export interface MessagingConfig {
   inboxPruneIntervalMs: number;
   /** How long shutdown waits for in-flight batches (`MESSAGING_SHUTDOWN_TIMEOUT_MS`). */
   shutdownTimeoutMs: number;
+  /** Delivered outbox rows are kept this long for a re-drive; 0 deletes them on delivery (`OUTBOX_RETENTION_HOURS`). */
+  outboxRetentionHours: number;
+  /** How often relaying processes delete kept rows past the retention (`OUTBOX_PRUNE_INTERVAL_MS`). */
+  outboxPruneIntervalMs: number;
+  /** The transport between relay and subscribers (`EVENT_TRANSPORT`). */
+  eventTransport: EventTransportKind;
+  /** Redis server for `EVENT_TRANSPORT=redis` (`REDIS_URL`), e.g. `redis://redis:6379/0`. */
+  redisUrl?: string;
+  /** Prefix of every Redis key this app uses; apps sharing a Redis need their own (`REDIS_KEY_PREFIX`). */
+  redisKeyPrefix: string;
+  /** Approximate cap on entries per stream (`XADD MAXLEN ~`); 0 never trims (`REDIS_STREAM_MAXLEN`). */
+  redisStreamMaxLen: number;
+  /** A pending entry idle this long is taken over from its (presumably dead) consumer (`REDIS_CLAIM_IDLE_MS`). */
+  redisClaimIdleMs: number;
+  /** Longest wait for Redis to answer a publish before the relay gives the batch back (`REDIS_COMMAND_TIMEOUT_MS`). */
+  redisCommandTimeoutMs: number;
 }
 
 export function messagingConfigFromEnv(env: NodeJS.ProcessEnv = process.env): MessagingConfig {
-  return {
+  const config: MessagingConfig = {
     relayEnabled: envBool(env, 'RELAY_ENABLED', true),
     relayBatchSize: envInt(env, 'RELAY_BATCH_SIZE', 500, 1, 10_000),
     relayConcurrency: envInt(env, 'RELAY_CONCURRENCY', 1, 1, 16),
@@ -51,6 +70,54 @@ export function messagingConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Me
     inboxRetentionHours: envInt(env, 'INBOX_RETENTION_HOURS', 168, 0, 87_600),
     inboxPruneIntervalMs: envInt(env, 'INBOX_PRUNE_INTERVAL_MS', 3_600_000, 1000, 86_400_000),
     shutdownTimeoutMs: envInt(env, 'MESSAGING_SHUTDOWN_TIMEOUT_MS', 30_000, 0, 3_600_000),
+    outboxRetentionHours: envInt(env, 'OUTBOX_RETENTION_HOURS', 0, 0, 87_600),
+    outboxPruneIntervalMs: envInt(env, 'OUTBOX_PRUNE_INTERVAL_MS', 600_000, 1000, 86_400_000),
+    ...redisConfigFromEnv(env),
+  };
+  assertMessagingConfig(config);
+  return config;
+}
+
+/**
+ * Checks settings that are only wrong together; `forRoot` runs it on the merged configuration.
+ * A re-drive relies on inboxes to skip what was handled: they must remember at least as long as
+ * the outbox keeps delivered events, or a re-driven event could be applied twice.
+ */
+export function assertMessagingConfig(config: MessagingConfig): void {
+  if (config.outboxRetentionHours > 0 && config.inboxRetentionHours > 0 && config.inboxRetentionHours < config.outboxRetentionHours) {
+    throw new ConfigurationError(
+      `INBOX_RETENTION_HOURS (${config.inboxRetentionHours}) must be at least OUTBOX_RETENTION_HOURS (${config.outboxRetentionHours}): ` +
+        'a re-driven event whose inbox row was pruned would be applied again',
+      { variable: 'INBOX_RETENTION_HOURS' },
+    );
+  }
+  if (config.eventTransport === 'redis' && !config.redisUrl) {
+    throw new ConfigurationError('EVENT_TRANSPORT=redis needs REDIS_URL, e.g. redis://127.0.0.1:6379', { variable: 'REDIS_URL' });
+  }
+}
+
+type TransportConfig = Pick<
+  MessagingConfig,
+  'eventTransport' | 'redisUrl' | 'redisKeyPrefix' | 'redisStreamMaxLen' | 'redisClaimIdleMs' | 'redisCommandTimeoutMs'
+>;
+
+function redisConfigFromEnv(env: NodeJS.ProcessEnv): TransportConfig {
+  const eventTransport = envChoice(env, 'EVENT_TRANSPORT', ['inprocess', 'redis'] as const, 'inprocess');
+  const redisUrl = envString(env, 'REDIS_URL');
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new ConfigurationError('REDIS_URL must start with redis:// or rediss://', { variable: 'REDIS_URL' });
+  }
+  const redisKeyPrefix = envString(env, 'REDIS_KEY_PREFIX', 'modulith');
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(redisKeyPrefix)) {
+    throw new ConfigurationError('REDIS_KEY_PREFIX must be 1-64 letters, digits or _.:-', { variable: 'REDIS_KEY_PREFIX' });
+  }
+  return {
+    eventTransport,
+    redisUrl,
+    redisKeyPrefix,
+    redisStreamMaxLen: envInt(env, 'REDIS_STREAM_MAXLEN', 1_000_000, 0, 1_000_000_000),
+    redisClaimIdleMs: envInt(env, 'REDIS_CLAIM_IDLE_MS', 60_000, 100, 86_400_000),
+    redisCommandTimeoutMs: envInt(env, 'REDIS_COMMAND_TIMEOUT_MS', 10_000, 100, 600_000),
   };
 }
 

@@ -4,12 +4,13 @@ import { ConfigurationError } from '@modulith/core';
 import { DatabaseModule } from '@modulith/database';
 import { DeadLetters } from './dead-letters/dead-letters';
 import { InboxPruner } from './inbox/inbox-pruner';
-import { MESSAGING_CONFIG, messagingConfigFromEnv, type MessagingConfig } from './messaging.config';
+import { assertMessagingConfig, MESSAGING_CONFIG, messagingConfigFromEnv, type MessagingConfig } from './messaging.config';
 import { MessagingRuntime } from './messaging.runtime';
 import { MessagingMetrics } from './metrics/messaging-metrics';
 import { messagingSchema } from './outbox/messaging-schema';
 import { Outbox } from './outbox/outbox';
 import { OutboxSignals } from './outbox/outbox-signals';
+import { OutboxRetention } from './relay/outbox-retention';
 import { Relay } from './relay/relay';
 import { RetryPoller } from './retries/retry-poller';
 import { RetryStore } from './retries/retry-store';
@@ -17,7 +18,8 @@ import { MessagingModuleRegistration, type MessagingModuleOptions } from './subs
 import { SubscriberRegistry } from './subscribers/subscriber-registry';
 import { InProcessTransport } from './transport/in-process.transport';
 import { IntegrationEventPublisher } from './transport/integration-event.publisher';
-import { TRANSPORT } from './transport/transport';
+import { RedisStreamsTransport } from './transport/redis/redis-streams.transport';
+import { TRANSPORT, type Transport } from './transport/transport';
 
 const IDENTIFIER = /^[a-z][a-z0-9_]{0,62}$/;
 
@@ -28,13 +30,15 @@ const IDENTIFIER = /^[a-z][a-z0-9_]{0,62}$/;
 @Module({})
 export class MessagingModule {
   /**
-   * Outbox relay, in-process transport, retries, dead letters and metrics, for the whole app.
-   * Settings come from the environment (see the README); `overrides` win over it.
-   * The composition root must also import `CqrsModule.forRoot()`, once: the in-process
-   * transport rides on its EventBus (a second `forRoot()` would make a second bus).
+   * Outbox relay, transport (in-process, or Redis Streams with `EVENT_TRANSPORT=redis`), retries,
+   * dead letters, outbox retention and metrics, for the whole app. Settings come from the
+   * environment (see the README); `overrides` win over it. The composition root must also import
+   * `CqrsModule.forRoot()`, once: the relay publishes through its EventBus (a second `forRoot()`
+   * would make a second bus).
    */
   static forRoot(overrides: Partial<MessagingConfig> = {}): DynamicModule {
     const config: MessagingConfig = { ...messagingConfigFromEnv(), ...overrides };
+    assertMessagingConfig(config);
     return {
       module: MessagingModule,
       global: true,
@@ -42,7 +46,7 @@ export class MessagingModule {
       providers: [
         { provide: MESSAGING_CONFIG, useValue: config },
         InProcessTransport,
-        { provide: TRANSPORT, useExisting: InProcessTransport },
+        { provide: TRANSPORT, useFactory: (inProcess: InProcessTransport) => chooseTransport(config, inProcess), inject: [InProcessTransport] },
         IntegrationEventPublisher,
         OutboxSignals,
         SubscriberRegistry,
@@ -52,9 +56,10 @@ export class MessagingModule {
         InboxPruner,
         MessagingMetrics,
         DeadLetters,
+        OutboxRetention,
         MessagingRuntime,
       ],
-      exports: [OutboxSignals, DeadLetters, MessagingMetrics],
+      exports: [OutboxSignals, DeadLetters, MessagingMetrics, OutboxRetention],
     };
   }
 
@@ -78,6 +83,17 @@ export class MessagingModule {
       exports: [Outbox],
     };
   }
+}
+
+function chooseTransport(config: MessagingConfig, inProcess: InProcessTransport): Transport {
+  if (config.eventTransport !== 'redis') return inProcess;
+  return new RedisStreamsTransport({
+    url: config.redisUrl as string, // checked by assertMessagingConfig
+    keyPrefix: config.redisKeyPrefix,
+    streamMaxLen: config.redisStreamMaxLen,
+    claimIdleMs: config.redisClaimIdleMs,
+    commandTimeoutMs: config.redisCommandTimeoutMs,
+  });
 }
 
 /** One per registered module; separate from MessagingModule so `forModule` can repeat. */

@@ -8,6 +8,9 @@ import { MessagingMetrics, type MessagingBacklog } from './metrics/messaging-met
 import { Relay } from './relay/relay';
 import { RetryPoller } from './retries/retry-poller';
 
+export { deleteRedisKeys, redisTestPrefix, startRedisTestServer } from './transport/redis/redis-test-server';
+export type { RedisTestServer, RedisTestServerOptions } from './transport/redis/redis-test-server';
+
 /** Settings that make a test app react in milliseconds; pass to `MessagingModule.forRoot`. */
 export function messagingTestConfig(overrides: Partial<MessagingConfig> = {}): Partial<MessagingConfig> {
   return {
@@ -39,16 +42,20 @@ export async function waitFor(check: () => boolean | Promise<boolean>, options: 
   }
 }
 
-/** Waits until the outbox is empty and no retry is parked: every event reached every subscriber or the dead letters. */
+/**
+ * Waits until the outbox is empty, no retry is parked and a broker transport holds nothing
+ * unhandled: every event reached every subscriber or the dead letters.
+ */
 export async function waitForIdle(app: INestApplicationContext, options: WaitOptions = {}): Promise<MessagingBacklog> {
   const metrics = app.get(MessagingMetrics, { strict: false });
   let backlog: MessagingBacklog | undefined;
   await waitFor(
     async () => {
       backlog = await metrics.backlog();
-      return backlog.outboxPending === 0 && backlog.retriesPending === 0;
+      const transportIdle = backlog.transportPending === undefined || backlog.transportPending === 0;
+      return backlog.outboxPending === 0 && backlog.retriesPending === 0 && transportIdle;
     },
-    { message: 'the outbox and retries to drain', ...options },
+    { message: 'the outbox, retries and transport to drain', ...options },
   );
   return backlog as MessagingBacklog;
 }

@@ -21,7 +21,7 @@ export class DeadLettersController {
     @Query('before') before?: string,
   ): Promise<{ items: DeadLetter[]; nextBefore: string | null }> {
     const size = limit === undefined ? 100 : parseLimit(limit);
-    const items = await this.deadLetters.list({ subscriber: subscriber || undefined, limit: size, before: before || undefined });
+    const items = await this.deadLetters.list({ subscriber: checkedSubscriber(subscriber) || undefined, limit: size, before: before || undefined });
     return { items, nextBefore: items.length === size ? items[items.length - 1].id : null };
   }
 
@@ -29,7 +29,7 @@ export class DeadLettersController {
   @HttpCode(202)
   async replayAll(@Query('subscriber') subscriber?: string): Promise<{ subscriber: string; replayed: number }> {
     if (!subscriber) throw new ValidationError('subscriber', 'is required (query parameter)');
-    return { subscriber, replayed: await this.deadLetters.replayAll(subscriber) };
+    return { subscriber, replayed: await this.deadLetters.replayAll(checkedSubscriber(subscriber) as string) };
   }
 
   @Post(':id/replay')
@@ -42,4 +42,12 @@ export class DeadLettersController {
 function parseLimit(value: string): number {
   if (!/^\d+$/.test(value)) throw new ValidationError('limit', 'must be an integer from 1 to 1000');
   return Number(value);
+}
+
+/** Subscriber names are plain tokens; anything else (a NUL byte, say) is a client error, not a query. */
+function checkedSubscriber(subscriber: string | undefined): string | undefined {
+  if (subscriber && !/^[A-Za-z0-9._:-]{1,200}$/.test(subscriber)) {
+    throw new ValidationError('subscriber', 'must be a subscriber name (letters, digits and -_.:)');
+  }
+  return subscriber;
 }

@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Database } from '@modulith/database';
 import { queryRows } from '../sql/query-rows';
+import { TRANSPORT, type Transport } from '../transport/transport';
 
 /** One observation, as it happens; a Prometheus exporter can feed histograms from these. */
 export type MessagingSample =
@@ -43,6 +44,11 @@ export interface MessagingBacklog {
   oldestPendingAgeMs: number | null;
   retriesPending: number;
   deadLetters: number;
+  /**
+   * Broker transports only (Redis Streams): events published but not yet handled by every
+   * consumer group; null when the broker cannot be asked. Absent with the in-process transport.
+   */
+  transportPending?: number | null;
 }
 
 /**
@@ -56,7 +62,10 @@ export class MessagingMetrics {
   private readonly relayCounters: RelayCounters = { batches: 0, events: 0, lastBatchSize: 0, largestBatchSize: 0 };
   private readonly listeners = new Set<(sample: MessagingSample) => void>();
 
-  constructor(private readonly database: Database) {}
+  constructor(
+    private readonly database: Database,
+    @Optional() @Inject(TRANSPORT) private readonly transport?: Transport,
+  ) {}
 
   /** Calls `listener` with every sample from now on; returns its removal. */
   onSample(listener: (sample: MessagingSample) => void): () => void {
@@ -77,12 +86,14 @@ export class MessagingMetrics {
               (SELECT count(*) FROM messaging.retries) AS retries,
               (SELECT count(*) FROM messaging.dead_letters) AS dead`,
     );
-    return {
+    const backlog: MessagingBacklog = {
       outboxPending: Number(row.pending),
       oldestPendingAgeMs: row.oldest_ms === null ? null : Math.max(0, Math.round(Number(row.oldest_ms))),
       retriesPending: Number(row.retries),
       deadLetters: Number(row.dead),
     };
+    if (this.transport?.backlog) backlog.transportPending = await this.transport.backlog().catch(() => null);
+    return backlog;
   }
 
   /** @internal */

@@ -1,12 +1,13 @@
 import { defineModuleSchema } from '@modulith/database';
 import { CreateMessagingTables0001 } from './migrations/0001-create-messaging-tables.migration';
+import { CreateOutboxDelivered0002 } from './migrations/0002-create-outbox-delivered.migration';
 
-/** The schema the messaging platform owns: outbox, retries, dead letters. */
+/** The schema the messaging platform owns: outbox (and its delivered rows, when kept), retries, dead letters. */
 export const MESSAGING_SCHEMA = 'messaging';
 
 export const messagingSchema = defineModuleSchema({
   module: 'messaging',
   schema: MESSAGING_SCHEMA,
   entities: [],
-  migrations: [CreateMessagingTables0001],
+  migrations: [CreateMessagingTables0001, CreateOutboxDelivered0002],
 });

@@ -9,6 +9,7 @@ import { retryDelayMs } from '../retries/backoff';
 import { describeFailure } from '../retries/failure';
 import { IntegrationEventPublisher } from '../transport/integration-event.publisher';
 import { relayedEvent } from '../transport/relayed-events';
+import { OutboxRetention } from './outbox-retention';
 import { Wakeup } from './wakeup';
 
 // `= ANY(ARRAY(...))` rather than `IN (...)`: it keeps the planner on the primary-key index
@@ -19,6 +20,16 @@ const CLAIM = `
   DELETE FROM messaging.outbox
    WHERE id = ANY (ARRAY(SELECT id FROM messaging.outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED))
   RETURNING id, type, version, occurred_at, source, correlation_id, causation_id, payload`;
+
+// With OUTBOX_RETENTION_HOURS set, the same claim also keeps a copy of the rows it deletes; it
+// commits with the batch, so exactly the delivered rows are kept (see OutboxRetention).
+const CLAIM_AND_KEEP = `
+  WITH claimed AS (${CLAIM}),
+       kept AS (
+         INSERT INTO messaging.outbox_delivered (id, type, version, occurred_at, source, correlation_id, causation_id, payload)
+         SELECT id, type, version, occurred_at, source, correlation_id, causation_id, payload FROM claimed
+         ON CONFLICT (id) DO UPDATE SET delivered_at = excluded.delivered_at)
+  SELECT id, type, version, occurred_at, source, correlation_id, causation_id, payload FROM claimed`;
 
 interface OutboxRow {
   id: string;
@@ -50,6 +61,7 @@ export class Relay {
     private readonly database: Database,
     private readonly publisher: IntegrationEventPublisher,
     private readonly metrics: MessagingMetrics,
+    private readonly retention: OutboxRetention,
     @Inject(MESSAGING_CONFIG) private readonly config: MessagingConfig,
   ) {}
 
@@ -63,6 +75,7 @@ export class Relay {
     this.eventClasses = eventClasses;
     this.running = true;
     this.workers = Array.from({ length: this.config.relayConcurrency }, () => this.work());
+    this.retention.start();
   }
 
   /** Asks the relay to look at the outbox now. */
@@ -75,7 +88,7 @@ export class Relay {
     this.running = false;
     this.wakeup.signal();
     this.stopping.signal();
-    await Promise.all(this.workers);
+    await Promise.all([...this.workers, this.retention.stop()]);
     this.workers = [];
   }
 
@@ -92,7 +105,8 @@ export class Relay {
       // (inbox + effect) and parked retries keep synchronous commits. Saves a WAL flush per batch.
       await client.query('BEGIN; SET LOCAL synchronous_commit = off');
       try {
-        const { rows } = await client.query<OutboxRow>({ name: 'modulith-relay-claim', text: CLAIM, values: [this.config.relayBatchSize] });
+        const claim = this.retention.enabled ? { name: 'modulith-relay-claim-keep', text: CLAIM_AND_KEEP } : { name: 'modulith-relay-claim', text: CLAIM };
+        const { rows } = await client.query<OutboxRow>({ ...claim, values: [this.config.relayBatchSize] });
         if (rows.length > 0) await this.publish(rows.map(toEnvelope).sort(byId));
         await client.query('COMMIT');
         if (rows.length > 0) this.metrics.record({ kind: 'relay-batch', events: rows.length, durationMs: performance.now() - started });

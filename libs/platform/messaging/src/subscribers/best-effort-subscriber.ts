@@ -35,6 +35,11 @@ export class BestEffortSubscriber implements TransportSubscription {
     this.queue = new BoundedQueue(capacity, 'drop-oldest', () => this.dropped(1));
   }
 
+  /** Events waiting in the queue (a broker transport paces its reads on it). */
+  get queued(): number {
+    return this.queue.size;
+  }
+
   /** Events waiting and dropped so far. */
   get backlog(): { queued: number; dropped: number } {
     return { queued: this.queue.size, dropped: this.queue.dropped };

@@ -18,6 +18,11 @@ export interface TransportSubscription {
   /** Most envelopes `deliver` wants at once. */
   readonly maxBatch: number;
   /**
+   * Best-effort only: envelopes taken but not yet handled (its bounded queue). A broker
+   * transport reads no faster than this drains, so the stream, not memory, holds the lag.
+   */
+  readonly queued?: number;
+  /**
    * Takes envelopes of `eventTypes`, in id order. Resolves once each one is handled, or parked
    * durably for retry or the dead-letter store; only then may the transport forget them. A
    * rejection means nothing was taken for sure: the transport must offer them again.
@@ -27,8 +32,8 @@ export interface TransportSubscription {
 
 /**
  * Carries envelopes from the relay to subscribers. The in-process transport calls subscribers
- * directly; a broker transport (Redis Streams) would publish here and deliver from its own
- * consumer loop, through the same `deliver` functions, so module code never changes.
+ * directly; a broker transport (Redis Streams) publishes here and delivers from its own
+ * consumer loops, through the same `deliver` functions, so module code never changes.
  */
 export interface Transport {
   readonly name: string;
@@ -42,6 +47,11 @@ export interface Transport {
   start(): Promise<void>;
   /** Finishes in-flight deliveries; takes no new ones. */
   stop(): Promise<void>;
+  /**
+   * Broker transports: events published but not yet handled by every durable consumer group
+   * (waiting or pending in the broker). Rejects when the broker cannot be asked.
+   */
+  backlog?(): Promise<number>;
 }
 
 /** Injection token of the transport chosen for this process. */

@@ -1,0 +1,215 @@
+import type { Logger } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { Wakeup } from '../../relay/wakeup';
+import { retryDelayMs } from '../../retries/backoff';
+import { describeFailure } from '../../retries/failure';
+import type { TransportSubscription } from '../transport';
+import { decodeEntry, entriesOfReply, record, type RawStreamEntry } from './stream-entries';
+
+export interface GroupConsumerOptions {
+  /** A connection of its own: the loop blocks on it. */
+  redis: Redis;
+  stream: string;
+  /** The subscribing module: one consumer group per module and stream. */
+  group: string;
+  /** This process's name in the group; replicas of the module compete under different names. */
+  consumer: string;
+  /** The module's durable subscribers of this stream's event type (usually one). */
+  subscriptions: readonly TransportSubscription[];
+  claimIdleMs: number;
+  logger: Logger;
+}
+
+/** Consumers that hold nothing and have not been seen for this long are removed from the group. */
+const FORGET_IDLE_CONSUMERS_MS = 3_600_000;
+const MAX_RECLAIM_ROUNDS = 20;
+const ACK_TIMEOUT_WHEN_STOPPING_MS = 2000;
+
+/**
+ * One module's durable consumer of one stream in this process. Reads new entries for its group
+ * (`XREADGROUP … >`), hands them to the module's subscribers and acknowledges them (`XACK`) only
+ * once every `deliver` resolved, i.e. the handler's transaction with its inbox rows committed or
+ * the event was parked for retry or dead-lettered. If a delivery fails (database away), nothing
+ * is acknowledged and the loop re-reads its own pending entries before new ones. Every
+ * `claimIdleMs / 2` it takes over entries another consumer left pending for `claimIdleMs`
+ * (`XAUTOCLAIM`): that consumer died between read and ack.
+ */
+export class GroupConsumer {
+  private running = false;
+  private busy = false;
+  private loop?: Promise<void>;
+  private readonly stopping = new Wakeup();
+  private readonly readCount: number;
+  private readonly blockMs: number;
+  private readonly reclaimEveryMs: number;
+  private lastReclaimAt = 0;
+  private halt: (reason: Error) => void = () => undefined;
+  // ioredis never settles a command that was in flight when the connection dropped, if the
+  // connection is closed before it reconnects: every call races this, rejected by `stop`.
+  private readonly halted = new Promise<never>((_resolve, reject) => (this.halt = reject));
+  private markReady: () => void = () => undefined;
+  /** Resolves once the group exists; Redis may be away at start-up, then later. */
+  readonly ready: Promise<void> = new Promise<void>((resolve) => (this.markReady = resolve));
+  /** Entries taken over from other consumers, and entries that were trimmed before anyone handled them. */
+  readonly counts = { reclaimed: 0, lost: 0 };
+
+  constructor(private readonly options: GroupConsumerOptions) {
+    this.halted.catch(() => undefined);
+    this.readCount = Math.max(100, ...options.subscriptions.map((subscription) => subscription.maxBatch));
+    this.reclaimEveryMs = Math.max(100, Math.floor(options.claimIdleMs / 2));
+    this.blockMs = Math.min(5000, this.reclaimEveryMs);
+  }
+
+  get identity(): { stream: string; group: string } {
+    return { stream: this.options.stream, group: this.options.group };
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Lets a delivery in flight finish and be acknowledged; a blocked read is abandoned. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.stopping.signal();
+    if (!this.busy) this.halt(new Error('consumer stopped'));
+    await this.loop;
+    this.options.redis.disconnect();
+  }
+
+  private command(...args: (string | number)[]): Promise<unknown> {
+    const [name, ...rest] = args;
+    return Promise.race([this.options.redis.call(String(name), ...rest), this.halted]);
+  }
+
+  private async run(): Promise<void> {
+    const { logger, stream, group } = this.options;
+    let failures = 0;
+    let groupReady = false;
+    let ownPendingFirst = false;
+    while (this.running) {
+      try {
+        if (!groupReady) {
+          await this.createGroup();
+          groupReady = true;
+          this.markReady();
+        }
+        if (Date.now() - this.lastReclaimAt >= this.reclaimEveryMs) {
+          this.lastReclaimAt = Date.now();
+          await this.reclaim();
+        }
+        const entries = await this.read(ownPendingFirst ? '0' : '>');
+        if (ownPendingFirst && entries.length === 0) ownPendingFirst = false;
+        if (entries.length > 0) await this.handle(entries);
+        if (failures > 0) logger.log(`${group} consumes ${stream} again`);
+        failures = 0;
+      } catch (error) {
+        if (!this.running) return;
+        failures += 1;
+        const message = describeFailure(error).message;
+        // A Redis that lost its data lost the group too: make it again (from the stream's start).
+        if (/NOGROUP/.test(message)) groupReady = false;
+        ownPendingFirst = true;
+        const delayMs = retryDelayMs(failures, { baseDelayMs: 100, maxDelayMs: 2000 });
+        if (failures === 1 || failures % 50 === 0) {
+          logger.warn(`${group} could not consume ${stream} (${message}); unacknowledged entries are read again, next try in ${delayMs} ms`);
+        }
+        await this.stopping.sleep(delayMs);
+      }
+    }
+  }
+
+  private async createGroup(): Promise<void> {
+    const { stream, group } = this.options;
+    try {
+      // From the stream's beginning: entries appended before this module ever started are its too.
+      await this.command('XGROUP', 'CREATE', stream, group, '0', 'MKSTREAM');
+    } catch (error) {
+      if (!/BUSYGROUP/.test(describeFailure(error).message)) throw error;
+    }
+  }
+
+  /** `>`: entries never delivered to the group. `0`: this consumer's own pending entries. */
+  private async read(from: '>' | '0'): Promise<RawStreamEntry[]> {
+    const { stream, group, consumer } = this.options;
+    const block = from === '>' ? ['BLOCK', this.blockMs] : [];
+    return entriesOfReply(await this.command('XREADGROUP', 'GROUP', group, consumer, 'COUNT', this.readCount, ...block, 'STREAMS', stream, from));
+  }
+
+  private async handle(raw: readonly RawStreamEntry[]): Promise<void> {
+    const { stream, group, subscriptions, logger } = this.options;
+    const entries = raw.map(decodeEntry);
+    const envelopes = entries.flatMap((entry) => (entry.envelope ? [entry.envelope] : []));
+    if (envelopes.length < entries.length) this.lostEntries(entries.length - envelopes.length, 'were trimmed or unreadable');
+    this.busy = true;
+    try {
+      if (envelopes.length > 0) {
+        const results = await Promise.allSettled(subscriptions.map((subscription) => subscription.deliver(envelopes)));
+        const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+        if (failure) throw failure.reason;
+      }
+      await this.ack(entries.map((entry) => entry.id));
+    } finally {
+      this.busy = false;
+    }
+    if (!this.running) logger.debug(`${group} acknowledged its last ${entries.length} entries of ${stream}`);
+  }
+
+  private async ack(ids: string[]): Promise<void> {
+    const { stream, group } = this.options;
+    const acked = this.options.redis.call('XACK', stream, group, ...ids);
+    if (this.running) {
+      await acked;
+      return;
+    }
+    // Shutting down while Redis is away: do not wait for it. Unacknowledged entries are taken
+    // over by another consumer after REDIS_CLAIM_IDLE_MS; the inbox absorbs the repeat.
+    const timer = new Promise<void>((resolve) => setTimeout(resolve, ACK_TIMEOUT_WHEN_STOPPING_MS).unref());
+    await Promise.race([acked.catch(() => undefined), timer]);
+  }
+
+  private async reclaim(): Promise<void> {
+    const { stream, group, consumer, claimIdleMs, logger } = this.options;
+    let cursor = '0-0';
+    for (let round = 0; round < MAX_RECLAIM_ROUNDS; round += 1) {
+      const reply = (await this.command('XAUTOCLAIM', stream, group, consumer, claimIdleMs, cursor, 'COUNT', this.readCount)) as [
+        string,
+        RawStreamEntry[],
+        string[] | undefined,
+      ];
+      const [next, entries, deleted] = reply;
+      if (deleted && deleted.length > 0) this.lostEntries(deleted.length, 'were trimmed while pending');
+      if (entries.length > 0) {
+        this.counts.reclaimed += entries.length;
+        logger.warn(`${group} reclaimed ${entries.length} entries of ${stream} left pending for ${claimIdleMs} ms or more by a stopped consumer`);
+        await this.handle(entries);
+      }
+      cursor = next;
+      if (cursor === '0-0') break;
+    }
+    await this.forgetIdleConsumers();
+  }
+
+  /** Consumers of earlier processes stay listed in the group; drop those that hold nothing. */
+  private async forgetIdleConsumers(): Promise<void> {
+    const { stream, group, consumer, claimIdleMs } = this.options;
+    const threshold = Math.max(FORGET_IDLE_CONSUMERS_MS, 10 * claimIdleMs);
+    const consumers = (await this.command('XINFO', 'CONSUMERS', stream, group)) as unknown[][];
+    for (const fields of consumers) {
+      const info = record(fields);
+      if (info['name'] === consumer || Number(info['pending']) !== 0 || Number(info['idle']) < threshold) continue;
+      await this.command('XGROUP', 'DELCONSUMER', stream, group, String(info['name']));
+    }
+  }
+
+  private lostEntries(count: number, why: string): void {
+    this.counts.lost += count;
+    this.options.logger.error(
+      `${count} entries of ${this.options.stream} ${why} before ${this.options.group} handled them; ` +
+        'they are acknowledged and skipped: re-drive them from the outbox retention (see the messaging README)',
+    );
+  }
+}

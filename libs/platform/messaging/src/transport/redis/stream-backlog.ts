@@ -1,0 +1,62 @@
+import type { Redis } from 'ioredis';
+import { record, streamPattern } from './stream-entries';
+
+const FALLBACK_COUNT_LIMIT = 100_000;
+
+/**
+ * How many entries some consumer group has not finished with, over every stream under `prefix`:
+ * per group, pending (read, not acknowledged) plus lag (not yet read). Streams without groups
+ * (broadcast only) count nothing: best-effort readers keep no state in Redis. Rejects while a
+ * group this process consumes with is missing (a Redis that lost its data, before the consumer
+ * made the group again): what that group will find is not known yet.
+ */
+export async function streamBacklog(redis: Redis, prefix: string, expected: readonly { stream: string; group: string }[] = []): Promise<number> {
+  let total = 0;
+  const found = new Set<string>();
+  for (const key of await streamKeys(redis, prefix)) total += await keyBacklog(redis, key, found);
+  const missing = expected.find(({ stream, group }) => !found.has(`${stream}\u0000${group}`));
+  if (missing) throw new Error(`consumer group ${missing.group} of ${missing.stream} does not exist (yet)`);
+  return total;
+}
+
+/** Entries delivered to each consumer group and not yet acknowledged, summed over the streams under `prefix`. */
+export async function pendingByGroup(redis: Redis, prefix: string): Promise<Map<string, number>> {
+  const pending = new Map<string, number>();
+  for (const key of await streamKeys(redis, prefix)) {
+    for (const fields of (await redis.call('XINFO', 'GROUPS', key)) as unknown[][]) {
+      const group = record(fields);
+      const name = String(group['name']);
+      pending.set(name, (pending.get(name) ?? 0) + Number(group['pending'] ?? 0));
+    }
+  }
+  return pending;
+}
+
+async function streamKeys(redis: Redis, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, found] = (await redis.call('SCAN', cursor, 'MATCH', streamPattern(prefix), 'COUNT', 1000, 'TYPE', 'stream')) as [string, string[]];
+    cursor = next;
+    keys.push(...found);
+  } while (cursor !== '0');
+  return keys;
+}
+
+async function keyBacklog(redis: Redis, key: string, found: Set<string>): Promise<number> {
+  const groups = (await redis.call('XINFO', 'GROUPS', key)) as unknown[][];
+  let total = 0;
+  for (const fields of groups) {
+    const group = record(fields);
+    found.add(`${key}\u0000${String(group['name'])}`);
+    total += Number(group['pending'] ?? 0);
+    if (typeof group['lag'] === 'number') {
+      total += group['lag'];
+    } else {
+      // Redis cannot always tell the lag (e.g. after deletions): count what follows the group's position.
+      const after = (await redis.call('XRANGE', key, `(${String(group['last-delivered-id'])}`, '+', 'COUNT', FALLBACK_COUNT_LIMIT)) as unknown[];
+      total += after.length;
+    }
+  }
+  return total;
+}
