@@ -1,0 +1,180 @@
+import { Injectable, Logger, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { EventBus } from '@nestjs/cqrs';
+import { IntegrationEvent, MessagingMetrics, type IntegrationEventClass, type MessagingSample } from '@modulith/messaging';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import type { Subscription } from 'rxjs';
+import { SubscriberCatalog } from '../subscribers/subscriber-catalog';
+import { METRIC_PREFIX, MetricsRegistry } from './metrics-registry';
+
+const SUBSCRIBER_LABELS = ['module', 'subscriber', 'event_type'] as const;
+
+/**
+ * Exports the messaging platform's figures to Prometheus: what the relay published, what each
+ * subscriber handled, retried, dead-lettered or dropped and how long its calls took (from
+ * `MessagingMetrics.onSample`), relay batch sizes, and the outbox backlog (read from the
+ * database on each scrape).
+ */
+@Injectable()
+export class MessagingExporter implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('Metrics');
+  private stopSamples?: () => void;
+  private backlogRead?: Promise<void>;
+  private published?: Subscription;
+  private readonly counters: ReturnType<MessagingExporter['createCounters']>;
+
+  constructor(
+    private readonly registry: MetricsRegistry,
+    private readonly messaging: MessagingMetrics,
+    private readonly catalog: SubscriberCatalog,
+    @Optional() private readonly eventBus?: EventBus,
+  ) {
+    this.counters = this.createCounters();
+  }
+
+  onModuleInit(): void {
+    this.stopSamples = this.messaging.onSample((sample) => this.observe(sample));
+    // The relay publishes committed outbox rows on the CQRS bus, whose stream sees each event
+    // once the transport has taken it: that is "published". (Stopgap for a `published` sample,
+    // see the README.)
+    this.published = this.eventBus?.subscribe((event) => {
+      if (!(event instanceof IntegrationEvent)) return;
+      const type = (event.constructor as IntegrationEventClass).type;
+      this.counters.published.inc({ module: type.split('.')[0], event_type: type });
+    });
+  }
+
+  onModuleDestroy(): void {
+    this.stopSamples?.();
+    this.published?.unsubscribe();
+  }
+
+  private observe(sample: MessagingSample): void {
+    const c = this.counters;
+    if (sample.kind === 'relay-batch') {
+      c.relayBatchSize.observe(sample.events);
+      c.relayBatchDuration.observe(sample.durationMs / 1000);
+      return;
+    }
+    const labels = { module: this.catalog.moduleOf(sample.subscriber), subscriber: sample.subscriber, event_type: sample.eventType };
+    switch (sample.kind) {
+      case 'handled':
+        c.handled.inc(labels, sample.events);
+        c.handlerDuration.observe(labels, sample.durationMs / 1000);
+        break;
+      case 'failed':
+        c.failures.inc(labels);
+        break;
+      case 'retry-scheduled':
+        c.retried.inc(labels);
+        break;
+      case 'dead-lettered':
+        c.deadLettered.inc(labels);
+        break;
+      case 'dropped':
+        c.dropped.inc(labels, sample.events);
+        break;
+    }
+  }
+
+  private createCounters() {
+    const registers = [this.registry.registry];
+    // The four backlog gauges are collected side by side: they share one query per scrape.
+    const backlog = () => (this.backlogRead ??= this.collectBacklog().finally(() => (this.backlogRead = undefined)));
+    return {
+      published: new Counter({
+        name: `${METRIC_PREFIX}events_published_total`,
+        help: 'Integration events this process relayed from the outbox to the transport, by publishing module and event type',
+        labelNames: ['module', 'event_type'] as const,
+        registers,
+      }),
+      handled: new Counter({
+        name: `${METRIC_PREFIX}events_handled_total`,
+        help: 'Integration events handled (committed with their inbox rows), by consuming module, subscriber and event type',
+        labelNames: SUBSCRIBER_LABELS,
+        registers,
+      }),
+      handlerDuration: new Histogram({
+        name: `${METRIC_PREFIX}event_handler_duration_seconds`,
+        help: 'Duration of successful handler calls (a batch call counts once)',
+        labelNames: SUBSCRIBER_LABELS,
+        buckets: [0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+        registers,
+      }),
+      failures: new Counter({
+        name: `${METRIC_PREFIX}event_handler_failures_total`,
+        help: 'Failed handler attempts',
+        labelNames: SUBSCRIBER_LABELS,
+        registers,
+      }),
+      retried: new Counter({
+        name: `${METRIC_PREFIX}events_retried_total`,
+        help: 'Retries scheduled after a failed attempt',
+        labelNames: SUBSCRIBER_LABELS,
+        registers,
+      }),
+      deadLettered: new Counter({
+        name: `${METRIC_PREFIX}events_dead_lettered_total`,
+        help: 'Events moved to the dead-letter store after their last attempt',
+        labelNames: SUBSCRIBER_LABELS,
+        registers,
+      }),
+      dropped: new Counter({
+        name: `${METRIC_PREFIX}events_dropped_total`,
+        help: 'Events a best-effort subscriber dropped because its queue was full',
+        labelNames: SUBSCRIBER_LABELS,
+        registers,
+      }),
+      relayBatchSize: new Histogram({
+        name: `${METRIC_PREFIX}relay_batch_size`,
+        help: 'Events per relay batch (empty claims are not counted)',
+        buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
+        registers,
+      }),
+      relayBatchDuration: new Histogram({
+        name: `${METRIC_PREFIX}relay_batch_duration_seconds`,
+        help: 'Claim, delivery to the transport and commit of one relay batch',
+        buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+        registers,
+      }),
+      outboxPending: new Gauge({
+        name: `${METRIC_PREFIX}outbox_pending_events`,
+        help: 'Committed events waiting in the outbox (read on scrape)',
+        registers,
+        collect: backlog,
+      }),
+      outboxOldestAge: new Gauge({
+        name: `${METRIC_PREFIX}outbox_oldest_pending_age_seconds`,
+        help: 'Age of the oldest event waiting in the outbox; 0 when it is empty (read on scrape)',
+        registers,
+        collect: backlog,
+      }),
+      retriesPending: new Gauge({
+        name: `${METRIC_PREFIX}retries_pending_events`,
+        help: 'Events parked for a retry (read on scrape)',
+        registers,
+        collect: backlog,
+      }),
+      deadLetters: new Gauge({
+        name: `${METRIC_PREFIX}dead_letters`,
+        help: 'Events in the dead-letter store (read on scrape)',
+        registers,
+        collect: backlog,
+      }),
+    };
+  }
+
+  /** One query fills the four backlog gauges; NaN tells a failed read from an empty outbox. */
+  private async collectBacklog(): Promise<void> {
+    const c = this.counters;
+    try {
+      const backlog = await this.messaging.backlog();
+      c.outboxPending.set(backlog.outboxPending);
+      c.outboxOldestAge.set((backlog.oldestPendingAgeMs ?? 0) / 1000);
+      c.retriesPending.set(backlog.retriesPending);
+      c.deadLetters.set(backlog.deadLetters);
+    } catch (error) {
+      this.logger.warn(`could not read the outbox backlog: ${(error as Error).message}`);
+      for (const gauge of [c.outboxPending, c.outboxOldestAge, c.retriesPending, c.deadLetters]) gauge.set(Number.NaN);
+    }
+  }
+}
