@@ -1,24 +1,74 @@
 import type { INestApplication } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { envInt } from '@modulith/core';
+import { ConfigurationError, envInt, envString } from '@modulith/core';
 import { adminTokenHook } from './admin-token.hook';
 import { correlationHook } from './correlation.hook';
+import { toHttpError } from './http-error';
 import { HttpErrorFilter } from './http-error.filter';
 import { parseJsonBody } from './json-body.parser';
+import { rateLimitHook, type RateLimitOptions } from './rate-limit';
+import { DEFAULT_CONTENT_SECURITY_POLICY, securityHeaders, securityHeadersHook, type SecurityHeadersOptions } from './security-headers';
 
 export interface HttpOptions {
   /** Largest request body accepted, in bytes. */
   bodyLimitBytes: number;
+  /** Longest a request may take to arrive, headers and body; slower ones get 408. 0: no limit. */
+  requestTimeoutMs: number;
+  /** Longest the request headers may take to arrive (at most `requestTimeoutMs`). */
+  headersTimeoutMs: number;
+  /** Fastify's `trustProxy`: whose `x-forwarded-for` names the client (rate limits key on it). */
+  trustProxy: boolean | number | string;
+  /** Limits on public write endpoints (`POST /transfers...`) per client address. */
+  rateLimit: RateLimitOptions;
+  securityHeaders: SecurityHeadersOptions;
 }
 
 export function httpOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): HttpOptions {
-  return { bodyLimitBytes: envInt(env, 'HTTP_BODY_LIMIT_BYTES', 16 * 1024 * 1024, 1024) };
+  const requestTimeoutMs = envInt(env, 'HTTP_REQUEST_TIMEOUT_MS', 60_000, 0, 3_600_000);
+  const perMinute = envInt(env, 'RATE_LIMIT_WRITES_PER_MINUTE', 0, 0, 100_000_000);
+  return {
+    bodyLimitBytes: envInt(env, 'HTTP_BODY_LIMIT_BYTES', 16 * 1024 * 1024, 1024),
+    requestTimeoutMs,
+    headersTimeoutMs: Math.min(requestTimeoutMs || Infinity, envInt(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 3_600_000)),
+    trustProxy: trustProxyFromEnv(env),
+    rateLimit: {
+      perMinute,
+      burst: envInt(env, 'RATE_LIMIT_WRITES_BURST', Math.max(1, perMinute), 1, 100_000_000),
+      maxClients: envInt(env, 'RATE_LIMIT_MAX_CLIENTS', 10_000, 1, 10_000_000),
+      methods: ['POST', 'PUT', 'PATCH', 'DELETE'],
+      pathPrefixes: ['/transfers'],
+    },
+    securityHeaders: {
+      hstsMaxAgeSeconds: envInt(env, 'HTTP_HSTS_MAX_AGE_SECONDS', 0, 0, 100_000_000),
+      contentSecurityPolicy: envString(env, 'HTTP_CONTENT_SECURITY_POLICY', DEFAULT_CONTENT_SECURITY_POLICY),
+    },
+  };
 }
 
-/** The Fastify adapter every app and e2e test uses. */
+/** `HTTP_TRUST_PROXY`: unset or false, true, a hop count, or a comma-separated list of proxy addresses/CIDRs. */
+function trustProxyFromEnv(env: NodeJS.ProcessEnv): boolean | number | string {
+  const value = envString(env, 'HTTP_TRUST_PROXY');
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  if (/^[0-9a-fA-F.:/,\s]+$/.test(value)) return value;
+  throw new ConfigurationError(`HTTP_TRUST_PROXY must be true, false, a hop count or a list of addresses, got "${value}"`, {
+    variable: 'HTTP_TRUST_PROXY',
+  });
+}
+
+/**
+ * The Fastify adapter every app and e2e test uses. Besides the body limit it bounds how long a
+ * request may take to arrive (slow-loris clients get 408), and installs what depends on these
+ * options: rate limits on public writes and the security headers.
+ */
 export function createHttpAdapter(options: HttpOptions = httpOptionsFromEnv()): FastifyAdapter {
-  return new FastifyAdapter({
+  const adapter = new FastifyAdapter({
     bodyLimit: options.bodyLimitBytes,
+    requestTimeout: options.requestTimeoutMs,
+    // Node checks request and header timeouts on this interval (30 s by default).
+    http: { headersTimeout: options.headersTimeoutMs, connectionsCheckingInterval: Math.min(1000, options.headersTimeoutMs) },
+    trustProxy: options.trustProxy,
     // JSON with a __proto__ key is refused rather than merged into prototypes.
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
@@ -27,12 +77,37 @@ export function createHttpAdapter(options: HttpOptions = httpOptionsFromEnv()): 
     forceCloseConnections: false,
     // Long enough for 128-character ids, so our validation (not a bare 414) answers.
     routerOptions: { maxParamLength: 256 },
+    // Typed structurally: Fastify's generic reply type does not unify with a plain handler.
+    frameworkErrors: frameworkErrorHandler(options.securityHeaders) as never,
   });
+  const instance = adapter.getInstance();
+  if (options.rateLimit.perMinute > 0) instance.addHook('preParsing', rateLimitHook(options.rateLimit));
+  instance.addHook('onSend', securityHeadersHook(options.securityHeaders));
+  protectedInstances.add(instance);
+  return adapter;
+}
+
+const protectedInstances = new WeakSet<object>();
+
+interface BareReply {
+  headers(values: Record<string, string>): BareReply;
+  code(status: number): BareReply;
+  send(payload: unknown): unknown;
+}
+
+/** Our error format for errors the router raises before any route or hook runs (a malformed percent-encoding in the path). */
+function frameworkErrorHandler(headers: SecurityHeadersOptions) {
+  return (error: { code?: string; statusCode?: number }, _request: unknown, reply: BareReply): void => {
+    const response = error.code === 'FST_ERR_BAD_URL' ? { ...toHttpError(error), message: 'path: malformed percent-encoding', field: 'path' } : toHttpError(error);
+    // No hook runs for these, so the security headers are set here.
+    reply.headers(securityHeaders(headers)).code(response.statusCode).send(response);
+  };
 }
 
 /**
- * Installs what every HTTP app shares: correlation ids, one error format for errors raised
- * by Nest, by Fastify (oversized bodies) and by body parsing, and basic security headers.
+ * Installs what every HTTP app shares: correlation ids, the admin token guard, one error format
+ * for errors raised by Nest, by Fastify (oversized bodies) and by body parsing, and (when the
+ * adapter did not come from `createHttpAdapter`) the default security headers.
  */
 export function configureHttpApp(app: INestApplication, options: { adminToken?: string } = {}): void {
   const fastifyApp = app as NestFastifyApplication;
@@ -43,11 +118,8 @@ export function configureHttpApp(app: INestApplication, options: { adminToken?: 
   // rather than as Fastify's generic error.
   instance.removeContentTypeParser(['application/json', 'text/plain']);
   instance.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);
-  instance.addHook('onSend', (_request, reply, payload, done) => {
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('x-frame-options', 'DENY');
-    reply.header('referrer-policy', 'no-referrer');
-    done(null, payload);
-  });
+  if (!protectedInstances.has(instance)) {
+    instance.addHook('onSend', securityHeadersHook({ hstsMaxAgeSeconds: 0, contentSecurityPolicy: DEFAULT_CONTENT_SECURITY_POLICY }));
+  }
   app.useGlobalFilters(new HttpErrorFilter());
 }

@@ -4,18 +4,28 @@ import { toHttpError } from './http-error';
 
 interface ReplyLike {
   status(code: number): ReplyLike;
+  header(name: string, value: string): ReplyLike;
   send(payload: unknown): unknown;
 }
 
-/** Every error a controller throws leaves as `HttpErrorBody`; a 500 is logged with its cause. */
+/**
+ * Every error a controller throws leaves as `HttpErrorBody`; a 500 is logged with its cause, a
+ * 503 (database unavailable) with its message and a `retry-after`.
+ */
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpErrorFilter');
 
   catch(error: unknown, host: ArgumentsHost): void {
     const response = toHttpError(error);
-    if (response.statusCode >= 500) logUnexpected(this.logger, error);
-    host.switchToHttp().getResponse<ReplyLike>().status(response.statusCode).send(response);
+    const reply = host.switchToHttp().getResponse<ReplyLike>();
+    if (response.statusCode === 503) {
+      this.logger.warn(`database unavailable: ${(error as Error)?.message ?? String(error)}`);
+      reply.header('retry-after', '1');
+    } else if (response.statusCode >= 500) {
+      logUnexpected(this.logger, error);
+    }
+    reply.status(response.statusCode).send(response);
   }
 }
 

@@ -27,6 +27,16 @@ describe('toHttpError', () => {
     expect(toHttpError(new BadRequestException(['a', 'b']))).toMatchObject({ statusCode: 400, message: 'a; b' });
   });
 
+  it('answers 503 when the database is unreachable or dropped the connection', () => {
+    const unavailable = { statusCode: 503, error: 'Service Unavailable', message: 'database: temporarily unavailable, retry shortly' };
+    expect(toHttpError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }))).toEqual(unavailable);
+    expect(toHttpError(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }))).toEqual(unavailable);
+    expect(toHttpError({ message: 'x', driverError: { code: '08006' } })).toEqual(unavailable);
+    expect(toHttpError(new Error('Connection terminated unexpectedly'))).toEqual(unavailable);
+    expect(toHttpError(new AggregateError([Object.assign(new Error('a'), { code: 'ECONNREFUSED' })]))).toEqual(unavailable);
+    expect(toHttpError(Object.assign(new Error('duplicate key'), { code: '23505' })).statusCode).toBe(500);
+  });
+
   it('hides everything about an unexpected error', () => {
     const response = toHttpError(new TypeError('cannot read properties of undefined (reading "secret")'));
     expect(response).toEqual({ statusCode: 500, error: 'Internal Server Error', message: 'Internal server error' });

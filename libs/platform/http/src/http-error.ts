@@ -41,13 +41,30 @@ const FASTIFY_MESSAGES: Record<string, string> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'content-length: does not match the body',
 };
 
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'EAI_AGAIN']);
+const CONNECTION_MESSAGES = /^(Connection terminated|Client has encountered a connection error|Connection ended|terminating connection)/i;
+
+/**
+ * True when the database could not be reached or dropped the connection (server down or
+ * restarting, connection terminated, out of connections): the request may succeed if retried.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const candidate = error as { code?: unknown; driverError?: { code?: unknown }; message?: unknown; errors?: unknown[] } | undefined;
+  if (Array.isArray(candidate?.errors) && candidate.errors.length > 0 && candidate.errors.every(isDatabaseUnavailable)) return true;
+  const code = String(candidate?.code ?? candidate?.driverError?.code ?? '');
+  // SQLSTATE 08 connection exception, 53300 too many connections, 57P01-03 shutdown/crash/starting.
+  if (CONNECTION_CODES.has(code) || /^(08...|53300|57P0[123])$/.test(code)) return true;
+  return typeof candidate?.message === 'string' && CONNECTION_MESSAGES.test(candidate.message);
+}
+
 function body(statusCode: number, message: string, extra: Partial<HttpErrorBody> = {}): HttpErrorBody {
   return { statusCode, error: STATUS_NAMES[statusCode] ?? 'Error', message, ...extra };
 }
 
 /**
- * Maps any thrown value to a status and a safe body. Client errors keep their message; anything
- * unexpected becomes a 500 whose body says nothing about internals (the caller logs the cause).
+ * Maps any thrown value to a status and a safe body. Client errors keep their message; a lost
+ * database is a 503 (retry); anything else unexpected becomes a 500 whose body says nothing
+ * about internals (the caller logs the cause).
  */
 export function toHttpError(error: unknown): HttpErrorBody {
   if (error instanceof ModulithError && STATUS_BY_CODE[error.code]) {
@@ -78,5 +95,6 @@ export function toHttpError(error: unknown): HttpErrorBody {
   if (fastifyError?.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
     return body(fastifyError.statusCode, fastifyError.message ?? STATUS_NAMES[fastifyError.statusCode] ?? 'Bad request');
   }
+  if (isDatabaseUnavailable(error)) return body(503, 'database: temporarily unavailable, retry shortly');
   return body(500, 'Internal server error');
 }

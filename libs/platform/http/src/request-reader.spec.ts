@@ -17,6 +17,8 @@ describe('request readers', () => {
     expect(failure(() => readObject({}, 'item', ['a'])).field).toBe('item.a');
     expect(failure(() => readObject([], '', ['a'])).message).toBe('body: must be an object, got an array');
     expect(readObject({ a: 1 }, 'item', ['a'], ['b'])).toEqual({ a: 1 });
+    expect(failure(() => readObject({ '': 1 }, '', ['a'])).message).toBe('[""]: is not an allowed field');
+    expect(failure(() => readObject({ a: 1, '': 1 }, 'transfers[2]', ['a'])).field).toBe('transfers[2][""]');
   });
 
   it('check types and patterns', () => {

@@ -10,9 +10,13 @@ function describe(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
-/** Joins a path and a key: `transfers[3]` + `amount` → `transfers[3].amount`. */
+/**
+ * Joins a path and a key: `transfers[3]` + `amount` → `transfers[3].amount`. An empty key is
+ * written `[""]`, so that even it is named.
+ */
 export function fieldPath(parent: string, key: string | number): string {
   if (typeof key === 'number') return `${parent}[${key}]`;
+  if (key === '') return `${parent}[""]`;
   return parent ? `${parent}.${key}` : key;
 }
 
