@@ -1,12 +1,10 @@
 import { ValidationError } from '@modulith/core';
-import { fieldPath, readObject, readString } from '@modulith/http';
+import { fieldPath, readInstant, readObject, readString } from '@modulith/http';
 import { isCurrencyCode, TRANSFER_LIMITS, type Transfer } from '@modulith/ingestion/contracts';
 
 const TRANSFER_FIELDS = ['id', 'from', 'to', 'amount', 'currency', 'occurredAt'] as const;
 const ID_RULE = 'must be 1-128 characters of letters, digits and -_.:';
 const DECIMAL = /^[1-9][0-9]{0,18}$/;
-const ISO_INSTANT =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-](\d{2}):?(\d{2}))$/;
 
 /** A positive integer up to 2^63-1, from a decimal string or a safe integer; never a float. */
 export function parseAmount(value: unknown, path: string): string {
@@ -27,18 +25,7 @@ export function parseAmount(value: unknown, path: string): string {
 
 /** An ISO 8601 instant with a time zone, normalised to UTC with millisecond precision. */
 export function parseInstant(value: unknown, path: string): string {
-  const rule = 'must be an ISO 8601 date-time with a time zone, e.g. 2026-01-31T12:00:00Z';
-  const text = readString(value, path, ISO_INSTANT, rule);
-  const [, y, mo, d, h, mi, s = '0', , zone, zh = '0', zm = '0'] = ISO_INSTANT.exec(text) as RegExpExecArray;
-  const [year, month, day] = [Number(y), Number(mo), Number(d)];
-  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  const valid =
-    year >= 1 && month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth &&
-    Number(h) <= 23 && Number(mi) <= 59 && Number(s) <= 59 &&
-    (zone === 'Z' || (Number(zh) <= 23 && Number(zm) <= 59));
-  const time = Date.parse(text);
-  if (!valid || Number.isNaN(time)) throw new ValidationError(path, rule);
-  return new Date(time).toISOString();
+  return readInstant(value, path);
 }
 
 /** Reads one transfer; errors name the field under `path`, e.g. `transfers[3].amount`. */

@@ -11,7 +11,8 @@ import { SubscriberConnection } from './subscriber-connection';
  * `ws://host/ws`: a client sends `{"action":"subscribe","accounts":["acc-1"]}` and then receives
  * `{"type":"balance-changed", ...}` for those accounts. Best effort: see SubscriberConnection.
  */
-@WebSocketGateway({ path: '/ws' })
+// maxPayload: client frames are tiny commands; the ws default (100 MiB) would let one client make us buffer that much.
+@WebSocketGateway({ path: '/ws', maxPayload: 64 * 1024 })
 export class BalanceChangesGateway implements OnGatewayConnection, OnGatewayDisconnect {
   private readonly logger = new Logger('Notifications');
   private readonly connections = new WeakMap<WebSocket, SubscriberConnection>();

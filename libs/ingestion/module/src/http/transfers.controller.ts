@@ -1,5 +1,19 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import {
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiPayloadTooLargeResponse,
+  ApiQuery,
+  ApiTags,
+  ApiUnsupportedMediaTypeResponse,
+} from '@nestjs/swagger';
 import { NotFoundError, PayloadTooLargeError, ValidationError } from '@modulith/core';
 import { fieldPath, readArray, readIntParam, readObject, readString } from '@modulith/http';
 import {
@@ -12,6 +26,7 @@ import {
   type TransferView,
 } from '@modulith/ingestion/contracts';
 import { parseTransfer } from '../transfer.rules';
+import { IngestResultDto, TransferBatchDto, TransferDto, TransferPageDto, TransferViewDto } from './transfer.dto';
 
 interface StatusReply {
   status(code: number): unknown;
@@ -19,6 +34,7 @@ interface StatusReply {
 
 const ID_RULE = 'must be 1-128 characters of letters, digits and -_.:';
 
+@ApiTags('ingestion')
 @Controller()
 export class TransfersController {
   constructor(
@@ -28,6 +44,14 @@ export class TransfersController {
 
   /** One transfer. 201 when stored, 200 when it is an identical repeat, 409 when the id holds other content. */
   @Post('transfers')
+  @ApiOperation({ summary: 'Ingest one transfer', description: '201 when stored, 200 when it is an identical repeat, 409 when the id holds other content.' })
+  @ApiBody({ type: TransferDto })
+  @ApiCreatedResponse({ type: TransferViewDto, description: 'Stored' })
+  @ApiOkResponse({ type: TransferViewDto, description: 'An identical repeat: nothing changed' })
+  @ApiBadRequestResponse({ description: 'Invalid transfer; the message names the field' })
+  @ApiConflictResponse({ description: 'The id is taken by a transfer with other content' })
+  @ApiPayloadTooLargeResponse({ description: 'Body larger than HTTP_BODY_LIMIT_BYTES' })
+  @ApiUnsupportedMediaTypeResponse({ description: 'Not application/json' })
   async ingestOne(@Body() body: unknown, @Res({ passthrough: true }) reply: StatusReply): Promise<TransferView> {
     const transfer = parseTransfer(body);
     const result = await this.commands.execute(new IngestTransfersCommand([transfer]));
@@ -40,6 +64,13 @@ export class TransfersController {
   /** Up to 10,000 transfers, all or nothing. */
   @Post('transfers/batch')
   @HttpCode(201)
+  @ApiOperation({ summary: 'Ingest up to 10,000 transfers, all or nothing' })
+  @ApiBody({ type: TransferBatchDto })
+  @ApiCreatedResponse({ type: IngestResultDto, description: 'Stored; identical repeats counted as replayed' })
+  @ApiBadRequestResponse({ description: 'An invalid transfer (`transfers[3].amount: ...`); nothing is written' })
+  @ApiConflictResponse({ description: 'An id is taken by a transfer with other content; nothing is written' })
+  @ApiPayloadTooLargeResponse({ description: 'More than 10,000 transfers, or a body larger than HTTP_BODY_LIMIT_BYTES' })
+  @ApiUnsupportedMediaTypeResponse({ description: 'Not application/json' })
   ingestBatch(@Body() body: unknown): Promise<IngestResult> {
     const items = readArray(readObject(body, '', ['transfers'])['transfers'], 'transfers');
     if (items.length === 0) throw new ValidationError('transfers', 'must hold at least one transfer');
@@ -53,6 +84,11 @@ export class TransfersController {
   }
 
   @Get('transfers/:id')
+  @ApiOperation({ summary: 'One transfer by id' })
+  @ApiParam({ name: 'id', description: 'The transfer id (1-128 of letters, digits and -_.:)' })
+  @ApiOkResponse({ type: TransferViewDto })
+  @ApiBadRequestResponse({ description: 'Malformed id' })
+  @ApiNotFoundResponse({ description: 'No such transfer' })
   async getOne(@Param('id') id: string): Promise<TransferView> {
     readString(id, 'id', TRANSFER_LIMITS.idPattern, ID_RULE);
     const transfer = await this.queries.execute(new GetTransferQuery(id));
@@ -62,6 +98,12 @@ export class TransfersController {
 
   /** Transfers from or to an account, newest first. */
   @Get('accounts/:account/transfers')
+  @ApiOperation({ summary: 'Transfers from or to an account, newest first, keyset paged' })
+  @ApiParam({ name: 'account', description: 'Account id' })
+  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } })
+  @ApiQuery({ name: 'cursor', required: false, description: '`nextCursor` of the previous page' })
+  @ApiOkResponse({ type: TransferPageDto })
+  @ApiBadRequestResponse({ description: 'Malformed account, limit or cursor' })
   listByAccount(
     @Param('account') account: string,
     @Query('limit') limit?: string,

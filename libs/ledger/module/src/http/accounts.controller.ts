@@ -1,17 +1,25 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
+import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { readIntParam, readString } from '@modulith/http';
 import { TRANSFER_LIMITS } from '@modulith/ingestion/contracts';
 import { FindEntriesQuery, GetBalanceQuery, type AccountBalances, type LedgerEntryPage } from '@modulith/ledger/contracts';
 
+import { AccountBalancesDto, LedgerEntryPageDto } from './accounts.dto';
+
 const ID_RULE = 'must be 1-128 characters of letters, digits and -_.:';
 
+@ApiTags('ledger')
+@ApiParam({ name: 'account', description: 'Account id (1-128 of letters, digits and -_.:)' })
 @Controller('accounts/:account')
 export class AccountsController {
   constructor(private readonly queries: QueryBus) {}
 
   /** Balances per currency as decimal strings; an unknown account has an empty list. */
   @Get('balances')
+  @ApiOperation({ summary: "An account's balance per currency" })
+  @ApiOkResponse({ type: AccountBalancesDto })
+  @ApiBadRequestResponse({ description: 'Malformed account id' })
   balances(@Param('account') account: string): Promise<AccountBalances> {
     readString(account, 'account', TRANSFER_LIMITS.idPattern, ID_RULE);
     return this.queries.execute(new GetBalanceQuery(account));
@@ -19,6 +27,11 @@ export class AccountsController {
 
   /** Entries newest first, keyset paged by `cursor`. */
   @Get('entries')
+  @ApiOperation({ summary: "An account's ledger entries, newest first, keyset paged" })
+  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } })
+  @ApiQuery({ name: 'cursor', required: false, description: '`nextCursor` of the previous page' })
+  @ApiOkResponse({ type: LedgerEntryPageDto })
+  @ApiBadRequestResponse({ description: 'Malformed account, limit or cursor' })
   entries(@Param('account') account: string, @Query('limit') limit?: string, @Query('cursor') cursor?: string): Promise<LedgerEntryPage> {
     readString(account, 'account', TRANSFER_LIMITS.idPattern, ID_RULE);
     if (cursor !== undefined) readString(cursor, 'cursor', /^[1-9][0-9]{0,18}$/, 'must be the nextCursor of a previous page');

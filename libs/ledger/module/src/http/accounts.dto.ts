@@ -1,0 +1,31 @@
+import { ApiProperty } from '@nestjs/swagger';
+import type { AccountBalances, CurrencyBalance, LedgerEntry, LedgerEntryPage } from '@modulith/ledger/contracts';
+
+// Swagger shapes of the ledger contracts' read models.
+
+export class CurrencyBalanceDto implements CurrencyBalance {
+  @ApiProperty({ example: 'EUR' }) currency!: string;
+  @ApiProperty({ pattern: '^-?[0-9]+$', example: '-1250', description: 'Signed 64-bit integer in minor units, as a decimal string' })
+  balance!: string;
+}
+
+export class AccountBalancesDto implements AccountBalances {
+  @ApiProperty({ example: 'alice' }) account!: string;
+  @ApiProperty({ type: [CurrencyBalanceDto], description: 'Empty for an unknown account' }) balances!: CurrencyBalanceDto[];
+}
+
+export class LedgerEntryDto implements LedgerEntry {
+  @ApiProperty({ example: '42', description: "Increases in the account's commit order" }) seq!: string;
+  @ApiProperty({ example: 't-1' }) transferId!: string;
+  @ApiProperty({ example: 'alice' }) account!: string;
+  @ApiProperty({ example: 'EUR' }) currency!: string;
+  @ApiProperty({ pattern: '^-?[0-9]+$', example: '-1250', description: 'Negative for a debit, positive for a credit' }) amount!: string;
+  @ApiProperty({ pattern: '^-?[0-9]+$', example: '-1250' }) balanceAfter!: string;
+  @ApiProperty({ format: 'date-time' }) recordedAt!: string;
+}
+
+export class LedgerEntryPageDto implements LedgerEntryPage {
+  @ApiProperty({ type: [LedgerEntryDto] }) items!: LedgerEntryDto[];
+  @ApiProperty({ type: String, nullable: true, description: 'Pass back as `cursor` for the next page; null on the last' })
+  nextCursor!: string | null;
+}
