@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -59,8 +59,8 @@ export class TempWorkspace {
     private readonly nodeModules: string,
   ) {}
 
-  static copyOf(source: string): TempWorkspace {
-    const root = realpathSync(mkdtempSync(join(tmpdir(), 'modulith-boundaries-')));
+  static copyOf(source: string, prefix = 'modulith-boundaries-'): TempWorkspace {
+    const root = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
     cpSync(source, root, { recursive: true, filter: (src) => keep(relative(source, src), src) });
     const nodeModules = join(root, 'node_modules');
     symlinkSync(join(source, 'node_modules'), nodeModules, 'junction');
@@ -69,6 +69,20 @@ export class TempWorkspace {
 
   exists(file: string): boolean {
     return existsSync(join(this.root, file));
+  }
+
+  read(file: string): string {
+    return readFileSync(join(this.root, file), 'utf8');
+  }
+
+  /** Runs the Nx CLI in the copy, e.g. `nx(['g', '@modulith/tools:module', 'payments'])`. */
+  nx(args: string[], timeoutMs = 120_000): SpawnSyncReturns<string> {
+    return this.node(binOf(this.nodeModules, 'nx', 'nx'), args, timeoutMs);
+  }
+
+  /** Runs a Node script of the copy (path relative to its root) with the copy as its workspace. */
+  runScript(script: string, args: string[] = [], timeoutMs = 120_000): SpawnSyncReturns<string> {
+    return this.node(join(this.root, script), args, timeoutMs);
   }
 
   write(file: string, content: string): void {
@@ -164,18 +178,18 @@ export class TempWorkspace {
     return relative(this.root, file).split(sep).join('/');
   }
 
-  private node(script: string, args: string[]) {
+  private node(script: string, args: string[], timeoutMs = 120_000): SpawnSyncReturns<string> {
     return spawnSync(process.execPath, [script, ...args], {
       cwd: this.root,
       env: this.env(),
       encoding: 'utf8',
-      timeout: 120_000,
+      timeout: timeoutMs,
       maxBuffer: 64 * 1024 * 1024,
     });
   }
 
   /** The caller's environment without its Nx settings, pointed at the copy, offline and cache-free. */
-  private env(): NodeJS.ProcessEnv {
+  env(): NodeJS.ProcessEnv {
     const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('NX_')));
     return {
       ...env,

@@ -1,0 +1,208 @@
+import { join } from 'node:path';
+import {
+  checkCycles,
+  checkLayers,
+  checkLintRules,
+  checkModuleDependencies,
+  checkSchemaOwnership,
+  checkTags,
+  schemaReferences,
+  verifyArchitecture,
+  withFiles,
+} from './checks';
+import { TempWorkspace } from './temp-workspace';
+import { parseLintRules, readWorkspace, type ProjectInfo, type SourceFile, type WorkspaceModel } from './workspace-model';
+
+/**
+ * Spring Modulith's `verify()` for this workspace: the checks of ./checks.ts run on the real Nx
+ * project graph and code, and each is shown to fail on a planted violation — in a copy of the
+ * model (fast, one per rule and shape), and once end to end in a temporary copy of the workspace.
+ */
+
+const WORKSPACE_ROOT = join(__dirname, '..', '..');
+
+let model: WorkspaceModel;
+
+beforeAll(async () => {
+  model = await readWorkspace(WORKSPACE_ROOT);
+}, 120_000);
+
+/** The model with one project changed (or added). */
+function withProject(name: string, change: (project: ProjectInfo) => ProjectInfo): ProjectInfo[] {
+  const existing = model.projects.find((project) => project.name === name);
+  const base: ProjectInfo = existing ?? { name, root: `libs/${name}`, tags: [], dependencies: [] };
+  return [...model.projects.filter((project) => project.name !== name), change({ ...base, tags: [...base.tags], dependencies: [...base.dependencies] })];
+}
+
+function planted(project: string, path: string, text: string): WorkspaceModel {
+  return withFiles(model, [{ project, path, text } satisfies SourceFile]);
+}
+
+describe('the real workspace', () => {
+  it('passes every architecture check', () => {
+    expect(verifyArchitecture(model)).toEqual([]);
+  });
+
+  it('is what the checks look at: every project, with tags, dependencies and sources', () => {
+    const names = model.projects.map((project) => project.name);
+    expect(names).toEqual(expect.arrayContaining(['api', 'tools', 'ingestion', 'ingestion-contracts', 'ledger', 'analytics', 'platform-messaging']));
+    const api = model.projects.find((project) => project.name === 'api') as ProjectInfo;
+    expect(api.dependencies).toEqual(expect.arrayContaining(['ingestion', 'ledger', 'analytics']));
+    expect(model.files.some((file) => file.path === 'libs/ingestion/module/src/ingestion.schema.ts' && file.project === 'ingestion')).toBe(true);
+    expect(model.lintRules.map((rule) => rule.sourceTag).sort()).toEqual(['type:app', 'type:contracts', 'type:module', 'type:platform', 'type:tool']);
+  });
+});
+
+describe('tags', () => {
+  it('rejects a project without a type: tag', () => {
+    const projects = withProject('demo', (project) => ({ ...project, tags: ['scope:demo'] }));
+    expect(checkTags(projects)).toEqual([expect.stringContaining('project "demo" (libs/demo) has no type: tag; give it one of type:app, type:module')]);
+  });
+
+  it('rejects a project without a scope: tag', () => {
+    const projects = withProject('ledger', (project) => ({ ...project, tags: ['type:module'] }));
+    expect(checkTags(projects)).toEqual(['project "ledger" (libs/ledger/module) has no scope: tag']);
+  });
+
+  it('rejects an unknown type and a second type', () => {
+    expect(checkTags(withProject('ledger', (p) => ({ ...p, tags: ['type:service', 'scope:ledger'] })))).toEqual([
+      expect.stringContaining('project "ledger" (libs/ledger/module) has unknown tag type:service'),
+    ]);
+    expect(checkTags(withProject('ledger', (p) => ({ ...p, tags: ['type:module', 'type:platform', 'scope:ledger'] })))).toEqual([
+      expect.stringContaining('has several type: tags (type:module, type:platform)'),
+    ]);
+  });
+});
+
+describe('cycles', () => {
+  it('rejects a cycle, naming its path', () => {
+    const projects = withProject('platform-core', (project) => ({ ...project, dependencies: [...project.dependencies, 'platform-messaging'] }));
+    expect(checkCycles(projects)).toEqual(['dependency cycle: platform-core → platform-messaging → platform-core']);
+  });
+
+  it('rejects a longer cycle, once, starting at its first project by name', () => {
+    const projects = withProject('platform-core', (project) => ({ ...project, dependencies: ['ledger'] }));
+    const found = checkCycles(projects);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(/^dependency cycle: (\S+) → .*platform-core → ledger → .*\1$/);
+  });
+
+  it('rejects a project that depends on itself', () => {
+    const projects = withProject('api', (project) => ({ ...project, dependencies: [...project.dependencies, 'api'] }));
+    expect(checkCycles(projects)).toEqual(['dependency cycle: api → api']);
+  });
+});
+
+describe('module → module', () => {
+  it('rejects a module that depends on another module', () => {
+    const projects = withProject('analytics', (project) => ({ ...project, dependencies: [...project.dependencies, 'ledger'] }));
+    expect(checkModuleDependencies(projects)).toEqual([
+      'module "analytics" depends on module "ledger": a module may use another module only through its contracts (commands, queries, integration events)',
+    ]);
+  });
+
+  it('rejects the other forbidden directions by type', () => {
+    const projects = withProject('ledger-contracts', (project) => ({ ...project, dependencies: [...project.dependencies, 'ledger'] }));
+    expect(checkLayers(projects)).toEqual(['contracts "ledger-contracts" depends on module "ledger": a contracts may depend only on platform']);
+    const upward = withProject('platform-core', (project) => ({ ...project, dependencies: ['ingestion-contracts'] }));
+    expect(checkLayers(upward)).toEqual([
+      'platform "platform-core" depends on contracts "ingestion-contracts": a platform may depend only on platform',
+    ]);
+  });
+
+  it('rejects a lint config that drifts from the design', () => {
+    const loosened = parseLintRules(
+      "[{ sourceTag: 'type:module', onlyDependOnLibsWithTags: ['type:module', 'type:contracts', 'type:platform'] }]",
+    );
+    expect(checkLintRules(loosened)).toContain(
+      'eslint.config.mjs: type:module may depend on [type:contracts, type:module, type:platform], the design says [type:contracts, type:platform]',
+    );
+  });
+});
+
+describe('schema ownership', () => {
+  const file = 'libs/analytics/module/src/planted.ts';
+
+  it.each([
+    ['a raw query', "export const sql = 'SELECT * FROM ledger.balances WHERE account = $1';", 'ledger', 'ledger'],
+    ['a quoted name', 'export const sql = `UPDATE "ingestion"."transfers" SET amount = 1`;', 'ingestion', 'ingestion'],
+    ['a migration', "await runner.query(`\n  CREATE TABLE ingestion.copy (id text)`);", 'ingestion', 'ingestion'],
+    ['the platform outbox', "await tx.query('DELETE FROM messaging.outbox');", 'messaging', 'shared'],
+    ['an upper-case name', "export const sql = 'select count(*) from LEDGER.entries';", 'ledger', 'ledger'],
+  ])('rejects another schema in %s', (_label, text, schema, owner) => {
+    expect(checkSchemaOwnership(planted('analytics', file, text))).toEqual([
+      expect.stringMatching(new RegExp(`^${file}:\\d+: module "analytics" has SQL naming schema "${schema}" \\(${owner}\\)`)),
+    ]);
+  });
+
+  it('rejects an entity mapped into another schema', () => {
+    const text = "@Entity({ schema: 'ledger', name: 'balances' })\nexport class Stolen {}\n";
+    expect(checkSchemaOwnership(planted('analytics', file, text))).toEqual([
+      `${file}:1: module "analytics" names schema "ledger", which belongs to ledger`,
+    ]);
+  });
+
+  it("rejects an inbox in another module's schema", () => {
+    const text = "export const migrations = [inboxMigration('ledger')];\n";
+    expect(checkSchemaOwnership(planted('analytics', file, text))).toEqual([
+      `${file}:1: module "analytics" names schema "ledger", which belongs to ledger`,
+    ]);
+  });
+
+  it('rejects a schema that two modules declare', () => {
+    const text = "export const again = defineModuleSchema({ module: 'analytics', schema: 'ledger', entities: [], migrations: [] });\n";
+    const found = checkSchemaOwnership(planted('analytics', 'libs/analytics/module/src/analytics.schema.ts', text));
+    expect(found).toContain('schema "ledger" is declared by more than one scope: analytics, ledger');
+  });
+
+  it("rejects SQL on another module's schema in test code too, but lets tests read the outbox and declare stand-ins", () => {
+    const spec = 'libs/analytics/module/src/planted.int.spec.ts';
+    const text = [
+      "const a = 'SELECT count(*) FROM messaging.outbox';",
+      "const b = 'SELECT count(*) FROM ledger.entries';",
+      "const standIn = MessagingModule.forModule({ module: 'ledger', schema: 'ledger' });",
+      '',
+    ].join('\n');
+    expect(checkSchemaOwnership(planted('analytics', spec, text))).toEqual([expect.stringMatching(new RegExp(`^${spec}:2: .*schema "ledger"`))]);
+  });
+
+  it('is not fooled by its own schema, event types, code or import paths', () => {
+    const text = [
+      "import { LedgerRepository } from './ledger.repository';",
+      "const own = 'SELECT * FROM analytics.hourly';",
+      "const eventType = 'ingestion.transfer-ingested';",
+      "const subscriber = 'ledger.apply-transfers';",
+      'const total = ledger.balance + ingestion.count;',
+      '',
+    ].join('\n');
+    expect(checkSchemaOwnership(planted('analytics', file, text))).toEqual([]);
+  });
+
+  it('finds schema-qualified names the way PostgreSQL reads them', () => {
+    const schemas = ['ledger', 'ingestion'];
+    expect(schemaReferences('SELECT 1 FROM ledger.entries e JOIN "ingestion".transfers t ON true', schemas)).toEqual(['ingestion', 'ledger']);
+    expect(schemaReferences('SELECT 1 FROM xledger.entries, public.ledger_entries, ledger', schemas)).toEqual([]);
+    expect(schemaReferences('ledger."Entries"', schemas)).toEqual(['ledger']);
+  });
+});
+
+describe('in a temporary copy of the workspace', () => {
+  let workspace: TempWorkspace;
+
+  beforeAll(() => {
+    workspace = TempWorkspace.copyOf(WORKSPACE_ROOT);
+  }, 120_000);
+
+  afterAll(() => workspace?.dispose());
+
+  it('fails end to end when a module imports another module (graph computed from the planted import)', () => {
+    const control = workspace.runScript('tools/scripts/verify-architecture.mjs');
+    expect(control.stderr).toBe('');
+    expect(control.status).toBe(0);
+
+    workspace.write('libs/analytics/module/src/planted.ts', "import { LedgerModule } from '@modulith/ledger';\nexport const planted = LedgerModule;\n");
+    const run = workspace.runScript('tools/scripts/verify-architecture.mjs');
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('module "analytics" depends on module "ledger"');
+  }, 120_000);
+});
