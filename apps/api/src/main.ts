@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { envInt } from '@modulith/core';
 import { Database } from '@modulith/database';
-import { DeadLetters, MessagingMetrics, runDeadLetterCommand } from '@modulith/messaging';
+import { DeadLetters, MessagingMetrics, OutboxRetention, runDeadLetterCommand, runOutboxCommand } from '@modulith/messaging';
 import { appConfigFromEnv } from './app.config';
 import { AppModule } from './app.module';
 import { createApp, createLogger } from './bootstrap';
@@ -26,7 +26,7 @@ async function migrate(): Promise<void> {
   // Migrations run while the database starts, before any module checks its tables.
   const config = { ...base, database: { ...base.database, migrateOnStart: true } };
   const logger = createLogger(config);
-  const context = await NestFactory.createApplicationContext(AppModule.register(config, { relayEnabled: false }), { logger });
+  const context = await NestFactory.createApplicationContext(AppModule.register(config, { relayEnabled: false, eventTransport: 'inprocess' }), { logger });
   try {
     for (const report of context.get(Database).migrationReports) {
       console.log(`${report.module}: ${report.applied.length ? `applied ${report.applied.join(', ')}` : 'up to date'}`);
@@ -45,7 +45,7 @@ async function verify(): Promise<void> {
   const base = appConfigFromEnv();
   const config = { ...base, modules: undefined, database: { ...base.database, migrateOnStart: false } };
   const logger = createLogger(config);
-  const context = await NestFactory.createApplicationContext(AppModule.register(config, { relayEnabled: false }), { logger });
+  const context = await NestFactory.createApplicationContext(AppModule.register(config, { relayEnabled: false, eventTransport: 'inprocess' }), { logger });
   try {
     const timeoutMs = envInt(process.env, 'VERIFY_TIMEOUT_MS', 120_000, 0);
     const { drained, backlog } = await waitForDrain(context.get(MessagingMetrics), timeoutMs);
@@ -63,7 +63,7 @@ async function verify(): Promise<void> {
 async function deadLetters(): Promise<void> {
   const base = appConfigFromEnv();
   const config = { ...base, database: { ...base.database, migrateOnStart: false } };
-  const context = await NestFactory.createApplicationContext(AppModule.register(config, { relayEnabled: false }), {
+  const context = await NestFactory.createApplicationContext(AppModule.register(config, { relayEnabled: false, eventTransport: 'inprocess' }), {
     logger: createLogger({ ...config, logLevel: 'warn' }),
   });
   try {
@@ -73,7 +73,21 @@ async function deadLetters(): Promise<void> {
   }
 }
 
-const COMMANDS: Record<string, () => Promise<void>> = { serve, migrate, verify, 'dead-letters': deadLetters };
+/** `main.js outbox retained | redrive --since <ISO> [--until <ISO>]`: the outbox retention window. */
+async function outbox(): Promise<void> {
+  const base = appConfigFromEnv();
+  const config = { ...base, database: { ...base.database, migrateOnStart: false } };
+  const context = await NestFactory.createApplicationContext(AppModule.register(config, { relayEnabled: false, eventTransport: 'inprocess' }), {
+    logger: createLogger({ ...config, logLevel: 'warn' }),
+  });
+  try {
+    process.exitCode = await runOutboxCommand(process.argv.slice(3), context.get(OutboxRetention));
+  } finally {
+    await context.close();
+  }
+}
+
+const COMMANDS: Record<string, () => Promise<void>> = { serve, migrate, verify, 'dead-letters': deadLetters, outbox };
 const command = process.argv[2] ?? 'serve';
 const run = COMMANDS[command];
 if (!run) {

@@ -59,7 +59,6 @@ describe('the transfer ledger indexer end to end (one process, real PostgreSQL)'
     // A client that subscribes to every busy account and then never reads again.
     const stalled = await openClient(running.baseUrl, Array.from({ length: 1000 }, (_, i) => `acc-${i}`));
     (stalled.socket as unknown as { _socket: { pause(): void } })._socket.pause();
-    const heapBefore = process.memoryUsage().heapUsed;
 
     const transfers = makeTransfers(TRANSFERS, 2000, 'e2e');
     expect(await ingestOverHttp(running.baseUrl, transfers)).toBe(TRANSFERS);
@@ -89,11 +88,11 @@ describe('the transfer ledger indexer end to end (one process, real PostgreSQL)'
     const balances = await (await fetch(`${running.baseUrl}/accounts/acc-7/balances`)).json();
     expect(balances.balances).toContainEqual({ currency: last?.currency, balance: last?.balance });
 
-    // The stalled client lost messages, counted, within its bounded queue; nobody else slowed down.
+    // The stalled client lost messages, counted, within its bounded queue (so its memory is bounded:
+    // the slow-consumer benchmark samples RSS over 1M events); the reader above missed nothing.
     const stats = running.app.get(ConnectionRegistry).stats();
     expect(stats.dropped).toBeGreaterThan(0);
     expect(stats.queued).toBeLessThanOrEqual(2 * 1000);
-    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(300 * 1024 * 1024);
 
     reader.socket.close();
     stalled.socket.terminate();

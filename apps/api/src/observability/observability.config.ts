@@ -1,0 +1,25 @@
+import { ConfigurationError, envInt, envList } from '@modulith/core';
+
+/** Settings of the operator surface: readiness checks and the ops console. */
+export interface ObservabilityConfig {
+  /** Longest wait for the database or broker before a readiness check counts as down (`READY_TIMEOUT_MS`). */
+  readyTimeoutMs: number;
+  /** Base URLs of the other processes of this deployment, shown in the ops console (`OPS_PEERS`). */
+  opsPeers: string[];
+}
+
+export function observabilityConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ObservabilityConfig {
+  return {
+    readyTimeoutMs: envInt(env, 'READY_TIMEOUT_MS', 2000, 100, 60_000),
+    opsPeers: (envList(env, 'OPS_PEERS') ?? []).map(peerUrl),
+  };
+}
+
+export const OBSERVABILITY_CONFIG = Symbol('OBSERVABILITY_CONFIG');
+
+function peerUrl(value: string): string {
+  if (!/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(value)) {
+    throw new ConfigurationError(`OPS_PEERS: "${value}" is not an http(s) base URL`, { variable: 'OPS_PEERS' });
+  }
+  return value.replace(/\/+$/, '');
+}

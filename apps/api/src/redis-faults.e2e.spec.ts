@@ -1,0 +1,167 @@
+import { Redis } from 'ioredis';
+import { DataSource } from 'typeorm';
+import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { TransferIngested } from '@modulith/ingestion/contracts';
+import { OutboxRetention } from '@modulith/messaging';
+import { deleteRedisKeys, redisTestPrefix, startRedisTestServer, type RedisTestServer } from '@modulith/messaging/testing';
+import { assertBundle, runVerify, startAppProcess, type AppProcess } from './testing/app-processes';
+import { eventually, pipelineBacklog, waitForPipelineDrain } from './testing/pipeline-probes';
+import { ingestOverHttp, makeTransfers, type TestTransfer } from './testing/transfer-load';
+
+// Faults of the split topology over Redis Streams: a consumer killed mid-run, Redis stopped
+// mid-run, and a Redis that keeps nothing restarted mid-run. Each test has its own database and
+// its own Redis (a key prefix on the shared one, or a redis-server of its own).
+const TRANSFERS = Number(process.env['E2E_FAULT_TRANSFERS'] ?? 10_000);
+const SHARED_REDIS = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const CONSUMER_ONLY = { RELAY_ENABLED: 'false', DB_POOL_SIZE: '4' };
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function chunks(transfers: TestTransfer[], count: number): TestTransfer[][] {
+  const size = Math.ceil(transfers.length / count);
+  return Array.from({ length: count }, (_, i) => transfers.slice(i * size, (i + 1) * size));
+}
+
+/** The pending count of the consumer a process registered in a group (consumer names carry the pid). */
+async function pendingOf(redis: Redis, stream: string, group: string, pid: number): Promise<number | undefined> {
+  const consumers = (await redis.call('XINFO', 'CONSUMERS', stream, group).catch(() => [])) as unknown[][];
+  for (const fields of consumers) {
+    const name = String(fields[fields.indexOf('name') + 1]);
+    if (name.includes(`:${pid}:`)) return Number(fields[fields.indexOf('pending') + 1]);
+  }
+  return undefined;
+}
+
+describe(`the split topology under faults (${TRANSFERS} transfers each, real PostgreSQL and Redis)`, () => {
+  let db: TestDatabase;
+  let running: AppProcess[] = [];
+  let servers: RedisTestServer[] = [];
+  let prefix: string;
+
+  const start = async (name: string, env: NodeJS.ProcessEnv): Promise<AppProcess> => {
+    const app = await startAppProcess(name, { DATABASE_URL: db.url, EVENT_TRANSPORT: 'redis', REDIS_KEY_PREFIX: prefix, ...env });
+    running.push(app);
+    return app;
+  };
+
+  beforeAll(() => assertBundle());
+
+  beforeEach(async () => {
+    db = await createTestDatabase('redis_faults');
+    prefix = redisTestPrefix('faults');
+  });
+
+  afterEach(async () => {
+    await Promise.all(running.map((app) => app.stop()));
+    await Promise.all(servers.map((server) => server.destroy()));
+    await deleteRedisKeys(SHARED_REDIS, prefix);
+    running = [];
+    servers = [];
+    await db.drop();
+  }, 60_000);
+
+  it('SIGKILL of one of two analytics replicas mid-run: the other reclaims its pending entries and the invariants hold', async () => {
+    const redis = new Redis(SHARED_REDIS);
+    try {
+      const env = { REDIS_URL: SHARED_REDIS, REDIS_CLAIM_IDLE_MS: '1500' };
+      const core = await start('core', { ...env, MODULES: 'ingestion,ledger' });
+      const [victim, survivor] = await Promise.all([
+        start('analytics-1', { ...env, ...CONSUMER_ONLY, MODULES: 'analytics' }),
+        start('analytics-2', { ...env, ...CONSUMER_ONLY, MODULES: 'analytics' }),
+      ]);
+      const ingesting = ingestOverHttp(core.baseUrl, makeTransfers(TRANSFERS, 2000, 'kill'), 250, 2);
+
+      // Freeze the victim when it holds entries it has read but not acknowledged, then kill it.
+      const stream = `${prefix}:events:${TransferIngested.type}`;
+      const pid = victim.child.pid as number;
+      let held = 0;
+      const deadline = Date.now() + 120_000;
+      while (held === 0) {
+        if (Date.now() > deadline) throw new Error('analytics-1 never held pending entries');
+        if (((await pendingOf(redis, stream, 'analytics', pid)) ?? 0) > 0) {
+          victim.child.kill('SIGSTOP');
+          held = (await pendingOf(redis, stream, 'analytics', pid)) ?? 0;
+          victim.child.kill(held > 0 ? 'SIGKILL' : 'SIGCONT');
+        }
+        if (held === 0) await sleep(10);
+      }
+      await victim.exited;
+
+      expect(await ingesting).toBe(TRANSFERS);
+      await waitForPipelineDrain(core.baseUrl, 180_000);
+      expect(await pendingOf(redis, stream, 'analytics', pid)).toBe(0);
+      expect(survivor.output()).toContain('analytics reclaimed');
+      const verify = runVerify(db.url);
+      expect(verify.output).toContain('all invariants hold');
+      expect(verify.status).toBe(0);
+    } finally {
+      redis.disconnect();
+    }
+  }, 300_000);
+
+  it('Redis (append-only) stopped for seconds mid-run: ingestion keeps answering 201, events wait in the outbox, delivery resumes, invariants hold', async () => {
+    const server = await startRedisTestServer({ appendOnly: true });
+    servers.push(server);
+    const env = { REDIS_URL: server.url };
+    const core = await start('core', { ...env, MODULES: 'ingestion,ledger' });
+    await start('analytics', { ...env, ...CONSUMER_ONLY, MODULES: 'analytics' });
+
+    const parts = chunks(makeTransfers(TRANSFERS, 2000, 'outage'), 8);
+    let stoppedAt = 0;
+    let accepted = 0;
+    for (const [index, part] of parts.entries()) {
+      if (index === 3) {
+        await server.stop();
+        stoppedAt = Date.now();
+      }
+      if (index === 6) {
+        await sleep(Math.max(0, 4000 - (Date.now() - stoppedAt))); // down for several seconds
+        const backlog = await pipelineBacklog(core.baseUrl);
+        expect(backlog.outboxPending).toBeGreaterThan(0);
+        expect(backlog.transportPending).toBeNull();
+        await server.start();
+      }
+      accepted += await ingestOverHttp(core.baseUrl, part, 500, 2); // throws on anything but 201
+    }
+    expect(accepted).toBe(TRANSFERS);
+    await waitForPipelineDrain(core.baseUrl, 180_000);
+    const verify = runVerify(db.url);
+    expect(verify.output).toContain('all invariants hold');
+    expect(verify.status).toBe(0);
+  }, 300_000);
+
+  it('a Redis that keeps nothing restarted mid-run loses its streams; a re-drive from the outbox retention window restores the invariants', async () => {
+    const server = await startRedisTestServer({ appendOnly: false });
+    servers.push(server);
+    const since = new Date(Date.now() - 1000);
+    const env = { REDIS_URL: server.url, OUTBOX_RETENTION_HOURS: '1' };
+    const core = await start('core', { ...env, MODULES: 'ingestion,ledger' });
+    const [first, second] = chunks(makeTransfers(TRANSFERS, 2000, 'amnesia'), 2);
+
+    // Analytics is not running yet: its TransferIngested events wait in the stream...
+    expect(await ingestOverHttp(core.baseUrl, first, 500, 2)).toBe(first.length);
+    await waitForPipelineDrain(core.baseUrl, 120_000);
+    // ... when Redis restarts empty, while the second half is being ingested.
+    const ingesting = ingestOverHttp(core.baseUrl, second, 500, 2);
+    await server.stop();
+    await server.start();
+    expect(await ingesting).toBe(second.length);
+    await start('analytics', { ...env, ...CONSUMER_ONLY, MODULES: 'analytics' });
+    await waitForPipelineDrain(core.baseUrl, 120_000);
+    const broken = runVerify(db.url);
+    expect(broken.status).toBe(1);
+    expect(broken.output).toContain('FAIL');
+
+    const dataSource = await new DataSource({ type: 'postgres', url: db.url }).initialize();
+    try {
+      expect(await new OutboxRetention({ dataSource }).redriveFrom(since)).toBeGreaterThanOrEqual(TRANSFERS);
+    } finally {
+      await dataSource.destroy();
+    }
+    await eventually(async () => (await pipelineBacklog(core.baseUrl)).outboxPending === 0, 'the relay to take the re-driven events');
+    await waitForPipelineDrain(core.baseUrl, 180_000);
+    const verify = runVerify(db.url);
+    expect(verify.output).toContain('all invariants hold');
+    expect(verify.status).toBe(0);
+  }, 300_000);
+});

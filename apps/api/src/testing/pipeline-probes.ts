@@ -1,0 +1,87 @@
+import { WebSocket } from 'ws';
+import { ADMIN } from './app-processes';
+
+export interface BalanceMessage {
+  type: string;
+  account: string;
+  currency: string;
+  balance: string;
+  entrySeq: string;
+}
+
+export interface BalanceReader {
+  socket: WebSocket;
+  messages: BalanceMessage[];
+}
+
+/** A WebSocket client of `/ws` following `accounts`; resolves once subscribed. */
+export function openBalanceReader(baseUrl: string, accounts: string[]): Promise<BalanceReader> {
+  const socket = new WebSocket(`${baseUrl.replace('http', 'ws')}/ws`);
+  const messages: BalanceMessage[] = [];
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.once('open', () => socket.send(JSON.stringify({ action: 'subscribe', accounts })));
+    socket.on('message', (data) => {
+      const message = JSON.parse(data.toString());
+      if (message.type === 'subscribed') resolve({ socket, messages });
+      else if (message.type === 'balance-changed') messages.push(message);
+    });
+  });
+}
+
+export interface PipelineBacklog {
+  outboxPending: number;
+  retriesPending: number;
+  deadLetters: number;
+  transportPending?: number | null;
+}
+
+export async function pipelineBacklog(baseUrl: string): Promise<PipelineBacklog> {
+  const response = await fetch(`${baseUrl}/admin/pipeline`, { headers: ADMIN });
+  if (!response.ok) throw new Error(`GET /admin/pipeline: HTTP ${response.status}`);
+  return (await response.json()) as PipelineBacklog;
+}
+
+/**
+ * Waits until the outbox, the retry table and (with Redis) every consumer group are empty, three
+ * looks in a row, as seen by an instance that runs the relay.
+ */
+export async function waitForPipelineDrain(baseUrl: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let quiet = 0;
+  let last: PipelineBacklog | undefined;
+  while (Date.now() < deadline) {
+    try {
+      last = await pipelineBacklog(baseUrl);
+      const transportIdle = last.transportPending === undefined || last.transportPending === 0;
+      quiet = last.outboxPending === 0 && last.retriesPending === 0 && transportIdle ? quiet + 1 : 0;
+      if (quiet >= 3) return;
+    } catch {
+      quiet = 0;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`the pipeline did not drain within ${timeoutMs} ms; last backlog ${JSON.stringify(last)}`);
+}
+
+/** Every ledger entry sequence number of an account, oldest first (from the ledger's HTTP API). */
+export async function entrySeqs(baseUrl: string, account: string): Promise<string[]> {
+  const seqs: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const response = await fetch(`${baseUrl}/accounts/${account}/entries?limit=500${cursor ? `&cursor=${cursor}` : ''}`);
+    const page = (await response.json()) as { items: { seq: string }[]; nextCursor: string | null };
+    seqs.push(...page.items.map((item) => item.seq));
+    cursor = page.nextCursor;
+  } while (cursor);
+  return seqs.reverse();
+}
+
+/** Polls `check` until true; fails with `message` after the timeout. */
+export async function eventually(check: () => boolean | Promise<boolean>, message: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${message}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

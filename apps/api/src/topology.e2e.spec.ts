@@ -1,0 +1,116 @@
+import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { deleteRedisKeys, redisTestPrefix } from '@modulith/messaging/testing';
+import { assertBundle, runVerify, startAppProcess, type AppProcess } from './testing/app-processes';
+import { entrySeqs, eventually, openBalanceReader, waitForPipelineDrain, type BalanceReader } from './testing/pipeline-probes';
+import { ingestOverHttp, makeTransfers } from './testing/transfer-load';
+
+// One suite, two topologies: the same transfers over HTTP, the same drain, the same invariant check
+// and the same ordered WebSocket delivery, first in one process (in-process transport), then split
+// over Redis Streams into four processes started from the same bundle with other MODULES.
+const TRANSFERS = Number(process.env['E2E_TOPOLOGY_TRANSFERS'] ?? 20_000);
+const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const WATCHED = ['acc-7', 'acc-42'];
+const ACCOUNTS = Array.from({ length: 40 }, (_, i) => `acc-${i}`);
+
+interface Topology {
+  name: string;
+  /** Process name → env; the first one runs ingestion and ledger (and the relay). */
+  processes(redisPrefix: string): Record<string, NodeJS.ProcessEnv>;
+  /** Which processes serve /ws, /analytics and the ledger's HTTP API. */
+  notifications: string[];
+  analytics: string;
+}
+
+const TOPOLOGIES: Topology[] = [
+  {
+    name: 'one process, in-process transport',
+    processes: () => ({ all: { EVENT_TRANSPORT: 'inprocess' } }),
+    notifications: ['all'],
+    analytics: 'all',
+  },
+  {
+    name: 'split over Redis: ingestion+ledger | analytics | notifications ×2',
+    processes: (prefix) => {
+      const redis = { EVENT_TRANSPORT: 'redis', REDIS_URL, REDIS_KEY_PREFIX: prefix };
+      // Only the process hosting the producers relays: one relay loop keeps BalanceChanged in commit order.
+      const consumerOnly = { ...redis, RELAY_ENABLED: 'false', DB_POOL_SIZE: '4' };
+      return {
+        core: { ...redis, MODULES: 'ingestion,ledger' },
+        analytics: { ...consumerOnly, MODULES: 'analytics' },
+        'notifications-1': { ...consumerOnly, MODULES: 'notifications', DB_POOL_SIZE: '3' },
+        'notifications-2': { ...consumerOnly, MODULES: 'notifications', DB_POOL_SIZE: '3' },
+      };
+    },
+    notifications: ['notifications-1', 'notifications-2'],
+    analytics: 'analytics',
+  },
+];
+
+interface Outcome {
+  verify: string;
+  balances: unknown[];
+  hourly: unknown;
+}
+
+describe(`the reference app in two topologies (${TRANSFERS} transfers each, real PostgreSQL and Redis)`, () => {
+  const outcomes = new Map<string, Outcome>();
+
+  beforeAll(() => assertBundle());
+
+  describe.each(TOPOLOGIES)('$name', (topology) => {
+    let db: TestDatabase;
+    let prefix: string;
+    const running = new Map<string, AppProcess>();
+    const url = (name: string): string => (running.get(name) as AppProcess).baseUrl;
+
+    beforeAll(async () => {
+      db = await createTestDatabase('topology');
+      prefix = redisTestPrefix('topology');
+      const envs = Object.entries(topology.processes(prefix));
+      // The first process migrates alone; the others then start side by side.
+      const [first, ...rest] = envs;
+      running.set(first[0], await startAppProcess(first[0], { DATABASE_URL: db.url, ...first[1] }));
+      const others = await Promise.all(rest.map(([name, env]) => startAppProcess(name, { DATABASE_URL: db.url, ...env })));
+      others.forEach((app) => running.set(app.name, app));
+    }, 120_000);
+
+    afterAll(async () => {
+      await Promise.all([...running.values()].map((app) => app.stop()));
+      await deleteRedisKeys(REDIS_URL, prefix);
+      await db?.drop();
+    }, 60_000);
+
+    it('ingests over HTTP, drains, passes `main.js verify`, and streams every watched account’s changes in order to every notifications instance', async () => {
+      const core = url([...running.keys()][0]);
+      const readers: BalanceReader[] = await Promise.all(topology.notifications.map((name) => openBalanceReader(url(name), WATCHED)));
+
+      expect(await ingestOverHttp(core, makeTransfers(TRANSFERS, 2000, 'topology'))).toBe(TRANSFERS);
+      await waitForPipelineDrain(core, 180_000);
+
+      const verify = runVerify(db.url);
+      expect(verify.output).toContain('all invariants hold');
+      expect(verify.status).toBe(0);
+
+      for (const account of WATCHED) {
+        const expected = await entrySeqs(core, account);
+        expect(expected.length).toBeGreaterThan(0);
+        for (const reader of readers) {
+          const received = (): string[] => reader.messages.filter((message) => message.account === account).map((message) => message.entrySeq);
+          await eventually(() => received().length >= expected.length, `${account}'s ${expected.length} changes on every notifications instance`);
+          expect(received()).toEqual(expected);
+        }
+      }
+      readers.forEach((reader) => reader.socket.close());
+
+      const balances = await Promise.all(ACCOUNTS.map(async (account) => (await fetch(`${core}/accounts/${account}/balances`)).json()));
+      const hourly = await (await fetch(`${url(topology.analytics)}/analytics/hourly?from=2026-01-01&to=2026-01-05`)).json();
+      outcomes.set(topology.name, { verify: verify.output.slice(verify.output.indexOf('ok  ')), balances, hourly });
+    }, 300_000);
+  });
+
+  it('gives the same results in both topologies', () => {
+    const [single, split] = TOPOLOGIES.map((topology) => outcomes.get(topology.name));
+    expect(single).toBeDefined();
+    expect(split).toEqual(single);
+  });
+});
