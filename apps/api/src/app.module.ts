@@ -10,7 +10,7 @@ import { OpsController } from './console/ops.controller';
 import { OpsStateService } from './console/ops-state.service';
 import { HealthController, LOADED_MODULES } from './health.controller';
 import { AdminController } from './invariants/admin.controller';
-import { InvariantsService } from './invariants/invariants.service';
+import { INVARIANT_MODULES, InvariantsService } from './invariants/invariants.service';
 import { selectModules } from './module-catalog';
 import { MetricsController } from './observability/metrics.controller';
 import { NotificationsMetrics } from './observability/notifications-metrics';
@@ -32,7 +32,7 @@ export class AppModule {
   ): DynamicModule {
     const modules = selectModules(config.modules);
     const names = modules.map((entry) => entry.name);
-    const canCheckInvariants = ['ingestion', 'ledger', 'analytics'].every((name) => names.includes(name));
+    const canCheckInvariants = INVARIANT_MODULES.every((name) => names.includes(name));
     const observability = observabilityConfigFromEnv();
     return {
       module: AppModule,

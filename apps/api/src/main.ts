@@ -8,7 +8,7 @@ import { appConfigFromEnv } from './app.config';
 import { AppModule } from './app.module';
 import { createApp, createLogger } from './bootstrap';
 import { closeOnSignals } from './graceful-shutdown';
-import { formatReport, InvariantsService } from './invariants/invariants.service';
+import { formatReport, INVARIANT_MODULES, InvariantsService } from './invariants/invariants.service';
 import { waitForDrain } from './invariants/pipeline-drain';
 
 async function serve(): Promise<void> {
@@ -43,7 +43,8 @@ async function migrate(): Promise<void> {
  */
 async function verify(): Promise<void> {
   const base = appConfigFromEnv();
-  const config = { ...base, modules: undefined, database: { ...base.database, migrateOnStart: false } };
+  // Only the modules whose queries the check reads: others may not be deployed (or migrated) anywhere.
+  const config = { ...base, modules: [...INVARIANT_MODULES], database: { ...base.database, migrateOnStart: false } };
   const logger = createLogger(config);
   const context = await NestFactory.createApplicationContext(AppModule.register(config, { relayEnabled: false, eventTransport: 'inprocess' }), { logger });
   try {

@@ -5,6 +5,9 @@ import { GetIngestionTotalsQuery } from '@modulith/ingestion/contracts';
 import { GetLedgerTotalsQuery } from '@modulith/ledger/contracts';
 import { checkInvariants, type InvariantResult } from './invariant-check';
 
+/** The modules whose public queries the invariant check reads. */
+export const INVARIANT_MODULES = ['ingestion', 'ledger', 'analytics'] as const;
+
 export interface InvariantReport {
   ok: boolean;
   results: InvariantResult[];

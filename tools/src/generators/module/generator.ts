@@ -12,6 +12,7 @@ import {
   type ProjectConfiguration,
   type Tree,
 } from '@nx/devkit';
+import { addToCoreGroup } from './deployment-groups';
 import { catalogModules, MODULE_CATALOG_FILE, registerInCatalog } from './module-catalog';
 import { moduleNames, type ModuleNames } from './names';
 import type { ModuleGeneratorSchema } from './schema';
@@ -147,12 +148,14 @@ export async function moduleGenerator(tree: Tree, options: ModuleGeneratorSchema
     return tsconfig;
   });
   tree.write(MODULE_CATALOG_FILE, registered);
+  const deploymentWarnings = addToCoreGroup(tree, names.name);
 
   return () => {
     if (!options.skipDocs) regenerateDocs(tree.root);
+    for (const warning of deploymentWarnings) logger.warn(warning);
     logger.info(
       [
-        `Module "${names.name}": schema "${names.schema}", POST /${names.name} and GET /${names.name}/:id, registered in ${MODULE_CATALOG_FILE}.`,
+        `Module "${names.name}": schema "${names.schema}", POST /${names.name} and GET /${names.name}/:id, registered in ${MODULE_CATALOG_FILE} and the core deployment group.`,
         `Check it:  npx nx run-many -t lint test build -p ${names.projects.module} ${names.projects.contracts} api`,
       ].join('\n'),
     );
