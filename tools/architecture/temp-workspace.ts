@@ -75,7 +75,7 @@ export class TempWorkspace {
     return readFileSync(join(this.root, file), 'utf8');
   }
 
-  /** Runs the Nx CLI in the copy, e.g. `nx(['g', '@modulith/tools:module', 'payments'])`. */
+  /** Runs the Nx CLI in the copy, e.g. `nx(['g', '@modulith/tools:module', 'invoices'])`. */
   nx(args: string[], timeoutMs = 120_000): SpawnSyncReturns<string> {
     return this.node(binOf(this.nodeModules, 'nx', 'nx'), args, timeoutMs);
   }

@@ -5,7 +5,7 @@ import { createTestDatabase, type TestDatabase } from '@modulith/database/testin
 import { TempWorkspace } from '../../../architecture/temp-workspace';
 
 /**
- * The generator for real: `nx g @modulith/tools:module payments` in a temporary copy of the
+ * The generator for real: `nx g @modulith/tools:module invoices` in a temporary copy of the
  * workspace, then — with no hand edit — the new projects lint, test and build, the app lints and
  * builds with them, the architecture checks and the generated docs agree, and the built app serves
  * and documents the new endpoints.
@@ -40,7 +40,7 @@ interface Operation {
   parameters?: { name: string; in: string }[];
 }
 
-interface PaymentBody {
+interface InvoiceBody {
   id: string;
   name: string;
   createdAt: string;
@@ -72,7 +72,7 @@ async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, tim
   }
 }
 
-describe('nx g @modulith/tools:module payments (in a temporary copy of the workspace)', () => {
+describe('nx g @modulith/tools:module invoices (in a temporary copy of the workspace)', () => {
   let workspace: TempWorkspace;
 
   beforeAll(() => {
@@ -88,27 +88,27 @@ describe('nx g @modulith/tools:module payments (in a temporary copy of the works
   afterAll(() => workspace?.dispose());
 
   it('refuses a bad name and writes nothing on --dry-run', () => {
-    const bad = workspace.nx(['g', '@modulith/tools:module', 'Payments', '--no-interactive']);
+    const bad = workspace.nx(['g', '@modulith/tools:module', 'Invoices', '--no-interactive']);
     expect(bad.status).not.toBe(0);
-    expect(output(bad)).toContain('Module name "Payments" is not kebab-case');
+    expect(output(bad)).toContain('Module name "Invoices" is not kebab-case');
 
-    const dry = workspace.nx(['g', '@modulith/tools:module', 'payments', '--dry-run', '--no-interactive']);
+    const dry = workspace.nx(['g', '@modulith/tools:module', 'invoices', '--dry-run', '--no-interactive']);
     expectSuccess(dry, 'nx g --dry-run');
-    expect(output(dry)).toContain('CREATE libs/payments/module/src/payments.module.ts');
+    expect(output(dry)).toContain('CREATE libs/invoices/module/src/invoices.module.ts');
     expect(output(dry)).toContain('UPDATE apps/api/src/module-catalog.ts');
-    expect(workspace.exists('libs/payments')).toBe(false);
+    expect(workspace.exists('libs/invoices')).toBe(false);
   }, 120_000);
 
   it('generates the module, registers it, regenerates the docs, and refuses to run twice', () => {
-    const run = workspace.nx(['g', '@modulith/tools:module', 'payments', '--no-interactive']);
-    expectSuccess(run, 'nx g @modulith/tools:module payments');
-    expect(workspace.exists('libs/payments/module/src/payments.module.ts')).toBe(true);
-    expect(workspace.read('apps/api/src/module-catalog.ts')).toContain('payments: PaymentsModule,');
-    expect(workspace.read('docs/architecture.md')).toContain('m_payments -->|publishes| e_payments_contracts_PaymentCreated');
+    const run = workspace.nx(['g', '@modulith/tools:module', 'invoices', '--no-interactive']);
+    expectSuccess(run, 'nx g @modulith/tools:module invoices');
+    expect(workspace.exists('libs/invoices/module/src/invoices.module.ts')).toBe(true);
+    expect(workspace.read('apps/api/src/module-catalog.ts')).toContain('invoices: InvoicesModule,');
+    expect(workspace.read('docs/architecture.md')).toContain('m_invoices -->|publishes| e_invoices_contracts_InvoiceCreated');
 
-    const again = workspace.nx(['g', '@modulith/tools:module', 'payments', '--no-interactive']);
+    const again = workspace.nx(['g', '@modulith/tools:module', 'invoices', '--no-interactive']);
     expect(again.status).not.toBe(0);
-    expect(output(again)).toContain('Module "payments" already exists');
+    expect(output(again)).toContain('Module "invoices" already exists');
   }, 120_000);
 
   it('passes the architecture checks and the docs check with the new module', () => {
@@ -119,9 +119,9 @@ describe('nx g @modulith/tools:module payments (in a temporary copy of the works
   it(`lints, tests and builds the new projects, and lints${WITH_APP_TESTS ? ', tests' : ''} and builds the app`, () => {
     const nx = (targets: string[], projects: string[]) =>
       workspace.nx(['run-many', '-t', ...targets, '-p', ...projects, '--output-style=static', '--skip-nx-cache'], 600_000);
-    const modules = nx(['lint', 'test', 'build'], ['payments', 'payments-contracts']);
-    expectSuccess(modules, 'nx run-many -t lint test build -p payments payments-contracts');
-    expect(output(modules)).toContain('payments.int.spec.ts');
+    const modules = nx(['lint', 'test', 'build'], ['invoices', 'invoices-contracts']);
+    expectSuccess(modules, 'nx run-many -t lint test build -p invoices invoices-contracts');
+    expect(output(modules)).toContain('invoices.int.spec.ts');
     const app = nx(WITH_APP_TESTS ? ['lint', 'test', 'build'] : ['lint', 'build'], ['api']);
     expectSuccess(app, `nx run-many -t lint${WITH_APP_TESTS ? ' test' : ''} build -p api`);
   }, 660_000);
@@ -156,37 +156,37 @@ describe('nx g @modulith/tools:module payments (in a temporary copy of the works
     }, 60_000);
 
     it('runs the new module and answers its endpoints', async () => {
-      expect((await json<{ modules: string[] }>(await fetch(`${baseUrl}/health`))).modules).toContain('payments');
+      expect((await json<{ modules: string[] }>(await fetch(`${baseUrl}/health`))).modules).toContain('invoices');
 
-      const created = await fetch(`${baseUrl}/payments`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'first' }) });
+      const created = await fetch(`${baseUrl}/invoices`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'first' }) });
       expect(created.status).toBe(201);
-      const payment = await json<PaymentBody>(created);
-      expect(payment).toMatchObject({ name: 'first', processedAt: null });
+      const invoice = await json<InvoiceBody>(created);
+      expect(invoice).toMatchObject({ name: 'first', processedAt: null });
 
-      const read = await fetch(`${baseUrl}/payments/${payment.id}`);
+      const read = await fetch(`${baseUrl}/invoices/${invoice.id}`);
       expect(read.status).toBe(200);
-      expect(await json(read)).toMatchObject({ id: payment.id, name: 'first' });
+      expect(await json(read)).toMatchObject({ id: invoice.id, name: 'first' });
 
-      // The subscriber ran: PaymentCreated went through the outbox, the relay and the inbox.
+      // The subscriber ran: InvoiceCreated went through the outbox, the relay and the inbox.
       const processed = await waitFor(async () => {
-        const body = await json<PaymentBody>(await fetch(`${baseUrl}/payments/${payment.id}`));
+        const body = await json<InvoiceBody>(await fetch(`${baseUrl}/invoices/${invoice.id}`));
         return body.processedAt ? body : undefined;
-      }, 'the subscriber to process the payment');
+      }, 'the subscriber to process the invoice');
       expect(Date.parse(processed.processedAt as string)).toBeGreaterThanOrEqual(Date.parse(processed.createdAt));
 
-      const invalid = await fetch(`${baseUrl}/payments`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 42 }) });
+      const invalid = await fetch(`${baseUrl}/invoices`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 42 }) });
       expect(invalid.status).toBe(400);
       expect(await json(invalid)).toMatchObject({ field: 'name', message: expect.stringContaining('name:') });
-      expect((await fetch(`${baseUrl}/payments/not-a-uuid`)).status).toBe(400);
-      expect((await fetch(`${baseUrl}/payments/0190a6e0-0000-7000-8000-000000000001`)).status).toBe(404);
+      expect((await fetch(`${baseUrl}/invoices/not-a-uuid`)).status).toBe(400);
+      expect((await fetch(`${baseUrl}/invoices/0190a6e0-0000-7000-8000-000000000001`)).status).toBe(404);
     }, 60_000);
 
     it('documents the new endpoints in the OpenAPI document, like the reference modules', async () => {
       const document = await json<{ paths: Record<string, Record<string, Operation>> }>(await fetch(`${baseUrl}/docs-json`));
-      const create = document.paths['/payments']?.['post'];
-      const read = document.paths['/payments/{id}']?.['get'];
+      const create = document.paths['/invoices']?.['post'];
+      const read = document.paths['/invoices/{id}']?.['get'];
       for (const operation of [create, read]) {
-        expect(operation).toMatchObject({ summary: expect.any(String), tags: ['payments'] });
+        expect(operation).toMatchObject({ summary: expect.any(String), tags: ['invoices'] });
       }
       expect(Object.keys(create?.responses ?? {})).toEqual(expect.arrayContaining(['201', '400']));
       expect(Object.keys(read?.responses ?? {})).toEqual(expect.arrayContaining(['200', '400', '404']));

@@ -41,106 +41,106 @@ describe('module generator', () => {
     tree = seededTree();
   });
 
-  describe('given "payments"', () => {
+  describe('given "invoices"', () => {
     beforeEach(async () => {
-      await moduleGenerator(tree, { name: 'payments', skipDocs: true });
+      await moduleGenerator(tree, { name: 'invoices', skipDocs: true });
     });
 
     it('creates a contracts and a module library shaped like the reference modules', () => {
-      expect(filesUnder(tree, 'libs/payments').sort()).toEqual(
+      expect(filesUnder(tree, 'libs/invoices').sort()).toEqual(
         [
-          'libs/payments/contracts/README.md',
-          'libs/payments/contracts/jest.config.js',
-          'libs/payments/contracts/package.json',
-          'libs/payments/contracts/project.json',
-          'libs/payments/contracts/src/create-payment.command.ts',
-          'libs/payments/contracts/src/get-payment.query.ts',
-          'libs/payments/contracts/src/index.ts',
-          'libs/payments/contracts/src/payment-created.event.spec.ts',
-          'libs/payments/contracts/src/payment-created.event.ts',
-          'libs/payments/contracts/src/payment.ts',
-          'libs/payments/contracts/tsconfig.json',
-          'libs/payments/contracts/tsconfig.lib.json',
-          'libs/payments/contracts/tsconfig.spec.json',
-          'libs/payments/module/README.md',
-          'libs/payments/module/jest.config.js',
-          'libs/payments/module/package.json',
-          'libs/payments/module/project.json',
-          'libs/payments/module/src/create-payment/create-payment.handler.spec.ts',
-          'libs/payments/module/src/create-payment/create-payment.handler.ts',
-          'libs/payments/module/src/get-payment/get-payment.handler.spec.ts',
-          'libs/payments/module/src/get-payment/get-payment.handler.ts',
-          'libs/payments/module/src/http/payment.dto.ts',
-          'libs/payments/module/src/http/payments.controller.ts',
-          'libs/payments/module/src/index.ts',
-          'libs/payments/module/src/migrations/0001-create-payments.migration.ts',
-          'libs/payments/module/src/payment.entity.ts',
-          'libs/payments/module/src/payment.repository.ts',
-          'libs/payments/module/src/payment.rules.spec.ts',
-          'libs/payments/module/src/payment.rules.ts',
-          'libs/payments/module/src/payments.int.spec.ts',
-          'libs/payments/module/src/payments.module.ts',
-          'libs/payments/module/src/payments.schema.ts',
-          'libs/payments/module/src/process-payments/process-payments.handler.ts',
-          'libs/payments/module/tsconfig.json',
-          'libs/payments/module/tsconfig.lib.json',
-          'libs/payments/module/tsconfig.spec.json',
+          'libs/invoices/contracts/README.md',
+          'libs/invoices/contracts/jest.config.js',
+          'libs/invoices/contracts/package.json',
+          'libs/invoices/contracts/project.json',
+          'libs/invoices/contracts/src/create-invoice.command.ts',
+          'libs/invoices/contracts/src/get-invoice.query.ts',
+          'libs/invoices/contracts/src/index.ts',
+          'libs/invoices/contracts/src/invoice-created.event.spec.ts',
+          'libs/invoices/contracts/src/invoice-created.event.ts',
+          'libs/invoices/contracts/src/invoice.ts',
+          'libs/invoices/contracts/tsconfig.json',
+          'libs/invoices/contracts/tsconfig.lib.json',
+          'libs/invoices/contracts/tsconfig.spec.json',
+          'libs/invoices/module/README.md',
+          'libs/invoices/module/jest.config.js',
+          'libs/invoices/module/package.json',
+          'libs/invoices/module/project.json',
+          'libs/invoices/module/src/create-invoice/create-invoice.handler.spec.ts',
+          'libs/invoices/module/src/create-invoice/create-invoice.handler.ts',
+          'libs/invoices/module/src/get-invoice/get-invoice.handler.spec.ts',
+          'libs/invoices/module/src/get-invoice/get-invoice.handler.ts',
+          'libs/invoices/module/src/http/invoice.dto.ts',
+          'libs/invoices/module/src/http/invoices.controller.ts',
+          'libs/invoices/module/src/index.ts',
+          'libs/invoices/module/src/migrations/0001-create-invoices.migration.ts',
+          'libs/invoices/module/src/invoice.entity.ts',
+          'libs/invoices/module/src/invoice.repository.ts',
+          'libs/invoices/module/src/invoice.rules.spec.ts',
+          'libs/invoices/module/src/invoice.rules.ts',
+          'libs/invoices/module/src/invoices.int.spec.ts',
+          'libs/invoices/module/src/invoices.module.ts',
+          'libs/invoices/module/src/invoices.schema.ts',
+          'libs/invoices/module/src/process-invoices/process-invoices.handler.ts',
+          'libs/invoices/module/tsconfig.json',
+          'libs/invoices/module/tsconfig.lib.json',
+          'libs/invoices/module/tsconfig.spec.json',
         ].sort(),
       );
     });
 
     it('tags both projects, makes them buildable and lintable, and names their packages by their aliases', () => {
-      const module = readProjectConfiguration(tree, 'payments');
-      const contracts = readProjectConfiguration(tree, 'payments-contracts');
-      expect(module.tags).toEqual(['type:module', 'scope:payments']);
-      expect(contracts.tags).toEqual(['type:contracts', 'scope:payments']);
+      const module = readProjectConfiguration(tree, 'invoices');
+      const contracts = readProjectConfiguration(tree, 'invoices-contracts');
+      expect(module.tags).toEqual(['type:module', 'scope:invoices']);
+      expect(contracts.tags).toEqual(['type:contracts', 'scope:invoices']);
       expect(module.targets?.['build']).toMatchObject({
         executor: '@nx/js:tsc',
-        options: { outputPath: 'dist/libs/payments/module', main: 'libs/payments/module/src/index.ts', tsConfig: 'libs/payments/module/tsconfig.lib.json' },
+        options: { outputPath: 'dist/libs/invoices/module', main: 'libs/invoices/module/src/index.ts', tsConfig: 'libs/invoices/module/tsconfig.lib.json' },
       });
       expect(module.targets?.['lint']).toEqual({ executor: '@nx/eslint:lint' });
-      expect(readJson(tree, 'libs/payments/module/package.json').name).toBe('@modulith/payments');
-      expect(readJson(tree, 'libs/payments/contracts/package.json').name).toBe('@modulith/payments/contracts');
-      expect(tree.read('libs/payments/module/jest.config.js', 'utf-8')).toContain("preset: '../../../jest.preset.js'");
-      expect(readJson(tree, 'libs/payments/module/tsconfig.json').extends).toBe('../../../tsconfig.base.json');
+      expect(readJson(tree, 'libs/invoices/module/package.json').name).toBe('@modulith/invoices');
+      expect(readJson(tree, 'libs/invoices/contracts/package.json').name).toBe('@modulith/invoices/contracts');
+      expect(tree.read('libs/invoices/module/jest.config.js', 'utf-8')).toContain("preset: '../../../jest.preset.js'");
+      expect(readJson(tree, 'libs/invoices/module/tsconfig.json').extends).toBe('../../../tsconfig.base.json');
     });
 
     it('adds both path aliases, keeping the paths sorted', () => {
       const paths = readJson(tree, 'tsconfig.base.json').compilerOptions.paths;
-      expect(paths['@modulith/payments']).toEqual(['libs/payments/module/src/index.ts']);
-      expect(paths['@modulith/payments/contracts']).toEqual(['libs/payments/contracts/src/index.ts']);
+      expect(paths['@modulith/invoices']).toEqual(['libs/invoices/module/src/index.ts']);
+      expect(paths['@modulith/invoices/contracts']).toEqual(['libs/invoices/contracts/src/index.ts']);
       expect(Object.keys(paths)).toEqual([...Object.keys(paths)].sort());
     });
 
     it('registers the module in the app catalog, touching nothing else', () => {
       const catalog = tree.read(MODULE_CATALOG_FILE, 'utf-8') as string;
-      expect(catalog).toContain("import { PaymentsModule } from '@modulith/payments';\n");
-      expect(catalog).toMatch(/\n {2}payments: PaymentsModule,\n\};/);
-      const removed = catalog.replace("import { PaymentsModule } from '@modulith/payments';\n", '').replace('\n  payments: PaymentsModule,', '');
+      expect(catalog).toContain("import { InvoicesModule } from '@modulith/invoices';\n");
+      expect(catalog).toMatch(/\n {2}invoices: InvoicesModule,\n\};/);
+      const removed = catalog.replace("import { InvoicesModule } from '@modulith/invoices';\n", '').replace('\n  invoices: InvoicesModule,', '');
       expect(removed).toBe(REAL_CATALOG);
     });
 
     it('writes the use cases, the event, the subscriber, the entity, the migration and the controller', () => {
-      const read = (path: string) => tree.read(`libs/payments/${path}`, 'utf-8') as string;
-      expect(read('contracts/src/payment-created.event.ts')).toContain("static readonly type = 'payments.payment-created';");
-      expect(read('contracts/src/create-payment.command.ts')).toContain('export class CreatePaymentCommand extends Command<PaymentView>');
-      expect(read('contracts/src/get-payment.query.ts')).toContain('export class GetPaymentQuery extends Query<PaymentView | null>');
-      expect(read('module/src/create-payment/create-payment.handler.ts')).toMatch(/database\.transaction\(async \(tx\) => \{[\s\S]*insert\(tx,[\s\S]*outbox\.append\(tx, \[new PaymentCreated/);
-      expect(read('module/src/process-payments/process-payments.handler.ts')).toContain(
-        "@OnIntegrationEvent(PaymentCreated, { batch: 100, name: 'payments.process-payments' })",
+      const read = (path: string) => tree.read(`libs/invoices/${path}`, 'utf-8') as string;
+      expect(read('contracts/src/invoice-created.event.ts')).toContain("static readonly type = 'invoices.invoice-created';");
+      expect(read('contracts/src/create-invoice.command.ts')).toContain('export class CreateInvoiceCommand extends Command<InvoiceView>');
+      expect(read('contracts/src/get-invoice.query.ts')).toContain('export class GetInvoiceQuery extends Query<InvoiceView | null>');
+      expect(read('module/src/create-invoice/create-invoice.handler.ts')).toMatch(/database\.transaction\(async \(tx\) => \{[\s\S]*insert\(tx,[\s\S]*outbox\.append\(tx, \[new InvoiceCreated/);
+      expect(read('module/src/process-invoices/process-invoices.handler.ts')).toContain(
+        "@OnIntegrationEvent(InvoiceCreated, { batch: 100, name: 'invoices.process-invoices' })",
       );
-      expect(read('module/src/payment.entity.ts')).toContain("@Entity({ schema: 'payments', name: 'payments' })");
-      expect(read('module/src/payments.schema.ts')).toContain("migrations: [inboxMigration('payments'), CreatePayments0001]");
-      expect(read('module/src/migrations/0001-create-payments.migration.ts')).toContain('CREATE TABLE payments.payments (');
-      expect(read('module/src/http/payments.controller.ts')).toContain("@ApiTags('payments')\n@Controller('payments')");
-      expect(read('module/src/http/payment.dto.ts')).toContain('export class PaymentViewDto implements PaymentView');
-      expect(read('module/src/payments.module.ts')).toContain("MessagingModule.forModule({ module: 'payments', schema: 'payments' })");
+      expect(read('module/src/invoice.entity.ts')).toContain("@Entity({ schema: 'invoices', name: 'invoices' })");
+      expect(read('module/src/invoices.schema.ts')).toContain("migrations: [inboxMigration('invoices'), CreateInvoices0001]");
+      expect(read('module/src/migrations/0001-create-invoices.migration.ts')).toContain('CREATE TABLE invoices.invoices (');
+      expect(read('module/src/http/invoices.controller.ts')).toContain("@ApiTags('invoices')\n@Controller('invoices')");
+      expect(read('module/src/http/invoice.dto.ts')).toContain('export class InvoiceViewDto implements InvoiceView');
+      expect(read('module/src/invoices.module.ts')).toContain("MessagingModule.forModule({ module: 'invoices', schema: 'invoices' })");
       expect(read('module/README.md')).toMatch(/\*\*Purpose\*\*[\s\S]*\*\*Owns\*\*[\s\S]*\*\*Publishes\*\*[\s\S]*\*\*Consumes\*\*/);
-      expect(read('module/src/index.ts')).toContain("export { PaymentsModule } from './payments.module';");
+      expect(read('module/src/index.ts')).toContain("export { InvoicesModule } from './invoices.module';");
     });
 
     it('leaves no template syntax behind and writes TypeScript that parses', () => {
-      for (const path of filesUnder(tree, 'libs/payments')) {
+      for (const path of filesUnder(tree, 'libs/invoices')) {
         const text = tree.read(path, 'utf-8') as string;
         expect({ path, leftover: /<%|%>|__\w+__/.test(text) }).toEqual({ path, leftover: false });
         if (!path.endsWith('.ts')) continue;
@@ -151,8 +151,8 @@ describe('module generator', () => {
 
     it('refuses to run again: the module exists, and nothing more is written', async () => {
       const before = snapshotOf(tree);
-      await expect(moduleGenerator(tree, { name: 'payments', skipDocs: true })).rejects.toThrow(
-        /^Module "payments" already exists or clashes with what is there: folder libs\/payments exists; project "payments" exists \(libs\/payments\/module\); project "payments-contracts" exists \(libs\/payments\/contracts\); path alias "@modulith\/payments" exists in tsconfig\.base\.json; path alias "@modulith\/payments\/contracts" exists in tsconfig\.base\.json; apps\/api\/src\/module-catalog\.ts already lists "payments"\. .*Nothing was written\.$/,
+      await expect(moduleGenerator(tree, { name: 'invoices', skipDocs: true })).rejects.toThrow(
+        /^Module "invoices" already exists or clashes with what is there: folder libs\/invoices exists; project "invoices" exists \(libs\/invoices\/module\); project "invoices-contracts" exists \(libs\/invoices\/contracts\); path alias "@modulith\/invoices" exists in tsconfig\.base\.json; path alias "@modulith\/invoices\/contracts" exists in tsconfig\.base\.json; apps\/api\/src\/module-catalog\.ts already lists "invoices"\. .*Nothing was written\.$/,
       );
       expect(snapshotOf(tree)).toBe(before);
     });
@@ -172,11 +172,11 @@ describe('module generator', () => {
 
   describe('rejects, writing nothing,', () => {
     it.each([
-      ['Payments', 'Module name "Payments" is not kebab-case'],
+      ['Invoices', 'Module name "Invoices" is not kebab-case'],
       ['pay_ments', 'Module name "pay_ments" is not kebab-case'],
       ['pay--ments', 'Module name "pay--ments" is not kebab-case'],
-      ['1payments', 'Module name "1payments" is not kebab-case'],
-      ['payments-', 'Module name "payments-" is not kebab-case'],
+      ['1invoices', 'Module name "1invoices" is not kebab-case'],
+      ['invoices-', 'Module name "invoices-" is not kebab-case'],
       ['', 'A module needs a name'],
       ['platform', 'Module name "platform" is reserved'],
       ['platform-billing', 'Module name "platform-billing" is reserved'],
@@ -195,7 +195,7 @@ describe('module generator', () => {
     });
 
     it('a bad entity name', async () => {
-      await expect(moduleGenerator(tree, { name: 'payments', entity: 'Payment', skipDocs: true })).rejects.toThrow('Entity name "Payment" is not kebab-case');
+      await expect(moduleGenerator(tree, { name: 'invoices', entity: 'Invoice', skipDocs: true })).rejects.toThrow('Entity name "Invoice" is not kebab-case');
     });
 
     it('a taken name: an existing module', async () => {
@@ -215,10 +215,10 @@ describe('module generator', () => {
 
     it('a workspace without the app catalog', async () => {
       tree.delete(MODULE_CATALOG_FILE);
-      await expect(moduleGenerator(tree, { name: 'payments', skipDocs: true })).rejects.toThrow(
+      await expect(moduleGenerator(tree, { name: 'invoices', skipDocs: true })).rejects.toThrow(
         'apps/api/src/module-catalog.ts is missing: there is no app to register the module in.',
       );
-      expect(tree.exists('libs/payments')).toBe(false);
+      expect(tree.exists('libs/invoices')).toBe(false);
     });
   });
 });
