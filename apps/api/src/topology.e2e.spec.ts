@@ -1,5 +1,5 @@
 import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
-import { deleteRedisKeys, redisTestPrefix } from '@modulith/messaging/testing';
+import { deleteRedisKeys, redisTestPrefix, requireRedis } from '@modulith/messaging/testing';
 import { assertBundle, runVerify, startAppProcess, type AppProcess } from './testing/app-processes';
 import { entrySeqs, eventually, openBalanceReader, waitForPipelineDrain, type BalanceReader } from './testing/pipeline-probes';
 import { ingestOverHttp, makeTransfers } from './testing/transfer-load';
@@ -55,7 +55,10 @@ interface Outcome {
 describe(`the reference app in two topologies (${TRANSFERS} transfers each, real PostgreSQL and Redis)`, () => {
   const outcomes = new Map<string, Outcome>();
 
-  beforeAll(() => assertBundle());
+  beforeAll(async () => {
+    assertBundle();
+    await requireRedis(REDIS_URL);
+  });
 
   describe.each(TOPOLOGIES)('$name', (topology) => {
     let db: TestDatabase;

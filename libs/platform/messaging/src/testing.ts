@@ -8,7 +8,7 @@ import { MessagingMetrics, type MessagingBacklog } from './metrics/messaging-met
 import { Relay } from './relay/relay';
 import { RetryPoller } from './retries/retry-poller';
 
-export { deleteRedisKeys, redisTestPrefix, startRedisTestServer } from './transport/redis/redis-test-server';
+export { deleteRedisKeys, redisTestPrefix, requireRedis, startRedisTestServer } from './transport/redis/redis-test-server';
 export type { RedisTestServer, RedisTestServerOptions } from './transport/redis/redis-test-server';
 
 /** Settings that make a test app react in milliseconds; pass to `MessagingModule.forRoot`. */

@@ -10,7 +10,7 @@ import { FixtureControl, payloads, ThingHappened } from '../../test-support/fixt
 import { messagingTestConfig, waitFor, waitForIdle } from '../../testing';
 import { TRANSPORT } from '../transport';
 import { RedisStreamsTransport } from './redis-streams.transport';
-import { deleteRedisKeys, redisTestPrefix, startRedisTestServer } from './redis-test-server';
+import { deleteRedisKeys, redisTestPrefix, requireRedis, startRedisTestServer } from './redis-test-server';
 import { streamKey } from './stream-entries';
 
 const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -44,6 +44,7 @@ describe('Redis Streams transport (real Redis and PostgreSQL)', () => {
   const pending = async (group: string): Promise<number> => Number(((await redis.xpending(stream(), group)) as [number])[0]);
 
   beforeAll(async () => {
+    await requireRedis(REDIS_URL);
     db = await createTestDatabase('redis_transport');
     redis = new Redis(REDIS_URL);
   });

@@ -120,3 +120,19 @@ function answersPing(port: number): Promise<boolean> {
     socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
   });
 }
+
+/** Fails with how to start Redis when none answers at `url`, instead of a test timing out. */
+export async function requireRedis(url: string): Promise<void> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 3000 });
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (error) {
+    throw new Error(
+      `These tests need a real Redis at ${url} (${(error as Error).message}). Start the local one ` +
+        '(Debian: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no) or set TEST_REDIS_URL.',
+    );
+  } finally {
+    client.disconnect();
+  }
+}
