@@ -41,4 +41,20 @@ describe('toHttpError', () => {
     const response = toHttpError(new TypeError('cannot read properties of undefined (reading "secret")'));
     expect(response).toEqual({ statusCode: 500, error: 'Internal Server Error', message: 'Internal server error' });
   });
+
+  it('answers 503 (retry) for every way a lost database surfaces', () => {
+    const released = Object.assign(new Error('Query runner already released. Cannot run queries anymore.'), { name: 'QueryRunnerAlreadyReleasedError' });
+    for (const error of [
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+      Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
+      new Error('Connection terminated unexpectedly'),
+      new Error('Client was closed and is not queryable'),
+      new Error('the database system is starting up'),
+      released,
+      new Error('wrapped', { cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }) }),
+    ]) {
+      expect(toHttpError(error)).toMatchObject({ statusCode: 503 });
+    }
+    expect(toHttpError(Object.assign(new Error('duplicate key'), { code: '23505' })).statusCode).toBe(500);
+  });
 });
