@@ -51,6 +51,9 @@ describe('toHttpError', () => {
       new Error('Client was closed and is not queryable'),
       new Error('the database system is starting up'),
       released,
+      Object.assign(new Error('Database connection provided by a query runner was already released, cannot continue to use its querying methods anymore.'), {
+        name: 'QueryRunnerProviderAlreadyReleasedError',
+      }),
       new Error('wrapped', { cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }) }),
     ]) {
       expect(toHttpError(error)).toMatchObject({ statusCode: 503 });

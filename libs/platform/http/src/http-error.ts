@@ -43,7 +43,7 @@ const FASTIFY_MESSAGES: Record<string, string> = {
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'EAI_AGAIN']);
 const CONNECTION_MESSAGES =
-  /^(Connection terminated|Client has encountered a connection error|Connection ended|terminating connection|Client was closed|timeout exceeded when trying to connect|Query runner already released|the database system is)/i;
+  /^(Connection terminated|Client has encountered a connection error|Connection ended|terminating connection|Client was closed|timeout exceeded when trying to connect|Query runner already released|Database connection provided by a query runner was already released|the database system is)/i;
 
 /**
  * True when the database could not be reached or dropped the connection (server down or
@@ -53,7 +53,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   const candidate = error as { code?: unknown; driverError?: { code?: unknown }; message?: unknown; errors?: unknown[]; cause?: unknown; name?: unknown } | undefined;
   if (Array.isArray(candidate?.errors) && candidate.errors.length > 0 && candidate.errors.every(isDatabaseUnavailable)) return true;
   // TypeORM refuses further queries on a runner whose connection the outage already took away.
-  if (candidate?.name === 'QueryRunnerAlreadyReleasedError') return true;
+  if (candidate?.name === 'QueryRunnerAlreadyReleasedError' || candidate?.name === 'QueryRunnerProviderAlreadyReleasedError') return true;
   if (candidate?.cause !== undefined && candidate.cause !== error && isDatabaseUnavailable(candidate.cause)) return true;
   const code = String(candidate?.code ?? candidate?.driverError?.code ?? '');
   // SQLSTATE 08 connection exception, 53300 too many connections, 57P01-03 shutdown/crash/starting.
