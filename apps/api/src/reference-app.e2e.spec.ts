@@ -1,51 +1,18 @@
 import { WebSocket } from 'ws';
 import { ConnectionRegistry } from '@modulith/notifications';
 import { startApp, type RunningApp } from './testing/app.fixture';
+import { ADMIN, ADMIN_TOKEN } from './testing/app-processes';
+import { entrySeqs, openBalanceReader, waitForPipelineDrain } from './testing/pipeline-probes';
 import { ingestOverHttp, makeTransfers } from './testing/transfer-load';
 
-const ADMIN = { authorization: 'Bearer e2e-admin-token' };
 const TRANSFERS = Number(process.env['E2E_TRANSFERS'] ?? 100_000);
-
-interface BalanceMessage {
-  type: string;
-  account: string;
-  currency: string;
-  balance: string;
-  entrySeq: string;
-}
-
-function openClient(baseUrl: string, accounts: string[]): Promise<{ socket: WebSocket; messages: BalanceMessage[] }> {
-  const socket = new WebSocket(`${baseUrl.replace('http', 'ws')}/ws`);
-  const messages: BalanceMessage[] = [];
-  return new Promise((resolve, reject) => {
-    socket.once('error', reject);
-    socket.once('open', () => socket.send(JSON.stringify({ action: 'subscribe', accounts })));
-    socket.on('message', (data) => {
-      const message = JSON.parse(data.toString());
-      if (message.type === 'subscribed') resolve({ socket, messages });
-      else if (message.type === 'balance-changed') messages.push(message);
-    });
-  });
-}
-
-async function waitForDrain(baseUrl: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let quiet = 0;
-  while (Date.now() < deadline) {
-    const backlog = await (await fetch(`${baseUrl}/admin/pipeline`, { headers: ADMIN })).json();
-    quiet = backlog.outboxPending === 0 && backlog.retriesPending === 0 ? quiet + 1 : 0;
-    if (quiet >= 2) return;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error('the pipeline did not drain in time');
-}
 
 describe('the transfer ledger indexer end to end (one process, real PostgreSQL)', () => {
   let running: RunningApp;
 
   beforeAll(async () => {
-    process.env['ADMIN_TOKEN'] = 'e2e-admin-token';
-    running = await startApp({ ADMIN_TOKEN: 'e2e-admin-token' });
+    process.env['ADMIN_TOKEN'] = ADMIN_TOKEN;
+    running = await startApp({ ADMIN_TOKEN });
   });
 
   afterAll(async () => {
@@ -55,14 +22,14 @@ describe('the transfer ledger indexer end to end (one process, real PostgreSQL)'
 
   it(`ingests ${TRANSFERS} transfers over HTTP, drains, keeps every invariant, and streams balance changes in commit order`, async () => {
     const watched = ['acc-7', 'acc-42'];
-    const reader = await openClient(running.baseUrl, watched);
+    const reader = await openBalanceReader(running.baseUrl, watched);
     // A client that subscribes to every busy account and then never reads again.
-    const stalled = await openClient(running.baseUrl, Array.from({ length: 1000 }, (_, i) => `acc-${i}`));
+    const stalled = await openBalanceReader(running.baseUrl, Array.from({ length: 1000 }, (_, i) => `acc-${i}`));
     (stalled.socket as unknown as { _socket: { pause(): void } })._socket.pause();
 
     const transfers = makeTransfers(TRANSFERS, 2000, 'e2e');
     expect(await ingestOverHttp(running.baseUrl, transfers)).toBe(TRANSFERS);
-    await waitForDrain(running.baseUrl, 240_000);
+    await waitForPipelineDrain(running.baseUrl, 240_000);
 
     const report = await (await fetch(`${running.baseUrl}/admin/invariants`, { headers: ADMIN })).json();
     expect(report.results.filter((result: { ok: boolean }) => !result.ok)).toEqual([]);
@@ -72,17 +39,9 @@ describe('the transfer ledger indexer end to end (one process, real PostgreSQL)'
     await new Promise((resolve) => setTimeout(resolve, 500));
     for (const account of watched) {
       const received = reader.messages.filter((message) => message.account === account).map((message) => message.entrySeq);
-      const entries: string[] = [];
-      let cursor: string | null = null;
-      do {
-        const page: { items: { seq: string }[]; nextCursor: string | null } = await (
-          await fetch(`${running.baseUrl}/accounts/${account}/entries?limit=500${cursor ? `&cursor=${cursor}` : ''}`)
-        ).json();
-        entries.push(...page.items.map((item) => item.seq));
-        cursor = page.nextCursor;
-      } while (cursor);
+      const entries = await entrySeqs(running.baseUrl, account);
       expect(received.length).toBeGreaterThan(0);
-      expect(received).toEqual(entries.reverse());
+      expect(received).toEqual(entries);
     }
     const last = reader.messages.filter((message) => message.account === 'acc-7').at(-1);
     const balances = await (await fetch(`${running.baseUrl}/accounts/acc-7/balances`)).json();
