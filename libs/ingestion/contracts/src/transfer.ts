@@ -37,5 +37,7 @@ export interface IngestResult {
 export const TRANSFER_LIMITS = {
   maxAmount: 9_223_372_036_854_775_807n,
   idPattern: /^[A-Za-z0-9._:-]{1,128}$/,
+  /** `idPattern` in words, for error messages. */
+  idRule: 'must be 1-128 characters of letters, digits and -_.:',
   maxBatchSize: 10_000,
 } as const;

@@ -3,7 +3,6 @@ import { fieldPath, readInstant, readObject, readString } from '@modulith/http';
 import { isCurrencyCode, TRANSFER_LIMITS, type Transfer } from '@modulith/ingestion/contracts';
 
 const TRANSFER_FIELDS = ['id', 'from', 'to', 'amount', 'currency', 'occurredAt'] as const;
-const ID_RULE = 'must be 1-128 characters of letters, digits and -_.:';
 const DECIMAL = /^[1-9][0-9]{0,18}$/;
 
 /** A positive integer up to 2^63-1, from a decimal string or a safe integer; never a float. */
@@ -31,9 +30,9 @@ export function parseInstant(value: unknown, path: string): string {
 /** Reads one transfer; errors name the field under `path`, e.g. `transfers[3].amount`. */
 export function parseTransfer(value: unknown, path = ''): Transfer {
   const object = readObject(value, path, TRANSFER_FIELDS);
-  const id = readString(object['id'], fieldPath(path, 'id'), TRANSFER_LIMITS.idPattern, ID_RULE);
-  const from = readString(object['from'], fieldPath(path, 'from'), TRANSFER_LIMITS.idPattern, ID_RULE);
-  const to = readString(object['to'], fieldPath(path, 'to'), TRANSFER_LIMITS.idPattern, ID_RULE);
+  const id = readString(object['id'], fieldPath(path, 'id'), TRANSFER_LIMITS.idPattern, TRANSFER_LIMITS.idRule);
+  const from = readString(object['from'], fieldPath(path, 'from'), TRANSFER_LIMITS.idPattern, TRANSFER_LIMITS.idRule);
+  const to = readString(object['to'], fieldPath(path, 'to'), TRANSFER_LIMITS.idPattern, TRANSFER_LIMITS.idRule);
   if (from === to) throw new ValidationError(fieldPath(path, 'to'), 'must differ from "from"');
   const amount = parseAmount(object['amount'], fieldPath(path, 'amount'));
   const currency = readString(object['currency'], fieldPath(path, 'currency'), /^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR');

@@ -28,7 +28,7 @@ export function parseClientMessage(raw: string, maxAccounts: number): ClientComm
   return {
     action: action as ClientCommand['action'],
     accounts: accounts.map((account, index) =>
-      readString(account, fieldPath('accounts', index), TRANSFER_LIMITS.idPattern, 'must be 1-128 characters of letters, digits and -_.:'),
+      readString(account, fieldPath('accounts', index), TRANSFER_LIMITS.idPattern, TRANSFER_LIMITS.idRule),
     ),
   };
 }

@@ -32,8 +32,6 @@ interface StatusReply {
   status(code: number): unknown;
 }
 
-const ID_RULE = 'must be 1-128 characters of letters, digits and -_.:';
-
 @ApiTags('ingestion')
 @Controller()
 export class TransfersController {
@@ -90,7 +88,7 @@ export class TransfersController {
   @ApiBadRequestResponse({ description: 'Malformed id' })
   @ApiNotFoundResponse({ description: 'No such transfer' })
   async getOne(@Param('id') id: string): Promise<TransferView> {
-    readString(id, 'id', TRANSFER_LIMITS.idPattern, ID_RULE);
+    readString(id, 'id', TRANSFER_LIMITS.idPattern, TRANSFER_LIMITS.idRule);
     const transfer = await this.queries.execute(new GetTransferQuery(id));
     if (!transfer) throw new NotFoundError(`transfer "${id}" not found`, { id });
     return transfer;
@@ -109,7 +107,7 @@ export class TransfersController {
     @Query('limit') limit?: string,
     @Query('cursor') cursor?: string,
   ): Promise<TransferPage> {
-    readString(account, 'account', TRANSFER_LIMITS.idPattern, ID_RULE);
+    readString(account, 'account', TRANSFER_LIMITS.idPattern, TRANSFER_LIMITS.idRule);
     if (cursor !== undefined) readString(cursor, 'cursor', /^[1-9][0-9]{0,18}$/, 'must be the nextCursor of a previous page');
     return this.queries.execute(new FindAccountTransfersQuery(account, readIntParam(limit, 'limit', 50, 1, 500), cursor));
   }

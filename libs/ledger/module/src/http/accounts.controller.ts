@@ -7,8 +7,6 @@ import { FindEntriesQuery, GetBalanceQuery, type AccountBalances, type LedgerEnt
 
 import { AccountBalancesDto, LedgerEntryPageDto } from './accounts.dto';
 
-const ID_RULE = 'must be 1-128 characters of letters, digits and -_.:';
-
 @ApiTags('ledger')
 @ApiParam({ name: 'account', description: 'Account id (1-128 of letters, digits and -_.:)' })
 @Controller('accounts/:account')
@@ -21,7 +19,7 @@ export class AccountsController {
   @ApiOkResponse({ type: AccountBalancesDto })
   @ApiBadRequestResponse({ description: 'Malformed account id' })
   balances(@Param('account') account: string): Promise<AccountBalances> {
-    readString(account, 'account', TRANSFER_LIMITS.idPattern, ID_RULE);
+    readString(account, 'account', TRANSFER_LIMITS.idPattern, TRANSFER_LIMITS.idRule);
     return this.queries.execute(new GetBalanceQuery(account));
   }
 
@@ -33,7 +31,7 @@ export class AccountsController {
   @ApiOkResponse({ type: LedgerEntryPageDto })
   @ApiBadRequestResponse({ description: 'Malformed account, limit or cursor' })
   entries(@Param('account') account: string, @Query('limit') limit?: string, @Query('cursor') cursor?: string): Promise<LedgerEntryPage> {
-    readString(account, 'account', TRANSFER_LIMITS.idPattern, ID_RULE);
+    readString(account, 'account', TRANSFER_LIMITS.idPattern, TRANSFER_LIMITS.idRule);
     if (cursor !== undefined) readString(cursor, 'cursor', /^[1-9][0-9]{0,18}$/, 'must be the nextCursor of a previous page');
     return this.queries.execute(new FindEntriesQuery(account, readIntParam(limit, 'limit', 50, 1, 500), cursor));
   }
