@@ -3,9 +3,9 @@ import { IntegrationEvent } from '@modulith/messaging';
 export interface BalanceChangedPayload {
   account: string;
   currency: string;
-  /** The balance after the change: a signed 64-bit integer as a decimal string. */
+  /** The balance after the change: a signed integer of any size (it may pass ±2^63), as a decimal string. */
   balance: string;
-  /** The signed change: negative for a debit. */
+  /** The signed change: negative for a debit; one transfer's amount, so within ±(2^63-1). */
   delta: string;
   /** The transfer that caused the change. */
   transferId: string;

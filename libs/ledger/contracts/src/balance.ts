@@ -1,4 +1,4 @@
-/** One currency's balance of an account; `balance` is a signed 64-bit integer as a decimal string. */
+/** One currency's balance of an account; `balance` is a signed integer of any size, as a decimal string (parse with `BigInt`). */
 export interface CurrencyBalance {
   currency: string;
   balance: string;

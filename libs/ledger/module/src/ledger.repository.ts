@@ -33,7 +33,7 @@ export class LedgerRepository {
   async addToBalances(tx: EntityManager, changes: { account: string; currency: string; delta: bigint }[]): Promise<Map<string, bigint>> {
     const rows: { account: string; currency: string; balance: string }[] = await tx.query(
       `INSERT INTO ledger.balances AS b (account, currency, balance)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+       SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[])
        ON CONFLICT (account, currency) DO UPDATE SET balance = b.balance + excluded.balance, updated_at = now()
        RETURNING account, currency, balance::text`,
       [changes.map((c) => c.account), changes.map((c) => c.currency), changes.map((c) => c.delta.toString())],
@@ -45,7 +45,7 @@ export class LedgerRepository {
   async insertEntries(tx: EntityManager, postings: readonly AppliedPosting[]): Promise<string[]> {
     const rows: { seq: string }[] = await tx.query(
       `INSERT INTO ledger.entries (transfer_id, account, currency, amount, balance_after)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::numeric[])
        RETURNING seq::text`,
       [
         postings.map((p) => p.transferId),
@@ -79,8 +79,8 @@ export class LedgerRepository {
   async totals(): Promise<LedgerTotals> {
     const source = this.database.dataSource;
     const [applied] = await source.query(
-      `SELECT count(*)::int AS transfers,
-              count(*) FILTER (WHERE n <> 2 OR debits <> 1 OR net <> 0)::int AS malformed
+      `SELECT count(*)::text AS transfers,
+              count(*) FILTER (WHERE n <> 2 OR debits <> 1 OR net <> 0)::text AS malformed
          FROM (SELECT transfer_id, count(*) AS n, count(*) FILTER (WHERE amount < 0) AS debits, sum(amount) AS net
                  FROM ledger.entries GROUP BY transfer_id) per_transfer`,
     );
@@ -90,7 +90,8 @@ export class LedgerRepository {
     const balances: { account: string; currency: string; balance: string }[] = await source.query(
       'SELECT account, currency, balance::text FROM ledger.balances ORDER BY account, currency',
     );
-    return { transfersApplied: applied.transfers, malformedTransfers: applied.malformed, sumByCurrency: sums, balances };
+    // Counts travel as bigint text (an int4 cast would overflow past 2^31 transfers); sums as numeric text.
+    return { transfersApplied: Number(applied.transfers), malformedTransfers: Number(applied.malformed), sumByCurrency: sums, balances };
   }
 }
 

@@ -5,7 +5,7 @@ import type { AccountBalances, CurrencyBalance, LedgerEntry, LedgerEntryPage } f
 
 export class CurrencyBalanceDto implements CurrencyBalance {
   @ApiProperty({ example: 'EUR' }) currency!: string;
-  @ApiProperty({ pattern: '^-?[0-9]+$', example: '-1250', description: 'Signed 64-bit integer in minor units, as a decimal string' })
+  @ApiProperty({ pattern: '^-?[0-9]+$', example: '-1250', description: 'Signed integer in minor units, as a decimal string; may exceed 64 bits' })
   balance!: string;
 }
 
@@ -20,7 +20,7 @@ export class LedgerEntryDto implements LedgerEntry {
   @ApiProperty({ example: 'alice' }) account!: string;
   @ApiProperty({ example: 'EUR' }) currency!: string;
   @ApiProperty({ pattern: '^-?[0-9]+$', example: '-1250', description: 'Negative for a debit, positive for a credit' }) amount!: string;
-  @ApiProperty({ pattern: '^-?[0-9]+$', example: '-1250' }) balanceAfter!: string;
+  @ApiProperty({ pattern: '^-?[0-9]+$', example: '-1250', description: 'May exceed 64 bits' }) balanceAfter!: string;
   @ApiProperty({ format: 'date-time' }) recordedAt!: string;
 }
 
