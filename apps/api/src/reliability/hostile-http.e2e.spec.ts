@@ -93,10 +93,23 @@ describe('hostile input over HTTP (property-based)', () => {
       );
     });
 
-    it('a later duplicate key cannot smuggle a bad value past validation', async () => {
-      const text = JSON.stringify(validTransfer()).replace(/}$/, ',"amount":-5}');
-      const { status, text: body } = await post('/transfers', text);
-      expectNamedClientError(status, body, 'amount');
+    // Found by issue 12: JSON.parse keeps the last of repeated keys, so {"amount":"10",...,"amount":"20"}
+    // was stored as 20 while a proxy reading the first saw 10.
+    it('a key sent twice, even with a valid value or spelled with escapes: 400 naming it, nothing stored', async () => {
+      const field = fc.constantFrom('id', 'from', 'to', 'amount', 'currency', 'occurredAt');
+      const spelling = fc.constantFrom('plain', 'escaped');
+      await fc.assert(
+        fc.asyncProperty(field, spelling, fc.boolean(), async (key, how, sameValue) => {
+          const transfer = validTransfer();
+          const repeated = how === 'plain' ? JSON.stringify(key) : `"\\u${key.charCodeAt(0).toString(16).padStart(4, '0')}${key.slice(1)}"`;
+          const other: Record<string, unknown> = { id: 'other-id', from: 'acc-3', to: 'acc-4', amount: '20', currency: 'USD', occurredAt: '2026-02-01T00:00:00Z' };
+          const value = sameValue ? transfer[key] : other[key];
+          const { status, text } = await post('/transfers', JSON.stringify(transfer).replace(/}$/, `,${repeated}:${JSON.stringify(value)}}`));
+          expect(status).toBe(400);
+          expectNamedClientError(status, text, key);
+        }),
+        { numRuns: RUNS / 2 },
+      );
     });
 
     it('a body that is not JSON: 415 naming the content type', async () => {
@@ -148,6 +161,25 @@ describe('hostile input over HTTP (property-based)', () => {
         }),
         { numRuns: RUNS },
       );
+    });
+
+    it('a key sent twice in any transfer of a batch, or in the envelope: 400 naming its path, and the whole batch is refused', async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.integer({ min: 1, max: 40 }), fc.nat(), fc.constantFrom('id', 'amount', 'currency'), async (size, at, key) => {
+          const index = at % size;
+          const items = Array.from({ length: size }, (_, i) => {
+            const text = JSON.stringify(validTransfer());
+            return i === index ? text.replace(/}$/, `,${JSON.stringify(key)}:"20"}`) : text;
+          });
+          const { status, text } = await post('/transfers/batch', `{"transfers":[${items.join(',')}]}`);
+          expect(status).toBe(400);
+          expectNamedClientError(status, text, `transfers[${index}].${key}`);
+        }),
+        { numRuns: RUNS / 2 },
+      );
+      const envelope = `{"transfers":[${JSON.stringify(validTransfer())}],"transfers":[${JSON.stringify(validTransfer())}]}`;
+      const { status, text } = await post('/transfers/batch', envelope);
+      expectNamedClientError(status, text, 'transfers');
     });
 
     it('the same id twice with other content in one batch: 400 naming the later one', async () => {
