@@ -3,8 +3,8 @@ import { CqrsModule, QueryBus } from '@nestjs/cqrs';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { Database, DatabaseModule, defineModuleSchema } from '@modulith/database';
 import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
-import { TransferIngested } from '@modulith/ingestion/contracts';
-import { BalanceChanged, GetBalanceQuery, GetLedgerTotalsQuery, type BalanceChangedPayload } from '@modulith/ledger/contracts';
+import { TRANSFER_LIMITS, TransferIngested } from '@modulith/ingestion/contracts';
+import { BalanceChanged, FindEntriesQuery, GetBalanceQuery, GetLedgerTotalsQuery, type BalanceChangedPayload } from '@modulith/ledger/contracts';
 import { inboxMigration, MessagingModule, OnIntegrationEvent, Outbox, type DeliveryContext } from '@modulith/messaging';
 import { messagingTestConfig, waitFor, waitForIdle } from '@modulith/messaging/testing';
 import { LedgerModule } from '../ledger.module';
@@ -33,23 +33,30 @@ class ProbeModule {}
 const transfer = (transferId: string, from: string, to: string, amount: string, currency = 'EUR') =>
   new TransferIngested({ transferId, from, to, amount, currency, occurredAt: '2026-01-01T00:00:00.000Z' });
 
+/** The ledger with a stand-in ingestion and a BalanceChanged probe, on a fresh database. */
+async function bootLedger(name: string): Promise<{ testDb: TestDatabase; moduleRef: TestingModule }> {
+  const testDb = await createTestDatabase(name);
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      CqrsModule.forRoot(),
+      DatabaseModule.forRoot(testDb.config),
+      // Two attempts: an event the ledger cannot apply reaches the dead letters quickly.
+      MessagingModule.forRoot(messagingTestConfig({ handlerMaxAttempts: 2 })),
+      FakeIngestionModule,
+      LedgerModule,
+      ProbeModule,
+    ],
+  }).compile();
+  await moduleRef.init();
+  return { testDb, moduleRef };
+}
+
 describe('ledger (module alone with the messaging platform, real PostgreSQL)', () => {
   let testDb: TestDatabase;
   let moduleRef: TestingModule;
 
   beforeAll(async () => {
-    testDb = await createTestDatabase('ledger');
-    moduleRef = await Test.createTestingModule({
-      imports: [
-        CqrsModule.forRoot(),
-        DatabaseModule.forRoot(testDb.config),
-        MessagingModule.forRoot(messagingTestConfig()),
-        FakeIngestionModule,
-        LedgerModule,
-        ProbeModule,
-      ],
-    }).compile();
-    await moduleRef.init();
+    ({ testDb, moduleRef } = await bootLedger('ledger'));
   });
 
   afterAll(async () => {
@@ -97,5 +104,61 @@ describe('ledger (module alone with the messaging platform, real PostgreSQL)', (
     const totals = await moduleRef.get(QueryBus).execute(new GetLedgerTotalsQuery());
     expect(totals.transfersApplied).toBe(3);
     expect((await moduleRef.get(QueryBus).execute(new GetBalanceQuery('alice'))).balances[0]).toEqual({ currency: 'EUR', balance: '-100' });
+  });
+});
+
+// The largest amount ingestion accepts; balances built from many of them must stay exact.
+const MAX = TRANSFER_LIMITS.maxAmount;
+const times = (n: number) => (MAX * BigInt(n)).toString();
+const maxTransfer = (transferId: string, from: string, to: string) => transfer(transferId, from, to, MAX.toString());
+
+describe('ledger balances beyond 64 bits (module alone with the messaging platform, real PostgreSQL)', () => {
+  let testDb: TestDatabase;
+  let moduleRef: TestingModule;
+  let database: Database;
+  let queries: QueryBus;
+
+  const publish = (events: TransferIngested[]) => database.transaction((tx) => moduleRef.select(FakeIngestionModule).get(Outbox).append(tx, events));
+  const balanceOf = async (account: string) => (await queries.execute(new GetBalanceQuery(account))).balances;
+  const balancesAfter = async (account: string) => (await queries.execute(new FindEntriesQuery(account, 10))).items.map((entry) => entry.balanceAfter).reverse();
+  const deadLetters = () => database.dataSource.query('SELECT subscriber, error FROM messaging.dead_letters');
+
+  beforeAll(async () => {
+    ({ testDb, moduleRef } = await bootLedger('ledger_wide'));
+    database = moduleRef.get(Database);
+    queries = moduleRef.get(QueryBus);
+  });
+
+  afterAll(async () => {
+    await moduleRef?.close();
+    await testDb?.drop();
+  });
+
+  it('given many maximum amounts credited to one account, in one batch and across batches, then its balance is exact', async () => {
+    // Three in one transaction (one batch: its net change alone leaves 64 bits), then two more.
+    await publish([maxTransfer('in-1', 'src-1', 'whale'), maxTransfer('in-2', 'src-2', 'whale'), maxTransfer('in-3', 'src-3', 'whale')]);
+    await publish([maxTransfer('in-4', 'src-4', 'whale')]);
+    await publish([maxTransfer('in-5', 'src-5', 'whale')]);
+    await waitForIdle(moduleRef);
+
+    expect(await deadLetters()).toEqual([]);
+    expect(await balanceOf('whale')).toEqual([{ currency: 'EUR', balance: times(5) }]);
+    expect(await balancesAfter('whale')).toEqual([times(1), times(2), times(3), times(4), times(5)]);
+    const toWhale = () => received.filter((change) => change.account === 'whale').map((change) => change.balance);
+    await waitFor(() => toWhale().length === 5, { message: "five BalanceChanged for 'whale'" });
+    expect(toWhale()).toEqual([times(1), times(2), times(3), times(4), times(5)]);
+  });
+
+  it('given an account that sends maximum amounts, then its balance goes far below the 64-bit minimum, exactly', async () => {
+    await publish([maxTransfer('out-1', 'spender', 'dst-1'), maxTransfer('out-2', 'spender', 'dst-2')]);
+    await publish([maxTransfer('out-3', 'spender', 'dst-3'), maxTransfer('out-4', 'spender', 'whale')]);
+    await waitForIdle(moduleRef);
+
+    expect(await deadLetters()).toEqual([]);
+    expect(await balanceOf('spender')).toEqual([{ currency: 'EUR', balance: `-${times(4)}` }]);
+    expect(await balancesAfter('spender')).toEqual([`-${times(1)}`, `-${times(2)}`, `-${times(3)}`, `-${times(4)}`]);
+    expect(await balanceOf('whale')).toEqual([{ currency: 'EUR', balance: times(6) }]);
+    const totals = await queries.execute(new GetLedgerTotalsQuery());
+    expect(totals).toMatchObject({ transfersApplied: 9, malformedTransfers: 0, sumByCurrency: [{ currency: 'EUR', balance: '0' }] });
   });
 });
