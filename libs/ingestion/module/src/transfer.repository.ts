@@ -93,9 +93,11 @@ export class TransferRepository {
 
   async totals(): Promise<IngestionTotals> {
     const source = this.database.dataSource;
-    const byCurrency: { currency: string; count: number; volume: string }[] = await source.query(
-      'SELECT currency, count(*)::int AS count, sum(amount)::text AS volume FROM ingestion.transfers GROUP BY currency ORDER BY currency',
+    // count as bigint text (int4 would overflow past 2^31 rows); sum(bigint) is numeric, never overflows.
+    const rows: { currency: string; count: string; volume: string }[] = await source.query(
+      'SELECT currency, count(*)::text AS count, sum(amount)::text AS volume FROM ingestion.transfers GROUP BY currency ORDER BY currency',
     );
+    const byCurrency = rows.map((row) => ({ currency: row.currency, count: Number(row.count), volume: row.volume }));
     const netByAccount: { account: string; currency: string; net: string }[] = await source.query(
       `SELECT account, currency, sum(delta)::text AS net FROM (
          SELECT from_account AS account, currency, -amount::numeric AS delta FROM ingestion.transfers
