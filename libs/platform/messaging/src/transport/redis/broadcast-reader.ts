@@ -4,7 +4,7 @@ import { Wakeup } from '../../relay/wakeup';
 import { retryDelayMs } from '../../retries/backoff';
 import { describeFailure } from '../../retries/failure';
 import type { TransportSubscription } from '../transport';
-import { decodeEntry, entriesOfReply, type RawStreamEntry } from './stream-entries';
+import { compareIds, decodeEntry, entriesOfReply, record, type RawStreamEntry } from './stream-entries';
 
 export interface BroadcastReaderOptions {
   /** A connection of its own: the loop blocks on it. */
@@ -19,15 +19,24 @@ const READ_COUNT = 1000;
 const BLOCK_MS = 5000;
 const PACE_MS = 20;
 
+/** Where a reader stands: the last id it read, and how many entries the stream had added up to it. */
+interface Position {
+  lastId: string;
+  counter: number;
+}
+
 /**
  * Broadcast for best-effort subscribers: every instance reads the whole stream with plain
  * `XREAD` (no consumer group, nothing to acknowledge), from the stream's end as of start-up,
  * remembering the last id it read. It reads only while some subscriber has room in its bounded
- * queue, so a slow fan-out lags in the stream, not in memory.
+ * queue, so a slow fan-out lags in the stream, not in memory. A reader that falls behind the
+ * stream's trim loses the entries trimmed before it read them; that is allowed for best effort,
+ * but each read is taken with the stream's counters in one transaction, so the loss is counted
+ * (`lost`) and logged.
  */
 export class BroadcastReader {
   private running = false;
-  private lastId = '0-0';
+  private position: Position = { lastId: '0-0', counter: 0 };
   private loop?: Promise<void>;
   private readonly stopping = new Wakeup();
   private halt: (reason: Error) => void = () => undefined;
@@ -36,6 +45,8 @@ export class BroadcastReader {
   private markReady: () => void = () => undefined;
   /** Resolves once the start position is fixed: events appended after it reach this instance. */
   readonly ready: Promise<void> = new Promise<void>((resolve) => (this.markReady = resolve));
+  /** Entries trimmed or deleted before this reader read them (events its subscribers never saw). */
+  readonly counts = { lost: 0 };
 
   constructor(private readonly options: BroadcastReaderOptions) {
     this.halted.catch(() => undefined);
@@ -67,15 +78,15 @@ export class BroadcastReader {
     while (this.running) {
       try {
         if (!positioned) {
-          this.lastId = await this.tail();
+          const tail = await this.counters();
+          this.position = { lastId: tail.lastGeneratedId, counter: tail.added };
           positioned = true;
           this.markReady();
         }
         await this.roomInQueues();
         if (!this.running) return;
-        const raw = entriesOfReply(await this.command('XREAD', 'COUNT', READ_COUNT, 'BLOCK', BLOCK_MS, 'STREAMS', stream, this.lastId));
+        const raw = await this.read();
         if (raw.length === 0) continue;
-        this.lastId = raw[raw.length - 1][0];
         const envelopes = raw.map(decodeEntry).flatMap((entry) => (entry.envelope ? [entry.envelope] : []));
         for (const subscription of subscriptions) {
           await subscription.deliver(envelopes).catch((error) => logger.warn(`${subscription.subscriber} refused broadcast events: ${describeFailure(error).message}`));
@@ -91,10 +102,55 @@ export class BroadcastReader {
     }
   }
 
-  /** The id of the stream's last entry, or 0-0 when there is none yet. */
-  private async tail(): Promise<string> {
-    const last = (await this.command('XREVRANGE', this.options.stream, '+', '-', 'COUNT', 1)) as RawStreamEntry[];
-    return last[0]?.[0] ?? '0-0';
+  /**
+   * Reads what follows the position, with the stream's counters taken in the same transaction:
+   * entries removed between the position and the stream's first entry are ones this reader
+   * never saw. Blocks only when nothing is there: entries appended meanwhile are handed over as
+   * they come, before anything can trim them.
+   */
+  private async read(): Promise<RawStreamEntry[]> {
+    const { redis, stream } = this.options;
+    const transaction = redis.multi().call('XINFO', 'STREAM', stream).call('XREAD', 'COUNT', READ_COUNT, 'STREAMS', stream, this.position.lastId);
+    const replies = await Promise.race([transaction.exec(), this.halted]);
+    if (!replies) throw new Error('Redis did not run the read transaction');
+    const [[infoError, info], [readError, entries]] = replies as [[Error | null, unknown[]], [Error | null, unknown]];
+    if (readError) throw readError;
+    // No such key: the stream is gone (Redis lost its data) or not made yet.
+    const snapshot = infoError ? { added: 0, length: 0, firstId: undefined } : streamCounters(info);
+    let raw = entriesOfReply(entries);
+    this.countLost(snapshot);
+    if (raw.length === 0) raw = entriesOfReply(await this.command('XREAD', 'COUNT', READ_COUNT, 'BLOCK', BLOCK_MS, 'STREAMS', stream, this.position.lastId));
+    if (raw.length > 0) this.position = { lastId: raw[raw.length - 1][0], counter: this.position.counter + raw.length };
+    return raw;
+  }
+
+  private countLost({ added, length, firstId }: StreamCounters): void {
+    const { stream, logger } = this.options;
+    const { lastId, counter } = this.position;
+    if (added < counter) {
+      // The stream was deleted (or Redis lost it) since the last read: what it held unread is gone.
+      logger.warn(`broadcast reader of ${stream}: the stream vanished or was recreated; events appended before that and not read yet were missed`);
+      this.position = { lastId, counter: added - length };
+      return;
+    }
+    const removed = added - length;
+    if (removed <= counter || (firstId !== undefined && compareIds(firstId, lastId) <= 0)) return;
+    const lost = removed - counter;
+    this.counts.lost += lost;
+    this.position = { lastId, counter: removed };
+    logger.warn(
+      `broadcast reader of ${stream} fell behind the stream's trim: ${lost} events were removed before it read them and never reached ` +
+        `${this.options.subscriptions.map((subscription) => subscription.subscriber).join(', ')} (best effort)`,
+    );
+  }
+
+  private async counters(): Promise<StreamCounters & { lastGeneratedId: string }> {
+    const info = await this.command('XINFO', 'STREAM', this.options.stream).catch((error: unknown) => {
+      if (/no such key/i.test(describeFailure(error).message)) return undefined;
+      throw error;
+    });
+    if (!info) return { added: 0, length: 0, firstId: undefined, lastGeneratedId: '0-0' };
+    return { ...streamCounters(info as unknown[]), lastGeneratedId: String(record(info as unknown[])['last-generated-id']) };
   }
 
   private async roomInQueues(): Promise<void> {
@@ -102,3 +158,17 @@ export class BroadcastReader {
     while (this.running && this.options.subscriptions.every(full)) await this.stopping.sleep(PACE_MS);
   }
 }
+
+interface StreamCounters {
+  /** Entries ever appended (`entries-added`). */
+  added: number;
+  length: number;
+  firstId?: string;
+}
+
+function streamCounters(info: unknown[]): StreamCounters {
+  const fields = record(info);
+  const first = fields['first-entry'] as [string, unknown] | null;
+  return { added: Number(fields['entries-added']), length: Number(fields['length']), firstId: first?.[0] };
+}
+

@@ -5,6 +5,7 @@ import { retryDelayMs } from '../../retries/backoff';
 import { describeFailure } from '../../retries/failure';
 import type { TransportSubscription } from '../transport';
 import { decodeEntry, entriesOfReply, record, type RawStreamEntry } from './stream-entries';
+import { AUDIT_GROUP_SCRIPT, CREATE_GROUP_SCRIPT } from './stream-scripts';
 
 export interface GroupConsumerOptions {
   /** A connection of its own: the loop blocks on it. */
@@ -24,6 +25,8 @@ export interface GroupConsumerOptions {
 const FORGET_IDLE_CONSUMERS_MS = 3_600_000;
 const MAX_RECLAIM_ROUNDS = 20;
 const ACK_TIMEOUT_WHEN_STOPPING_MS = 2000;
+/** Unread entries up to which the audit counts holes (XDEL) ahead of the group exactly. */
+const AUDIT_SCAN_LIMIT = 10_000;
 
 /**
  * One module's durable consumer of one stream in this process. Reads new entries for its group
@@ -50,8 +53,12 @@ export class GroupConsumer {
   private markReady: () => void = () => undefined;
   /** Resolves once the group exists; Redis may be away at start-up, then later. */
   readonly ready: Promise<void> = new Promise<void>((resolve) => (this.markReady = resolve));
-  /** Entries taken over from other consumers, and entries that were trimmed before anyone handled them. */
-  readonly counts = { reclaimed: 0, lost: 0 };
+  /**
+   * Entries taken over from other consumers; entries removed from Redis (trimmed, deleted)
+   * before the group handled them; times the stream or the group itself vanished (Redis lost
+   * its data, or someone deleted the key), with an unknown number of entries.
+   */
+  readonly counts = { reclaimed: 0, lost: 0, groupsLost: 0 };
 
   constructor(private readonly options: GroupConsumerOptions) {
     this.halted.catch(() => undefined);
@@ -89,12 +96,13 @@ export class GroupConsumer {
     const { logger, stream, group } = this.options;
     let failures = 0;
     let groupReady = false;
+    let everReady = false;
     let ownPendingFirst = false;
     while (this.running) {
       try {
         if (!groupReady) {
-          await this.createGroup();
-          groupReady = true;
+          await this.createGroup(everReady);
+          groupReady = everReady = true;
           this.markReady();
         }
         if (Date.now() - this.lastReclaimAt >= this.reclaimEveryMs) {
@@ -122,21 +130,46 @@ export class GroupConsumer {
     }
   }
 
-  private async createGroup(): Promise<void> {
-    const { stream, group } = this.options;
-    try {
-      // From the stream's beginning: entries appended before this module ever started are its too.
-      await this.command('XGROUP', 'CREATE', stream, group, '0', 'MKSTREAM');
-    } catch (error) {
-      if (!/BUSYGROUP/.test(describeFailure(error).message)) throw error;
+  /**
+   * From the stream's beginning: entries appended before this module ever started are its too
+   * (those trimmed before it existed never were, and are not reported lost). `again`: this loop
+   * had the group before, so Redis lost it, with every entry it had not handled yet.
+   */
+  private async createGroup(again: boolean): Promise<void> {
+    const { stream, group, logger } = this.options;
+    const [created, removedBefore] = (await this.command('EVAL', CREATE_GROUP_SCRIPT, 1, stream, group)) as [number, number];
+    if (again && created === 1) {
+      this.counts.groupsLost += 1;
+      logger.error(
+        `consumer group ${group} of ${stream} vanished from Redis (it lost its data, or the key or group was deleted): the entries it had ` +
+          'not handled are lost and their number is unknown; the group is created again from the stream’s start. ' +
+          're-drive them from the outbox retention (see the messaging README, "Durability contract")',
+      );
+    } else if (created === 1 && removedBefore > 0) {
+      logger.warn(`consumer group ${group} of ${stream} created after ${removedBefore} entries had been trimmed from the stream: they are not delivered to it`);
     }
   }
 
-  /** `>`: entries never delivered to the group. `0`: this consumer's own pending entries. */
+  /**
+   * `0`: this consumer's own pending entries. `>`: entries never delivered to the group, read
+   * in one transaction with an audit that first settles entries removed behind the group's back
+   * (which `>` would skip silently); only when none are there does it block for new ones, which
+   * Redis hands over as they are appended (nothing can be removed in between).
+   */
   private async read(from: '>' | '0'): Promise<RawStreamEntry[]> {
     const { stream, group, consumer } = this.options;
-    const block = from === '>' ? ['BLOCK', this.blockMs] : [];
-    return entriesOfReply(await this.command('XREADGROUP', 'GROUP', group, consumer, 'COUNT', this.readCount, ...block, 'STREAMS', stream, from));
+    const readArgs = ['GROUP', group, consumer, 'COUNT', this.readCount];
+    if (from === '0') return entriesOfReply(await this.command('XREADGROUP', ...readArgs, 'STREAMS', stream, '0'));
+    const transaction = this.options.redis.multi().call('EVAL', AUDIT_GROUP_SCRIPT, 1, stream, group, AUDIT_SCAN_LIMIT).call('XREADGROUP', ...readArgs, 'STREAMS', stream, '>');
+    const replies = await Promise.race([transaction.exec(), this.halted]);
+    if (!replies) throw new Error('Redis did not run the read transaction');
+    const [[auditError, audit], [readError, entries]] = replies as [[Error | null, [number, string]], [Error | null, unknown]];
+    if (auditError) throw auditError;
+    if (audit[0] > 0) this.lostEntries(audit[0], 'were trimmed or deleted from the stream');
+    if (readError) throw readError;
+    const found = entriesOfReply(entries);
+    if (found.length > 0) return found;
+    return entriesOfReply(await this.command('XREADGROUP', ...readArgs, 'BLOCK', this.blockMs, 'STREAMS', stream, '>'));
   }
 
   private async handle(raw: readonly RawStreamEntry[]): Promise<void> {
@@ -208,8 +241,8 @@ export class GroupConsumer {
   private lostEntries(count: number, why: string): void {
     this.counts.lost += count;
     this.options.logger.error(
-      `${count} entries of ${this.options.stream} ${why} before ${this.options.group} handled them; ` +
-        'they are acknowledged and skipped: re-drive them from the outbox retention (see the messaging README)',
+      `${count} entries of ${this.options.stream} ${why} before consumer group ${this.options.group} handled them: they are lost, ` +
+        'not pending; re-drive them from the outbox retention (see the messaging README, "Durability contract")',
     );
   }
 }

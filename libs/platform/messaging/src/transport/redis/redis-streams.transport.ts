@@ -9,12 +9,17 @@ import { GroupConsumer } from './group-consumer';
 import { closeRedis, openRedis, whenReady } from './redis-connection';
 import { pendingByGroup, streamBacklog } from './stream-backlog';
 import { encodeEnvelope, ENVELOPE_FIELD, streamKey } from './stream-entries';
+import { TRIM_SCRIPT } from './stream-scripts';
 
 export interface RedisStreamsOptions {
   url: string;
   /** Every key is `<keyPrefix>:…`; apps (or tests) sharing a Redis use different prefixes. */
   keyPrefix: string;
-  /** `XADD … MAXLEN ~ n`; 0 never trims. */
+  /**
+   * Entries a stream keeps once every consumer group has handled them (about: whole nodes are
+   * trimmed); 0 never trims. Never trims an entry some group has not acknowledged: a stream
+   * held above it by a lagging group grows and is reported (`stats().streamsOverCap`, a warning).
+   */
   streamMaxLen: number;
   /** Pending entries idle this long are taken over from their consumer. */
   claimIdleMs: number;
@@ -23,6 +28,28 @@ export interface RedisStreamsOptions {
   /** This process's consumer name in every group; default `<host>:<pid>:<random>`. */
   consumerName?: string;
 }
+
+/** What `RedisStreamsTransport.stats()` reports: totals of this process since it started. */
+export interface RedisStreamsStats {
+  /** Entries this process's consumers took over from stopped consumers. */
+  reclaimed: number;
+  /** Entries removed from Redis (trimmed, deleted) before a durable consumer group here handled them: lost, to be re-driven. */
+  lost: number;
+  /** Times a consumer group here found its stream or group gone (Redis lost its data): an unknown number of entries lost. */
+  groupsLost: number;
+  /** Times this publisher found a stream lost and made again (Redis lost its data): an unknown number of entries lost. */
+  streamsLost: number;
+  /** Entries trimmed before a best-effort broadcast reader here read them (allowed for best effort). */
+  lostBestEffort: number;
+  /** Streams a lagging consumer group holds above `streamMaxLen`. */
+  streamsOverCap: { stream: string; length: number; heldBy: string }[];
+}
+
+/** Entries above the cap a held stream may reach before it is reported (the trim works in whole nodes). */
+const OVER_CAP_SLACK = 1000;
+const OVER_CAP_WARN_EVERY_MS = 60_000;
+/** Most entries one publish trims, so catching up after a long lag never blocks Redis for long. */
+const MAX_TRIM_PER_PUBLISH = 100_000;
 
 /**
  * Redis Streams behind the `Transport` interface. `publish` (the relay, through the CQRS
@@ -42,6 +69,11 @@ export class RedisStreamsTransport implements Transport {
   private publisher?: Redis;
   private groups: GroupConsumer[] = [];
   private readers: BroadcastReader[] = [];
+  /** Streams a lagging group holds above `streamMaxLen`, with when each was last reported. */
+  private readonly overCap = new Map<string, { length: number; group: string; warnedAt: number }>();
+  /** Entries ever added to each stream, as of this process's last publish to it. */
+  private readonly addedBefore = new Map<string, number>();
+  private streamsLost = 0;
 
   constructor(private readonly options: RedisStreamsOptions) {
     this.consumerName = options.consumerName ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -84,16 +116,57 @@ export class RedisStreamsTransport implements Transport {
     const { keyPrefix, streamMaxLen } = this.options;
     // MULTI/EXEC rather than a bare pipeline: still one round trip, and a consumer blocked on the
     // stream wakes once, to the whole batch, instead of to its first entry.
+    // Trimming is a script after the appends, in the same transaction: `XADD MAXLEN ~` would
+    // drop entries a stopped consumer group never read.
     const pipeline = this.publisher.multi();
+    const appended = new Map<string, number>();
     for (const envelope of envelopes) {
       const key = streamKey(keyPrefix, envelope.type);
-      if (streamMaxLen > 0) pipeline.xadd(key, 'MAXLEN', '~', streamMaxLen, '*', ENVELOPE_FIELD, encodeEnvelope(envelope));
-      else pipeline.xadd(key, '*', ENVELOPE_FIELD, encodeEnvelope(envelope));
+      appended.set(key, (appended.get(key) ?? 0) + 1);
+      pipeline.xadd(key, '*', ENVELOPE_FIELD, encodeEnvelope(envelope));
     }
+    for (const key of appended.keys()) pipeline.call('EVAL', TRIM_SCRIPT, 1, key, streamMaxLen, MAX_TRIM_PER_PUBLISH);
     const replies = await pipeline.exec();
     if (!replies) throw new Error('Redis did not run the publish transaction');
-    const failed = replies.find(([error]) => error);
+    const failed = replies.slice(0, envelopes.length).find(([error]) => error);
     if (failed?.[0]) throw failed[0];
+    [...appended].forEach(([key, count], index) => this.trimmed(key, count, replies[envelopes.length + index] as [Error | null, unknown]));
+  }
+
+  /**
+   * After a publish: a stream that counts fewer entries ever added than before plus this batch
+   * was lost and made again by this append (Redis lost its data, or the key was deleted). A trim
+   * that failed costs only memory (the next publish trims again); a held stream is reported.
+   */
+  private trimmed(key: string, appended: number, [error, reply]: [Error | null, unknown]): void {
+    if (error) {
+      this.logger.warn(`could not trim ${key}: ${error.message}`);
+      return;
+    }
+    const [, length, group, added] = reply as [number, number, string | null, number];
+    const before = this.addedBefore.get(key);
+    this.addedBefore.set(key, added);
+    if (before !== undefined && added < before + appended) {
+      this.streamsLost += 1;
+      this.logger.error(
+        `${key} was lost and made again (Redis lost its data, or the key was deleted): entries consumer groups had not handled ` +
+          'are lost and their number is unknown; re-drive them from the outbox retention (see the messaging README, "Durability contract")',
+      );
+    }
+    const cap = this.options.streamMaxLen;
+    if (!group || length <= cap + OVER_CAP_SLACK) {
+      this.overCap.delete(key);
+      return;
+    }
+    const previous = this.overCap.get(key);
+    const due = !previous || Date.now() - previous.warnedAt >= OVER_CAP_WARN_EVERY_MS;
+    this.overCap.set(key, { length, group, warnedAt: due ? Date.now() : (previous?.warnedAt ?? 0) });
+    if (due) {
+      this.logger.warn(
+        `${key} holds ${length} entries, above REDIS_STREAM_MAXLEN=${cap}: consumer group ${group} has not handled them yet, ` +
+          'so they are kept (Redis memory grows until it catches up; see "Durability contract" in the messaging README)',
+      );
+    }
   }
 
   /** Finishes deliveries in flight (and their acks), then closes every connection. */
@@ -123,12 +196,17 @@ export class RedisStreamsTransport implements Transport {
     return pendingByGroup(this.publisher, this.options.keyPrefix);
   }
 
-  /** Per process: entries this process took over from stopped consumers, and entries found trimmed. */
-  stats(): { reclaimed: number; lost: number } {
-    return this.groups.reduce((total, group) => ({ reclaimed: total.reclaimed + group.counts.reclaimed, lost: total.lost + group.counts.lost }), {
-      reclaimed: 0,
-      lost: 0,
-    });
+  /** Per process totals, and the streams a lagging group holds above `streamMaxLen` (as last seen by this publisher). */
+  stats(): RedisStreamsStats {
+    const sum = (counts: readonly number[]): number => counts.reduce((total, count) => total + count, 0);
+    return {
+      reclaimed: sum(this.groups.map((group) => group.counts.reclaimed)),
+      lost: sum(this.groups.map((group) => group.counts.lost)),
+      groupsLost: sum(this.groups.map((group) => group.counts.groupsLost)),
+      streamsLost: this.streamsLost,
+      lostBestEffort: sum(this.readers.map((reader) => reader.counts.lost)),
+      streamsOverCap: [...this.overCap].map(([stream, { length, group }]) => ({ stream, length, heldBy: group })),
+    };
   }
 }
 

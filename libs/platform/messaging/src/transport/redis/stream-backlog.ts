@@ -1,11 +1,13 @@
 import type { Redis } from 'ioredis';
-import { record, streamPattern } from './stream-entries';
+import { compareIds, record, streamPattern } from './stream-entries';
 
 const FALLBACK_COUNT_LIMIT = 100_000;
 
 /**
  * How many entries some consumer group has not finished with, over every stream under `prefix`:
- * per group, pending (read, not acknowledged) plus lag (not yet read). Streams without groups
+ * per group, pending (read, not acknowledged) plus lag (not yet read). Entries removed from the
+ * stream before a group read them are lost, not pending: they are not counted (Redis's own lag
+ * would count them until the group's consumer settles them). Streams without groups
  * (broadcast only) count nothing: best-effort readers keep no state in Redis. Rejects while a
  * group this process consumes with is missing (a Redis that lost its data, before the consumer
  * made the group again): what that group will find is not known yet.
@@ -45,12 +47,18 @@ async function streamKeys(redis: Redis, prefix: string): Promise<string[]> {
 
 async function keyBacklog(redis: Redis, key: string, found: Set<string>): Promise<number> {
   const groups = (await redis.call('XINFO', 'GROUPS', key)) as unknown[][];
+  if (groups.length === 0) return 0;
+  const stream = record((await redis.call('XINFO', 'STREAM', key)) as unknown[]);
+  const firstId = (stream['first-entry'] as [string, unknown] | null)?.[0];
   let total = 0;
   for (const fields of groups) {
     const group = record(fields);
     found.add(`${key}\u0000${String(group['name'])}`);
     total += Number(group['pending'] ?? 0);
-    if (typeof group['lag'] === 'number') {
+    if (firstId === undefined || compareIds(String(group['last-delivered-id']), firstId) < 0) {
+      // Every entry still there follows the group's position; what was removed before it was read is lost.
+      total += Number(stream['length']);
+    } else if (typeof group['lag'] === 'number') {
       total += group['lag'];
     } else {
       // Redis cannot always tell the lag (e.g. after deletions): count what follows the group's position.

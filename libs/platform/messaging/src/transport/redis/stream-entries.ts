@@ -69,3 +69,11 @@ export function record(fields: readonly unknown[]): Record<string, unknown> {
   for (let index = 0; index + 1 < fields.length; index += 2) result[String(fields[index])] = fields[index + 1];
   return result;
 }
+
+/** Stream id order (`<ms>-<seq>`): negative when `a` comes first, 0 when equal. */
+export function compareIds(a: string, b: string): number {
+  const [ams, aseq] = a.split('-').map(BigInt);
+  const [bms, bseq] = b.split('-').map(BigInt);
+  if (ams !== bms) return ams < bms ? -1 : 1;
+  return aseq === bseq ? 0 : aseq < bseq ? -1 : 1;
+}
