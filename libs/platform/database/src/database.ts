@@ -5,6 +5,7 @@ import type { DatabaseConfig } from './database.config';
 import { EmbeddedPostgresServer } from './embedded-postgres.server';
 import { runMigrations, type MigrationReport } from './migration-runner';
 import { ModuleSchemaRegistration, type ModuleSchema } from './module-schema';
+import { poolOptions, resolveDatabaseTimeouts, type DatabaseTimeouts } from './pool-options';
 
 export const DATABASE_CONFIG = Symbol('DATABASE_CONFIG');
 
@@ -37,6 +38,15 @@ export class Database implements OnModuleInit, OnApplicationShutdown {
     return this.reports;
   }
 
+  /**
+   * The bounds every pooled connection starts with. A transaction that needs tighter (or
+   * looser) ones sets its own with `SET LOCAL`; another pool built from `dataSource.options.extra`
+   * inherits these and overrides what it must.
+   */
+  get timeouts(): DatabaseTimeouts {
+    return resolveDatabaseTimeouts(this.config);
+  }
+
   /** Schemas of the modules loaded in this process. */
   get schemas(): readonly ModuleSchema[] {
     return this.moduleSchemas;
@@ -49,7 +59,9 @@ export class Database implements OnModuleInit, OnApplicationShutdown {
       type: 'postgres',
       url,
       entities: this.moduleSchemas.flatMap((schema) => schema.entities),
-      extra: { max: this.config.poolSize },
+      extra: poolOptions(this.config, (error) => this.logger.warn(`database connection lost (${error.message}); the pool opens a new one when needed`)),
+      // Each lost connection is already reported once, by its own client (see guarded-client.ts).
+      poolErrorHandler: () => undefined,
       applicationName: 'modulith',
       synchronize: false,
       migrationsRun: false,

@@ -29,6 +29,9 @@ export async function runMigrations(
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
+    // The pool's request bounds (DB_STATEMENT_TIMEOUT_MS, DB_LOCK_TIMEOUT_MS) are not for
+    // migrations: a table rewrite may take minutes, and another replica waits here for ours.
+    await runner.query('SET statement_timeout = 0; SET lock_timeout = 0');
     await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     const reports: MigrationReport[] = [];
     for (const schema of schemas) {
@@ -37,6 +40,7 @@ export async function runMigrations(
     return reports;
   } finally {
     await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await runner.query('RESET statement_timeout; RESET lock_timeout').catch(() => undefined);
     await runner.release();
   }
 }
