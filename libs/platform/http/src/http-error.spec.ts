@@ -60,4 +60,19 @@ describe('toHttpError', () => {
     }
     expect(toHttpError(Object.assign(new Error('duplicate key'), { code: '23505' })).statusCode).toBe(500);
   });
+
+  it('answers 503 (retry) when the database is busy: no free connection, a lock or a statement past its bound', () => {
+    const busy = [
+      [new Error('timeout exceeded when trying to connect'), 'database: every connection is busy, retry shortly'],
+      [Object.assign(new Error('canceling statement due to lock timeout'), { code: '55P03' }), 'database: the data is locked by another transaction, retry shortly'],
+      [{ message: 'x', driverError: { code: '55P03' } }, 'database: the data is locked by another transaction, retry shortly'],
+      [Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' }), 'database: the query took too long, retry shortly'],
+      [new Error('Query read timeout'), 'database: no answer in time, retry shortly'],
+      [Object.assign(new Error('terminating connection due to idle-in-transaction timeout'), { code: '25P03' }), 'database: temporarily unavailable, retry shortly'],
+      [new Error('Connection terminated due to connection timeout'), 'database: temporarily unavailable, retry shortly'],
+    ] as const;
+    for (const [error, message] of busy) {
+      expect(toHttpError(error)).toEqual({ statusCode: 503, error: 'Service Unavailable', message });
+    }
+  });
 });

@@ -43,22 +43,62 @@ const FASTIFY_MESSAGES: Record<string, string> = {
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'EAI_AGAIN']);
 const CONNECTION_MESSAGES =
-  /^(Connection terminated|Client has encountered a connection error|Connection ended|terminating connection|Client was closed|timeout exceeded when trying to connect|Query runner already released|Database connection provided by a query runner was already released|the database system is)/i;
+  /^(Connection terminated|Client has encountered a connection error|Connection ended|terminating connection|Client was closed|Query runner already released|Database connection provided by a query runner was already released|the database system is)/i;
 
 /**
- * True when the database could not be reached or dropped the connection (server down or
- * restarting, connection terminated, out of connections): the request may succeed if retried.
+ * Why the database could not serve a request just now. Each is a 503 with `retry-after`: the
+ * same request may succeed once the connection, lock or pool frees up.
+ * - `connection-lost`: unreachable, restarting, or the connection was dropped (SQLSTATE 08xxx,
+ *   57P01-03, 53300, 25P03 idle-in-transaction timeout, socket errors)
+ * - `pool-exhausted`: no pooled connection came free within `DB_POOL_ACQUIRE_TIMEOUT_MS`
+ * - `lock-timeout`: another transaction held a lock past `DB_LOCK_TIMEOUT_MS` (55P03)
+ * - `statement-timeout`: a statement ran past `DB_STATEMENT_TIMEOUT_MS`, or was cancelled (57014)
+ * - `query-timeout`: the server sent no answer within `DB_QUERY_TIMEOUT_MS`
+ */
+export type DatabaseUnavailableReason = 'connection-lost' | 'pool-exhausted' | 'lock-timeout' | 'statement-timeout' | 'query-timeout';
+
+const UNAVAILABLE_MESSAGES: Record<DatabaseUnavailableReason, string> = {
+  'connection-lost': 'database: temporarily unavailable, retry shortly',
+  'pool-exhausted': 'database: every connection is busy, retry shortly',
+  'lock-timeout': 'database: the data is locked by another transaction, retry shortly',
+  'statement-timeout': 'database: the query took too long, retry shortly',
+  'query-timeout': 'database: no answer in time, retry shortly',
+};
+
+type ErrorLike = { code?: unknown; driverError?: { code?: unknown }; message?: unknown; errors?: unknown[]; cause?: unknown; name?: unknown } | undefined;
+
+/** The reason `error` is a passing database condition worth retrying, or undefined when it is not one. */
+export function databaseUnavailableReason(error: unknown): DatabaseUnavailableReason | undefined {
+  const candidate = error as ErrorLike;
+  if (Array.isArray(candidate?.errors) && candidate.errors.length > 0) {
+    const reasons = candidate.errors.map(databaseUnavailableReason);
+    if (reasons.every((reason) => reason !== undefined)) return reasons[0];
+  }
+  // TypeORM refuses further queries on a runner whose connection the outage already took away.
+  if (candidate?.name === 'QueryRunnerAlreadyReleasedError' || candidate?.name === 'QueryRunnerProviderAlreadyReleasedError') return 'connection-lost';
+  if (candidate?.cause !== undefined && candidate.cause !== error) {
+    const cause = databaseUnavailableReason(candidate.cause);
+    if (cause) return cause;
+  }
+  const code = String(candidate?.code ?? candidate?.driverError?.code ?? '');
+  if (code === '55P03') return 'lock-timeout';
+  if (code === '57014') return 'statement-timeout';
+  // SQLSTATE 08 connection exception, 53300 too many connections, 57P01-03 shutdown/crash/starting,
+  // 25P03 the server ended a session idle in a transaction.
+  if (CONNECTION_CODES.has(code) || /^(08...|53300|57P0[123]|25P03)$/.test(code)) return 'connection-lost';
+  const message = typeof candidate?.message === 'string' ? candidate.message : '';
+  // pg-pool's words when no connection came free within connectionTimeoutMillis.
+  if (/^timeout exceeded when trying to connect/i.test(message)) return 'pool-exhausted';
+  if (message === 'Query read timeout') return 'query-timeout';
+  return CONNECTION_MESSAGES.test(message) ? 'connection-lost' : undefined;
+}
+
+/**
+ * True when the database could not be reached, dropped the connection, or could not serve the
+ * request in time (see `DatabaseUnavailableReason`): the request may succeed if retried.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  const candidate = error as { code?: unknown; driverError?: { code?: unknown }; message?: unknown; errors?: unknown[]; cause?: unknown; name?: unknown } | undefined;
-  if (Array.isArray(candidate?.errors) && candidate.errors.length > 0 && candidate.errors.every(isDatabaseUnavailable)) return true;
-  // TypeORM refuses further queries on a runner whose connection the outage already took away.
-  if (candidate?.name === 'QueryRunnerAlreadyReleasedError' || candidate?.name === 'QueryRunnerProviderAlreadyReleasedError') return true;
-  if (candidate?.cause !== undefined && candidate.cause !== error && isDatabaseUnavailable(candidate.cause)) return true;
-  const code = String(candidate?.code ?? candidate?.driverError?.code ?? '');
-  // SQLSTATE 08 connection exception, 53300 too many connections, 57P01-03 shutdown/crash/starting.
-  if (CONNECTION_CODES.has(code) || /^(08...|53300|57P0[123])$/.test(code)) return true;
-  return typeof candidate?.message === 'string' && CONNECTION_MESSAGES.test(candidate.message);
+  return databaseUnavailableReason(error) !== undefined;
 }
 
 function body(statusCode: number, message: string, extra: Partial<HttpErrorBody> = {}): HttpErrorBody {
@@ -66,8 +106,8 @@ function body(statusCode: number, message: string, extra: Partial<HttpErrorBody>
 }
 
 /**
- * Maps any thrown value to a status and a safe body. Client errors keep their message; a lost
- * database is a 503 (retry); anything else unexpected becomes a 500 whose body says nothing
+ * Maps any thrown value to a status and a safe body. Client errors keep their message; a lost,
+ * busy or locked database is a 503 (retry); anything else unexpected becomes a 500 whose body says nothing
  * about internals (the caller logs the cause).
  */
 export function toHttpError(error: unknown): HttpErrorBody {
@@ -99,6 +139,7 @@ export function toHttpError(error: unknown): HttpErrorBody {
   if (fastifyError?.statusCode && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
     return body(fastifyError.statusCode, fastifyError.message ?? STATUS_NAMES[fastifyError.statusCode] ?? 'Bad request');
   }
-  if (isDatabaseUnavailable(error)) return body(503, 'database: temporarily unavailable, retry shortly');
+  const unavailable = databaseUnavailableReason(error);
+  if (unavailable) return body(503, UNAVAILABLE_MESSAGES[unavailable]);
   return body(500, 'Internal server error');
 }
