@@ -1,8 +1,13 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer, type Server } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
+import { EmbeddedPostgresPortConflictError } from './embedded-postgres.errors';
 import { EmbeddedPostgresServer } from './embedded-postgres.server';
+import { TEST_SERVER_URL } from './testing';
 
 async function query(url: string, sql: string): Promise<unknown[]> {
   const client = new Client({ connectionString: url });
@@ -12,6 +17,34 @@ async function query(url: string, sql: string): Promise<unknown[]> {
   } finally {
     await client.end();
   }
+}
+
+/** A loopback port nobody listens on right now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function listening(server: Server, port: number): Promise<Server> {
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return server;
+}
+
+async function failure(work: Promise<unknown>): Promise<EmbeddedPostgresPortConflictError> {
+  const outcome = await work.then(
+    () => new Error('expected the start to fail'),
+    (error: unknown) => error,
+  );
+  if (outcome instanceof EmbeddedPostgresPortConflictError) return outcome;
+  throw outcome;
+}
+
+async function servedFolder(url: string): Promise<string> {
+  const [row] = (await query(url, 'SHOW data_directory')) as { data_directory: string }[];
+  return row.data_directory;
 }
 
 describe('EmbeddedPostgresServer (real PostgreSQL binaries)', () => {
@@ -70,5 +103,122 @@ describe('EmbeddedPostgresServer after its app was killed', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  }, 60_000);
+});
+
+describe('EmbeddedPostgresServer on a port it does not get (issue 12)', () => {
+  let root: string;
+  const started: EmbeddedPostgresServer[] = [];
+  const logs: string[] = [];
+  const server = (name: string, port: number) => {
+    const created = new EmbeddedPostgresServer({ dataDir: path.join(root, name, 'postgres'), port, log: (line) => logs.push(line), probeTimeoutMs: 1000 });
+    started.push(created);
+    return created;
+  };
+
+  beforeAll(() => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'modulith-port-'));
+    chmodSync(root, 0o755);
+  });
+
+  afterEach(async () => {
+    for (const each of started.splice(0)) await each.stop();
+  });
+
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it("another app's embedded server on the port: a start-up error naming the port and both data folders; nothing of ours is started and the other data is untouched", async () => {
+    const port = await freePort();
+    const a = server('a', port);
+    const url = await a.start();
+    await query(url, 'CREATE TABLE owned_by_a (value text); INSERT INTO owned_by_a VALUES ($$a$$)');
+
+    const b = server('b', port);
+    const error = await failure(b.start());
+    const aDir = path.join(root, 'a', 'postgres');
+    const bDir = path.join(root, 'b', 'postgres');
+    expect(error.message).toContain(`127.0.0.1:${port}`);
+    expect(error.message).toContain(aDir);
+    expect(error.message).toContain(bDir);
+    expect(error.message).toContain('EMBEDDED_PG_PORT');
+    expect(error.context).toMatchObject({ port, dataDir: bDir, otherDataDir: aDir });
+    expect(existsSync(path.join(bDir, 'postmaster.pid'))).toBe(false);
+    expect(logs.some((line) => line.includes(`listening on 127.0.0.1:${port}, data in ${bDir}`))).toBe(false);
+    expect(await servedFolder(url)).toBe(aDir);
+    expect(await query(url, 'SELECT value FROM owned_by_a')).toEqual([{ value: 'a' }]);
+  }, 60_000);
+
+  it('two apps starting at once on one port with other data folders: one starts, the other fails naming the port; neither serves the other one', async () => {
+    const warmUp = await freePort();
+    for (const name of ['c', 'd']) {
+      const each = server(name, warmUp);
+      await each.start(); // initdb outside the race
+      await each.stop();
+    }
+    const port = await freePort();
+    const [c, d] = [server('c', port), server('d', port)];
+    const outcomes = await Promise.allSettled([c.start(), d.start()]);
+    const won = outcomes.findIndex((outcome) => outcome.status === 'fulfilled');
+    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1);
+    const lost = outcomes[1 - won] as PromiseRejectedResult;
+    expect(lost.reason).toBeInstanceOf(EmbeddedPostgresPortConflictError);
+    expect((lost.reason as Error).message).toContain(`127.0.0.1:${port}`);
+    expect(await servedFolder(c.url)).toBe(path.join(root, ['c', 'd'][won], 'postgres'));
+  }, 90_000);
+
+  const shared = new URL(TEST_SERVER_URL);
+  const sharedIsLocal = ['127.0.0.1', 'localhost'].includes(shared.hostname);
+  (sharedIsLocal ? it : it.skip)('an unrelated PostgreSQL on the port (the shared test server): a start-up error naming its data folder', async () => {
+    const port = Number(shared.port || 5432);
+    const error = await failure(server('e', port).start());
+    expect(error.message).toContain(`127.0.0.1:${port}`);
+    expect(error.message).toContain(await servedFolder(TEST_SERVER_URL));
+    expect(existsSync(path.join(root, 'e', 'postgres'))).toBe(false);
+  }, 60_000);
+
+  it('a process that is not PostgreSQL on the port (an HTTP server, a silent listener): a start-up error saying so', async () => {
+    const http = await listening(createHttpServer((_request, response) => response.end('hello')) as unknown as Server, await freePort());
+    // Reads and never answers; resume() lets it see the client hang up, so close() returns.
+    const silent = await listening(createServer((socket) => socket.resume()), await freePort());
+    try {
+      for (const other of [http, silent]) {
+        const port = (other.address() as { port: number }).port;
+        const error = await failure(server(`f${port}`, port).start());
+        expect(error.message).toContain(`127.0.0.1:${port}`);
+        expect(error.message).toContain('does not answer as PostgreSQL');
+      }
+    } finally {
+      http.closeAllConnections?.();
+      await new Promise((resolve) => http.close(resolve));
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  }, 60_000);
+
+  it('a postmaster.pid naming a live process that is not PostgreSQL (a reused pid): that process is left alone and the server starts', async () => {
+    const port = await freePort();
+    const g = server('g', port);
+    await g.start();
+    const lock = readFileSync(path.join(root, 'g', 'postgres', 'postmaster.pid'), 'utf8');
+    await g.stop();
+    const bystander = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      writeFileSync(path.join(root, 'g', 'postgres', 'postmaster.pid'), lock.replace(/^\d+/, String(bystander.pid)));
+      const again = server('g', port);
+      const url = await again.start();
+      expect(await servedFolder(url)).toBe(path.join(root, 'g', 'postgres'));
+      expect(bystander.exitCode).toBeNull();
+      expect(bystander.signalCode).toBeNull();
+    } finally {
+      bystander.kill('SIGKILL');
+    }
+  }, 60_000);
+
+  it('a second process on the data folder of a running server but on another port: an error naming the port it runs on', async () => {
+    const port = await freePort();
+    await server('h', port).start();
+    const other = await freePort();
+    const error = await failure(server('h', other).start());
+    expect(error.message).toContain(`EMBEDDED_PG_PORT=${port}`);
+    expect(error.context).toMatchObject({ port: other, runningPort: port });
   }, 60_000);
 });

