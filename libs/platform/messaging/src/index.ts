@@ -42,6 +42,9 @@ export type { OverflowPolicy } from './backpressure/bounded-queue';
 export { retryDelayMs } from './retries/backoff';
 export type { BackoffPolicy } from './retries/backoff';
 
+export { MessagingTopology, TopologyError } from './topology/messaging-topology';
+export type { TopologyStatus } from './topology/messaging-topology';
+
 export { TRANSPORT } from './transport/transport';
 export type { Transport, TransportSubscription, DeliveryMode } from './transport/transport';
 export { RedisStreamsTransport } from './transport/redis/redis-streams.transport';

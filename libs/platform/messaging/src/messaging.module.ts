@@ -14,8 +14,10 @@ import { OutboxRetention } from './relay/outbox-retention';
 import { Relay } from './relay/relay';
 import { RetryPoller } from './retries/retry-poller';
 import { RetryStore } from './retries/retry-store';
+import { ObserverDispatcher } from './observers/observer-dispatcher';
 import { MessagingModuleRegistration, type MessagingModuleOptions } from './subscribers/messaging-module-registration';
 import { SubscriberRegistry } from './subscribers/subscriber-registry';
+import { MessagingTopology } from './topology/messaging-topology';
 import { InProcessTransport } from './transport/in-process.transport';
 import { IntegrationEventPublisher } from './transport/integration-event.publisher';
 import { RedisStreamsTransport } from './transport/redis/redis-streams.transport';
@@ -48,6 +50,8 @@ export class MessagingModule {
         InProcessTransport,
         { provide: TRANSPORT, useFactory: (inProcess: InProcessTransport) => chooseTransport(config, inProcess), inject: [InProcessTransport] },
         IntegrationEventPublisher,
+        ObserverDispatcher,
+        MessagingTopology,
         OutboxSignals,
         SubscriberRegistry,
         RetryStore,
@@ -59,7 +63,7 @@ export class MessagingModule {
         OutboxRetention,
         MessagingRuntime,
       ],
-      exports: [OutboxSignals, DeadLetters, MessagingMetrics, OutboxRetention],
+      exports: [OutboxSignals, DeadLetters, MessagingMetrics, OutboxRetention, MessagingTopology],
     };
   }
 

@@ -12,6 +12,7 @@ import { InboxPruner } from './inbox/inbox-pruner';
 import { MESSAGING_CONFIG, type MessagingConfig } from './messaging.config';
 import { ShutdownTimeoutError } from './messaging.errors';
 import { MessagingMetrics } from './metrics/messaging-metrics';
+import { ObserverDispatcher } from './observers/observer-dispatcher';
 import { OutboxSignals } from './outbox/outbox-signals';
 import { NotifyCoalescer, OUTBOX_CHANNEL } from './relay/notify-coalescer';
 import { listenerConnection, OutboxListener } from './relay/outbox-listener';
@@ -24,13 +25,22 @@ import { BestEffortSubscriber } from './subscribers/best-effort-subscriber';
 import { DurableSubscriber } from './subscribers/durable-subscriber';
 import type { SubscriberDefinition } from './subscribers/subscriber-definition';
 import { SubscriberRegistry } from './subscribers/subscriber-registry';
+import { MessagingTopology, type TopologyStatus } from './topology/messaging-topology';
+import { InProcessTransport } from './transport/in-process.transport';
 import { IntegrationEventPublisher } from './transport/integration-event.publisher';
 import { TRANSPORT, type Transport } from './transport/transport';
 
+// After the budget, how long the relay gets to roll back its abandoned claims, and the
+// instance row to be removed: both come out of the app's reserve for closing (see the README).
+const ABANDON_GRACE_MS = 1000;
+
 /**
  * Starts and stops the moving parts in order. Start (after every module is initialised and the
- * database migrated): subscribers, transport, wake-ups, relay, retries. Stop (before the
- * database closes): stop claiming, let in-flight batches commit, then let go of connections.
+ * database migrated): topology check, subscribers, transport, observers, wake-ups, relay,
+ * retries. Stop (before the database closes): stop claiming, let in-flight batches commit, then
+ * let go of connections; after `MESSAGING_SHUTDOWN_TIMEOUT_MS` whatever still runs is abandoned
+ * (named in the log) and the LISTEN connection, heartbeat and instance row go regardless, so
+ * nothing of messaging outlives `close()` but handler calls that never return.
  */
 @Injectable()
 export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown {
@@ -39,6 +49,9 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
   private listener?: OutboxListener;
   private notifier?: NotifyCoalescer;
   private unsubscribe?: () => void;
+  private unwatchTopology?: () => void;
+  private relayToggle: Promise<void> = Promise.resolve();
+  private closing = false;
   private stopped?: Promise<void>;
 
   constructor(
@@ -52,6 +65,9 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
     private readonly signals: OutboxSignals,
     private readonly retries: RetryStore,
     private readonly metrics: MessagingMetrics,
+    private readonly topology: MessagingTopology,
+    private readonly observers: ObserverDispatcher,
+    private readonly inProcess: InProcessTransport,
     @Inject(MESSAGING_CONFIG) private readonly config: MessagingConfig,
   ) {}
 
@@ -73,10 +89,19 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
     this.bestEffort = definitions
       .filter((definition) => definition.mode === 'best-effort')
       .map((definition) => new BestEffortSubscriber(definition, this.metrics, this.config.bestEffortQueueCapacity));
-    for (const subscriber of [...durable, ...this.bestEffort]) this.transport.subscribe(subscriber);
     this.publisher.install();
+    // Before anything runs: a topology that would lose events refuses to start here.
+    await this.topology.start({
+      relayEnabled: this.config.relayEnabled,
+      modules: [...new Set(durable.map((subscriber) => subscriber.definition.module))],
+      durable: durable.map((subscriber) => subscriber.subscriber),
+      bestEffort: this.bestEffort.map((subscriber) => subscriber.subscriber),
+      eventTypes: [...new Set(durable.flatMap((subscriber) => subscriber.eventTypes))],
+    });
+    for (const subscriber of [...durable, ...this.bestEffort]) this.transport.subscribe(subscriber);
     await this.transport.start();
     this.bestEffort.forEach((subscriber) => subscriber.start());
+    this.observers.start();
 
     const dataSource = this.database.dataSource;
     this.notifier = new NotifyCoalescer(
@@ -95,6 +120,7 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
         this.listener = new OutboxListener(listenerConnection(dataSource), () => this.relay.wake(), this.logger);
         await this.listener.start();
       }
+      this.unwatchTopology = this.topology.onChange((status) => this.applyTopology(status));
       this.relay.start(this.registry.eventClasses());
     }
     this.retryPoller.start(durable);
@@ -121,28 +147,53 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
     }
   }
 
-  private async drain(): Promise<void> {
-    const stopping = (async () => {
-      await Promise.all([this.relay.stop(), this.retryPoller.stop(), this.pruner.stop()]);
-      await this.transport.stop();
-      await Promise.all(this.bestEffort.map((subscriber) => subscriber.stop()));
-      await this.listener?.stop();
-      this.publisher.uninstall();
-    })();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), this.config.shutdownTimeoutMs);
+  /** Pauses the relay while the topology would lose events, and resumes it once it would not. */
+  private applyTopology(status: TopologyStatus): void {
+    this.relayToggle = this.relayToggle.then(async () => {
+      if (this.closing) return;
+      if (!status.ok && this.relay.isRunning) {
+        this.logger.error(`relay paused (nothing is deleted until this is fixed): ${status.problems.join('; ')}`);
+        await this.relay.stop();
+      } else if (status.ok && !this.relay.isRunning) {
+        this.logger.log('relay resumed: the topology is safe again');
+        this.relay.start(this.registry.eventClasses());
+      }
     });
-    const outcome = await Promise.race([stopping.then(() => 'done' as const), timeout]);
-    clearTimeout(timer);
+  }
+
+  private async drain(): Promise<void> {
+    this.closing = true;
+    this.unwatchTopology?.();
+    const pending = new Set<string>();
+    const step = <T>(name: string, work: Promise<T>): Promise<T> => {
+      pending.add(name);
+      return work.finally(() => pending.delete(name));
+    };
+    const stopping = (async () => {
+      await this.relayToggle;
+      await Promise.all([step('relay loops', this.relay.stop()), step('retry poller', this.retryPoller.stop()), step('inbox pruner', this.pruner.stop())]);
+      await step(`${this.transport.name} transport`, this.transport.stop());
+      await Promise.all([
+        ...this.bestEffort.map((subscriber) => step(subscriber.subscriber, subscriber.stop())),
+        step('observers', this.observers.stop()),
+      ]);
+    })();
+    const outcome = await within(stopping.then(() => 'done' as const), this.config.shutdownTimeoutMs);
     if (outcome === 'timeout') {
-      const error = new ShutdownTimeoutError(`in-flight batches did not finish within ${this.config.shutdownTimeoutMs} ms`, {
-        timeoutMs: this.config.shutdownTimeoutMs,
-      });
+      const abandoned = [...pending, ...this.inProcess.busy().map((name) => `subscriber ${name}`), ...this.observers.busy()];
+      const error = new ShutdownTimeoutError(
+        `in-flight work did not finish within ${this.config.shutdownTimeoutMs} ms (MESSAGING_SHUTDOWN_TIMEOUT_MS): abandoned ${abandoned.join(', ') || 'nothing named'}`,
+        { timeoutMs: this.config.shutdownTimeoutMs, abandoned },
+      );
       this.logger.error(`${error.message}; their claims roll back and are delivered again after restart`);
-      return;
+      // The relay's pending publishes reject, so its loops roll back, release their connections and end.
+      this.inProcess.abandon();
+      await within(stopping, ABANDON_GRACE_MS);
     }
-    this.logger.log('stopped: relay drained');
+    // Whatever happened above: no connection, timer or row of ours outlives close().
+    await Promise.all([this.listener?.stop(), within(this.topology.stop(), ABANDON_GRACE_MS)]);
+    this.publisher.uninstall();
+    if (outcome === 'done') this.logger.log('stopped: relay drained');
   }
 
   private async assertInboxes(definitions: readonly SubscriberDefinition[]): Promise<void> {
@@ -169,5 +220,16 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
           `use at least ${needed} (DB_POOL_SIZE) or the relay will wait for connections`,
       );
     }
+  }
+}
+
+/** `work`'s outcome, or 'timeout' after `ms` (the timer does not outlive the wait). */
+async function within<T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -59,8 +59,10 @@ describe('Relay and subscribers (real PostgreSQL)', () => {
   });
 
   it('delivers every event exactly once to each subscriber with two relays, concurrent producers and a late commit', async () => {
-    const first = await start({ messaging: messagingTestConfig({ relayConcurrency: 2 }) });
-    const second = await start({ messaging: messagingTestConfig() });
+    // Two in-process relays are refused while a best-effort subscriber (beta's) runs: this test
+    // is about the durable ones, so it leaves the topology check out.
+    const first = await start({ messaging: messagingTestConfig({ relayConcurrency: 2, registerInstance: false }) });
+    const second = await start({ messaging: messagingTestConfig({ registerInstance: false }) });
 
     // A transaction that takes its (lower) ids first and commits last.
     let release!: () => void;

@@ -3,14 +3,16 @@ import { EventBus, type IEvent, type IEventPublisher } from '@nestjs/cqrs';
 import { ConfigurationError } from '@modulith/core';
 import { IntegrationEvent } from '../events/integration-event';
 import { DirectPublishError } from '../messaging.errors';
+import { ObserverDispatcher } from '../observers/observer-dispatcher';
 import { relayedEnvelope } from './relayed-events';
 import { TRANSPORT, type Transport } from './transport';
 
 /**
  * Takes the CQRS `EventBus`'s publisher hook. Events the relay publishes (out of the outbox)
- * go to the transport, then on to the bus's previous publisher so plain `@EventsHandler`s and
- * sagas in this process can observe them too. Publishing an integration event on the bus
- * directly is refused: it would skip the outbox and could be lost. Other events pass through.
+ * go to the transport, then to the plain `@EventsHandler`s of this process through bounded
+ * queues (`ObserverDispatcher`), not into the bus's unbounded stream. Publishing an integration
+ * event on the bus directly is refused: it would skip the outbox and could be lost. Other events
+ * pass through to the bus's previous publisher.
  */
 @Injectable()
 export class IntegrationEventPublisher implements IEventPublisher {
@@ -18,6 +20,7 @@ export class IntegrationEventPublisher implements IEventPublisher {
 
   constructor(
     @Inject(TRANSPORT) private readonly transport: Transport,
+    private readonly observers: ObserverDispatcher,
     @Optional() private readonly eventBus?: EventBus,
   ) {}
 
@@ -51,7 +54,7 @@ export class IntegrationEventPublisher implements IEventPublisher {
     const envelopes = events.map(relayedEnvelope);
     const relayed = envelopes.filter((envelope) => envelope !== undefined);
     if (relayed.length > 0 && relayed.length === events.length) {
-      return this.transport.publish(relayed).then(() => this.forward(events, dispatcherContext, asyncContext));
+      return this.transport.publish(relayed).then(() => this.observers.dispatch(relayed));
     }
     const direct = events.find((event, index) => event instanceof IntegrationEvent && !envelopes[index]);
     if (direct || relayed.length > 0) {

@@ -1,0 +1,54 @@
+import { Client } from 'pg';
+import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createFixtureApp } from './test-support/fixture-app';
+import { FixtureControl, payloads } from './test-support/fixture-events';
+import { messagingTestConfig, waitFor } from './testing';
+
+// Bound on app.close() in this test; the drain budget below is far shorter.
+const CLOSE_BOUND_MS = Number(process.env['SHUTDOWN_TEST_CLOSE_BOUND_MS'] ?? 15_000);
+
+describe('MessagingRuntime shutdown with a handler that never returns (real PostgreSQL)', () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('runtime_shutdown');
+  });
+
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  const connections = async (): Promise<string[]> => {
+    const client = new Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ application_name: string }>(
+        'SELECT application_name FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+      );
+      return rows.map((row) => row.application_name);
+    } finally {
+      await client.end();
+    }
+  };
+  const sockets = (): number => process.getActiveResourcesInfo().filter((resource) => resource === 'TCPSocketWrap').length;
+
+  it('abandons the stuck loops after MESSAGING_SHUTDOWN_TIMEOUT_MS, closes the LISTEN connection and the pool, and leaves no socket behind', async () => {
+    const before = sockets();
+    const control = new FixtureControl();
+    control.betaDelayMs = 3_600_000; // beta's handler hangs (its own timer is the handler's, not messaging's)
+    const { app, producer } = await createFixtureApp({ database: db.config, control, messaging: messagingTestConfig({ shutdownTimeoutMs: 300 }) });
+    await producer.publish(payloads(1, 3));
+    await waitFor(() => control.batchSizes.length > 0, { message: 'beta to be stuck in its handler' });
+    expect(await connections()).toContain('modulith-relay-listener');
+
+    let timer: NodeJS.Timeout | undefined;
+    const closed = await Promise.race([
+      app.close().then(() => 'closed'),
+      new Promise((resolve) => (timer = setTimeout(() => resolve('still closing'), CLOSE_BOUND_MS))),
+    ]);
+    clearTimeout(timer);
+    expect(closed).toBe('closed');
+    await waitFor(async () => (await connections()).length === 0, { message: 'every connection of the app to be gone', timeoutMs: 5000 });
+    expect(sockets()).toBe(before);
+  }, 60_000);
+});
