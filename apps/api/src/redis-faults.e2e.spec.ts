@@ -1,19 +1,27 @@
+import { spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
 import { TransferIngested } from '@modulith/ingestion/contracts';
 import { OutboxRetention } from '@modulith/messaging';
 import { deleteRedisKeys, redisTestPrefix, startRedisTestServer, type RedisTestServer } from '@modulith/messaging/testing';
-import { assertBundle, runVerify, startAppProcess, type AppProcess } from './testing/app-processes';
-import { eventually, pipelineBacklog, waitForPipelineDrain } from './testing/pipeline-probes';
+import { assertBundle, MAIN, runVerify, startAppProcess, type AppProcess } from './testing/app-processes';
+import { eventually, pipelineBacklog, waitForPipelineDrain, type PipelineBacklog } from './testing/pipeline-probes';
 import { ingestOverHttp, makeTransfers, type TestTransfer } from './testing/transfer-load';
 
 // Faults of the split topology over Redis Streams: a consumer killed mid-run, Redis stopped
-// mid-run, and a Redis that keeps nothing restarted mid-run. Each test has its own database and
-// its own Redis (a key prefix on the shared one, or a redis-server of its own).
+// mid-run, a Redis that keeps nothing restarted mid-run, a stopped module behind the stream cap
+// (never trimmed) and entries trimmed behind its back anyway (lost, not pending; re-driven).
+// Each test has its own database and its own Redis (a key prefix on the shared one, or a redis-server of its own).
 const TRANSFERS = Number(process.env['E2E_FAULT_TRANSFERS'] ?? 10_000);
 const SHARED_REDIS = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const CONSUMER_ONLY = { RELAY_ENABLED: 'false', DB_POOL_SIZE: '4' };
+const TRIM_DRAIN_MS = Number(process.env['E2E_DRAIN_TIMEOUT_MS'] ?? 120_000);
+
+/** `/admin/pipeline` over Redis: what waits, and what this process found lost. */
+interface PipelineState extends PipelineBacklog {
+  transportLost?: { events: number; streamsOrGroupsVanished: number; bestEffortEvents: number };
+}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -43,6 +51,15 @@ describe(`the split topology under faults (${TRANSFERS} transfers each, real Pos
     running.push(app);
     return app;
   };
+  /** Analytics starts (its consumer group is made) and stops: a module that is down. */
+  const analyticsThenStopped = async (env: NodeJS.ProcessEnv): Promise<void> => {
+    const analytics = await start('analytics', { ...env, ...CONSUMER_ONLY, MODULES: 'analytics' });
+    await eventually(async () => (await fetch(`${analytics.baseUrl}/ready`)).ok, 'analytics to make its consumer group');
+    await analytics.stop();
+    running = running.filter((app) => app !== analytics);
+  };
+  const pipeline = async (app: AppProcess): Promise<PipelineState> => (await pipelineBacklog(app.baseUrl)) as PipelineState;
+  const transferStream = (): string => `${prefix}:events:${TransferIngested.type}`;
 
   beforeAll(() => assertBundle());
 
@@ -164,4 +181,64 @@ describe(`the split topology under faults (${TRANSFERS} transfers each, real Pos
     expect(verify.output).toContain('all invariants hold');
     expect(verify.status).toBe(0);
   }, 300_000);
+
+  it('REDIS_STREAM_MAXLEN=1000, analytics stopped while 5,000 transfers are ingested: after its restart every transfer is counted', async () => {
+    const env = { REDIS_URL: SHARED_REDIS, REDIS_STREAM_MAXLEN: '1000' };
+    const core = await start('core', { ...env, MODULES: 'ingestion,ledger' });
+    await analyticsThenStopped(env);
+
+    expect(await ingestOverHttp(core.baseUrl, makeTransfers(5000, 500, 'trim'), 500, 2)).toBe(5000);
+    await eventually(async () => (await pipeline(core)).outboxPending === 0, 'the relay to hand every transfer to Redis', TRIM_DRAIN_MS);
+
+    const restarted = await start('analytics-again', { ...env, ...CONSUMER_ONLY, MODULES: 'analytics' });
+    await waitForPipelineDrain(core.baseUrl, TRIM_DRAIN_MS);
+    expect((await pipeline(restarted)).transportLost?.events).toBe(0);
+    const verify = runVerify(db.url);
+    expect(verify.output).toContain('all invariants hold');
+    expect(verify.status).toBe(0);
+  }, 4 * TRIM_DRAIN_MS);
+
+  it('entries trimmed behind a stopped module’s back: logged as an error, counted, lost (not pending) on /admin/pipeline, /ready and /metrics; outbox redrive recovers them', async () => {
+    const server = await startRedisTestServer();
+    servers.push(server);
+    const since = new Date(Date.now() - 1000).toISOString();
+    const env = { REDIS_URL: server.url, OUTBOX_RETENTION_HOURS: '1' };
+    const core = await start('core', { ...env, MODULES: 'ingestion,ledger' });
+    await analyticsThenStopped(env);
+
+    expect(await ingestOverHttp(core.baseUrl, makeTransfers(2000, 500, 'lost'), 500, 2)).toBe(2000);
+    const redis = new Redis(server.url);
+    try {
+      await eventually(async () => (await redis.xlen(transferStream())) === 2000, 'the relay to append every transfer', TRIM_DRAIN_MS);
+      expect(await redis.xtrim(transferStream(), 'MAXLEN', 0)).toBe(2000);
+    } finally {
+      redis.disconnect();
+    }
+
+    const restarted = await start('analytics-again', { ...env, ...CONSUMER_ONLY, MODULES: 'analytics' });
+    await waitForPipelineDrain(core.baseUrl, TRIM_DRAIN_MS); // the lost entries are not pending for ever
+    expect((await pipeline(restarted)).transportLost).toEqual({ events: 2000, streamsOrGroupsVanished: 0, bestEffortEvents: 0 });
+    const ready = (await (await fetch(`${restarted.baseUrl}/ready`)).json()) as { info: { transport: { lost?: { lost: number } } } };
+    expect(ready.info.transport.lost?.lost).toBe(2000);
+    const metrics = await (await fetch(`${restarted.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/modulith_transport_lost_events_total\{transport="redis-streams",delivery="durable"\} 2000/);
+    const errors = restarted
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('"level":50') || line.includes('"level":"error"'));
+    expect(errors.some((line) => line.includes('2000 entries of') && line.includes('lost, not pending'))).toBe(true);
+    expect(runVerify(db.url).status).toBe(1);
+
+    const redrive = spawnSync(process.execPath, [MAIN, 'outbox', 'redrive', '--since', since], {
+      env: { ...process.env, DATABASE_URL: db.url, EVENT_TRANSPORT: 'inprocess', RELAY_ENABLED: 'false', LOG_FORMAT: 'json', LOG_LEVEL: 'warn', DB_POOL_SIZE: '4' },
+      encoding: 'utf8',
+      timeout: TRIM_DRAIN_MS,
+    });
+    expect(redrive.status).toBe(0);
+    await eventually(async () => (await pipeline(core)).outboxPending === 0, 'the relay to take the re-driven events', TRIM_DRAIN_MS);
+    await waitForPipelineDrain(core.baseUrl, TRIM_DRAIN_MS);
+    const verify = runVerify(db.url);
+    expect(verify.output).toContain('all invariants hold');
+    expect(verify.status).toBe(0);
+  }, 4 * TRIM_DRAIN_MS);
 });

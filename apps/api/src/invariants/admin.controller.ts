@@ -1,20 +1,37 @@
 import { Controller, Get, Optional } from '@nestjs/common';
-import { MessagingMetrics, type MessagingBacklog } from '@modulith/messaging';
+import { ModuleRef } from '@nestjs/core';
+import { MessagingMetrics, RedisStreamsTransport, TRANSPORT, type MessagingBacklog } from '@modulith/messaging';
 import { InvariantsService, type InvariantReport } from './invariants.service';
 import { NotFoundError } from '@modulith/core';
+
+/** `/admin/pipeline`: the backlog, plus what the Redis transport of this process found lost (totals since it started). */
+export type PipelineState = MessagingBacklog & {
+  transportLost?: { events: number; streamsOrGroupsVanished: number; bestEffortEvents: number };
+  streamsOverCap?: { stream: string; length: number; heldBy: string }[];
+};
 
 /** Operator endpoints; the `/admin` prefix puts them behind ADMIN_TOKEN (see @modulith/http). */
 @Controller('admin')
 export class AdminController {
   constructor(
     private readonly metrics: MessagingMetrics,
+    private readonly moduleRef: ModuleRef,
     @Optional() private readonly invariants?: InvariantsService,
   ) {}
 
-  /** What waits in the outbox and the retry table, and how many dead letters there are. */
+  /**
+   * What waits in the outbox, the retry table and the broker, how many dead letters there are,
+   * and, over Redis, what this process found lost: entries removed before a group handled them
+   * are `transportLost`, never `transportPending` (re-drive them: `outbox redrive --since`).
+   */
   @Get('pipeline')
-  pipeline(): Promise<MessagingBacklog> {
-    return this.metrics.backlog();
+  async pipeline(): Promise<PipelineState> {
+    const backlog = await this.metrics.backlog();
+    // The transport is provided inside the messaging module, not exported to this one.
+    const transport: unknown = this.moduleRef.get(TRANSPORT, { strict: false });
+    if (!(transport instanceof RedisStreamsTransport)) return backlog;
+    const { lost, groupsLost, streamsLost, lostBestEffort, streamsOverCap } = transport.stats();
+    return { ...backlog, transportLost: { events: lost, streamsOrGroupsVanished: groupsLost + streamsLost, bestEffortEvents: lostBestEffort }, streamsOverCap };
   }
 
   /** The invariant check; needs ingestion, ledger and analytics in this process. */

@@ -1,8 +1,11 @@
 import { Injectable, Logger, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { EventBus } from '@nestjs/cqrs';
 import { IntegrationEvent, MessagingMetrics, type IntegrationEventClass, type MessagingSample } from '@modulith/messaging';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Subscription } from 'rxjs';
+import { transportLosses, type TransportLosses } from '../health/transport-losses';
+import { findTransport } from '../health/transport-probe';
 import { SubscriberCatalog } from '../subscribers/subscriber-catalog';
 import { METRIC_PREFIX, MetricsRegistry } from './metrics-registry';
 
@@ -11,8 +14,9 @@ const SUBSCRIBER_LABELS = ['module', 'subscriber', 'event_type'] as const;
 /**
  * Exports the messaging platform's figures to Prometheus: what the relay published, what each
  * subscriber handled, retried, dead-lettered or dropped and how long its calls took (from
- * `MessagingMetrics.onSample`), relay batch sizes, and the outbox backlog (read from the
- * database on each scrape).
+ * `MessagingMetrics.onSample`), relay batch sizes, the outbox backlog (read from the
+ * database on each scrape), and what a broker transport lost (entries Redis removed before a
+ * group handled them: lost, to re-drive, never counted as pending).
  */
 @Injectable()
 export class MessagingExporter implements OnModuleInit, OnModuleDestroy {
@@ -27,11 +31,14 @@ export class MessagingExporter implements OnModuleInit, OnModuleDestroy {
     private readonly messaging: MessagingMetrics,
     private readonly catalog: SubscriberCatalog,
     @Optional() private readonly eventBus?: EventBus,
+    @Optional() private readonly moduleRef?: ModuleRef,
   ) {
     this.counters = this.createCounters();
   }
 
   onModuleInit(): void {
+    const transport = this.moduleRef && findTransport(this.moduleRef);
+    if (transport && transportLosses(transport)) this.exportLosses(transport.name, () => transportLosses(transport));
     this.stopSamples = this.messaging.onSample((sample) => this.observe(sample));
     // The relay publishes committed outbox rows on the CQRS bus, whose stream sees each event
     // once the transport has taken it: that is "published". (Stopgap for a `published` sample,
@@ -55,6 +62,8 @@ export class MessagingExporter implements OnModuleInit, OnModuleDestroy {
       c.relayBatchDuration.observe(sample.durationMs / 1000);
       return;
     }
+    // Samples about the relay as a whole (e.g. a failed batch) carry no subscriber.
+    if (!('subscriber' in sample)) return;
     const labels = { module: this.catalog.moduleOf(sample.subscriber), subscriber: sample.subscriber, event_type: sample.eventType };
     switch (sample.kind) {
       case 'handled':
@@ -74,6 +83,45 @@ export class MessagingExporter implements OnModuleInit, OnModuleDestroy {
         c.dropped.inc(labels, sample.events);
         break;
     }
+  }
+
+  /** Per-process totals from the transport's `stats()`, turned into counters on scrape. */
+  private exportLosses(transport: string, read: () => TransportLosses | undefined): void {
+    const registers = [this.registry.registry];
+    const seen = { durable: 0, bestEffort: 0, unknown: 0 };
+    const losses = () => read() ?? { lost: 0, lostBestEffort: 0, vanished: 0, streamsOverCap: [] };
+    new Counter({
+      name: `${METRIC_PREFIX}transport_lost_events_total`,
+      help: 'Entries the broker removed (trimmed, deleted) before a consumer group (delivery=durable) or a best-effort reader here had them: lost, not pending; re-drive durable ones from the outbox retention',
+      labelNames: ['transport', 'delivery'] as const,
+      registers,
+      collect() {
+        const now = losses();
+        this.inc({ transport, delivery: 'durable' }, Math.max(0, now.lost - seen.durable));
+        this.inc({ transport, delivery: 'best-effort' }, Math.max(0, now.lostBestEffort - seen.bestEffort));
+        [seen.durable, seen.bestEffort] = [now.lost, now.lostBestEffort];
+      },
+    });
+    new Counter({
+      name: `${METRIC_PREFIX}transport_streams_lost_total`,
+      help: 'Times a stream or consumer group vanished from the broker (it lost its data, or a key was deleted), with an unknown number of entries: re-drive',
+      labelNames: ['transport'] as const,
+      registers,
+      collect() {
+        const now = losses();
+        this.inc({ transport }, Math.max(0, now.vanished - seen.unknown));
+        seen.unknown = now.vanished;
+      },
+    });
+    new Gauge({
+      name: `${METRIC_PREFIX}transport_streams_over_cap`,
+      help: 'Streams a lagging consumer group holds above REDIS_STREAM_MAXLEN (kept, not dropped: Redis memory grows until it catches up)',
+      labelNames: ['transport'] as const,
+      registers,
+      collect() {
+        this.set({ transport }, losses().streamsOverCap.length);
+      },
+    });
   }
 
   private createCounters() {
