@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DiscoveryService, ModuleRef } from '@nestjs/core';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { appliedMigrations, Database } from '@modulith/database';
+import { transportLosses } from './transport-losses';
 import { findTransport, isBrokerTransport } from './transport-probe';
 
 export const READINESS_OPTIONS = Symbol('READINESS_OPTIONS');
@@ -15,8 +16,8 @@ export interface ReadinessOptions {
 
 /**
  * The checks behind `/ready`, as terminus indicators: the database answers, every loaded
- * module's migrations are applied, the broker answers (when the transport is one), and the
- * relay runs (when this process should run it).
+ * module's migrations are applied, the broker answers (when the transport is one; with what it
+ * lost so far, see `transportLosses`), and the relay runs (when this process should run it).
  */
 @Injectable()
 export class ReadinessIndicators {
@@ -78,7 +79,9 @@ export class ReadinessIndicators {
     if (!transport || !ask) return check.up({ name: transport?.name, checked: false, message: 'the transport offers no ping() or backlog()' });
     try {
       await this.withTimeout(ask());
-      return check.up({ name: transport.name });
+      // Entries the broker lost are reported, not pending; they do not make this instance unready (re-drive them).
+      const losses = transportLosses(transport);
+      return check.up({ name: transport.name, ...(losses && { lost: losses }) });
     } catch (error) {
       return check.down({ name: transport.name, message: (error as Error).message });
     }
