@@ -35,6 +35,16 @@ export interface MessagingConfig {
   inboxPruneIntervalMs: number;
   /** How long shutdown waits for in-flight batches (`MESSAGING_SHUTDOWN_TIMEOUT_MS`). */
   shutdownTimeoutMs: number;
+  /** Register this process in `messaging.instances` and check the topology; CLI commands that relay nothing pass false. */
+  registerInstance: boolean;
+  /** How often this process refreshes its row in `messaging.instances` and re-checks the topology (`MESSAGING_HEARTBEAT_INTERVAL_MS`). */
+  heartbeatIntervalMs: number;
+  /** A row not refreshed for this long belongs to a dead process and is ignored (`MESSAGING_INSTANCE_EXPIRY_MS`). */
+  instanceExpiryMs: number;
+  /** Relayed events a plain `@EventsHandler` may have waiting before the oldest are dropped (`OBSERVER_QUEUE_CAPACITY`). */
+  observerQueueCapacity: number;
+  /** Calls in flight per plain `@EventsHandler` observing relayed events (`OBSERVER_CONCURRENCY`). */
+  observerConcurrency: number;
   /** Delivered outbox rows are kept this long for a re-drive; 0 deletes them on delivery (`OUTBOX_RETENTION_HOURS`). */
   outboxRetentionHours: number;
   /** How often relaying processes delete kept rows past the retention (`OUTBOX_PRUNE_INTERVAL_MS`). */
@@ -74,6 +84,11 @@ export function messagingConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Me
     inboxRetentionHours: envInt(env, 'INBOX_RETENTION_HOURS', 168, 0, 87_600),
     inboxPruneIntervalMs: envInt(env, 'INBOX_PRUNE_INTERVAL_MS', 3_600_000, 1000, 86_400_000),
     shutdownTimeoutMs: envInt(env, 'MESSAGING_SHUTDOWN_TIMEOUT_MS', 30_000, 0, 3_600_000),
+    registerInstance: true,
+    heartbeatIntervalMs: envInt(env, 'MESSAGING_HEARTBEAT_INTERVAL_MS', 5000, 50, 600_000),
+    instanceExpiryMs: envInt(env, 'MESSAGING_INSTANCE_EXPIRY_MS', 20_000, 100, 3_600_000),
+    observerQueueCapacity: envInt(env, 'OBSERVER_QUEUE_CAPACITY', 10_000, 1, 10_000_000),
+    observerConcurrency: envInt(env, 'OBSERVER_CONCURRENCY', 1, 1, 1000),
     outboxRetentionHours: envInt(env, 'OUTBOX_RETENTION_HOURS', 0, 0, 87_600),
     outboxPruneIntervalMs: envInt(env, 'OUTBOX_PRUNE_INTERVAL_MS', 600_000, 1000, 86_400_000),
     ...redisConfigFromEnv(env),
@@ -93,6 +108,13 @@ export function assertMessagingConfig(config: MessagingConfig): void {
       `INBOX_RETENTION_HOURS (${config.inboxRetentionHours}) must be at least OUTBOX_RETENTION_HOURS (${config.outboxRetentionHours}): ` +
         'a re-driven event whose inbox row was pruned would be applied again',
       { variable: 'INBOX_RETENTION_HOURS' },
+    );
+  }
+  // A live process must never look expired between two of its heartbeats.
+  if (config.instanceExpiryMs < 2 * config.heartbeatIntervalMs) {
+    throw new ConfigurationError(
+      `MESSAGING_INSTANCE_EXPIRY_MS (${config.instanceExpiryMs}) must be at least twice MESSAGING_HEARTBEAT_INTERVAL_MS (${config.heartbeatIntervalMs})`,
+      { variable: 'MESSAGING_INSTANCE_EXPIRY_MS' },
     );
   }
   if (config.eventTransport === 'redis' && !config.redisUrl) {
