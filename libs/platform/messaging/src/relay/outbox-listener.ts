@@ -35,30 +35,30 @@ export class OutboxListener {
   }
 
   private async connect(): Promise<void> {
+    // Current from the start, so a failure while connecting or LISTENing is this client's loss
+    // and a late 'error' or 'end' of an earlier client is ignored (never a second reconnection).
     const client = new Client(this.connection);
+    this.client = client;
     client.on('notification', () => this.onNotify());
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client, new Error('connection ended')));
     try {
       await client.connect();
       await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
-      if (this.stopped) {
-        await client.end();
-        return;
-      }
-      this.client = client;
+      if (this.client !== client) return; // stopped, or lost meanwhile
       this.onNotify(); // commits made while we were not listening
     } catch (error) {
-      await client.end().catch(() => undefined);
       this.lost(client, error);
     }
   }
 
   private lost(client: Client, error: unknown): void {
-    if (this.stopped || this.reconnectTimer) return;
-    if (this.client && this.client !== client) return;
+    if (this.stopped || this.client !== client) return;
     this.client = undefined;
+    // The socket may still be open (a protocol error): close it, or it leaks a server connection.
+    void client.end().catch(() => undefined);
     this.logger.warn(`LISTEN connection lost (${describeFailure(error).message}); polling until it is back`);
+    clearTimeout(this.reconnectTimer);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       if (!this.stopped) void this.connect();
@@ -77,6 +77,7 @@ export function listenerConnection(dataSource: DataSource): ClientConfig {
     password?: unknown;
     database?: string;
     ssl?: ClientConfig['ssl'];
+    extra?: Pick<ClientConfig, 'connectionTimeoutMillis' | 'keepAlive' | 'keepAliveInitialDelayMillis'>;
   };
   const config: ClientConfig = {
     connectionString: options.url,
@@ -87,6 +88,11 @@ export function listenerConnection(dataSource: DataSource): ClientConfig {
     database: options.database,
     ssl: options.ssl,
     application_name: 'modulith-relay-listener',
+    // The pool's bounds on opening a connection and noticing a dead peer, or a reconnection
+    // could wait for ever and the relay would stay on polling.
+    connectionTimeoutMillis: options.extra?.connectionTimeoutMillis,
+    keepAlive: options.extra?.keepAlive,
+    keepAliveInitialDelayMillis: options.extra?.keepAliveInitialDelayMillis,
   };
   return Object.fromEntries(Object.entries(config).filter(([, value]) => value !== undefined)) as ClientConfig;
 }
