@@ -1,4 +1,4 @@
-import { envChoice, envInt, envList, envString } from '@modulith/core';
+import { ConfigurationError, envChoice, envInt, envList, envString } from '@modulith/core';
 import { databaseConfigFromEnv, type DatabaseConfig } from '@modulith/database';
 import { httpOptionsFromEnv, type HttpOptions } from '@modulith/http';
 
@@ -12,6 +12,12 @@ export interface AppConfig {
   /** Modules to run in this process; all by default. */
   modules?: string[];
   shutdownTimeoutMs: number;
+  /**
+   * Messaging's drain budget, nested inside `shutdownTimeoutMs` with `SHUTDOWN_CLOSE_RESERVE_MS`
+   * left over for abandoning stuck work, closing the HTTP server and the pools: unset
+   * `MESSAGING_SHUTDOWN_TIMEOUT_MS` is derived so; a value that does not fit is refused.
+   */
+  messagingShutdownTimeoutMs: number;
   /** Bearer token for /admin endpoints; unset turns them off. */
   adminToken?: string;
   logLevel: LogLevel;
@@ -21,15 +27,42 @@ export interface AppConfig {
 }
 
 export function appConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const shutdownTimeoutMs = envInt(env, 'SHUTDOWN_TIMEOUT_MS', 25_000, 0);
   return {
     port: envInt(env, 'PORT', 3000, 0, 65535),
     host: envString(env, 'HOST', '0.0.0.0'),
     modules: envList(env, 'MODULES'),
-    shutdownTimeoutMs: envInt(env, 'SHUTDOWN_TIMEOUT_MS', 25_000, 0),
+    shutdownTimeoutMs,
+    messagingShutdownTimeoutMs: nestedShutdownBudget(env, shutdownTimeoutMs),
     adminToken: envString(env, 'ADMIN_TOKEN'),
     logLevel: envChoice(env, 'LOG_LEVEL', ['error', 'warn', 'log', 'debug', 'verbose'] as const, 'log'),
     logFormat: envChoice(env, 'LOG_FORMAT', ['json', 'pretty'] as const, process.stdout.isTTY ? 'pretty' : 'json'),
     database: databaseConfigFromEnv(env),
     http: httpOptionsFromEnv(env),
   };
+}
+
+/**
+ * The app's shutdown budget must contain messaging's, or messaging's drain timeout never fires
+ * and the process is killed mid-drain with nothing named: messaging gets the app's budget less
+ * the reserve for what closes after it (abandoning stuck work, the HTTP server, the pools).
+ */
+function nestedShutdownBudget(env: NodeJS.ProcessEnv, shutdownTimeoutMs: number): number {
+  const reserveMs = envInt(env, 'SHUTDOWN_CLOSE_RESERVE_MS', 5000, 0);
+  const available = shutdownTimeoutMs - reserveMs;
+  if (available <= 0) {
+    throw new ConfigurationError(`SHUTDOWN_TIMEOUT_MS (${shutdownTimeoutMs}) must be more than SHUTDOWN_CLOSE_RESERVE_MS (${reserveMs})`, {
+      variable: 'SHUTDOWN_TIMEOUT_MS',
+    });
+  }
+  if (env['MESSAGING_SHUTDOWN_TIMEOUT_MS'] === undefined || env['MESSAGING_SHUTDOWN_TIMEOUT_MS'] === '') return available;
+  const messagingMs = envInt(env, 'MESSAGING_SHUTDOWN_TIMEOUT_MS', available, 0);
+  if (messagingMs > available) {
+    throw new ConfigurationError(
+      `MESSAGING_SHUTDOWN_TIMEOUT_MS (${messagingMs}) must be at most SHUTDOWN_TIMEOUT_MS (${shutdownTimeoutMs}) minus SHUTDOWN_CLOSE_RESERVE_MS (${reserveMs}): ` +
+        `set it to ${available} or less, or unset it to derive it`,
+      { variable: 'MESSAGING_SHUTDOWN_TIMEOUT_MS' },
+    );
+  }
+  return messagingMs;
 }

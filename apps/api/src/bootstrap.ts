@@ -36,7 +36,7 @@ export function createLogger(
 export async function createApp(config: AppConfig, logger: LoggerService | false = createLogger(config)): Promise<NestFastifyApplication> {
   const httpLogging =
     (logger ? loggingParams.get(logger) : undefined) ?? httpLoggingParams(createRootLogger({ level: logger ? config.logLevel : 'silent', format: config.logFormat }));
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config, {}, { httpLogging }), createHttpAdapter(config.http), {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config, { shutdownTimeoutMs: config.messagingShutdownTimeoutMs }, { httpLogging }), createHttpAdapter(config.http), {
     logger,
     abortOnError: false,
     // Body parsing is ours (see configureHttpApp): malformed JSON must name the body.

@@ -1,9 +1,12 @@
 import type { INestApplication, LoggerService } from '@nestjs/common';
 
+const EXIT_GRACE_MS = 500;
+
 /**
  * On SIGTERM or SIGINT: stop accepting connections and let in-flight requests finish, then
  * close the app (modules drain, the relay stops, the pool closes last). A second signal, or
- * the timeout, exits at once.
+ * the timeout, exits at once. `timeoutMs` contains messaging's drain budget with a reserve
+ * (see `appConfigFromEnv`), so messaging gives up and names what it abandoned first.
  */
 export function closeOnSignals(app: INestApplication, logger: LoggerService, timeoutMs: number): void {
   let closing = false;
@@ -32,6 +35,9 @@ export function closeOnSignals(app: INestApplication, logger: LoggerService, tim
     } finally {
       clearInterval(reaper);
     }
+    // Whatever close() abandoned (a handler call that never returns, its timers) must not keep
+    // the process alive: leave once the log lines are out, well inside the budget.
+    setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
   };
   process.on('SIGTERM', (signal) => void close(signal));
   process.on('SIGINT', (signal) => void close(signal));

@@ -26,7 +26,7 @@ async function migrate(): Promise<void> {
   // Migrations run while the database starts, before any module checks its tables.
   const config = { ...base, database: { ...base.database, migrateOnStart: true } };
   const logger = createLogger(config);
-  const context = await NestFactory.createApplicationContext(AppModule.register(config, { relayEnabled: false, eventTransport: 'inprocess' }), { logger });
+  const context = await NestFactory.createApplicationContext(AppModule.register(config, { relayEnabled: false, eventTransport: 'inprocess', registerInstance: false }), { logger });
   try {
     for (const report of context.get(Database).migrationReports) {
       console.log(`${report.module}: ${report.applied.length ? `applied ${report.applied.join(', ')}` : 'up to date'}`);
@@ -46,7 +46,7 @@ async function verify(): Promise<void> {
   // Only the modules whose queries the check reads: others may not be deployed (or migrated) anywhere.
   const config = { ...base, modules: [...INVARIANT_MODULES], database: { ...base.database, migrateOnStart: false } };
   const logger = createLogger(config);
-  const context = await NestFactory.createApplicationContext(AppModule.register(config, { relayEnabled: false, eventTransport: 'inprocess' }), { logger });
+  const context = await NestFactory.createApplicationContext(AppModule.register(config, { relayEnabled: false, eventTransport: 'inprocess', registerInstance: false }), { logger });
   try {
     const timeoutMs = envInt(process.env, 'VERIFY_TIMEOUT_MS', 120_000, 0);
     const { drained, backlog } = await waitForDrain(context.get(MessagingMetrics), timeoutMs);
@@ -64,7 +64,7 @@ async function verify(): Promise<void> {
 async function deadLetters(): Promise<void> {
   const base = appConfigFromEnv();
   const config = { ...base, database: { ...base.database, migrateOnStart: false } };
-  const context = await NestFactory.createApplicationContext(AppModule.register(config, { relayEnabled: false, eventTransport: 'inprocess' }), {
+  const context = await NestFactory.createApplicationContext(AppModule.register(config, { relayEnabled: false, eventTransport: 'inprocess', registerInstance: false }), {
     logger: createLogger({ ...config, logLevel: 'warn' }),
   });
   try {
@@ -78,7 +78,7 @@ async function deadLetters(): Promise<void> {
 async function outbox(): Promise<void> {
   const base = appConfigFromEnv();
   const config = { ...base, database: { ...base.database, migrateOnStart: false } };
-  const context = await NestFactory.createApplicationContext(AppModule.register(config, { relayEnabled: false, eventTransport: 'inprocess' }), {
+  const context = await NestFactory.createApplicationContext(AppModule.register(config, { relayEnabled: false, eventTransport: 'inprocess', registerInstance: false }), {
     logger: createLogger({ ...config, logLevel: 'warn' }),
   });
   try {

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DiscoveryService, ModuleRef } from '@nestjs/core';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { appliedMigrations, Database } from '@modulith/database';
+import { MessagingTopology } from '@modulith/messaging';
 import { transportLosses } from './transport-losses';
 import { findTransport, isBrokerTransport } from './transport-probe';
 
@@ -31,7 +32,7 @@ export class ReadinessIndicators {
 
   /** Every check this process needs, ready to hand to `HealthCheckService.check`. */
   checks(): (() => Promise<HealthIndicatorResult>)[] {
-    const checks = [() => this.databaseReachable(), () => this.migrationsApplied(), () => this.relayRunning()];
+    const checks = [() => this.databaseReachable(), () => this.migrationsApplied(), () => this.relayRunning(), () => this.topologySafe()];
     if (isBrokerTransport(findTransport(this.moduleRef))) checks.push(() => this.brokerReachable());
     return checks;
   }
@@ -69,6 +70,19 @@ export class ReadinessIndicators {
     const running = this.relayState();
     if (running === undefined) return check.down({ message: 'the relay is enabled but was not found in this process' });
     return running ? check.up({ state: 'running' }) : check.down({ state: 'stopped', message: 'the relay is not running' });
+  }
+
+  /** Down while this process cannot run beside the others on its database without losing events (the message names the fix). */
+  async topologySafe(key = 'topology'): Promise<HealthIndicatorResult> {
+    const check = this.indicators.check(key);
+    let topology: MessagingTopology;
+    try {
+      topology = this.moduleRef.get(MessagingTopology, { strict: false });
+    } catch {
+      return check.up({ checked: false });
+    }
+    const status = topology.status();
+    return status.ok ? check.up({ instance: status.instance }) : check.down({ message: status.problems.join('; ') });
   }
 
   async brokerReachable(key = 'transport'): Promise<HealthIndicatorResult> {
