@@ -223,7 +223,7 @@ export async function startRedisServer() {
       await until(`redis-server on port ${port}`, async () => {
         const { Redis } = await import('ioredis');
         const redis = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-        redis.on('error', () => {}); // refused while it starts: the next look tries again
+        redis.on('error', () => undefined); // refused while it starts: the next look tries again
         try {
           await redis.connect();
           return (await redis.ping()) === 'PONG';
