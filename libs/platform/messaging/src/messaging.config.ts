@@ -19,6 +19,21 @@ export interface MessagingConfig {
   relayListen: boolean;
   /** Attempts per event and subscriber, the first included, before the dead-letter store (`HANDLER_MAX_ATTEMPTS`). */
   handlerMaxAttempts: number;
+  /**
+   * Longest a handler call may take, in ms (`HANDLER_TIMEOUT_MS`); past it the attempt fails, its
+   * transaction is abandoned with its connection, and the events are retried. Also each
+   * statement's bound (`statement_timeout`) on messaging connections. Per subscriber: `{ timeoutMs }`.
+   */
+  handlerTimeoutMs: number;
+  /** Longest wait for a row or table lock inside a messaging transaction, in ms (`MESSAGING_LOCK_TIMEOUT_MS`); then the attempt fails and is retried. */
+  lockTimeoutMs: number;
+  /**
+   * Connections of messaging's own pool (`MESSAGING_POOL_SIZE`), separate from the request pool
+   * (`DB_POOL_SIZE`) so background delivery can never take the connections HTTP needs. 0 (the
+   * default) sizes it from the relay loops and durable subscribers hosted here; a smaller explicit
+   * value is refused at start-up.
+   */
+  messagingPoolSize: number;
   /** First retry delay; doubles per attempt (`RETRY_BASE_DELAY_MS`). */
   retryBaseDelayMs: number;
   /** Cap on the retry delay (`RETRY_MAX_DELAY_MS`). */
@@ -76,6 +91,9 @@ export function messagingConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Me
     relayNotifyDebounceMs: envInt(env, 'RELAY_NOTIFY_DEBOUNCE_MS', 50, 0, 60_000),
     relayListen: envBool(env, 'RELAY_LISTEN', true),
     handlerMaxAttempts: envInt(env, 'HANDLER_MAX_ATTEMPTS', 5, 1, 100),
+    handlerTimeoutMs: envInt(env, 'HANDLER_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    lockTimeoutMs: envInt(env, 'MESSAGING_LOCK_TIMEOUT_MS', 10_000, 10, 3_600_000),
+    messagingPoolSize: envInt(env, 'MESSAGING_POOL_SIZE', 0, 0, 1000),
     retryBaseDelayMs: envInt(env, 'RETRY_BASE_DELAY_MS', 1000, 1, 86_400_000),
     retryMaxDelayMs: envInt(env, 'RETRY_MAX_DELAY_MS', 300_000, 1, 86_400_000),
     retryPollIntervalMs: envInt(env, 'RETRY_POLL_INTERVAL_MS', 1000, 10, 3_600_000),

@@ -14,3 +14,26 @@ export class UnsupportedEventVersionError extends ModulithError {
 export class ShutdownTimeoutError extends ModulithError {
   readonly code = 'MESSAGING_SHUTDOWN_TIMEOUT';
 }
+
+/** A subscriber's handler did not settle within its timeout (`HANDLER_TIMEOUT_MS` or `{ timeoutMs }`). Counted as a failed attempt. */
+export class HandlerTimeoutError extends ModulithError {
+  readonly code = 'HANDLER_TIMEOUT';
+}
+
+/**
+ * A handler returned normally, but a statement it ran had failed and left its transaction
+ * aborted (it caught the database error). PostgreSQL would answer COMMIT with a silent ROLLBACK,
+ * losing the effect and the inbox rows together: it is counted as the handler's failure.
+ */
+export class AbortedTransactionError extends ModulithError {
+  readonly code = 'HANDLER_TRANSACTION_ABORTED';
+}
+
+/**
+ * The subscriber's own database transaction failed for a reason outside the handler (the
+ * connection dropped, the server shut down). Says nothing about the event: no attempt is
+ * counted and the delivery is given back whole, to be tried again.
+ */
+export class InfrastructureFailure extends ModulithError {
+  readonly code = 'MESSAGING_INFRASTRUCTURE_FAILURE';
+}

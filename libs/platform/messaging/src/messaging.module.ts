@@ -14,6 +14,7 @@ import { OutboxRetention } from './relay/outbox-retention';
 import { Relay } from './relay/relay';
 import { RetryPoller } from './retries/retry-poller';
 import { RetryStore } from './retries/retry-store';
+import { MessagingConnections } from './sql/messaging-connections';
 import { ObserverDispatcher } from './observers/observer-dispatcher';
 import { MessagingModuleRegistration, type MessagingModuleOptions } from './subscribers/messaging-module-registration';
 import { SubscriberRegistry } from './subscribers/subscriber-registry';
@@ -59,6 +60,7 @@ export class MessagingModule {
         Relay,
         InboxPruner,
         MessagingMetrics,
+        MessagingConnections,
         DeadLetters,
         OutboxRetention,
         MessagingRuntime,

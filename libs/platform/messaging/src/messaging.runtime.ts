@@ -20,6 +20,7 @@ import { Relay } from './relay/relay';
 import { describeFailure } from './retries/failure';
 import { RetryPoller } from './retries/retry-poller';
 import { RetryStore } from './retries/retry-store';
+import { MessagingConnections } from './sql/messaging-connections';
 import { queryRows } from './sql/query-rows';
 import { BestEffortSubscriber } from './subscribers/best-effort-subscriber';
 import { DurableSubscriber } from './subscribers/durable-subscriber';
@@ -65,6 +66,7 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
     private readonly signals: OutboxSignals,
     private readonly retries: RetryStore,
     private readonly metrics: MessagingMetrics,
+    private readonly connections: MessagingConnections,
     private readonly topology: MessagingTopology,
     private readonly observers: ObserverDispatcher,
     private readonly inProcess: InProcessTransport,
@@ -74,12 +76,14 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
   async onApplicationBootstrap(): Promise<void> {
     const definitions = this.registry.definitions;
     await this.assertInboxes(definitions);
+    // Refuses a MESSAGING_POOL_SIZE too small for what runs here before anything starts.
+    await this.connections.dataSource();
     const durable = definitions
       .filter((definition) => definition.mode !== 'best-effort')
       .map(
         (definition) =>
           new DurableSubscriber(definition, {
-            database: this.database,
+            connections: this.connections,
             retries: this.retries,
             metrics: this.metrics,
             config: this.config,
@@ -115,7 +119,6 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
       this.notifier?.signal();
     });
     if (this.config.relayEnabled) {
-      this.warnIfPoolTooSmall(durable.length);
       if (this.config.relayListen) {
         this.listener = new OutboxListener(listenerConnection(dataSource), () => this.relay.wake(), this.logger);
         await this.listener.start();
@@ -207,18 +210,6 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
           { module, schema },
         );
       }
-    }
-  }
-
-  private warnIfPoolTooSmall(durableSubscribers: number): void {
-    const poolSize = (this.database.dataSource.options as { extra?: { max?: number } }).extra?.max ?? 10;
-    // Each claim loop holds a connection while its subscribers each take one to handle a batch.
-    const needed = this.config.relayConcurrency * (1 + durableSubscribers) + 1;
-    if (poolSize < needed) {
-      this.logger.warn(
-        `pool of ${poolSize} connections is small for ${this.config.relayConcurrency} relay loop(s) and ${durableSubscribers} durable subscriber(s): ` +
-          `use at least ${needed} (DB_POOL_SIZE) or the relay will wait for connections`,
-      );
     }
   }
 }

@@ -20,6 +20,8 @@ export function messagingTestConfig(overrides: Partial<MessagingConfig> = {}): P
     retryMaxDelayMs: 200,
     retryPollIntervalMs: 100,
     shutdownTimeoutMs: 10_000,
+    // A retry leased by a process that died waits this plus a margin before another takes it.
+    handlerTimeoutMs: 5000,
     ...overrides,
   };
 }

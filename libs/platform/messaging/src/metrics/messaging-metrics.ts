@@ -10,7 +10,9 @@ export type MessagingSample =
   | { kind: 'retry-scheduled'; subscriber: string; eventType: string; attempt: number; delayMs: number }
   | { kind: 'dead-lettered'; subscriber: string; eventType: string; attempts: number }
   | { kind: 'dropped'; subscriber: string; eventType: string; events: number }
-  | { kind: 'relay-batch'; events: number; durationMs: number };
+  | { kind: 'relay-batch'; events: number; durationMs: number }
+  /** A relay batch rolled back for a reason outside the events (database or broker away); `consecutive` counts the streak. */
+  | { kind: 'relay-failed'; consecutive: number };
 
 /** Running totals for one subscriber and event type. */
 export interface SubscriberCounters {
@@ -35,6 +37,8 @@ export interface RelayCounters {
   events: number;
   lastBatchSize: number;
   largestBatchSize: number;
+  /** Batches rolled back because the database or broker was away (infrastructure retries). */
+  failures: number;
 }
 
 /** State read from the database when asked: what is waiting, and for how long. */
@@ -59,7 +63,7 @@ export interface MessagingBacklog {
 @Injectable()
 export class MessagingMetrics {
   private readonly subscribers = new Map<string, SubscriberCounters>();
-  private readonly relayCounters: RelayCounters = { batches: 0, events: 0, lastBatchSize: 0, largestBatchSize: 0 };
+  private readonly relayCounters: RelayCounters = { batches: 0, events: 0, lastBatchSize: 0, largestBatchSize: 0, failures: 0 };
   private readonly listeners = new Set<(sample: MessagingSample) => void>();
 
   constructor(
@@ -103,6 +107,8 @@ export class MessagingMetrics {
       this.relayCounters.events += sample.events;
       this.relayCounters.lastBatchSize = sample.events;
       this.relayCounters.largestBatchSize = Math.max(this.relayCounters.largestBatchSize, sample.events);
+    } else if (sample.kind === 'relay-failed') {
+      this.relayCounters.failures += 1;
     } else {
       const counters = this.subscriberCounters(sample.subscriber, sample.eventType);
       switch (sample.kind) {

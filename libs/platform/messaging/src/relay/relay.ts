@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { PoolClient } from 'pg';
-import { Database } from '@modulith/database';
 import type { EventEnvelope } from '../events/event-envelope';
 import type { IntegrationEventClass } from '../events/integration-event';
 import { MESSAGING_CONFIG, type MessagingConfig } from '../messaging.config';
@@ -8,6 +7,8 @@ import { MessagingMetrics } from '../metrics/messaging-metrics';
 import { retryDelayMs } from '../retries/backoff';
 import { describeFailure } from '../retries/failure';
 import { IntegrationEventPublisher } from '../transport/integration-event.publisher';
+import { MessagingConnections } from '../sql/messaging-connections';
+import { releaseRunner } from '../sql/release-runner';
 import { relayedEvent } from '../transport/relayed-events';
 import { OutboxRetention } from './outbox-retention';
 import { Wakeup } from './wakeup';
@@ -58,7 +59,7 @@ export class Relay {
   private eventClasses = new Map<string, IntegrationEventClass>();
 
   constructor(
-    private readonly database: Database,
+    private readonly connections: MessagingConnections,
     private readonly publisher: IntegrationEventPublisher,
     private readonly metrics: MessagingMetrics,
     private readonly retention: OutboxRetention,
@@ -95,7 +96,8 @@ export class Relay {
   /** Claims, delivers and deletes one batch; returns the number of events it carried. */
   async relayOnce(): Promise<number> {
     const started = performance.now();
-    const runner = this.database.dataSource.createQueryRunner();
+    const runner = (await this.connections.dataSource()).createQueryRunner();
+    let broken: Error | undefined;
     try {
       // The relay's own transaction runs on the raw driver connection: it needs no entity
       // manager, and this saves round trips (BEGIN with SET LOCAL in one, a prepared claim).
@@ -103,7 +105,9 @@ export class Relay {
       // Only this commit (the delete) is asynchronous: if a server crash loses it, the rows
       // come back and are delivered again, which the inboxes absorb. Handlers' transactions
       // (inbox + effect) and parked retries keep synchronous commits. Saves a WAL flush per batch.
-      await client.query('BEGIN; SET LOCAL synchronous_commit = off');
+      // The claim waits, idle, while subscribers run (each bounded by its handler timeout), so
+      // the pool's idle-in-transaction bound is lifted for it alone.
+      await client.query('BEGIN; SET LOCAL synchronous_commit = off; SET LOCAL idle_in_transaction_session_timeout = 0');
       try {
         const claim = this.retention.enabled ? { name: 'modulith-relay-claim-keep', text: CLAIM_AND_KEEP } : { name: 'modulith-relay-claim', text: CLAIM };
         const { rows } = await client.query<OutboxRow>({ ...claim, values: [this.config.relayBatchSize] });
@@ -112,11 +116,12 @@ export class Relay {
         if (rows.length > 0) this.metrics.record({ kind: 'relay-batch', events: rows.length, durationMs: performance.now() - started });
         return rows.length;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
         throw error;
       }
     } finally {
-      await runner.release();
+      // A connection that could not roll back is destroyed, never handed to the next claim.
+      await releaseRunner(runner, broken);
     }
   }
 
@@ -134,7 +139,11 @@ export class Relay {
       } catch (error) {
         failures += 1;
         const delayMs = retryDelayMs(failures, { baseDelayMs: 100, maxDelayMs: Math.max(100, this.config.relayPollIntervalMs) });
-        this.logger.error(`relay batch failed, its events stay in the outbox; next try in ${delayMs} ms: ${describeFailure(error).message}`);
+        this.metrics.record({ kind: 'relay-failed', consecutive: failures });
+        // Every failure while they are few, then one line in 20: an outage is visible, not a flood.
+        if (failures <= 3 || failures % 20 === 0) {
+          this.logger.error(`relay batch failed (${failures} in a row), its events stay in the outbox; next try in ${delayMs} ms: ${describeFailure(error).message}`);
+        }
         await this.stopping.sleep(delayMs);
         continue;
       }

@@ -9,11 +9,19 @@ export interface FailureDescription {
 export function describeFailure(error: unknown): FailureDescription {
   const message = error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error);
   const stack = error instanceof Error && error.stack ? error.stack : null;
-  return { message: message.slice(0, MAX_TEXT), stack: stack?.slice(0, MAX_TEXT) ?? null };
+  return { message: storableText(message), stack: stack === null ? null : storableText(stack) };
+}
+
+/**
+ * Text a PostgreSQL `text` column accepts, bounded: NUL is the one character it refuses, and a
+ * handler's error message may carry anything (it would make the failure itself unstorable).
+ */
+function storableText(text: string): string {
+  return text.slice(0, MAX_TEXT).replaceAll('\u0000', '\\u0000');
 }
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND']);
-const CONNECTION_MESSAGES = /connection terminated|connection.*(closed|ended|lost)|client has encountered a connection error|not queryable|pool.*(ended|closed)|cannot use a pool after/i;
+const CONNECTION_MESSAGES = /timeout exceeded when trying to connect|connection terminated|connection.*(closed|ended|lost)|client has encountered a connection error|not queryable|pool.*(ended|closed)|cannot use a pool after/i;
 
 /**
  * True for failures of the database itself (connection lost, server shutting down, out of

@@ -30,13 +30,13 @@ export class RetryStore {
     );
   }
 
-  async reschedule(on: Queryable, subscriber: string, eventId: string, failure: FailureDescription, attempts: number, delayMs: number): Promise<void> {
+  async reschedule(on: Queryable, subscriber: string, envelope: EventEnvelope, failure: FailureDescription, attempts: number, delayMs: number): Promise<void> {
     await queryRows(
       on,
       `UPDATE messaging.retries
           SET attempts = $3, next_attempt_at = clock_timestamp() + $4 * interval '1 millisecond', last_error = $5, last_stack = $6
         WHERE subscriber = $1 AND event_id = $2`,
-      [subscriber, eventId, attempts, delayMs, failure.message, failure.stack],
+      [subscriber, envelope.id, attempts, delayMs, failure.message, failure.stack],
     );
   }
 
@@ -57,18 +57,38 @@ export class RetryStore {
     await queryRows(on, 'DELETE FROM messaging.retries WHERE subscriber = $1 AND event_id = $2', [subscriber, eventId]);
   }
 
-  /** Locks due retries of the given subscribers until `tx` ends; other pollers skip them. */
-  async claimDue(tx: Queryable, subscribers: readonly string[], limit: number): Promise<ParkedEvent[]> {
-    const rows = await queryRows<{ subscriber: string; envelope: EventEnvelope; attempts: number }>(
-      tx,
-      `SELECT subscriber, envelope, attempts FROM messaging.retries
-        WHERE subscriber = ANY($1) AND next_attempt_at <= clock_timestamp()
-        ORDER BY next_attempt_at
-        LIMIT $2
-        FOR UPDATE SKIP LOCKED`,
-      [subscribers, limit],
+  /**
+   * Leases due retries of the given subscribers for `leaseMs`: their next attempt moves that far
+   * ahead, in one short statement, so other pollers leave them alone while this one works and no
+   * transaction stays open across a handler. The attempt's outcome (remove, reschedule, dead
+   * letter) overwrites the lease; if this process dies first, the lease runs out and another
+   * poller tries again (the inbox makes that harmless if the handler had committed).
+   */
+  async leaseDue(on: Queryable, subscribers: readonly string[], limit: number, leaseMs: number): Promise<ParkedEvent[]> {
+    return queryRows<{ subscriber: string; envelope: EventEnvelope; attempts: number }>(
+      on,
+      `UPDATE messaging.retries r
+          SET next_attempt_at = clock_timestamp() + $3 * interval '1 millisecond'
+         FROM (SELECT subscriber, event_id FROM messaging.retries
+                WHERE subscriber = ANY($1) AND next_attempt_at <= clock_timestamp()
+                ORDER BY next_attempt_at
+                LIMIT $2
+                FOR UPDATE SKIP LOCKED) due
+        WHERE r.subscriber = due.subscriber AND r.event_id = due.event_id
+        RETURNING r.subscriber, r.envelope, r.attempts`,
+      [subscribers, limit, leaseMs],
     );
-    return rows;
+  }
+
+  /**
+   * Dead-letters an event whose envelope could not be parked or dead-lettered as it is (an older
+   * producer wrote what the retry tables refuse): the payload is kept as its JSON text, which
+   * any column takes, and the error says why. The event leaves the hot path either way.
+   */
+  async deadLetterUnstorable(on: Queryable, subscriber: string, envelope: EventEnvelope, failure: FailureDescription, storeError: FailureDescription, attempts: number): Promise<void> {
+    const kept = { ...envelope, payload: null, payloadText: JSON.stringify(envelope.payload) };
+    const message = `${failure.message} — and the event could not be parked as it is (${storeError.message}); its payload is kept as text in payloadText`;
+    await this.deadLetter(on, subscriber, kept, { message, stack: failure.stack }, attempts);
   }
 
   /** Milliseconds until the next retry of these subscribers is due (0 if overdue), or null. */

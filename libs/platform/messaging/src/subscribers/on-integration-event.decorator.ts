@@ -28,6 +28,12 @@ export interface SubscribeOptions {
    * or method. Default: `<module>.<Class>.<method>`.
    */
   name?: string;
+  /**
+   * Durable subscribers: longest one call may take, in ms (default `HANDLER_TIMEOUT_MS`). Past it
+   * the attempt counts as failed (retried, then dead-lettered) and its transaction is abandoned
+   * with its connection, so a hung handler holds back nobody.
+   */
+  timeoutMs?: number;
 }
 export interface BatchSubscribeOptions extends SubscribeOptions {
   /** Most events per call; each call is one transaction with one inbox insert. */
@@ -48,6 +54,7 @@ export interface SubscriptionMetadata {
   mode: 'single' | 'batch' | 'best-effort';
   batch: number;
   name?: string;
+  timeoutMs?: number;
 }
 
 export const SUBSCRIPTION_METADATA = Symbol('modulith:integration-event-subscription');
@@ -89,11 +96,15 @@ export function OnIntegrationEvent(
   if (options.batch !== undefined && (!Number.isSafeInteger(options.batch) || options.batch < 1)) {
     throw new RangeError(`@OnIntegrationEvent(${eventClass.name}): batch must be a positive integer`);
   }
+  if (options.timeoutMs !== undefined && (!Number.isSafeInteger(options.timeoutMs) || options.timeoutMs < 1)) {
+    throw new RangeError(`@OnIntegrationEvent(${eventClass.name}): timeoutMs must be a positive integer (milliseconds)`);
+  }
   const metadata: SubscriptionMetadata = {
     eventClass,
     mode: options.delivery === 'best-effort' ? 'best-effort' : options.batch !== undefined ? 'batch' : 'single',
     batch: options.batch ?? 1,
     name: options.name,
+    timeoutMs: options.timeoutMs,
   };
   return (target, key, descriptor) => {
     const method = descriptor.value;

@@ -14,6 +14,8 @@ export interface SubscriberDefinition {
   readonly eventClass: IntegrationEventClass;
   readonly mode: 'single' | 'batch' | 'best-effort';
   readonly batch: number;
+  /** The `timeoutMs` option: longest a call may take; `HANDLER_TIMEOUT_MS` when absent. */
+  readonly timeoutMs?: number;
   readonly instance: object;
   readonly method: string;
 }

@@ -54,6 +54,7 @@ export class SubscriberRegistry {
           eventClass: metadata.eventClass,
           mode: metadata.mode,
           batch: metadata.batch,
+          timeoutMs: metadata.timeoutMs,
           instance,
           method,
         });

@@ -21,6 +21,12 @@ export class NothingHappened extends IntegrationEvent<{ note: string }> {
 export class FixtureControl {
   /** Labels whose events make the named subscriber throw. */
   readonly poison = { alpha: new Set<string>(), beta: new Set<string>() };
+  /** What alpha throws for a poisoned label, if not its own plain Error. */
+  alphaError?: (label: string) => Error;
+  /** Labels whose events make alpha never return. */
+  readonly hang = new Set<string>();
+  /** Labels for which alpha runs a failing statement and swallows its error. */
+  readonly swallow = new Set<string>();
   /** Attempt times per subscriber and label (ms since epoch). */
   readonly attempts = new Map<string, number[]>();
   /** Sizes of the batches the batch subscriber was called with. */

@@ -116,7 +116,14 @@ export class AlphaSubscriber {
   @OnIntegrationEvent(ThingHappened)
   async apply(event: ThingHappened, { manager, envelope }: DeliveryContext): Promise<void> {
     this.control.recordAttempt('alpha', event.payload.label);
-    if (this.control.poison.alpha.has(event.payload.label)) throw new Error(`alpha cannot digest ${event.payload.label}`);
+    if (this.control.poison.alpha.has(event.payload.label)) {
+      throw this.control.alphaError?.(event.payload.label) ?? new Error(`alpha cannot digest ${event.payload.label}`);
+    }
+    if (this.control.hang.has(event.payload.label)) await new Promise<never>(() => undefined);
+    if (this.control.swallow.has(event.payload.label)) {
+      await manager.query('SELECT 1/0').catch(() => undefined);
+      return;
+    }
     const context = currentCorrelation();
     await manager.query('INSERT INTO alpha.effects (event_id, seq, label, correlation_id, causation_id) VALUES ($1, $2, $3, $4, $5)', [
       envelope.id,

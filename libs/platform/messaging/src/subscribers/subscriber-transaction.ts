@@ -1,0 +1,124 @@
+import type { PoolClient } from 'pg';
+import type { DataSource, EntityManager } from 'typeorm';
+import { AbortedTransactionError, HandlerTimeoutError, InfrastructureFailure } from '../messaging.errors';
+import { describeFailure, isInfrastructureFailure } from '../retries/failure';
+import { releaseRunner } from '../sql/release-runner';
+
+/** How one attempt ended: its work committed, or the handler failed (and nothing was written). */
+export type TransactionOutcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/** What a subscriber's transaction runs: `prepare` is the platform's part, `handle` the handler's. */
+export interface SubscriberWork<P, T> {
+  /** Platform statements before the handler (the inbox insert). */
+  prepare(manager: EntityManager, client: PoolClient): Promise<P>;
+  /** The handler's part; bounded by `timeoutMs`. */
+  handle(prepared: P, manager: EntityManager): Promise<T>;
+  timeoutMs: number;
+  /** Names the handler in a timeout error. */
+  subscriber: string;
+}
+
+/**
+ * Runs a subscriber's attempt in one transaction on a pooled connection and says whose failure
+ * it was. Only a failure of the transaction itself counts as infrastructure (thrown as
+ * `InfrastructureFailure`, no attempt counted): the connection could not be had or broke, or the
+ * platform's own statements hit a lost connection. Anything the handler throws is the
+ * handler's failure (returned), even an error that looks like a connection error (its own
+ * outbound call), as long as its transaction could still be rolled back. A handler that runs
+ * past `timeoutMs` fails with `HandlerTimeoutError` and its connection is destroyed rather than
+ * returned, which ends whatever it still runs there. A handler that swallowed a failed statement
+ * (transaction aborted) fails with `AbortedTransactionError` instead of a silent rollback.
+ */
+export async function runSubscriberTransaction<P, T>(dataSource: DataSource, work: SubscriberWork<P, T>): Promise<TransactionOutcome<T>> {
+  const runner = dataSource.createQueryRunner();
+  let broken: Error | undefined;
+  try {
+    let client: PoolClient;
+    let prepared: P;
+    try {
+      client = (await runner.connect()) as PoolClient;
+      await runner.startTransaction();
+      prepared = await work.prepare(runner.manager, client);
+    } catch (error) {
+      return await platformFailure(error, runner.isTransactionActive ? () => runner.rollbackTransaction() : undefined, (cause) => (broken = cause));
+    }
+
+    let value: T;
+    try {
+      value = await withTimeout(work.handle(prepared, runner.manager), work.timeoutMs, work.subscriber);
+    } catch (error) {
+      if (error instanceof HandlerTimeoutError) {
+        broken = error;
+        return { ok: false, error };
+      }
+      try {
+        await runner.rollbackTransaction();
+      } catch (rollbackError) {
+        broken = rollbackError as Error;
+        throw new InfrastructureFailure(`the transaction of ${work.subscriber} broke: ${describeFailure(rollbackError).message}`, {
+          subscriber: work.subscriber,
+          handlerError: describeFailure(error).message,
+        }, { cause: rollbackError });
+      }
+      return { ok: false, error };
+    }
+
+    let committed: { command: string };
+    try {
+      // On the driver connection rather than TypeORM's commitTransaction: PostgreSQL answers
+      // COMMIT of an aborted transaction with ROLLBACK, and only the command tag tells.
+      committed = await client.query('COMMIT');
+    } catch (error) {
+      return await platformFailure(error, undefined, (cause) => (broken = cause));
+    }
+    if (committed.command !== 'COMMIT') {
+      const error = new AbortedTransactionError(`${work.subscriber} returned after a statement of its transaction had failed; nothing was committed`, {
+        subscriber: work.subscriber,
+      });
+      return { ok: false, error };
+    }
+    return { ok: true, value };
+  } finally {
+    // With an error, pg's pool destroys the connection instead of reusing it.
+    await releaseRunner(runner, broken);
+  }
+}
+
+/**
+ * A statement of the platform's own (connect, BEGIN, inbox, COMMIT) failed. A lost connection
+ * is infrastructure; anything else (a constraint at COMMIT, a missing inbox table, a lock
+ * timeout) is a failure of this subscriber's delivery, so it is retried and can be
+ * dead-lettered instead of stalling every other subscriber.
+ */
+async function platformFailure<T>(
+  error: unknown,
+  rollback: (() => Promise<void>) | undefined,
+  markBroken: (cause: Error) => void,
+): Promise<TransactionOutcome<T>> {
+  if (isInfrastructureFailure(error)) {
+    markBroken(error as Error);
+    throw new InfrastructureFailure(`database unavailable: ${describeFailure(error).message}`, {}, { cause: error });
+  }
+  if (rollback) {
+    try {
+      await rollback();
+    } catch (rollbackError) {
+      markBroken(rollbackError as Error);
+      throw new InfrastructureFailure(`database unavailable: ${describeFailure(rollbackError).message}`, {}, { cause: rollbackError });
+    }
+  }
+  return { ok: false, error };
+}
+
+function withTimeout<T>(work: Promise<T>, timeoutMs: number, subscriber: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () => reject(new HandlerTimeoutError(`${subscriber} did not finish within ${timeoutMs} ms`, { subscriber, timeoutMs })),
+      timeoutMs,
+    );
+  });
+  // A handler that settles after its timeout has nowhere to report to.
+  work.catch(() => undefined);
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
