@@ -104,7 +104,7 @@ describe('hostile input over HTTP (property-based)', () => {
           const repeated = how === 'plain' ? JSON.stringify(key) : `"\\u${key.charCodeAt(0).toString(16).padStart(4, '0')}${key.slice(1)}"`;
           const other: Record<string, unknown> = { id: 'other-id', from: 'acc-3', to: 'acc-4', amount: '20', currency: 'USD', occurredAt: '2026-02-01T00:00:00Z' };
           const value = sameValue ? transfer[key] : other[key];
-          const { status, text } = await post('/transfers', JSON.stringify(transfer).replace(/}$/, `,${repeated}:${JSON.stringify(value)}}`));
+          const { status, text } = await post('/transfers', JSON.stringify(transfer).replace(/}$/, () => `,${repeated}:${JSON.stringify(value)}}`));
           expect(status).toBe(400);
           expectNamedClientError(status, text, key);
         }),
@@ -169,7 +169,7 @@ describe('hostile input over HTTP (property-based)', () => {
           const index = at % size;
           const items = Array.from({ length: size }, (_, i) => {
             const text = JSON.stringify(validTransfer());
-            return i === index ? text.replace(/}$/, `,${JSON.stringify(key)}:"20"}`) : text;
+            return i === index ? text.replace(/}$/, () => `,${JSON.stringify(key)}:"20"}`) : text;
           });
           const { status, text } = await post('/transfers/batch', `{"transfers":[${items.join(',')}]}`);
           expect(status).toBe(400);
