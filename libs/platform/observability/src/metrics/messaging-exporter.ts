@@ -62,8 +62,10 @@ export class MessagingExporter implements OnModuleInit, OnModuleDestroy {
       c.relayBatchDuration.observe(sample.durationMs / 1000);
       return;
     }
-    // Samples about the relay as a whole (e.g. a failed batch) carry no subscriber.
-    if (!('subscriber' in sample)) return;
+    if (sample.kind === 'relay-failed') {
+      c.relayFailures.inc();
+      return;
+    }
     const labels = { module: this.catalog.moduleOf(sample.subscriber), subscriber: sample.subscriber, event_type: sample.eventType };
     switch (sample.kind) {
       case 'handled':
@@ -170,6 +172,11 @@ export class MessagingExporter implements OnModuleInit, OnModuleDestroy {
         name: `${METRIC_PREFIX}events_dropped_total`,
         help: 'Events a best-effort subscriber dropped because its queue was full',
         labelNames: SUBSCRIBER_LABELS,
+        registers,
+      }),
+      relayFailures: new Counter({
+        name: `${METRIC_PREFIX}relay_failed_batches_total`,
+        help: 'Relay batches rolled back because the database or the broker was away (their events stay in the outbox and are tried again)',
         registers,
       }),
       relayBatchSize: new Histogram({
