@@ -4,6 +4,7 @@ import { Wakeup } from '../../relay/wakeup';
 import { retryDelayMs } from '../../retries/backoff';
 import { describeFailure } from '../../retries/failure';
 import type { TransportSubscription } from '../transport';
+import { bounded } from './redis-connection';
 import { compareIds, decodeEntry, entriesOfReply, record, type RawStreamEntry } from './stream-entries';
 
 export interface BroadcastReaderOptions {
@@ -12,6 +13,8 @@ export interface BroadcastReaderOptions {
   stream: string;
   /** This process's best-effort subscribers of the stream's event type. */
   subscriptions: readonly TransportSubscription[];
+  /** Bound of each call (`REDIS_COMMAND_TIMEOUT_MS`); a blocking read's is its BLOCK time plus this. */
+  commandTimeoutMs: number;
   logger: Logger;
 }
 
@@ -40,7 +43,7 @@ export class BroadcastReader {
   private loop?: Promise<void>;
   private readonly stopping = new Wakeup();
   private halt: (reason: Error) => void = () => undefined;
-  // See GroupConsumer: a command in flight across a lost connection may never settle.
+  // `stop` abandons a blocked read at once: every call races this.
   private readonly halted = new Promise<never>((_resolve, reject) => (this.halt = reject));
   private markReady: () => void = () => undefined;
   /** Resolves once the start position is fixed: events appended after it reach this instance. */
@@ -68,7 +71,13 @@ export class BroadcastReader {
   }
 
   private command(name: string, ...args: (string | number)[]): Promise<unknown> {
-    return Promise.race([this.options.redis.call(name, ...args), this.halted]);
+    return this.bound(this.options.redis.call(name, ...args), name);
+  }
+
+  /** `blockMs`: the call blocks in Redis this long before it answers (XREAD … BLOCK). */
+  private bound<T>(call: Promise<T>, what: string, blockMs = 0): Promise<T> {
+    const { redis, commandTimeoutMs, stream } = this.options;
+    return bounded(redis, Promise.race([call, this.halted]), blockMs + commandTimeoutMs, `${what} of the broadcast reader of ${stream}`);
   }
 
   private async run(): Promise<void> {
@@ -111,7 +120,7 @@ export class BroadcastReader {
   private async read(): Promise<RawStreamEntry[]> {
     const { redis, stream } = this.options;
     const transaction = redis.multi().call('XINFO', 'STREAM', stream).call('XREAD', 'COUNT', READ_COUNT, 'STREAMS', stream, this.position.lastId);
-    const replies = await Promise.race([transaction.exec(), this.halted]);
+    const replies = await this.bound(transaction.exec(), 'the read transaction');
     if (!replies) throw new Error('Redis did not run the read transaction');
     const [[infoError, info], [readError, entries]] = replies as [[Error | null, unknown[]], [Error | null, unknown]];
     if (readError) throw readError;
@@ -119,7 +128,10 @@ export class BroadcastReader {
     const snapshot = infoError ? { added: 0, length: 0, firstId: undefined } : streamCounters(info);
     let raw = entriesOfReply(entries);
     this.countLost(snapshot);
-    if (raw.length === 0) raw = entriesOfReply(await this.command('XREAD', 'COUNT', READ_COUNT, 'BLOCK', BLOCK_MS, 'STREAMS', stream, this.position.lastId));
+    if (raw.length === 0) {
+      const blocking = this.options.redis.call('XREAD', 'COUNT', READ_COUNT, 'BLOCK', BLOCK_MS, 'STREAMS', stream, this.position.lastId);
+      raw = entriesOfReply(await this.bound(blocking, 'XREAD BLOCK', BLOCK_MS));
+    }
     if (raw.length > 0) this.position = { lastId: raw[raw.length - 1][0], counter: this.position.counter + raw.length };
     return raw;
   }

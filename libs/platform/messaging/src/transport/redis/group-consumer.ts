@@ -5,6 +5,7 @@ import { retryDelayMs } from '../../retries/backoff';
 import { describeFailure } from '../../retries/failure';
 import type { TransportSubscription } from '../transport';
 import { decodeEntry, entriesOfReply, record, type RawStreamEntry } from './stream-entries';
+import { bounded } from './redis-connection';
 import { AUDIT_GROUP_SCRIPT, CREATE_GROUP_SCRIPT } from './stream-scripts';
 
 export interface GroupConsumerOptions {
@@ -18,6 +19,8 @@ export interface GroupConsumerOptions {
   /** The module's durable subscribers of this stream's event type (usually one). */
   subscriptions: readonly TransportSubscription[];
   claimIdleMs: number;
+  /** Bound of each call (`REDIS_COMMAND_TIMEOUT_MS`); a blocking read's is its BLOCK time plus this. */
+  commandTimeoutMs: number;
   logger: Logger;
 }
 
@@ -35,7 +38,10 @@ const AUDIT_SCAN_LIMIT = 10_000;
  * the event was parked for retry or dead-lettered. If a delivery fails (database away), nothing
  * is acknowledged and the loop re-reads its own pending entries before new ones. Every
  * `claimIdleMs / 2` it takes over entries another consumer left pending for `claimIdleMs`
- * (`XAUTOCLAIM`): that consumer died between read and ack.
+ * (`XAUTOCLAIM`): that consumer died between read and ack. Every call is bounded (see
+ * `bounded`): one that fails or times out (Redis paused, restarted, a connection dropped
+ * silently) is retried after a backoff, own pending entries first, so entries a lost reply had
+ * delivered are handled at once rather than after `claimIdleMs`.
  */
 export class GroupConsumer {
   private running = false;
@@ -47,8 +53,7 @@ export class GroupConsumer {
   private readonly reclaimEveryMs: number;
   private lastReclaimAt = 0;
   private halt: (reason: Error) => void = () => undefined;
-  // ioredis never settles a command that was in flight when the connection dropped, if the
-  // connection is closed before it reconnects: every call races this, rejected by `stop`.
+  // `stop` abandons a blocked read at once: every call races this, rejected by `stop`.
   private readonly halted = new Promise<never>((_resolve, reject) => (this.halt = reject));
   private markReady: () => void = () => undefined;
   /** Resolves once the group exists; Redis may be away at start-up, then later. */
@@ -89,7 +94,13 @@ export class GroupConsumer {
 
   private command(...args: (string | number)[]): Promise<unknown> {
     const [name, ...rest] = args;
-    return Promise.race([this.options.redis.call(String(name), ...rest), this.halted]);
+    return this.bound(this.options.redis.call(String(name), ...rest), String(name));
+  }
+
+  /** `blockMs`: the call blocks in Redis this long before it answers (XREADGROUP … BLOCK). */
+  private bound<T>(call: Promise<T>, what: string, blockMs = 0): Promise<T> {
+    const { redis, commandTimeoutMs, group } = this.options;
+    return bounded(redis, Promise.race([call, this.halted]), blockMs + commandTimeoutMs, `${what} of consumer group ${group}`);
   }
 
   private async run(): Promise<void> {
@@ -161,7 +172,7 @@ export class GroupConsumer {
     const readArgs = ['GROUP', group, consumer, 'COUNT', this.readCount];
     if (from === '0') return entriesOfReply(await this.command('XREADGROUP', ...readArgs, 'STREAMS', stream, '0'));
     const transaction = this.options.redis.multi().call('EVAL', AUDIT_GROUP_SCRIPT, 1, stream, group, AUDIT_SCAN_LIMIT).call('XREADGROUP', ...readArgs, 'STREAMS', stream, '>');
-    const replies = await Promise.race([transaction.exec(), this.halted]);
+    const replies = await this.bound(transaction.exec(), 'the read transaction');
     if (!replies) throw new Error('Redis did not run the read transaction');
     const [[auditError, audit], [readError, entries]] = replies as [[Error | null, [number, string]], [Error | null, unknown]];
     if (auditError) throw auditError;
@@ -169,7 +180,8 @@ export class GroupConsumer {
     if (readError) throw readError;
     const found = entriesOfReply(entries);
     if (found.length > 0) return found;
-    return entriesOfReply(await this.command('XREADGROUP', ...readArgs, 'BLOCK', this.blockMs, 'STREAMS', stream, '>'));
+    const blocking = this.options.redis.call('XREADGROUP', ...readArgs, 'BLOCK', this.blockMs, 'STREAMS', stream, '>');
+    return entriesOfReply(await this.bound(blocking, 'XREADGROUP BLOCK', this.blockMs));
   }
 
   private async handle(raw: readonly RawStreamEntry[]): Promise<void> {
@@ -195,7 +207,7 @@ export class GroupConsumer {
     const { stream, group } = this.options;
     const acked = this.options.redis.call('XACK', stream, group, ...ids);
     if (this.running) {
-      await acked;
+      await bounded(this.options.redis, acked, this.options.commandTimeoutMs, `XACK of consumer group ${group}`);
       return;
     }
     // Shutting down while Redis is away: do not wait for it. Unacknowledged entries are taken

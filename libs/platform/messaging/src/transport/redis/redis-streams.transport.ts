@@ -6,7 +6,7 @@ import type { EventEnvelope } from '../../events/event-envelope';
 import type { Transport, TransportSubscription } from '../transport';
 import { BroadcastReader } from './broadcast-reader';
 import { GroupConsumer } from './group-consumer';
-import { closeRedis, openRedis, whenReady } from './redis-connection';
+import { closeRedis, openRedis, resetOnTimeout, whenReady } from './redis-connection';
 import { pendingByGroup, streamBacklog } from './stream-backlog';
 import { encodeEnvelope, ENVELOPE_FIELD, streamKey } from './stream-entries';
 import { TRIM_SCRIPT } from './stream-scripts';
@@ -23,7 +23,11 @@ export interface RedisStreamsOptions {
   streamMaxLen: number;
   /** Pending entries idle this long are taken over from their consumer. */
   claimIdleMs: number;
-  /** Longest wait for a publish (and for Redis at start-up). */
+  /**
+   * Longest wait for any one Redis call (a publish, a probe, a consumer's read or ack; a blocking
+   * read waits its BLOCK time plus this), and for Redis at start-up. A call past it fails and
+   * its connection is reset; the caller retries.
+   */
   commandTimeoutMs: number;
   /** This process's consumer name in every group; default `<host>:<pid>:<random>`. */
   consumerName?: string;
@@ -96,11 +100,11 @@ export class RedisStreamsTransport implements Transport {
       const [group, type] = key.split('\u0000');
       const redis = openRedis(url, 'consumer', `modulith-${group}-${process.pid}`, this.logger, commandTimeoutMs);
       const stream = streamKey(keyPrefix, type);
-      this.groups.push(new GroupConsumer({ redis, stream, group, consumer: this.consumerName, subscriptions, claimIdleMs, logger: this.logger }));
+      this.groups.push(new GroupConsumer({ redis, stream, group, consumer: this.consumerName, subscriptions, claimIdleMs, commandTimeoutMs, logger: this.logger }));
     }
     for (const [type, subscriptions] of grouped(this.subscriptions.filter((s) => s.mode === 'best-effort'), (_s, type) => type)) {
       const redis = openRedis(url, 'consumer', `modulith-broadcast-${process.pid}`, this.logger, commandTimeoutMs);
-      this.readers.push(new BroadcastReader({ redis, stream: streamKey(keyPrefix, type), subscriptions, logger: this.logger }));
+      this.readers.push(new BroadcastReader({ redis, stream: streamKey(keyPrefix, type), subscriptions, commandTimeoutMs, logger: this.logger }));
     }
     [...this.groups, ...this.readers].forEach((loop) => loop.start());
     const ready = Promise.all([whenReady(this.publisher, commandTimeoutMs), ...[...this.groups, ...this.readers].map((loop) => loop.ready.then(() => true))]);
@@ -126,7 +130,7 @@ export class RedisStreamsTransport implements Transport {
       pipeline.xadd(key, '*', ENVELOPE_FIELD, encodeEnvelope(envelope));
     }
     for (const key of appended.keys()) pipeline.call('EVAL', TRIM_SCRIPT, 1, key, streamMaxLen, MAX_TRIM_PER_PUBLISH);
-    const replies = await pipeline.exec();
+    const replies = await resetOnTimeout(this.publisher, pipeline.exec());
     if (!replies) throw new Error('Redis did not run the publish transaction');
     const failed = replies.slice(0, envelopes.length).find(([error]) => error);
     if (failed?.[0]) throw failed[0];
@@ -181,19 +185,19 @@ export class RedisStreamsTransport implements Transport {
   /** Entries not yet handled by some consumer group, summed over every stream under the prefix. */
   backlog(): Promise<number> {
     if (!this.publisher) return Promise.reject(new Error('the Redis transport is not started'));
-    return streamBacklog(this.publisher, this.options.keyPrefix, this.groups.map((group) => group.identity));
+    return resetOnTimeout(this.publisher, streamBacklog(this.publisher, this.options.keyPrefix, this.groups.map((group) => group.identity)));
   }
 
   /** Resolves when Redis answers PING (for a readiness check); rejects at once while it is away. */
   async ping(): Promise<void> {
     if (!this.publisher) throw new Error('the Redis transport is not started');
-    await this.publisher.ping();
+    await resetOnTimeout(this.publisher, this.publisher.ping());
   }
 
   /** Entries delivered to each consumer group (module) and not yet acknowledged, over every stream. */
   pendingByGroup(): Promise<Map<string, number>> {
     if (!this.publisher) return Promise.reject(new Error('the Redis transport is not started'));
-    return pendingByGroup(this.publisher, this.options.keyPrefix);
+    return resetOnTimeout(this.publisher, pendingByGroup(this.publisher, this.options.keyPrefix));
   }
 
   /** Per process totals, and the streams a lagging group holds above `streamMaxLen` (as last seen by this publisher). */

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
+import { connect, createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -16,6 +16,10 @@ export interface RedisTestServer {
   stop(): Promise<void>;
   /** Starts it again on the same port and data folder. */
   start(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections stay open and nothing answers, until `resume`. */
+  pause(): void;
+  /** Lets a paused server run again (SIGCONT). */
+  resume(): void;
   /** Stops it for good and deletes its data folder. */
   destroy(): Promise<void>;
 }
@@ -49,8 +53,15 @@ export async function startRedisTestServer(options: RedisTestServerOptions = {})
       });
       await waitForPort(port, 10_000);
     },
+    pause() {
+      child?.kill('SIGSTOP');
+    },
+    resume() {
+      child?.kill('SIGCONT');
+    },
     async stop() {
       if (!child) return;
+      child.kill('SIGCONT');
       child.kill('SIGTERM');
       await exited;
       child = undefined;
@@ -62,6 +73,58 @@ export async function startRedisTestServer(options: RedisTestServerOptions = {})
   };
   await server.start();
   return server;
+}
+
+/**
+ * A TCP relay in front of a Redis, to drop connections silently: `blackHole` keeps every
+ * connection open through it but never forwards another byte either way (what a firewall or NAT
+ * that lost its state, or a failover behind a virtual IP, does to a live flow), while new
+ * connections pass as before.
+ */
+export interface SilentDropProxy {
+  readonly url: string;
+  blackHole(): void;
+  close(): Promise<void>;
+}
+
+/** Starts a `SilentDropProxy` on a free loopback port in front of `127.0.0.1:targetPort`. */
+export async function startSilentDropProxy(targetPort: number): Promise<SilentDropProxy> {
+  const flows = new Set<{ client: Socket; upstream: Socket }>();
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(targetPort, '127.0.0.1');
+    const flow = { client, upstream };
+    flows.add(flow);
+    sockets.add(client).add(upstream);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const end = (): void => {
+      flows.delete(flow);
+      sockets.delete(client);
+      sockets.delete(upstream);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    blackHole() {
+      for (const { client, upstream } of flows) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+      flows.clear();
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }
 
 /** A key prefix of its own per test, for tests sharing one Redis (keys are never flushed). */

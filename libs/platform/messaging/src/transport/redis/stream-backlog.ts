@@ -55,11 +55,18 @@ async function keyBacklog(redis: Redis, key: string, found: Set<string>): Promis
     const group = record(fields);
     found.add(`${key}\u0000${String(group['name'])}`);
     total += Number(group['pending'] ?? 0);
-    if (firstId === undefined || compareIds(String(group['last-delivered-id']), firstId) < 0) {
+    const lastDelivered = String(group['last-delivered-id']);
+    if (compareIds(lastDelivered, String(stream['last-generated-id'])) >= 0) {
+      // At the stream's end: nothing to read, whatever Redis's lag says. Redis 7.0 replays a
+      // group's reads from its append-only file (and replicas apply them) without the group's
+      // read counter, so after a restart or failover the lag it reports can stay above zero for
+      // good (redis/redis#12898, fixed in 7.2.4).
+    } else if (firstId === undefined || compareIds(lastDelivered, firstId) < 0) {
       // Every entry still there follows the group's position; what was removed before it was read is lost.
       total += Number(stream['length']);
     } else if (typeof group['lag'] === 'number') {
-      total += group['lag'];
+      // Never more than the stream holds (the stale counter above only ever reads too low).
+      total += Math.min(group['lag'], Number(stream['length']));
     } else {
       // Redis cannot always tell the lag (e.g. after deletions): count what follows the group's position.
       const after = (await redis.call('XRANGE', key, `(${String(group['last-delivered-id'])}`, '+', 'COUNT', FALLBACK_COUNT_LIMIT)) as unknown[];

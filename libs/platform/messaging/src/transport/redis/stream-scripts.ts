@@ -94,7 +94,8 @@ return {1, removed}
  * entries still there and the same loss is never counted twice. Exact for a trimmed prefix;
  * for holes (XDEL) ahead of the group when at most ARGV[2] entries are unread. Returns
  * `[lost, 'ok' | 'no-stream' | 'no-group' | 'unknown']` ('unknown': Redis has no read counter
- * for the group, e.g. while it reads across deleted entries).
+ * for the group, e.g. while it reads across deleted entries). A group at the stream's end gets its
+ * read counter set to the entries ever added, which Redis 7.0 can lose on a restart.
  */
 export const AUDIT_GROUP_SCRIPT = `${HELPERS}
 if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 'no-stream'} end
@@ -110,6 +111,15 @@ local length = tonumber(s['length'])
 local first = s['first-entry'] and s['first-entry'][1] or false
 local last = g['last-delivered-id']
 local read = g['entries-read']
+if last == s['last-generated-id'] then
+  -- At the stream's end the group has read every entry ever added (nothing after it was ever
+  -- there to be removed). Redis 7.0 loses the read counter when it replays reads from its AOF
+  -- (redis/redis#12898): set it right, so its lag is right again.
+  if tostring(read) ~= tostring(added) then
+    redis.call('XGROUP', 'SETID', KEYS[1], ARGV[1], last, 'ENTRIESREAD', added)
+  end
+  return {0, 'ok'}
+end
 if not read then
   if last ~= '0-0' then return {0, 'unknown'} end
   read = 0
