@@ -84,6 +84,7 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
         (definition) =>
           new DurableSubscriber(definition, {
             connections: this.connections,
+            signals: this.signals,
             retries: this.retries,
             metrics: this.metrics,
             config: this.config,

@@ -11,6 +11,8 @@ export type MessagingSample =
   | { kind: 'dead-lettered'; subscriber: string; eventType: string; attempts: number }
   | { kind: 'dropped'; subscriber: string; eventType: string; events: number }
   | { kind: 'relay-batch'; events: number; durationMs: number }
+  /** Events of one source module and type a relay batch handed to the transport and committed. */
+  | { kind: 'published'; source: string; eventType: string; events: number }
   /** A relay batch rolled back for a reason outside the events (database or broker away); `consecutive` counts the streak. */
   | { kind: 'relay-failed'; consecutive: number };
 
@@ -107,6 +109,8 @@ export class MessagingMetrics {
       this.relayCounters.events += sample.events;
       this.relayCounters.lastBatchSize = sample.events;
       this.relayCounters.largestBatchSize = Math.max(this.relayCounters.largestBatchSize, sample.events);
+    } else if (sample.kind === 'published') {
+      // Per type, for exporters; the relay totals come from 'relay-batch'.
     } else if (sample.kind === 'relay-failed') {
       this.relayCounters.failures += 1;
     } else {

@@ -36,6 +36,17 @@ export class OutboxSignals implements EntitySubscriberInterface {
     else this.emit(); // auto-committed already
   }
 
+  /**
+   * For transactions committed on the driver connection, which TypeORM does not see (a
+   * subscriber's transaction, whose COMMIT must be checked for a silent ROLLBACK): events its
+   * handler appended wake the relay like any other commit.
+   */
+  committed(runner: QueryRunner): void {
+    if (!this.pending.has(runner)) return;
+    this.pending.delete(runner);
+    this.emit();
+  }
+
   afterTransactionCommit(event: TransactionCommitEvent): void {
     const runner = event.queryRunner;
     // A released savepoint also reports a commit: wait for the outermost one.

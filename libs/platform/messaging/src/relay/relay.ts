@@ -111,9 +111,10 @@ export class Relay {
       try {
         const claim = this.retention.enabled ? { name: 'modulith-relay-claim-keep', text: CLAIM_AND_KEEP } : { name: 'modulith-relay-claim', text: CLAIM };
         const { rows } = await client.query<OutboxRow>({ ...claim, values: [this.config.relayBatchSize] });
-        if (rows.length > 0) await this.publish(rows.map(toEnvelope).sort(byId));
+        const envelopes = rows.map(toEnvelope).sort(byId);
+        if (envelopes.length > 0) await this.publish(envelopes);
         await client.query('COMMIT');
-        if (rows.length > 0) this.metrics.record({ kind: 'relay-batch', events: rows.length, durationMs: performance.now() - started });
+        if (envelopes.length > 0) this.recordPublished(envelopes, performance.now() - started);
         return rows.length;
       } catch (error) {
         await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
@@ -123,6 +124,18 @@ export class Relay {
       // A connection that could not roll back is destroyed, never handed to the next claim.
       await releaseRunner(runner, broken);
     }
+  }
+
+  private recordPublished(envelopes: readonly EventEnvelope[], durationMs: number): void {
+    this.metrics.record({ kind: 'relay-batch', events: envelopes.length, durationMs });
+    const counts = new Map<string, { source: string; eventType: string; events: number }>();
+    for (const { source, type } of envelopes) {
+      const key = `${source}\u0000${type}`;
+      const entry = counts.get(key) ?? { source, eventType: type, events: 0 };
+      entry.events += 1;
+      counts.set(key, entry);
+    }
+    for (const entry of counts.values()) this.metrics.record({ kind: 'published', ...entry });
   }
 
   private publish(envelopes: EventEnvelope[]): Promise<void> {

@@ -8,6 +8,7 @@ import type { MessagingMetrics } from '../metrics/messaging-metrics';
 import { retryDelayMs } from '../retries/backoff';
 import { describeFailure, isInfrastructureFailure, type FailureDescription } from '../retries/failure';
 import type { ParkedEvent, RetryStore } from '../retries/retry-store';
+import type { OutboxSignals } from '../outbox/outbox-signals';
 import type { MessagingConnections } from '../sql/messaging-connections';
 import type { TransportSubscription } from '../transport/transport';
 import { invokeSubscriber, type SubscriberDefinition } from './subscriber-definition';
@@ -15,6 +16,8 @@ import { runSubscriberTransaction } from './subscriber-transaction';
 
 export interface DurableSubscriberDeps {
   connections: MessagingConnections;
+  /** Told when a handler's transaction committed, so events it appended are relayed at once. */
+  signals: OutboxSignals;
   retries: RetryStore;
   metrics: MessagingMetrics;
   config: MessagingConfig;
@@ -97,6 +100,7 @@ export class DurableSubscriber implements TransportSubscription {
       subscriber: this.subscriber,
       timeoutMs: this.timeoutMs,
       prepare: (_manager, client) => this.recordInInbox(client, chunk),
+      committed: (runner) => this.deps.signals.committed(runner),
       handle: async (todo, manager: EntityManager) => {
         if (todo.length === 0) return 0;
         const started = performance.now();

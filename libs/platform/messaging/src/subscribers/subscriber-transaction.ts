@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import { AbortedTransactionError, HandlerTimeoutError, InfrastructureFailure } from '../messaging.errors';
 import { describeFailure, isInfrastructureFailure } from '../retries/failure';
 import { releaseRunner } from '../sql/release-runner';
@@ -16,6 +16,8 @@ export interface SubscriberWork<P, T> {
   timeoutMs: number;
   /** Names the handler in a timeout error. */
   subscriber: string;
+  /** Called once the transaction committed (events the handler appended can now be relayed). */
+  committed?(runner: QueryRunner): void;
 }
 
 /**
@@ -77,6 +79,7 @@ export async function runSubscriberTransaction<P, T>(dataSource: DataSource, wor
       });
       return { ok: false, error };
     }
+    work.committed?.(runner);
     return { ok: true, value };
   } finally {
     // With an error, pg's pool destroys the connection instead of reusing it.

@@ -1,9 +1,7 @@
 import { Injectable, Logger, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { EventBus } from '@nestjs/cqrs';
-import { IntegrationEvent, MessagingMetrics, type IntegrationEventClass, type MessagingSample } from '@modulith/messaging';
+import { MessagingMetrics, type MessagingSample } from '@modulith/messaging';
 import { Counter, Gauge, Histogram } from 'prom-client';
-import type { Subscription } from 'rxjs';
 import { transportLosses, type TransportLosses } from '../health/transport-losses';
 import { findTransport } from '../health/transport-probe';
 import { SubscriberCatalog } from '../subscribers/subscriber-catalog';
@@ -23,14 +21,12 @@ export class MessagingExporter implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('Metrics');
   private stopSamples?: () => void;
   private backlogRead?: Promise<void>;
-  private published?: Subscription;
   private readonly counters: ReturnType<MessagingExporter['createCounters']>;
 
   constructor(
     private readonly registry: MetricsRegistry,
     private readonly messaging: MessagingMetrics,
     private readonly catalog: SubscriberCatalog,
-    @Optional() private readonly eventBus?: EventBus,
     @Optional() private readonly moduleRef?: ModuleRef,
   ) {
     this.counters = this.createCounters();
@@ -40,19 +36,10 @@ export class MessagingExporter implements OnModuleInit, OnModuleDestroy {
     const transport = this.moduleRef && findTransport(this.moduleRef);
     if (transport && transportLosses(transport)) this.exportLosses(transport.name, () => transportLosses(transport));
     this.stopSamples = this.messaging.onSample((sample) => this.observe(sample));
-    // The relay publishes committed outbox rows on the CQRS bus, whose stream sees each event
-    // once the transport has taken it: that is "published". (Stopgap for a `published` sample,
-    // see the README.)
-    this.published = this.eventBus?.subscribe((event) => {
-      if (!(event instanceof IntegrationEvent)) return;
-      const type = (event.constructor as IntegrationEventClass).type;
-      this.counters.published.inc({ module: type.split('.')[0], event_type: type });
-    });
   }
 
   onModuleDestroy(): void {
     this.stopSamples?.();
-    this.published?.unsubscribe();
   }
 
   private observe(sample: MessagingSample): void {
@@ -64,6 +51,10 @@ export class MessagingExporter implements OnModuleInit, OnModuleDestroy {
     }
     if (sample.kind === 'relay-failed') {
       c.relayFailures.inc();
+      return;
+    }
+    if (sample.kind === 'published') {
+      c.published.inc({ module: sample.source, event_type: sample.eventType }, sample.events);
       return;
     }
     const labels = { module: this.catalog.moduleOf(sample.subscriber), subscriber: sample.subscriber, event_type: sample.eventType };
