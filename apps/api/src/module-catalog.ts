@@ -1,5 +1,6 @@
 import type { Type } from '@nestjs/common';
 import { ConfigurationError } from '@modulith/core';
+import { declaredDurableModule } from '@modulith/messaging';
 import { AnalyticsModule } from '@modulith/analytics';
 import { IngestionModule } from '@modulith/ingestion';
 import { LedgerModule } from '@modulith/ledger';
@@ -25,4 +26,13 @@ export function selectModules(names: readonly string[] | undefined): { name: str
     }
     return { name, module };
   });
+}
+
+/**
+ * The catalog's modules that have durable event subscribers, by their messaging name, whether
+ * `MODULES` loads them here or not: with the in-process transport a relaying process must host
+ * them all, or its relay would delete events they never saw (it then refuses to start).
+ */
+export function declaredDurableModules(): string[] {
+  return Object.values(MODULE_CATALOG).flatMap((module) => declaredDurableModule(module) ?? []);
 }

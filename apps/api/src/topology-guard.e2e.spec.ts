@@ -44,17 +44,16 @@ describe('topologies that could lose events either work or refuse, naming the fi
     await db?.drop();
   }, 60_000);
 
-  it('MODULES=ingestion, then MODULES=ledger,analytics (in-process): every transfer is applied, and the ingestion process says its relay is unsafe', async () => {
-    const ingestion = await start('ingestion', { MODULES: 'ingestion' });
-    await start('consumers', { MODULES: CONSUMERS });
-    await expectEventually(async () => (await ready(ingestion)).status === 503);
-    const { body } = await ready(ingestion);
-    expect(body).toContain('EVENT_TRANSPORT=redis');
+  it('refuses a relaying MODULES=ingestion on a fresh database, before ledger or analytics ever ran (the app declares them), and loses nothing with RELAY_ENABLED=false', async () => {
+    // In-process, a relaying ingestion-only process would delete every TransferIngested unseen.
+    const message = await refused('ingestion', { MODULES: 'ingestion' });
+    expect(message).toMatch(/does not host the durable module\(s\) analytics, ledger .*declared by this app.*EVENT_TRANSPORT=redis.*RELAY_ENABLED=false/);
 
+    const ingestion = await start('ingestion-no-relay', { MODULES: 'ingestion', RELAY_ENABLED: 'false' });
     expect(await ingestOverHttp(ingestion.baseUrl, makeTransfers(20, 6, 'guard'))).toBe(20);
-    const verify = runVerify(db.url);
-    expect(verify.output).toContain('all invariants hold');
-    expect(verify.status).toBe(0);
+    await start('consumers', { MODULES: CONSUMERS });
+    await expectEventually(async () => runVerify(db.url).status === 0);
+    expect(runVerify(db.url).output).toContain('all invariants hold');
   }, 120_000);
 
   it('refuses a relaying MODULES=ingestion once ledger and analytics are registered, and runs it with RELAY_ENABLED=false', async () => {

@@ -50,6 +50,13 @@ export interface MessagingConfig {
   inboxPruneIntervalMs: number;
   /** How long shutdown waits for in-flight batches (`MESSAGING_SHUTDOWN_TIMEOUT_MS`). */
   shutdownTimeoutMs: number;
+  /**
+   * Modules of this deployment with durable subscribers, wherever they run (the composition root
+   * knows them; see `declaredDurableModule`). With the in-process transport a relaying process
+   * that does not host them all refuses to start, even before any of them ever registered.
+   * Not read from the environment; default none.
+   */
+  declaredDurableModules: readonly string[];
   /** Register this process in `messaging.instances` and check the topology; CLI commands that relay nothing pass false. */
   registerInstance: boolean;
   /** How often this process refreshes its row in `messaging.instances` and re-checks the topology (`MESSAGING_HEARTBEAT_INTERVAL_MS`). */
@@ -103,6 +110,7 @@ export function messagingConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Me
     inboxPruneIntervalMs: envInt(env, 'INBOX_PRUNE_INTERVAL_MS', 3_600_000, 1000, 86_400_000),
     shutdownTimeoutMs: envInt(env, 'MESSAGING_SHUTDOWN_TIMEOUT_MS', 30_000, 0, 3_600_000),
     registerInstance: true,
+    declaredDurableModules: [],
     heartbeatIntervalMs: envInt(env, 'MESSAGING_HEARTBEAT_INTERVAL_MS', 5000, 50, 600_000),
     instanceExpiryMs: envInt(env, 'MESSAGING_INSTANCE_EXPIRY_MS', 20_000, 100, 3_600_000),
     observerQueueCapacity: envInt(env, 'OBSERVER_QUEUE_CAPACITY', 10_000, 1, 10_000_000),

@@ -87,7 +87,8 @@ export class MessagingMetrics {
     const [row] = await queryRows<{ pending: string; oldest_ms: number | null; retries: string; dead: string }>(
       this.database.dataSource,
       `SELECT (SELECT count(*) FROM messaging.outbox) AS pending,
-              (SELECT (extract(epoch FROM clock_timestamp() - occurred_at) * 1000)::float8
+              -- isfinite: a row written with occurred_at 'infinity' must not break the read
+              (SELECT CASE WHEN isfinite(occurred_at) THEN (extract(epoch FROM clock_timestamp() - occurred_at) * 1000)::float8 END
                  FROM messaging.outbox ORDER BY id LIMIT 1) AS oldest_ms,
               (SELECT count(*) FROM messaging.retries) AS retries,
               (SELECT count(*) FROM messaging.dead_letters) AS dead`,

@@ -36,7 +36,8 @@ interface OutboxRow {
   id: string;
   type: string;
   version: number;
-  occurred_at: Date;
+  /** A Date, or what node-postgres makes of an instant JavaScript cannot hold ('infinity'). */
+  occurred_at: Date | string | number;
   source: string;
   correlation_id: string;
   causation_id: string | null;
@@ -170,12 +171,22 @@ function toEnvelope(row: OutboxRow): EventEnvelope {
     id: row.id,
     type: row.type,
     version: row.version,
-    occurredAt: row.occurred_at.toISOString(),
+    occurredAt: isoInstant(row.occurred_at),
     source: row.source,
     correlationId: row.correlation_id,
     causationId: row.causation_id,
     payload: row.payload,
   };
+}
+
+/**
+ * The instant as ISO 8601. What the outbox holds but JavaScript cannot represent ('infinity', a
+ * year past 275760, written by an older producer or by hand) is passed on as PostgreSQL wrote it:
+ * the relay must never fail on a row, or that row would block every event behind it. A
+ * subscriber that cannot use it fails on that event alone (retried, then dead-lettered).
+ */
+function isoInstant(value: unknown): string {
+  return value instanceof Date && !Number.isNaN(value.getTime()) ? value.toISOString() : String(value);
 }
 
 function byId(left: EventEnvelope, right: EventEnvelope): number {

@@ -6,10 +6,26 @@ export interface FailureDescription {
   stack: string | null;
 }
 
+/**
+ * Never throws, whatever was thrown: `Object.create(null)`, an Error whose `message` getter
+ * throws, a revoked Proxy. A description that failed would leave the event in the hot path,
+ * delivered and failing for ever.
+ */
 export function describeFailure(error: unknown): FailureDescription {
-  const message = error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error);
-  const stack = error instanceof Error && error.stack ? error.stack : null;
-  return { message: storableText(message), stack: stack === null ? null : storableText(stack) };
+  const message =
+    attempt(() => (error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error))) ??
+    attempt(() => `a thrown ${Object.prototype.toString.call(error)} that cannot be described`) ??
+    'a thrown value that cannot be described';
+  const stack = attempt(() => (error instanceof Error && typeof error.stack === 'string' && error.stack ? error.stack : null)) ?? null;
+  return { message: storableText(String(message)), stack: stack === null ? null : storableText(stack) };
+}
+
+function attempt<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -25,10 +41,15 @@ const CONNECTION_MESSAGES = /timeout exceeded when trying to connect|connection 
 
 /**
  * True for failures of the database itself (connection lost, server shutting down, out of
- * resources), as opposed to a handler's own failure. Those say nothing about the event: the
- * batch is given back to the outbox whole and tried again later, and no attempt is counted.
+ * resources). Asked only of the platform's own statements (connect, BEGIN, inbox, COMMIT,
+ * parking): what a handler throws is the handler's failure whatever it looks like, as long as
+ * its transaction still rolls back (see `runSubscriberTransaction`). Never throws.
  */
 export function isInfrastructureFailure(error: unknown): boolean {
+  return attempt(() => looksLikeLostConnection(error)) ?? false;
+}
+
+function looksLikeLostConnection(error: unknown): boolean {
   const candidate = error as { code?: unknown; driverError?: { code?: unknown }; message?: unknown } | undefined;
   const code = String(candidate?.code ?? candidate?.driverError?.code ?? '');
   if (CONNECTION_CODES.has(code)) return true;

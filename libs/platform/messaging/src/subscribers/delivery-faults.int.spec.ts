@@ -119,6 +119,24 @@ describe('Delivery faults: copies, handler errors, unstorable events, hung handl
       expect(await outboxCount()).toBe(0);
     }, 40_000);
 
+    it.each([
+      ['Object.create(null)', () => Object.create(null) as Error],
+      ['an Error whose message getter throws', () => Object.defineProperty(new Error('x'), 'message', { get: () => { throw new Error('no message for you'); } })],
+      ['a revoked Proxy', () => { const { proxy, revoke } = Proxy.revocable(new Error('x'), {}); revoke(); return proxy; }],
+      ['an error whose message reads like a lost connection', () => new Error('Connection terminated unexpectedly (the handler’s own client)')],
+    ])('retries and dead-letters whatever the handler throws, even %s, and the others flow', async (_what, thrown) => {
+      const control = new FixtureControl();
+      control.poison.alpha.add('t2');
+      control.alphaError = thrown;
+      const { producer } = await start({ control, messaging: messagingTestConfig({ handlerMaxAttempts: 2 }) });
+      const ids = await producer.publish(payloads(1, 3));
+      await waitFor(async () => (await deadLetterIds()).length === 1, { timeoutMs: 20_000, message: 'the failing event to be dead-lettered' });
+      expect(await deadLetterIds()).toEqual([ids[1]]);
+      expect(await effectIds('alpha')).toEqual([ids[0], ids[2]].sort());
+      expect(await effectIds('beta')).toEqual([...ids].sort());
+      expect(await outboxCount()).toBe(0);
+    }, 40_000);
+
     it('does not count a lost connection of its own transaction as an attempt: the event is handled once it is back', async () => {
       const control = new FixtureControl();
       control.betaDelayMs = 1500;
@@ -218,6 +236,20 @@ describe('Delivery faults: copies, handler errors, unstorable events, hung handl
       } finally {
         await sql('ALTER TABLE messaging.retries ALTER COLUMN envelope TYPE json USING envelope::text::json');
       }
+    }, 40_000);
+
+    it('relays a row whose instant JavaScript cannot hold (occurred_at infinity), so it blocks nothing behind it', async () => {
+      const { app, producer } = await start({ messaging: messagingTestConfig() });
+      const odd = uuidv7();
+      await sql(
+        `INSERT INTO messaging.outbox (id, type, version, occurred_at, source, correlation_id, causation_id, payload)
+         VALUES ($1, $2, 1, 'infinity', 'producer', 'direct', null, $3::json)`,
+        [odd, ThingHappened.type, JSON.stringify({ seq: 98, label: 'at-infinity' })],
+      );
+      const ids = await producer.publish(payloads(1, 3));
+      await waitForIdle(app, { timeoutMs: 20_000 });
+      expect(await effectIds('alpha')).toEqual([...ids, odd].sort());
+      expect(await effectIds('beta')).toEqual([...ids, odd].sort());
     }, 40_000);
 
     it('refuses at append a payload PostgreSQL could not keep everywhere, naming the field', async () => {

@@ -3,7 +3,6 @@ import type { PoolClient } from 'pg';
 import type { EntityManager } from 'typeorm';
 import type { EventEnvelope } from '../events/event-envelope';
 import type { MessagingConfig } from '../messaging.config';
-import { HandlerTimeoutError } from '../messaging.errors';
 import type { MessagingMetrics } from '../metrics/messaging-metrics';
 import { retryDelayMs } from '../retries/backoff';
 import { describeFailure, isInfrastructureFailure, type FailureDescription } from '../retries/failure';
@@ -25,7 +24,7 @@ export interface DurableSubscriberDeps {
   retryScheduled(delayMs: number): void;
 }
 
-type Attempt = { ok: true } | { ok: false; error: unknown };
+type Attempt = { ok: true } | { ok: false; error: unknown; timedOut?: boolean };
 
 /**
  * Runs one durable subscriber: each batch in one transaction that first records the events in
@@ -84,7 +83,7 @@ export class DurableSubscriber implements TransportSubscription {
   private async deliverChunk(chunk: readonly EventEnvelope[]): Promise<void> {
     const outcome = await this.attempt(chunk);
     if (outcome.ok) return;
-    if (chunk.length === 1 || outcome.error instanceof HandlerTimeoutError) {
+    if (chunk.length === 1 || outcome.timedOut) {
       for (const envelope of chunk) await this.recordFailure(envelope, outcome.error, 1, false);
       return;
     }

@@ -5,7 +5,7 @@ import { describeFailure, isInfrastructureFailure } from '../retries/failure';
 import { releaseRunner } from '../sql/release-runner';
 
 /** How one attempt ended: its work committed, or the handler failed (and nothing was written). */
-export type TransactionOutcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
+export type TransactionOutcome<T> = { ok: true; value: T } | { ok: false; error: unknown; timedOut?: boolean };
 
 /** What a subscriber's transaction runs: `prepare` is the platform's part, `handle` the handler's. */
 export interface SubscriberWork<P, T> {
@@ -46,12 +46,14 @@ export async function runSubscriberTransaction<P, T>(dataSource: DataSource, wor
     }
 
     let value: T;
+    const deadline = timeout(work.timeoutMs, work.subscriber);
     try {
-      value = await withTimeout(work.handle(prepared, runner.manager), work.timeoutMs, work.subscriber);
+      value = await Promise.race([guarded(work.handle(prepared, runner.manager)), deadline.expired]).finally(deadline.clear);
     } catch (error) {
-      if (error instanceof HandlerTimeoutError) {
-        broken = error;
-        return { ok: false, error };
+      // Compared by identity: a thrown value may be a revoked Proxy, which `instanceof` rejects.
+      if (error === deadline.error) {
+        broken = deadline.error;
+        return { ok: false, error, timedOut: true };
       }
       try {
         await runner.rollbackTransaction();
@@ -113,15 +115,19 @@ async function platformFailure<T>(
   return { ok: false, error };
 }
 
-function withTimeout<T>(work: Promise<T>, timeoutMs: number, subscriber: string): Promise<T> {
+/** A timer that rejects `expired` with `error` after `timeoutMs`, unless cleared first. */
+function timeout(timeoutMs: number, subscriber: string): { expired: Promise<never>; error: HandlerTimeoutError; clear(): void } {
+  const error = new HandlerTimeoutError(`${subscriber} did not finish within ${timeoutMs} ms`, { subscriber, timeoutMs });
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(
-      () => reject(new HandlerTimeoutError(`${subscriber} did not finish within ${timeoutMs} ms`, { subscriber, timeoutMs })),
-      timeoutMs,
-    );
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(error), timeoutMs);
   });
-  // A handler that settles after its timeout has nowhere to report to.
+  expired.catch(() => undefined);
+  return { expired, error, clear: () => clearTimeout(timer) };
+}
+
+/** The handler's promise, with a late rejection (after its timeout) kept from going unhandled. */
+function guarded<T>(work: Promise<T>): Promise<T> {
   work.catch(() => undefined);
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  return work;
 }

@@ -224,8 +224,10 @@ export class MessagingTopology {
     return rows.filter((row) => !dead.includes(row));
   }
 
+  /** Modules with durable subscribers: recorded by any process on this database, or declared by this app. */
   private async knownModules(tx: Queryable): Promise<string[]> {
-    return (await queryRows<{ module: string }>(tx, 'SELECT module FROM messaging.durable_modules ORDER BY module')).map((row) => row.module);
+    const recorded = (await queryRows<{ module: string }>(tx, 'SELECT module FROM messaging.durable_modules ORDER BY module')).map((row) => row.module);
+    return [...new Set([...recorded, ...this.config.declaredDurableModules])].sort();
   }
 }
 

@@ -63,7 +63,7 @@ export function topologyProblems(self: InstanceView, others: readonly InstanceVi
         rule: 'relay-lacks-durable',
         message:
           `this process relays with the in-process transport but does not host the durable ${what}` +
-          `${elsewhere.length > 0 ? ` (running in ${describe(elsewhere)})` : ' (registered on this database before)'}: ` +
+          `${elsewhere.length > 0 ? ` (running in ${describe(elsewhere)})` : ' (declared by this app, or registered on this database before)'}: ` +
           `the events it relays would be deleted before they saw them. Fix: EVENT_TRANSPORT=redis, or run those modules in this process (MODULES), ` +
           `or RELAY_ENABLED=false here` +
           (elsewhere.length === 0 && modules.length > 0

@@ -1,0 +1,35 @@
+import { Injectable, Module } from '@nestjs/common';
+import { MessagingModule } from '../messaging.module';
+import { OnIntegrationEvent } from '../subscribers/on-integration-event.decorator';
+import { ThingHappened } from '../test-support/fixture-events';
+import { AlphaSubscriber, BetaSubscriber, consumerModule, ProducerModule } from '../test-support/fixture-modules';
+import { declaredDurableModule } from './declared-subscriptions';
+
+@Injectable()
+class WatchOnly {
+  @OnIntegrationEvent(ThingHappened, { delivery: 'best-effort' })
+  watch(): void {
+    // best effort: no inbox, not a durable subscriber
+  }
+}
+
+@Module({ imports: [MessagingModule.forModule({ module: 'watcher', schema: 'watcher' })], providers: [WatchOnly] })
+class WatcherModule {}
+
+class InheritedSubscriber extends AlphaSubscriber {}
+
+@Module({ imports: [MessagingModule.forModule({ module: 'heir', schema: 'heir' })], providers: [{ provide: 'x', useClass: InheritedSubscriber }] })
+class HeirModule {}
+
+describe('declaredDurableModule: what a module declares, read without booting it', () => {
+  it('names a module whose providers have a durable subscriber, by its messaging name', () => {
+    expect(declaredDurableModule(consumerModule('alpha', AlphaSubscriber))).toBe('alpha');
+    expect(declaredDurableModule(consumerModule('beta', BetaSubscriber))).toBe('beta');
+    expect(declaredDurableModule(HeirModule)).toBe('heir');
+  });
+
+  it('ignores modules that only publish or only watch best effort', () => {
+    expect(declaredDurableModule(ProducerModule)).toBeUndefined();
+    expect(declaredDurableModule(WatcherModule)).toBeUndefined();
+  });
+});
