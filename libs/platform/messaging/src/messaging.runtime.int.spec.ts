@@ -35,10 +35,16 @@ describe('MessagingRuntime shutdown with a handler that never returns (real Post
   it('abandons the stuck loops after MESSAGING_SHUTDOWN_TIMEOUT_MS, closes the LISTEN connection and the pool, and leaves no socket behind', async () => {
     const before = sockets();
     const control = new FixtureControl();
-    control.betaDelayMs = 3_600_000; // beta's handler hangs (its own timer is the handler's, not messaging's)
-    const { app, producer } = await createFixtureApp({ database: db.config, control, messaging: messagingTestConfig({ shutdownTimeoutMs: 300 }) });
+    // alpha's handler never returns, and holds no timer of its own (one would keep Jest alive after
+    // the run); the handler timeout is far beyond the test, so only the shutdown budget can end it.
+    control.hang.add('t1');
+    const { app, producer } = await createFixtureApp({
+      database: db.config,
+      control,
+      messaging: messagingTestConfig({ shutdownTimeoutMs: 300, handlerTimeoutMs: 600_000 }),
+    });
     await producer.publish(payloads(1, 3));
-    await waitFor(() => control.batchSizes.length > 0, { message: 'beta to be stuck in its handler' });
+    await waitFor(() => control.attempts.has('alpha:t1'), { message: 'alpha to be stuck in its handler' });
     expect(await connections()).toContain('modulith-relay-listener');
 
     let timer: NodeJS.Timeout | undefined;

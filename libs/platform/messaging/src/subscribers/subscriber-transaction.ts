@@ -121,6 +121,8 @@ function timeout(timeoutMs: number, subscriber: string): { expired: Promise<neve
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => reject(error), timeoutMs);
+    // Never what keeps a process alive: an app that closed with a handler abandoned mid-call exits.
+    timer.unref();
   });
   expired.catch(() => undefined);
   return { expired, error, clear: () => clearTimeout(timer) };
