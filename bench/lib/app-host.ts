@@ -79,7 +79,10 @@ function effectModule(schema: 'fx_ledger' | 'fx_analytics', key: 'to' | 'currenc
 function rootModule(variant: AppVariant): DynamicModule {
   const base = appConfigFromEnv();
   const modules = variant === 'reference' ? ['ingestion', 'ledger', 'analytics'] : ['ingestion'];
-  const app = AppModule.register({ ...base, modules }, variant === 'ingest-only' ? { relayEnabled: false } : {});
+  // The same-effect variant is its own deployment: ingestion plus the two effect modules below, so
+  // the catalog's ledger and analytics are not declared (its in-process relay must not wait for them).
+  const messaging = variant === 'ingest-only' ? { relayEnabled: false } : variant === 'same-effect' ? { declaredDurableModules: [] } : {};
+  const app = AppModule.register({ ...base, modules }, messaging);
   @Module({})
   class BenchAppRoot {}
   return {
