@@ -9,12 +9,20 @@ export interface BalanceChangedPayload {
   delta: string;
   /** The transfer that caused the change. */
   transferId: string;
-  /** The ledger entry's sequence number: increases in commit order for an account. */
+  /** The ledger entry's sequence number: increases in commit order for an account and currency. */
   entrySeq: string;
 }
 
-/** An account's balance in one currency changed. */
+/**
+ * An account's balance in one currency changed. Ordered by account and currency: every durable
+ * subscriber sees one balance's changes in commit order (`entrySeq` ascending, none skipped).
+ */
 export class BalanceChanged extends IntegrationEvent<BalanceChangedPayload> {
   static readonly type = 'ledger.balance-changed';
   static readonly version = 1;
+
+  /** `<account>/<currency>`: unambiguous, as an account id holds no `/` and a currency is three letters; at most 132 characters. */
+  static orderingKey(payload: BalanceChangedPayload): string {
+    return `${payload.account}/${payload.currency}`;
+  }
 }

@@ -8,7 +8,8 @@ import { netChanges, postingsFor, withBalancesAfter } from '../posting.rules';
 /**
  * Applies ingested transfers in batches, double entry: in one transaction per batch it adds the
  * net change to each balance, records one entry per posting, publishes one `BalanceChanged`
- * per posting and (through the platform) marks the events handled in the ledger's inbox.
+ * per posting (ordered per account and currency) and (through the platform) marks the events
+ * handled in the ledger's inbox.
  */
 @Injectable()
 export class ApplyTransfersHandler {
@@ -23,6 +24,11 @@ export class ApplyTransfersHandler {
     const finalBalances = await this.ledger.addToBalances(manager, netChanges(postings));
     const applied = withBalancesAfter(postings, finalBalances);
     const seqs = await this.ledger.insertEntries(manager, applied);
+    // BalanceChanged is keyed by account and currency, and appending it locks each key until
+    // commit. Append only now, once addToBalances holds the row lock of every balance it names:
+    // a transaction waits for a key only while another holds the same balance row, which it
+    // already waited for (so keys add no wait, and no lock-order deadlock with the balances);
+    // and each key's events are numbered in the order the balance changed (entrySeq ascending).
     await this.outbox.append(
       manager,
       applied.map(
