@@ -37,3 +37,12 @@ export class AbortedTransactionError extends ModulithError {
 export class InfrastructureFailure extends ModulithError {
   readonly code = 'MESSAGING_INFRASTRUCTURE_FAILURE';
 }
+
+/**
+ * Another attempt advanced an ordering key between this attempt's read of its progress and its
+ * commit (a competing replica, a retry): the attempt rolls back and is planned again. Not a
+ * failed attempt.
+ */
+export class KeyProgressConflictError extends ModulithError {
+  readonly code = 'KEY_PROGRESS_CONFLICT';
+}

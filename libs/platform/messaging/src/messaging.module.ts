@@ -20,6 +20,7 @@ import { MessagingModuleRegistration, type MessagingModuleOptions } from './subs
 import { SubscriberRegistry } from './subscribers/subscriber-registry';
 import { MessagingTopology } from './topology/messaging-topology';
 import { InProcessTransport } from './transport/in-process.transport';
+import { EventLog } from './log/event-log';
 import { IntegrationEventPublisher } from './transport/integration-event.publisher';
 import { RedisStreamsTransport } from './transport/redis/redis-streams.transport';
 import { TRANSPORT, type Transport } from './transport/transport';
@@ -48,6 +49,7 @@ export class MessagingModule {
       imports: [DiscoveryModule, DatabaseModule.forModule(messagingSchema)],
       providers: [
         { provide: MESSAGING_CONFIG, useValue: config },
+        EventLog,
         InProcessTransport,
         { provide: TRANSPORT, useFactory: (inProcess: InProcessTransport) => chooseTransport(config, inProcess), inject: [InProcessTransport] },
         IntegrationEventPublisher,

@@ -9,6 +9,7 @@ import {
 import { ConfigurationError } from '@modulith/core';
 import { Database } from '@modulith/database';
 import { InboxPruner } from './inbox/inbox-pruner';
+import { EventLog } from './log/event-log';
 import { MESSAGING_CONFIG, type MessagingConfig } from './messaging.config';
 import { ShutdownTimeoutError } from './messaging.errors';
 import { MessagingMetrics } from './metrics/messaging-metrics';
@@ -70,6 +71,7 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
     private readonly topology: MessagingTopology,
     private readonly observers: ObserverDispatcher,
     private readonly inProcess: InProcessTransport,
+    private readonly eventLog: EventLog,
     @Inject(MESSAGING_CONFIG) private readonly config: MessagingConfig,
   ) {}
 
@@ -103,6 +105,8 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
       bestEffort: this.bestEffort.map((subscriber) => subscriber.subscriber),
       eventTypes: [...new Set(durable.flatMap((subscriber) => subscriber.eventTypes))],
     });
+    // A durable subscriber met for the first time starts every ordering key from now.
+    await this.eventLog.register(durable.map((subscriber) => subscriber.subscriber));
     for (const subscriber of [...durable, ...this.bestEffort]) this.transport.subscribe(subscriber);
     await this.transport.start();
     this.bestEffort.forEach((subscriber) => subscriber.start());

@@ -7,6 +7,8 @@ import type { MessagingConfig } from './messaging.config';
 import { MessagingMetrics, type MessagingBacklog } from './metrics/messaging-metrics';
 import { Relay } from './relay/relay';
 import { RetryPoller } from './retries/retry-poller';
+import { InProcessTransport } from './transport/in-process.transport';
+import { TRANSPORT, type Transport } from './transport/transport';
 
 export { deleteRedisKeys, redisTestPrefix, requireRedis, startRedisTestServer } from './transport/redis/redis-test-server';
 export type { RedisTestServer, RedisTestServerOptions } from './transport/redis/redis-test-server';
@@ -55,18 +57,29 @@ export async function waitForIdle(app: INestApplicationContext, options: WaitOpt
     async () => {
       backlog = await metrics.backlog();
       const transportIdle = backlog.transportPending === undefined || backlog.transportPending === 0;
-      return backlog.outboxPending === 0 && backlog.retriesPending === 0 && transportIdle;
+      return backlog.outboxPending === 0 && backlog.logPending === 0 && backlog.retriesPending === 0 && transportIdle;
     },
     { message: 'the outbox, retries and transport to drain', ...options },
   );
   return backlog as MessagingBacklog;
 }
 
-/** Runs relay batches in the test's own flow until the outbox is empty (relay may also be running). */
+/**
+ * Runs relay batches in the test's own flow until the outbox is empty (relay may also be
+ * running), then, with the in-process transport, waits until every durable subscriber here has
+ * read the log that far (each event handled, parked or dead-lettered).
+ */
 export async function relayAll(app: INestApplicationContext): Promise<number> {
   const relay = app.get(Relay, { strict: false });
   let total = 0;
-  for (let claimed = await relay.relayOnce(); claimed > 0; claimed = await relay.relayOnce()) total += claimed;
+  for (;;) {
+    const outcome = await relay.claimOnce();
+    total += outcome.claimed;
+    if (outcome.busy) await new Promise((resolve) => setTimeout(resolve, 10));
+    else if (outcome.claimed === 0) break;
+  }
+  const transport = app.get<Transport>(TRANSPORT, { strict: false });
+  if (transport.delivery === 'log') await app.get(InProcessTransport, { strict: false }).settled();
   return total;
 }
 

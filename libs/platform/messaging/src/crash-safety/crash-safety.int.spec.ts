@@ -99,10 +99,13 @@ describe('crash safety (SIGKILL of a process running the relay and subscribers)'
     await last.ready;
     await waitFor(
       async () => {
-        const { rows } = await sql.query('SELECT (SELECT count(*) FROM messaging.outbox) + (SELECT count(*) FROM messaging.retries) AS left');
+        const { rows } = await sql.query(
+          `SELECT (SELECT count(*) FROM messaging.outbox) + (SELECT count(*) FROM messaging.retries)
+                + (SELECT coalesce(sum(count), 0) FROM messaging.event_log WHERE position > (SELECT min(position) FROM messaging.log_cursors)) AS left`,
+        );
         return Number(rows[0].left) === 0;
       },
-      { timeoutMs: 30_000, message: 'the last child to drain the outbox and retries' },
+      { timeoutMs: 30_000, message: 'the last child to drain the outbox, the event log and retries' },
     );
     last.process.kill('SIGTERM');
     expect(await last.exited).toBe(0);

@@ -49,13 +49,15 @@ interface DeadLetterRow {
 
 // Replaying moves the row back to the retry table with a fresh attempt budget, due now. The
 // subscriber's retry poller (in whichever instance hosts it) runs it through the inbox, so a
-// replay applies at most once even if the event had been handled meanwhile.
+// replay applies at most once even if the event had been handled meanwhile. A keyed event that
+// still holds its key is the key's next event again, so the events held behind it follow it in
+// order; one whose key was released when it was dead-lettered is applied late, out of order.
 const REPLAY = (where: string): string => `
   WITH moved AS (DELETE FROM messaging.dead_letters WHERE ${where}
-                 RETURNING subscriber, event_id, event_type, envelope, error, stack)
-  INSERT INTO messaging.retries (subscriber, event_id, event_type, envelope, attempts, next_attempt_at, last_error, last_stack)
-  SELECT subscriber, event_id, event_type, envelope, 0, clock_timestamp(), error, stack FROM moved
-  ON CONFLICT (subscriber, event_id) DO UPDATE SET attempts = 0, next_attempt_at = clock_timestamp()
+                 RETURNING subscriber, event_id, event_type, envelope, error, stack, ordering_key, key_seq, holds_key)
+  INSERT INTO messaging.retries (subscriber, event_id, event_type, envelope, attempts, next_attempt_at, last_error, last_stack, ordering_key, key_seq, out_of_order)
+  SELECT subscriber, event_id, event_type, envelope, 0, clock_timestamp(), error, stack, ordering_key, key_seq, ordering_key IS NOT NULL AND NOT holds_key FROM moved
+  ON CONFLICT (subscriber, event_id) DO UPDATE SET attempts = 0, next_attempt_at = clock_timestamp(), held = false
   RETURNING subscriber, event_id`;
 
 /**

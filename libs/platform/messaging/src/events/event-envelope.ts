@@ -19,13 +19,28 @@ export interface EventEnvelope<P = unknown> {
   /** Id of the event whose handling published this one, if any. */
   readonly causationId: string | null;
   readonly payload: P;
+  /**
+   * The ordering key (see `IntegrationEvent`), absent on unordered events. Events of one key
+   * reach each durable subscriber in `keySeq` order.
+   */
+  readonly orderingKey?: string;
+  /**
+   * The event's place among its key's events: 1, 2, 3… with no gaps, in the order their
+   * transactions committed (assigned by PostgreSQL when the event is appended, never by a clock).
+   */
+  readonly keySeq?: number;
 }
 
 /** Explicit correlation for an append; by default it comes from the current context. */
 export interface EnvelopeOrigin {
   correlationId?: string;
   causationId?: string | null;
+  /** Orders every event of this append under one key; wins over the classes' `orderingKey`. */
+  orderingKey?: string;
 }
+
+/** Longest ordering key, in characters: it is stored beside every event and in every subscriber's progress. */
+export const MAX_ORDERING_KEY_LENGTH = 200;
 
 /**
  * Wraps events published together (one append, one unit of work). Correlation and causation
@@ -52,6 +67,18 @@ export function buildEnvelopes(
       throw new ValidationError(`events[${index}].payload`, 'must be a plain object');
     }
     assertPlainPayload(payload, `events[${index}].payload`);
-    return { id: ids[index], type: eventClass.type, version: eventClass.version, occurredAt, source, correlationId, causationId, payload };
+    const envelope = { id: ids[index], type: eventClass.type, version: eventClass.version, occurredAt, source, correlationId, causationId, payload };
+    const orderingKey = origin.orderingKey ?? eventClass.orderingKey?.(payload as never);
+    if (orderingKey === undefined) return envelope;
+    assertOrderingKey(orderingKey, origin.orderingKey !== undefined ? 'origin.orderingKey' : `events[${index}].orderingKey`);
+    return { ...envelope, orderingKey };
   });
+}
+
+/** An ordering key is 1 to 200 characters of storable text. */
+function assertOrderingKey(key: unknown, field: string): asserts key is string {
+  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_ORDERING_KEY_LENGTH) {
+    throw new ValidationError(field, `must be a string of 1 to ${MAX_ORDERING_KEY_LENGTH} characters`);
+  }
+  assertPlainPayload(key, field);
 }

@@ -14,6 +14,20 @@ import { ConfigurationError } from '@modulith/core';
  *
  * The payload is plain JSON data: strings, safe integers, booleans, null, arrays and plain
  * objects. Amounts and other big or decimal numbers travel as strings.
+ *
+ * An event whose subscribers need it in order with others declares an **ordering key**: every
+ * durable subscriber then sees the events of one key in the order their transactions committed
+ * (see the messaging README, "Ordering"). Name the entity whose history the events tell:
+ *
+ * ```ts
+ * export class BalanceChanged extends IntegrationEvent<BalanceChangedPayload> {
+ *   static readonly type = 'ledger.balance-changed';
+ *   static readonly version = 1;
+ *   static orderingKey(payload: BalanceChangedPayload): string {
+ *     return `${payload.accountId}/${payload.currency}`;
+ *   }
+ * }
+ * ```
  */
 export abstract class IntegrationEvent<P extends object = object> {
   constructor(readonly payload: P) {}
@@ -26,6 +40,11 @@ export interface IntegrationEventClass<E extends IntegrationEvent = IntegrationE
   readonly prototype: E;
   readonly type: string;
   readonly version: number;
+  /**
+   * The event's ordering key, from its payload (1 to 200 characters): events of one key reach
+   * every durable subscriber in commit order. Absent: the event is unordered.
+   */
+  orderingKey?(payload: never): string;
 }
 
 /** The payload type of an event class or instance. */
@@ -48,6 +67,9 @@ export function assertEventClass(eventClass: unknown): asserts eventClass is Int
   }
   if (!Number.isSafeInteger(candidate.version) || (candidate.version as number) < 1) {
     throw new ConfigurationError(`${name} must declare "static readonly version" as a positive integer`, { eventClass: name });
+  }
+  if (candidate.orderingKey !== undefined && typeof candidate.orderingKey !== 'function') {
+    throw new ConfigurationError(`${name}.orderingKey must be a static method (payload) => string`, { eventClass: name });
   }
 }
 

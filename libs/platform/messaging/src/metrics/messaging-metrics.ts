@@ -10,6 +10,8 @@ export type MessagingSample =
   | { kind: 'retry-scheduled'; subscriber: string; eventType: string; attempt: number; delayMs: number }
   | { kind: 'dead-lettered'; subscriber: string; eventType: string; attempts: number }
   | { kind: 'dropped'; subscriber: string; eventType: string; events: number }
+  /** Keyed events parked to wait for an earlier event of their key (failing, or still in flight elsewhere). */
+  | { kind: 'held'; subscriber: string; eventType: string; events: number }
   | { kind: 'relay-batch'; events: number; durationMs: number }
   /** Events of one source module and type a relay batch handed to the transport and committed. */
   | { kind: 'published'; source: string; eventType: string; events: number }
@@ -32,6 +34,8 @@ export interface SubscriberCounters {
   deadLettered: number;
   /** Best-effort events dropped because the subscriber's queue was full. */
   dropped: number;
+  /** Keyed events parked to wait for an earlier event of their key. */
+  held: number;
 }
 
 export interface RelayCounters {
@@ -50,6 +54,12 @@ export interface MessagingBacklog {
   oldestPendingAgeMs: number | null;
   retriesPending: number;
   deadLetters: number;
+  /** Of `retriesPending`: events waiting only for an earlier event of their key. */
+  heldEvents: number;
+  /** Subscriber and key pairs held back: a parked or dead-lettered (`hold`) event blocks later ones. */
+  heldKeys: number;
+  /** In-process transport: relayed events in the event log that some durable subscriber has not read yet. */
+  logPending: number;
   /**
    * Broker transports only (Redis Streams): events published but not yet handled by every
    * consumer group; null when the broker cannot be asked. Absent with the in-process transport.
@@ -84,20 +94,28 @@ export class MessagingMetrics {
   }
 
   async backlog(): Promise<MessagingBacklog> {
-    const [row] = await queryRows<{ pending: string; oldest_ms: number | null; retries: string; dead: string }>(
+    const [row] = await queryRows<{ pending: string; oldest_ms: number | null; retries: string; dead: string; held: string; held_keys: string; log_pending: string }>(
       this.database.dataSource,
       `SELECT (SELECT count(*) FROM messaging.outbox) AS pending,
               -- isfinite: a row written with occurred_at 'infinity' must not break the read
               (SELECT CASE WHEN isfinite(occurred_at) THEN (extract(epoch FROM clock_timestamp() - occurred_at) * 1000)::float8 END
-                 FROM messaging.outbox ORDER BY id LIMIT 1) AS oldest_ms,
+                 FROM messaging.outbox ORDER BY seq LIMIT 1) AS oldest_ms,
               (SELECT count(*) FROM messaging.retries) AS retries,
-              (SELECT count(*) FROM messaging.dead_letters) AS dead`,
+              (SELECT count(*) FROM messaging.dead_letters) AS dead,
+              (SELECT count(*) FROM messaging.retries WHERE held) AS held,
+              (SELECT count(*) FROM (SELECT subscriber, ordering_key FROM messaging.retries WHERE ordering_key IS NOT NULL AND NOT out_of_order
+                                     UNION SELECT subscriber, ordering_key FROM messaging.dead_letters WHERE holds_key) k) AS held_keys,
+              (SELECT coalesce(sum(count), 0) FROM messaging.event_log
+                WHERE position > coalesce((SELECT min(position) FROM messaging.log_cursors), 0)) AS log_pending`,
     );
     const backlog: MessagingBacklog = {
       outboxPending: Number(row.pending),
       oldestPendingAgeMs: row.oldest_ms === null ? null : Math.max(0, Math.round(Number(row.oldest_ms))),
       retriesPending: Number(row.retries),
       deadLetters: Number(row.dead),
+      heldEvents: Number(row.held),
+      heldKeys: Number(row.held_keys),
+      logPending: Number(row.log_pending),
     };
     if (this.transport?.backlog) backlog.transportPending = await this.transport.backlog().catch(() => null);
     return backlog;
@@ -135,6 +153,9 @@ export class MessagingMetrics {
         case 'dropped':
           counters.dropped += sample.events;
           break;
+        case 'held':
+          counters.held += sample.events;
+          break;
       }
     }
     for (const listener of this.listeners) listener(sample);
@@ -154,6 +175,7 @@ export class MessagingMetrics {
         retriesScheduled: 0,
         deadLettered: 0,
         dropped: 0,
+        held: 0,
       };
       this.subscribers.set(subscriber, counters);
     }

@@ -3,6 +3,7 @@ import { CreateMessagingTables0001 } from './migrations/0001-create-messaging-ta
 import { CreateOutboxDelivered0002 } from './migrations/0002-create-outbox-delivered.migration';
 import { EnvelopesAsJson0003 } from './migrations/0003-envelopes-as-json.migration';
 import { CreateInstances0004 } from './migrations/0004-create-instances.migration';
+import { OrderedDelivery0005 } from './migrations/0005-ordered-delivery.migration';
 
 /** The schema the messaging platform owns: outbox (and its delivered rows, when kept), retries, dead letters. */
 export const MESSAGING_SCHEMA = 'messaging';
@@ -11,5 +12,5 @@ export const messagingSchema = defineModuleSchema({
   module: 'messaging',
   schema: MESSAGING_SCHEMA,
   entities: [],
-  migrations: [CreateMessagingTables0001, CreateOutboxDelivered0002, EnvelopesAsJson0003, CreateInstances0004],
+  migrations: [CreateMessagingTables0001, CreateOutboxDelivered0002, EnvelopesAsJson0003, CreateInstances0004, OrderedDelivery0005],
 });

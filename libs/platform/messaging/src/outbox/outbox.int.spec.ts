@@ -87,7 +87,7 @@ describe('Outbox (real PostgreSQL)', () => {
 
   it('reports what waits in the outbox, and for how long, through the metrics hooks', async () => {
     const metrics = app.get(MessagingMetrics);
-    expect(await metrics.backlog()).toEqual({ outboxPending: 0, oldestPendingAgeMs: null, retriesPending: 0, deadLetters: 0 });
+    expect(await metrics.backlog()).toEqual({ outboxPending: 0, oldestPendingAgeMs: null, retriesPending: 0, deadLetters: 0, heldEvents: 0, heldKeys: 0, logPending: 0 });
     await producer.publish(payloads(1, 4));
     await new Promise((resolve) => setTimeout(resolve, 30));
     const backlog = await metrics.backlog();

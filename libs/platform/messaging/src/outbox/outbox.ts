@@ -9,6 +9,21 @@ const APPEND = `
   SELECT e.id, e.type, e.version, $4::timestamptz, $5, $6, $7, e.payload
     FROM unnest($1::uuid[], $2::text[], $3::integer[], $8::json[]) AS e(id, type, version, payload)`;
 
+const APPEND_KEYED = `
+  INSERT INTO messaging.outbox (id, type, version, occurred_at, source, correlation_id, causation_id, payload, ordering_key, key_seq)
+  SELECT e.id, e.type, e.version, $4::timestamptz, $5, $6, $7, e.payload, e.ordering_key, e.key_seq
+    FROM unnest($1::uuid[], $2::text[], $3::integer[], $8::json[], $9::text[], $10::bigint[]) AS e(id, type, version, payload, ordering_key, key_seq)`;
+
+// Reserves `count` numbers per key. The row lock this takes on each key is held until the
+// producer's transaction ends, so producers of one key append one after the other and their
+// numbers follow commit order; keys are locked in sorted order, so two producers of the same
+// keys cannot deadlock on them.
+const RESERVE_KEY_SEQS = `
+  INSERT INTO messaging.ordering_keys AS k (ordering_key, seq)
+  SELECT r.ordering_key, r.count FROM unnest($1::text[], $2::bigint[]) AS r(ordering_key, count) ORDER BY r.ordering_key
+  ON CONFLICT (ordering_key) DO UPDATE SET seq = k.seq + excluded.seq
+  RETURNING ordering_key, seq::text AS last`;
+
 /**
  * Where a module publishes integration events: inside the transaction that makes the change
  * they describe, so both commit or neither does. Nothing is sent from here; the relay moves
@@ -32,13 +47,18 @@ export class Outbox {
   /**
    * Writes `events` with one statement through the caller's transaction `manager`, and returns
    * their envelopes. Correlation and causation come from the current context unless `origin`
-   * names them.
+   * names them. Keyed events (see `IntegrationEvent.orderingKey`) take one more statement that
+   * numbers them per key and locks their keys until the transaction ends: append them once
+   * the transaction holds its own row locks, so it waits on a key only as long as it would
+   * have waited on the entity the key names.
    */
   async append(manager: EntityManager, events: readonly IntegrationEvent[], origin?: EnvelopeOrigin): Promise<EventEnvelope[]> {
     if (events.length === 0) return [];
-    const envelopes = buildEnvelopes(events, this.module, origin);
+    let envelopes = buildEnvelopes(events, this.module, origin);
     const first = envelopes[0];
-    await queryRows(manager, APPEND, [
+    const keyed = envelopes.some((envelope) => envelope.orderingKey !== undefined);
+    if (keyed) envelopes = await numberPerKey(manager, envelopes);
+    await queryRows(manager, keyed ? APPEND_KEYED : APPEND, [
       envelopes.map((envelope) => envelope.id),
       envelopes.map((envelope) => envelope.type),
       envelopes.map((envelope) => envelope.version),
@@ -47,8 +67,23 @@ export class Outbox {
       first.correlationId,
       first.causationId,
       envelopes.map((envelope) => JSON.stringify(envelope.payload)),
+      ...(keyed ? [envelopes.map((envelope) => envelope.orderingKey ?? null), envelopes.map((envelope) => envelope.keySeq ?? null)] : []),
     ]);
     this.signals.appended(manager);
     return envelopes;
   }
+}
+
+/** Gives each keyed envelope its `keySeq`: its key's next numbers, in the order of the append. */
+async function numberPerKey(manager: EntityManager, envelopes: EventEnvelope[]): Promise<EventEnvelope[]> {
+  const counts = new Map<string, number>();
+  for (const { orderingKey } of envelopes) if (orderingKey !== undefined) counts.set(orderingKey, (counts.get(orderingKey) ?? 0) + 1);
+  const rows = await queryRows<{ ordering_key: string; last: string }>(manager, RESERVE_KEY_SEQS, [[...counts.keys()], [...counts.values()]]);
+  const next = new Map(rows.map((row) => [row.ordering_key, Number(row.last) - (counts.get(row.ordering_key) ?? 0) + 1]));
+  return envelopes.map((envelope) => {
+    if (envelope.orderingKey === undefined) return envelope;
+    const keySeq = next.get(envelope.orderingKey) as number;
+    next.set(envelope.orderingKey, keySeq + 1);
+    return { ...envelope, keySeq };
+  });
 }

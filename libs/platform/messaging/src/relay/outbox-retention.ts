@@ -9,16 +9,17 @@ import { OUTBOX_CHANNEL } from './notify-coalescer';
 const CHUNK = 10_000;
 const HOUR_MS = 3_600_000;
 
-// Back into the outbox, as they were: the relays (woken by the NOTIFY) publish them again, in id
-// order, through whatever transport runs now. Subscribers' inboxes skip what they had handled.
+// Back into the outbox, as they were, each key's events in their order and with their numbers:
+// the relays (woken by the NOTIFY) publish them again through whatever transport runs now, and
+// subscribers skip what they had handled (inbox, key progress).
 const REDRIVE = `
   WITH again AS (
-    INSERT INTO messaging.outbox (id, type, version, occurred_at, source, correlation_id, causation_id, payload)
-    SELECT id, type, version, occurred_at, source, correlation_id, causation_id, payload
-      FROM messaging.outbox_delivered
-     WHERE delivered_at >= $1 AND delivered_at < $2
-     ORDER BY id
-    ON CONFLICT (id) DO NOTHING
+    INSERT INTO messaging.outbox (id, type, version, occurred_at, source, correlation_id, causation_id, payload, ordering_key, key_seq)
+    SELECT d.id, d.type, d.version, d.occurred_at, d.source, d.correlation_id, d.causation_id, d.payload, d.ordering_key, d.key_seq
+      FROM messaging.outbox_delivered d
+     WHERE d.delivered_at >= $1 AND d.delivered_at < $2
+       AND NOT EXISTS (SELECT 1 FROM messaging.outbox o WHERE o.id = d.id)
+     ORDER BY d.ordering_key, d.key_seq, d.id
     RETURNING 1)
   SELECT count(*)::int AS count FROM again`;
 

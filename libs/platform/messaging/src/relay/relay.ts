@@ -10,27 +10,59 @@ import { IntegrationEventPublisher } from '../transport/integration-event.publis
 import { MessagingConnections } from '../sql/messaging-connections';
 import { releaseRunner } from '../sql/release-runner';
 import { relayedEvent } from '../transport/relayed-events';
+import { TRANSPORT, type Transport } from '../transport/transport';
 import { OutboxRetention } from './outbox-retention';
 import { Wakeup } from './wakeup';
 
-// `= ANY(ARRAY(...))` rather than `IN (...)`: it keeps the planner on the primary-key index
-// (an ordered scan that stops after $1 rows) however large the backlog grows. There is no
-// cursor: a row whose transaction commits late, with a lower id than rows already relayed,
-// is simply still there at the next claim, so out-of-order commits cannot be skipped.
-const CLAIM = `
-  DELETE FROM messaging.outbox
-   WHERE id = ANY (ARRAY(SELECT id FROM messaging.outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED))
-  RETURNING id, type, version, occurred_at, source, correlation_id, causation_id, payload`;
+const COLUMNS = 'id, type, version, occurred_at, source, correlation_id, causation_id, payload, ordering_key, key_seq';
 
-// With OUTBOX_RETENTION_HOURS set, the same claim also keeps a copy of the rows it deletes; it
+// Claims are taken one at a time across every relay of the database (this transaction-scoped
+// advisory lock), in insertion order (`seq`): that is what hands each key's events on in the
+// order their transactions committed, whatever the number of relays. `= ANY(ARRAY(...))` keeps
+// the planner on the primary-key index (an ordered scan that stops after $1 rows).
+const RELAY_LOCK = 'SELECT pg_try_advisory_xact_lock(1835297652, 1) AS locked';
+const CLAIMED = `
+  DELETE FROM messaging.outbox
+   WHERE seq = ANY (ARRAY(SELECT seq FROM messaging.outbox ORDER BY seq LIMIT $1))
+  RETURNING seq, ${COLUMNS}`;
+
+// With OUTBOX_RETENTION_HOURS set, the claim also keeps a copy of the rows it deletes; it
 // commits with the batch, so exactly the delivered rows are kept (see OutboxRetention).
-const CLAIM_AND_KEEP = `
-  WITH claimed AS (${CLAIM}),
-       kept AS (
-         INSERT INTO messaging.outbox_delivered (id, type, version, occurred_at, source, correlation_id, causation_id, payload)
-         SELECT id, type, version, occurred_at, source, correlation_id, causation_id, payload FROM claimed
-         ON CONFLICT (id) DO UPDATE SET delivered_at = excluded.delivered_at)
-  SELECT id, type, version, occurred_at, source, correlation_id, causation_id, payload FROM claimed`;
+const KEPT = `
+  kept AS (
+    INSERT INTO messaging.outbox_delivered (${COLUMNS})
+    SELECT ${COLUMNS} FROM claimed
+    ON CONFLICT (id) DO UPDATE SET delivered_at = excluded.delivered_at)`;
+
+// The in-process transport's sink: the batch becomes one row of the event log, built by
+// PostgreSQL from the rows it deletes (the envelopes as JSON, instants as the relay writes them).
+const LOGGED = `
+  logged AS (
+    INSERT INTO messaging.event_log (position, events, count)
+    SELECT nextval('messaging.event_log_position'),
+           json_agg(json_build_object(
+             'id', id, 'type', type, 'version', version,
+             'occurredAt', CASE WHEN isfinite(occurred_at) THEN to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') ELSE occurred_at::text END,
+             'source', source, 'correlationId', correlation_id, 'causationId', causation_id, 'payload', payload,
+             'orderingKey', ordering_key, 'keySeq', key_seq)
+             ORDER BY seq),
+           count(*)
+      FROM claimed HAVING count(*) > 0
+    RETURNING position)`;
+
+function claimStatement(keep: boolean, log: boolean): { name: string; text: string } {
+  const ctes = [`claimed AS (${CLAIMED})`, ...(keep ? [KEPT] : []), ...(log ? [LOGGED] : [])];
+  const position = log ? ', (SELECT position FROM logged) AS position' : '';
+  return {
+    name: `modulith-relay-claim${keep ? '-keep' : ''}${log ? '-log' : ''}`,
+    text: `WITH ${ctes.join(',\n')} SELECT ${COLUMNS}${position} FROM claimed ORDER BY seq`,
+  };
+}
+
+// Log rows a relay finds after the transport changed from in-process: published (again) first.
+const LEFT_IN_LOG = `
+  DELETE FROM messaging.event_log WHERE position = ANY (ARRAY(SELECT position FROM messaging.event_log ORDER BY position LIMIT 4))
+  RETURNING position, events`;
 
 interface OutboxRow {
   id: string;
@@ -42,12 +74,24 @@ interface OutboxRow {
   correlation_id: string;
   causation_id: string | null;
   payload: unknown;
+  ordering_key: string | null;
+  /** bigint, as node-postgres returns it. */
+  key_seq: string | null;
 }
 
+/** What one claim did: `busy` when another relay held the claim lock. */
+export type ClaimOutcome = { claimed: number; busy?: boolean };
+
 /**
- * Moves committed outbox rows to the transport. Each batch is one transaction: claim rows
- * (locked, so other relays skip them), deliver them, delete them, commit. If the process dies
- * before the commit the rows come back and are delivered again; inboxes absorb the repeat.
+ * Moves committed outbox rows to the transport, in insertion order, one claim at a time across
+ * all relays of the database (so each key's events leave in commit order). Each claim is one
+ * short transaction that never waits for a handler:
+ * - with the in-process transport, the claimed rows become one row of `messaging.event_log` in
+ *   the statement that deletes them; durable subscribers read the log from their own cursors
+ *   (`EventLog`), best-effort ones get the batch after the commit;
+ * - with a broker (Redis), the batch is published inside the claim (a bounded call, never a
+ *   handler) and deleted once the broker took it. If the process dies before the commit the rows
+ *   come back and are published again; inboxes and key progress absorb the repeat.
  * Sleeps when the outbox is empty until a local commit, a NOTIFY or the poll interval wakes it.
  */
 @Injectable()
@@ -64,6 +108,7 @@ export class Relay {
     private readonly publisher: IntegrationEventPublisher,
     private readonly metrics: MessagingMetrics,
     private readonly retention: OutboxRetention,
+    @Inject(TRANSPORT) private readonly transport: Transport,
     @Inject(MESSAGING_CONFIG) private readonly config: MessagingConfig,
   ) {}
 
@@ -94,29 +139,39 @@ export class Relay {
     this.workers = [];
   }
 
-  /** Claims, delivers and deletes one batch; returns the number of events it carried. */
+  /** Claims and hands on one batch; returns the number of events it carried (0 if another relay holds the claim). */
   async relayOnce(): Promise<number> {
+    return (await this.claimOnce()).claimed;
+  }
+
+  /** Like `relayOnce`, and says whether another relay held the claim lock. */
+  async claimOnce(): Promise<ClaimOutcome> {
     const started = performance.now();
+    const logged = this.transport.delivery === 'log';
+    if (logged) await this.transport.assertMayClaim?.();
     const runner = (await this.connections.dataSource()).createQueryRunner();
     let broken: Error | undefined;
+    let envelopes: EventEnvelope[] = [];
     try {
       // The relay's own transaction runs on the raw driver connection: it needs no entity
       // manager, and this saves round trips (BEGIN with SET LOCAL in one, a prepared claim).
       const client = (await runner.connect()) as PoolClient;
-      // Only this commit (the delete) is asynchronous: if a server crash loses it, the rows
-      // come back and are delivered again, which the inboxes absorb. Handlers' transactions
-      // (inbox + effect) and parked retries keep synchronous commits. Saves a WAL flush per batch.
-      // The claim waits, idle, while subscribers run (each bounded by its handler timeout), so
-      // the pool's idle-in-transaction bound is lifted for it alone.
-      await client.query('BEGIN; SET LOCAL synchronous_commit = off; SET LOCAL idle_in_transaction_session_timeout = 0');
+      // Only this commit is asynchronous: if a server crash loses it, the rows come back and are
+      // delivered again, which the inboxes absorb. Saves a WAL flush per batch.
+      await client.query('BEGIN; SET LOCAL synchronous_commit = off');
       try {
-        const claim = this.retention.enabled ? { name: 'modulith-relay-claim-keep', text: CLAIM_AND_KEEP } : { name: 'modulith-relay-claim', text: CLAIM };
+        const [{ locked }] = (await client.query<{ locked: boolean }>(RELAY_LOCK)).rows;
+        if (!locked) {
+          await client.query('ROLLBACK');
+          return { claimed: 0, busy: true };
+        }
+        if (!logged) envelopes = await this.publishLeftInLog(client);
+        const claim = claimStatement(this.retention.enabled, logged);
         const { rows } = await client.query<OutboxRow>({ ...claim, values: [this.config.relayBatchSize] });
-        const envelopes = rows.map(toEnvelope).sort(byId);
-        if (envelopes.length > 0) await this.publish(envelopes);
+        const claimed = rows.map(toEnvelope);
+        if (!logged && claimed.length > 0) await this.publish(claimed);
         await client.query('COMMIT');
-        if (envelopes.length > 0) this.recordPublished(envelopes, performance.now() - started);
-        return rows.length;
+        envelopes.push(...claimed);
       } catch (error) {
         await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
         throw error;
@@ -124,6 +179,29 @@ export class Relay {
     } finally {
       // A connection that could not roll back is destroyed, never handed to the next claim.
       await releaseRunner(runner, broken);
+    }
+    if (envelopes.length > 0) {
+      this.recordPublished(envelopes, performance.now() - started);
+      // After the commit: the log readers look now, and best-effort subscribers and observers
+      // get the batch (at most once: what they miss in a crash is not theirs to have).
+      if (logged) await this.publishAfterLog(envelopes);
+    }
+    return { claimed: envelopes.length };
+  }
+
+  /** Log rows left by an in-process run of this database: published first, in log order. */
+  private async publishLeftInLog(client: PoolClient): Promise<EventEnvelope[]> {
+    const { rows } = await client.query<{ position: string; events: EventEnvelope[] }>(LEFT_IN_LOG);
+    const envelopes = rows.sort((left, right) => Number(left.position) - Number(right.position)).flatMap((row) => row.events.map(fromLog));
+    if (envelopes.length > 0) await this.publish(envelopes);
+    return envelopes;
+  }
+
+  private async publishAfterLog(envelopes: EventEnvelope[]): Promise<void> {
+    try {
+      await this.publish(envelopes);
+    } catch (error) {
+      this.logger.warn(`best-effort delivery of a relayed batch failed (durable subscribers are not affected): ${describeFailure(error).message}`);
     }
   }
 
@@ -146,9 +224,9 @@ export class Relay {
   private async work(): Promise<void> {
     let failures = 0;
     while (this.running) {
-      let claimed: number;
+      let outcome: ClaimOutcome;
       try {
-        claimed = await this.relayOnce();
+        outcome = await this.claimOnce();
         failures = 0;
       } catch (error) {
         failures += 1;
@@ -161,10 +239,16 @@ export class Relay {
         await this.stopping.sleep(delayMs);
         continue;
       }
-      if (claimed < this.config.relayBatchSize && this.running) await this.wakeup.sleep(this.config.relayPollIntervalMs);
+      if (!this.running) break;
+      // Another relay is claiming: look again shortly (it may stop at any time), not at once.
+      if (outcome.busy) await this.wakeup.sleep(Math.min(BUSY_RETRY_MS, this.config.relayPollIntervalMs));
+      else if (outcome.claimed < this.config.relayBatchSize) await this.wakeup.sleep(this.config.relayPollIntervalMs);
     }
   }
 }
+
+/** How soon a relay that found the claim lock taken tries again. */
+const BUSY_RETRY_MS = 50;
 
 function toEnvelope(row: OutboxRow): EventEnvelope {
   return {
@@ -176,7 +260,15 @@ function toEnvelope(row: OutboxRow): EventEnvelope {
     correlationId: row.correlation_id,
     causationId: row.causation_id,
     payload: row.payload,
+    ...(row.ordering_key === null ? {} : { orderingKey: row.ordering_key, keySeq: Number(row.key_seq) }),
   };
+}
+
+/** An envelope as the log row holds it (unordered events carry null key fields there). */
+export function fromLog(logged: EventEnvelope & { orderingKey?: string | null; keySeq?: number | null }): EventEnvelope {
+  if (logged.orderingKey !== null && logged.keySeq !== null) return logged;
+  const { orderingKey: _key, keySeq: _seq, ...unordered } = logged;
+  return unordered;
 }
 
 /**
@@ -187,8 +279,4 @@ function toEnvelope(row: OutboxRow): EventEnvelope {
  */
 function isoInstant(value: unknown): string {
   return value instanceof Date && !Number.isNaN(value.getTime()) ? value.toISOString() : String(value);
-}
-
-function byId(left: EventEnvelope, right: EventEnvelope): number {
-  return left.id < right.id ? -1 : left.id > right.id ? 1 : 0;
 }

@@ -8,9 +8,19 @@ import type { FailureDescription } from './failure';
 export interface ParkedEvent {
   subscriber: string;
   envelope: EventEnvelope;
-  /** Attempts made so far, all failed. */
+  /** Attempts made so far, all failed (0 for an event only held behind an earlier one of its key). */
   attempts: number;
+  /** A dead letter re-driven after its key had moved on: applied late, outside the key's order. */
+  outOfOrder?: boolean;
 }
+
+/** What a dead-lettered keyed event does to later events of its key, for one subscriber. */
+export type DeadLetteredKeyRule = 'hold' | 'release';
+
+// A parked row may be attempted when it is unordered, re-driven out of order, or the next (or an
+// already handled) event of its key for its subscriber: each key's events leave in order.
+const IS_HEAD = `(r.ordering_key IS NULL OR r.out_of_order
+   OR r.key_seq <= coalesce((SELECT p.seq FROM messaging.key_progress p WHERE p.subscriber = r.subscriber AND p.ordering_key = r.ordering_key), 0) + 1)`;
 
 /**
  * The `messaging.retries` and `messaging.dead_letters` tables. A failed event is parked per
@@ -23,10 +33,33 @@ export class RetryStore {
   async park(on: Queryable, subscriber: string, envelope: EventEnvelope, failure: FailureDescription, attempts: number, delayMs: number): Promise<void> {
     await queryRows(
       on,
-      `INSERT INTO messaging.retries (subscriber, event_id, event_type, envelope, attempts, next_attempt_at, last_error, last_stack)
-       VALUES ($1, $2, $3, $4, $5, clock_timestamp() + $6 * interval '1 millisecond', $7, $8)
+      `INSERT INTO messaging.retries (subscriber, event_id, event_type, envelope, attempts, next_attempt_at, last_error, last_stack, ordering_key, key_seq)
+       VALUES ($1, $2, $3, $4, $5, clock_timestamp() + $6 * interval '1 millisecond', $7, $8, $9, $10)
        ON CONFLICT (subscriber, event_id) DO NOTHING`,
-      [subscriber, envelope.id, envelope.type, JSON.stringify(envelope), attempts, delayMs, failure.message, failure.stack],
+      [subscriber, envelope.id, envelope.type, JSON.stringify(envelope), attempts, delayMs, failure.message, failure.stack, envelope.orderingKey ?? null, envelope.keySeq ?? null],
+    );
+  }
+
+  /**
+   * Parks keyed events that arrived before an earlier event of their key was handled (it failed,
+   * or another replica is still on it): due at once, attempted as soon as they are next.
+   */
+  async hold(on: Queryable, subscriber: string, envelopes: readonly EventEnvelope[]): Promise<void> {
+    if (envelopes.length === 0) return;
+    await queryRows(
+      on,
+      `INSERT INTO messaging.retries (subscriber, event_id, event_type, envelope, attempts, next_attempt_at, last_error, ordering_key, key_seq, held)
+       SELECT $1, e.id, e.type, e.envelope, 0, clock_timestamp(), 'held behind an earlier event of its ordering key', e.ordering_key, e.key_seq, true
+         FROM unnest($2::uuid[], $3::text[], $4::jsonb[], $5::text[], $6::bigint[]) AS e(id, type, envelope, ordering_key, key_seq)
+       ON CONFLICT (subscriber, event_id) DO NOTHING`,
+      [
+        subscriber,
+        envelopes.map((envelope) => envelope.id),
+        envelopes.map((envelope) => envelope.type),
+        envelopes.map((envelope) => JSON.stringify(envelope)),
+        envelopes.map((envelope) => envelope.orderingKey ?? null),
+        envelopes.map((envelope) => envelope.keySeq ?? null),
+      ],
     );
   }
 
@@ -34,23 +67,39 @@ export class RetryStore {
     await queryRows(
       on,
       `UPDATE messaging.retries
-          SET attempts = $3, next_attempt_at = clock_timestamp() + $4 * interval '1 millisecond', last_error = $5, last_stack = $6
+          SET attempts = $3, next_attempt_at = clock_timestamp() + $4 * interval '1 millisecond', last_error = $5, last_stack = $6, held = false
         WHERE subscriber = $1 AND event_id = $2`,
       [subscriber, envelope.id, attempts, delayMs, failure.message, failure.stack],
     );
   }
 
-  /** Moves an event to the dead-letter store, out of the retry table if it was there. */
-  async deadLetter(on: Queryable, subscriber: string, envelope: EventEnvelope, failure: FailureDescription, attempts: number): Promise<void> {
+  /**
+   * Moves an event to the dead-letter store, out of the retry table if it was there. A keyed
+   * event either keeps holding its key (`hold`: later events of the key wait until it is
+   * re-driven) or releases it (`release`: the key's progress moves past it, in the same
+   * statement, and it is applied out of order if it is ever re-driven).
+   */
+  async deadLetter(on: Queryable, subscriber: string, envelope: EventEnvelope, failure: FailureDescription, attempts: number, keyRule: DeadLetteredKeyRule = 'hold'): Promise<void> {
+    const key = envelope.orderingKey ?? null;
+    const seq = envelope.keySeq ?? null;
     await queryRows(
       on,
-      `WITH parked AS (DELETE FROM messaging.retries WHERE subscriber = $2 AND event_id = $3)
-       INSERT INTO messaging.dead_letters (id, subscriber, event_id, event_type, envelope, error, stack, attempts)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+      `WITH parked AS (DELETE FROM messaging.retries WHERE subscriber = $2 AND event_id = $3),
+            released AS (
+              INSERT INTO messaging.key_progress (subscriber, ordering_key, seq)
+              SELECT $2, $9, $10 WHERE $9::text IS NOT NULL AND NOT $11::boolean
+              ON CONFLICT (subscriber, ordering_key) DO UPDATE SET seq = greatest(key_progress.seq, excluded.seq))
+       INSERT INTO messaging.dead_letters (id, subscriber, event_id, event_type, envelope, error, stack, attempts, ordering_key, key_seq, holds_key)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9::text IS NOT NULL AND $11::boolean)
        ON CONFLICT (subscriber, event_id) DO UPDATE
-         SET error = EXCLUDED.error, stack = EXCLUDED.stack, attempts = EXCLUDED.attempts, failed_at = now()`,
-      [uuidv7(), subscriber, envelope.id, envelope.type, JSON.stringify(envelope), failure.message, failure.stack, attempts],
+         SET error = EXCLUDED.error, stack = EXCLUDED.stack, attempts = EXCLUDED.attempts, failed_at = now(), holds_key = EXCLUDED.holds_key`,
+      [uuidv7(), subscriber, envelope.id, envelope.type, JSON.stringify(envelope), failure.message, failure.stack, attempts, key, seq, keyRule === 'hold'],
     );
+  }
+
+  /** Gives back the lease of an event that turned out not to be next yet: attempted again once it is. */
+  async requeueHeld(on: Queryable, subscriber: string, eventId: string): Promise<void> {
+    await queryRows(on, 'UPDATE messaging.retries SET next_attempt_at = clock_timestamp(), held = true WHERE subscriber = $1 AND event_id = $2', [subscriber, eventId]);
   }
 
   async remove(on: Queryable, subscriber: string, eventId: string): Promise<void> {
@@ -65,19 +114,20 @@ export class RetryStore {
    * poller tries again (the inbox makes that harmless if the handler had committed).
    */
   async leaseDue(on: Queryable, subscribers: readonly string[], limit: number, leaseMs: number): Promise<ParkedEvent[]> {
-    return queryRows<{ subscriber: string; envelope: EventEnvelope; attempts: number }>(
+    const rows = await queryRows<{ subscriber: string; envelope: EventEnvelope; attempts: number; out_of_order: boolean }>(
       on,
-      `UPDATE messaging.retries r
+      `UPDATE messaging.retries t
           SET next_attempt_at = clock_timestamp() + $3 * interval '1 millisecond'
-         FROM (SELECT subscriber, event_id FROM messaging.retries
-                WHERE subscriber = ANY($1) AND next_attempt_at <= clock_timestamp()
-                ORDER BY next_attempt_at
+         FROM (SELECT subscriber, event_id FROM messaging.retries r
+                WHERE r.subscriber = ANY($1) AND r.next_attempt_at <= clock_timestamp() AND ${IS_HEAD}
+                ORDER BY r.next_attempt_at
                 LIMIT $2
                 FOR UPDATE SKIP LOCKED) due
-        WHERE r.subscriber = due.subscriber AND r.event_id = due.event_id
-        RETURNING r.subscriber, r.envelope, r.attempts`,
+        WHERE t.subscriber = due.subscriber AND t.event_id = due.event_id
+        RETURNING t.subscriber, t.envelope, t.attempts, t.out_of_order`,
       [subscribers, limit, leaseMs],
     );
+    return rows.map((row) => ({ subscriber: row.subscriber, envelope: row.envelope, attempts: row.attempts, ...(row.out_of_order ? { outOfOrder: true } : {}) }));
   }
 
   /**
@@ -85,18 +135,29 @@ export class RetryStore {
    * producer wrote what the retry tables refuse): the payload is kept as its JSON text, which
    * any column takes, and the error says why. The event leaves the hot path either way.
    */
-  async deadLetterUnstorable(on: Queryable, subscriber: string, envelope: EventEnvelope, failure: FailureDescription, storeError: FailureDescription, attempts: number): Promise<void> {
+  async deadLetterUnstorable(
+    on: Queryable,
+    subscriber: string,
+    envelope: EventEnvelope,
+    failure: FailureDescription,
+    storeError: FailureDescription,
+    attempts: number,
+    keyRule: DeadLetteredKeyRule = 'hold',
+  ): Promise<void> {
     const kept = { ...envelope, payload: null, payloadText: JSON.stringify(envelope.payload) };
     const message = `${failure.message} — and the event could not be parked as it is (${storeError.message}); its payload is kept as text in payloadText`;
-    await this.deadLetter(on, subscriber, kept, { message, stack: failure.stack }, attempts);
+    await this.deadLetter(on, subscriber, kept, { message, stack: failure.stack }, attempts, keyRule);
   }
 
-  /** Milliseconds until the next retry of these subscribers is due (0 if overdue), or null. */
+  /**
+   * Milliseconds until the next retry of these subscribers is due (0 if overdue), or null.
+   * Events held behind an earlier one of their key count only once they are next.
+   */
   async msUntilNextDue(on: Queryable, subscribers: readonly string[]): Promise<number | null> {
     const [row] = await queryRows<{ ms: number | null }>(
       on,
-      `SELECT (extract(epoch FROM min(next_attempt_at) - clock_timestamp()) * 1000)::float8 AS ms
-         FROM messaging.retries WHERE subscriber = ANY($1)`,
+      `SELECT (extract(epoch FROM min(r.next_attempt_at) - clock_timestamp()) * 1000)::float8 AS ms
+         FROM messaging.retries r WHERE r.subscriber = ANY($1) AND ${IS_HEAD}`,
       [subscribers],
     );
     return row?.ms === null || row?.ms === undefined ? null : Math.max(0, Math.ceil(Number(row.ms)));

@@ -6,7 +6,9 @@ import type { MessagingConfig } from '../messaging.config';
 import type { MessagingMetrics } from '../metrics/messaging-metrics';
 import { retryDelayMs } from '../retries/backoff';
 import { describeFailure, isInfrastructureFailure, type FailureDescription } from '../retries/failure';
-import type { ParkedEvent, RetryStore } from '../retries/retry-store';
+import type { DeadLetteredKeyRule, ParkedEvent, RetryStore } from '../retries/retry-store';
+import { KeyProgressConflictError } from '../messaging.errors';
+import { advanceProgress, planDelivery, type DeliveryPlan } from './key-order';
 import type { OutboxSignals } from '../outbox/outbox-signals';
 import type { MessagingConnections } from '../sql/messaging-connections';
 import type { TransportSubscription } from '../transport/transport';
@@ -24,14 +26,24 @@ export interface DurableSubscriberDeps {
   retryScheduled(delayMs: number): void;
 }
 
-type Attempt = { ok: true } | { ok: false; error: unknown; timedOut?: boolean };
+/** How an attempt ended; `held` are keyed events that must wait for an earlier one of their key. */
+type Attempt = { ok: true; held: EventEnvelope[]; seen: EventEnvelope[] } | { ok: false; error: unknown; timedOut?: boolean };
+
+/** Re-plans of one chunk after a key moved under it (`KeyProgressConflictError`) before its keyed events are held. */
+const MAX_KEY_CONFLICTS = 3;
+/** Keys remembered as having events held here: handling one of them wakes the retry poller. */
+const MAX_REMEMBERED_HELD_KEYS = 10_000;
 
 /**
- * Runs one durable subscriber: each batch in one transaction that first records the events in
- * the module's inbox (those already there are skipped) and then lets the handler write its
- * effect, so effect and inbox rows commit together. A failing batch is split in halves until
- * the failing events are alone; those are parked for retry (or dead-lettered) and the rest go on.
- * A batch that timed out is not split (each half could hang as long): its events are parked.
+ * Runs one durable subscriber: each batch in one transaction that first decides, per ordering
+ * key, which events are next (`planDelivery`), records those in the module's inbox (those
+ * already there are skipped), lets the handler write its effect and moves the keys' progress,
+ * so effect, inbox rows and progress commit together. Keyed events whose predecessor is not
+ * handled yet are parked as held and attempted (by the retry poller) once it is, so each key's
+ * events are applied in order and a failing key holds back only itself. A failing batch is
+ * split in halves until the failing events are alone; those are parked for retry (or
+ * dead-lettered) and the rest go on. A batch that timed out is not split (each half could hang
+ * as long): its events are parked.
  */
 export class DurableSubscriber implements TransportSubscription {
   readonly mode = 'durable';
@@ -44,6 +56,8 @@ export class DurableSubscriber implements TransportSubscription {
   private readonly inboxStatement: string;
   /** Longest a handler call may take (its `{ timeoutMs }`, else `HANDLER_TIMEOUT_MS`). */
   readonly timeoutMs: number;
+  private readonly keyRule: DeadLetteredKeyRule;
+  private readonly heldKeys = new Set<string>();
 
   constructor(
     readonly definition: SubscriberDefinition,
@@ -54,6 +68,7 @@ export class DurableSubscriber implements TransportSubscription {
     this.eventTypes = [definition.eventClass.type];
     this.maxBatch = definition.batch;
     this.timeoutMs = definition.timeoutMs ?? deps.config.handlerTimeoutMs;
+    this.keyRule = definition.deadLetteredKey ?? 'hold';
     this.logger = new Logger(`Messaging:${definition.subscriber}`);
     this.claimInbox = `INSERT INTO "${definition.schema}".inbox (subscriber, event_id)
                        SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING RETURNING event_id`;
@@ -72,17 +87,24 @@ export class DurableSubscriber implements TransportSubscription {
     }
   }
 
-  /** Makes one more attempt at a parked event; the outcome is recorded in its retry row. */
+  /**
+   * Makes one more attempt at a parked event; the outcome is recorded in its retry row. An event
+   * that is still not next for its key stays parked, as it was, without counting an attempt.
+   */
   async retry(parked: ParkedEvent): Promise<void> {
-    const outcome = await this.attempt([parked.envelope]);
+    const outcome = await this.attempt([parked.envelope], parked.outOfOrder);
     const dataSource = await this.deps.connections.dataSource();
-    if (outcome.ok) await this.deps.retries.remove(dataSource, this.subscriber, parked.envelope.id);
-    else await this.recordFailure(parked.envelope, outcome.error, parked.attempts + 1, true);
+    if (!outcome.ok) await this.recordFailure(parked.envelope, outcome.error, parked.attempts + 1, true);
+    else if (outcome.held.length === 0) await this.deps.retries.remove(dataSource, this.subscriber, parked.envelope.id);
+    else await this.deps.retries.requeueHeld(dataSource, this.subscriber, parked.envelope.id);
   }
 
   private async deliverChunk(chunk: readonly EventEnvelope[]): Promise<void> {
     const outcome = await this.attempt(chunk);
-    if (outcome.ok) return;
+    if (outcome.ok) {
+      await this.hold(outcome.held);
+      return;
+    }
     if (chunk.length === 1 || outcome.timedOut) {
       for (const envelope of chunk) await this.recordFailure(envelope, outcome.error, 1, false);
       return;
@@ -92,13 +114,43 @@ export class DurableSubscriber implements TransportSubscription {
     await this.deliverChunk(chunk.slice(middle));
   }
 
-  /** One transaction: inbox rows, handler, commit. Database outages are thrown, not counted. */
-  private async attempt(chunk: readonly EventEnvelope[]): Promise<Attempt> {
+  /** Parks events that must wait for an earlier one of their key, and remembers their keys. */
+  private async hold(held: readonly EventEnvelope[]): Promise<void> {
+    if (held.length === 0) return;
+    await this.deps.retries.hold(await this.deps.connections.dataSource(), this.subscriber, held);
+    if (this.heldKeys.size + held.length > MAX_REMEMBERED_HELD_KEYS) this.heldKeys.clear();
+    for (const envelope of held) this.heldKeys.add(envelope.orderingKey as string);
+    this.deps.metrics.record({ kind: 'held', subscriber: this.subscriber, eventType: this.eventTypes[0], events: held.length });
+  }
+
+  /**
+   * One transaction: key plan, inbox rows, handler, key progress, commit. Database outages are
+   * thrown, not counted. If a key moved on meanwhile (another replica), the chunk is planned
+   * again; after `MAX_KEY_CONFLICTS` its keyed events are held for the retry poller.
+   */
+  private async attempt(chunk: readonly EventEnvelope[], outOfOrder = false): Promise<Attempt> {
+    for (let conflicts = 0; ; conflicts += 1) {
+      const outcome = await this.attemptOnce(chunk, outOfOrder);
+      if (outcome.ok || !isKeyConflict(outcome.error)) return outcome;
+      if (conflicts + 1 >= MAX_KEY_CONFLICTS) {
+        const held = chunk.filter((envelope) => envelope.orderingKey !== undefined);
+        const unordered = chunk.filter((envelope) => envelope.orderingKey === undefined);
+        const rest = unordered.length > 0 ? await this.attemptOnce(unordered, outOfOrder) : { ok: true as const, held: [], seen: [] };
+        return rest.ok ? { ok: true, held: [...held, ...rest.held], seen: rest.seen } : rest;
+      }
+    }
+  }
+
+  private async attemptOnce(chunk: readonly EventEnvelope[], outOfOrder: boolean): Promise<Attempt> {
     let durationMs = 0;
+    let plan: DeliveryPlan | undefined;
     const outcome = await runSubscriberTransaction(await this.deps.connections.dataSource(), {
       subscriber: this.subscriber,
       timeoutMs: this.timeoutMs,
-      prepare: (_manager, client) => this.recordInInbox(client, chunk),
+      prepare: async (_manager, client) => {
+        plan = await planDelivery(client, this.subscriber, chunk, outOfOrder);
+        return this.recordInInbox(client, plan.take);
+      },
       committed: (runner) => this.deps.signals.committed(runner),
       handle: async (todo, manager: EntityManager) => {
         if (todo.length === 0) return 0;
@@ -107,12 +159,25 @@ export class DurableSubscriber implements TransportSubscription {
         durationMs = performance.now() - started;
         return todo.length;
       },
+      finish: (_todo, client) => advanceProgress(client, this.subscriber, plan as DeliveryPlan),
     });
     if (!outcome.ok) return outcome;
     if (outcome.value > 0) {
       this.deps.metrics.record({ kind: 'handled', subscriber: this.subscriber, eventType: this.eventTypes[0], events: outcome.value, durationMs });
     }
-    return { ok: true };
+    const done = plan as DeliveryPlan;
+    this.wakeHeld(done);
+    return { ok: true, held: done.held, seen: done.seen };
+  }
+
+  /** A key with events held here just moved on: the retry poller looks now rather than at its next poll. */
+  private wakeHeld(plan: DeliveryPlan): void {
+    if (this.heldKeys.size === 0) return;
+    let woke = false;
+    for (const { key } of plan.advance) {
+      if (this.heldKeys.delete(key)) woke = true;
+    }
+    if (woke) this.deps.retryScheduled(0);
   }
 
   /** Inserts the chunk's ids into the inbox; returns the envelopes that were not there yet. */
@@ -141,7 +206,7 @@ export class DurableSubscriber implements TransportSubscription {
     } catch (storeError) {
       if (isInfrastructureFailure(storeError)) throw storeError;
       const cause = describeFailure(storeError);
-      await this.deps.retries.deadLetterUnstorable(await this.deps.connections.dataSource(), this.subscriber, envelope, failure, cause, attempts);
+      await this.deps.retries.deadLetterUnstorable(await this.deps.connections.dataSource(), this.subscriber, envelope, failure, cause, attempts, this.keyRule);
       this.deps.metrics.record({ kind: 'dead-lettered', subscriber: this.subscriber, eventType: envelope.type, attempts });
       this.logger.error(`${this.where(envelope)} could not be parked (${cause.message}): moved to dead letters with its payload as text`);
     }
@@ -152,7 +217,8 @@ export class DurableSubscriber implements TransportSubscription {
     const maxAttempts = this.deps.config.handlerMaxAttempts;
     const eventType = envelope.type;
     if (attempts >= maxAttempts) {
-      await this.deps.retries.deadLetter(on, this.subscriber, envelope, failure, attempts);
+      await this.deps.retries.deadLetter(on, this.subscriber, envelope, failure, attempts, this.keyRule);
+      if (envelope.orderingKey !== undefined && this.keyRule === 'release') this.deps.retryScheduled(0);
       this.deps.metrics.record({ kind: 'dead-lettered', subscriber: this.subscriber, eventType, attempts });
       this.logger.error(`${this.where(envelope)} failed attempt ${attempts}/${maxAttempts}, moved to dead letters: ${failure.message}`, failure.stack ?? undefined);
       return;
@@ -180,4 +246,13 @@ function distinctById(envelopes: readonly EventEnvelope[]): readonly EventEnvelo
     return true;
   });
   return distinct.length === envelopes.length ? envelopes : distinct;
+}
+
+/** Whether a failure is a key moving on under the attempt; never throws (a thrown value may be a revoked Proxy). */
+function isKeyConflict(error: unknown): boolean {
+  try {
+    return error instanceof KeyProgressConflictError;
+  } catch {
+    return false;
+  }
 }

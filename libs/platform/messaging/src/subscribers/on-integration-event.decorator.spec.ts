@@ -25,8 +25,8 @@ describe('@OnIntegrationEvent', () => {
       }
     }
     const metadata = (method: keyof Subscriber): SubscriptionMetadata => Reflect.getMetadata(SUBSCRIPTION_METADATA, Subscriber.prototype[method]);
-    expect(metadata('one')).toEqual({ eventClass: Pinged, mode: 'single', batch: 1, name: undefined });
-    expect(metadata('many')).toEqual({ eventClass: Pinged, mode: 'batch', batch: 100, name: 'pings' });
+    expect(metadata('one')).toEqual({ eventClass: Pinged, mode: 'single', batch: 1, name: undefined, timeoutMs: undefined, deadLetteredKey: 'hold' });
+    expect(metadata('many')).toEqual({ eventClass: Pinged, mode: 'batch', batch: 100, name: 'pings', timeoutMs: undefined, deadLetteredKey: 'hold' });
     expect(metadata('watch')).toMatchObject({ mode: 'best-effort' });
   });
 

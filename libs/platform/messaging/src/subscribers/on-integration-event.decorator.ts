@@ -34,6 +34,14 @@ export interface SubscribeOptions {
    * with its connection, so a hung handler holds back nobody.
    */
   timeoutMs?: number;
+  /**
+   * Durable subscribers of keyed events: what a dead-lettered event does to the later events of
+   * its ordering key for this subscriber. `'hold'` (default): they wait until the dead letter is
+   * re-driven and handled, so the key's order is never broken (the key shows in
+   * `modulith_messaging_held_events`). `'release'`: they go on at once; re-driving the dead
+   * letter later applies it after them, out of order.
+   */
+  deadLetteredKey?: 'hold' | 'release';
 }
 export interface BatchSubscribeOptions extends SubscribeOptions {
   /** Most events per call; each call is one transaction with one inbox insert. */
@@ -55,6 +63,7 @@ export interface SubscriptionMetadata {
   batch: number;
   name?: string;
   timeoutMs?: number;
+  deadLetteredKey: 'hold' | 'release';
 }
 
 export const SUBSCRIPTION_METADATA = Symbol('modulith:integration-event-subscription');
@@ -99,12 +108,16 @@ export function OnIntegrationEvent(
   if (options.timeoutMs !== undefined && (!Number.isSafeInteger(options.timeoutMs) || options.timeoutMs < 1)) {
     throw new RangeError(`@OnIntegrationEvent(${eventClass.name}): timeoutMs must be a positive integer (milliseconds)`);
   }
+  if (options.deadLetteredKey !== undefined && options.deadLetteredKey !== 'hold' && options.deadLetteredKey !== 'release') {
+    throw new RangeError(`@OnIntegrationEvent(${eventClass.name}): deadLetteredKey must be 'hold' or 'release'`);
+  }
   const metadata: SubscriptionMetadata = {
     eventClass,
     mode: options.delivery === 'best-effort' ? 'best-effort' : options.batch !== undefined ? 'batch' : 'single',
     batch: options.batch ?? 1,
     name: options.name,
     timeoutMs: options.timeoutMs,
+    deadLetteredKey: options.deadLetteredKey ?? 'hold',
   };
   return (target, key, descriptor) => {
     const method = descriptor.value;

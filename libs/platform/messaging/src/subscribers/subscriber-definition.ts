@@ -16,6 +16,8 @@ export interface SubscriberDefinition {
   readonly batch: number;
   /** The `timeoutMs` option: longest a call may take; `HANDLER_TIMEOUT_MS` when absent. */
   readonly timeoutMs?: number;
+  /** What a dead-lettered keyed event does to its key: see `SubscribeOptions.deadLetteredKey`. */
+  readonly deadLetteredKey?: 'hold' | 'release';
   readonly instance: object;
   readonly method: string;
 }

@@ -55,6 +55,7 @@ export class SubscriberRegistry {
           mode: metadata.mode,
           batch: metadata.batch,
           timeoutMs: metadata.timeoutMs,
+          deadLetteredKey: metadata.deadLetteredKey ?? 'hold',
           instance,
           method,
         });

@@ -13,6 +13,8 @@ export interface SubscriberWork<P, T> {
   prepare(manager: EntityManager, client: PoolClient): Promise<P>;
   /** The handler's part; bounded by `timeoutMs`. */
   handle(prepared: P, manager: EntityManager): Promise<T>;
+  /** Platform statements after the handler, before COMMIT (the key progress). */
+  finish?(prepared: P, client: PoolClient): Promise<void>;
   timeoutMs: number;
   /** Names the handler in a timeout error. */
   subscriber: string;
@@ -65,6 +67,14 @@ export async function runSubscriberTransaction<P, T>(dataSource: DataSource, wor
         }, { cause: rollbackError });
       }
       return { ok: false, error };
+    }
+
+    if (work.finish) {
+      try {
+        await work.finish(prepared, client);
+      } catch (error) {
+        return await platformFailure(error, () => runner.rollbackTransaction(), (cause) => (broken = cause));
+      }
     }
 
     let committed: { command: string };

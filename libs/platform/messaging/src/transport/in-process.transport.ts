@@ -1,43 +1,58 @@
-import { Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { EventEnvelope } from '../events/event-envelope';
+import { EventLog } from '../log/event-log';
+import { LogLane } from '../log/log-lane';
+import { MESSAGING_CONFIG, type MessagingConfig } from '../messaging.config';
 import { ShutdownTimeoutError } from '../messaging.errors';
 import { MessagingTopology } from '../topology/messaging-topology';
 import type { Transport, TransportSubscription } from './transport';
 
+/** Least time between two trims of the log. */
+const TRIM_EVERY_MS = 500;
+
 /**
- * Delivers relayed events to the subscribers hosted in this process. Subscribers run side by
- * side, so a slow or failing one does not hold back the others (a failing one parks its event
- * and returns). With several app instances each relay delivers what it claimed, so the
- * instances share the load like a consumer group; that is only safe while every relaying
- * process hosts every durable subscriber and at most one relays for best-effort subscribers,
- * which `MessagingTopology` enforces: each batch is checked before the relay may delete it.
+ * Delivers relayed events to the subscribers hosted in this process. Durable subscribers each
+ * read `messaging.event_log` from their own cursor (`LogLane`), so a slow, failing or hung one
+ * holds back only itself; best-effort subscribers get each batch once the relay committed it.
+ * The relay may only move events into the log while every durable subscriber of the database
+ * is hosted by a process reading it, which `MessagingTopology` enforces before each claim.
  */
 @Injectable()
 export class InProcessTransport implements Transport {
   readonly name = 'in-process';
-  private readonly subscriptions: TransportSubscription[] = [];
-  private readonly inFlight = new Map<string, number>();
+  readonly delivery = 'log';
+  private readonly bestEffort: TransportSubscription[] = [];
+  private readonly lanes: LogLane[] = [];
   private rejectAll?: (error: Error) => void;
   // Settles only when shutdown gives up on the deliveries in flight (see `abandon`).
   private readonly abandoned = new Promise<never>((_, reject) => (this.rejectAll = reject));
+  private lastTrimAt = 0;
+  private trimming?: Promise<void>;
 
-  constructor(@Optional() private readonly topology?: MessagingTopology) {
+  constructor(
+    private readonly log: EventLog,
+    @Inject(MESSAGING_CONFIG) private readonly config: MessagingConfig,
+    @Optional() private readonly topology?: MessagingTopology,
+  ) {
     this.abandoned.catch(() => undefined);
   }
 
   subscribe(subscription: TransportSubscription): void {
-    this.subscriptions.push(subscription);
+    if (subscription.mode === 'best-effort') this.bestEffort.push(subscription);
+    else this.lanes.push(new LogLane(subscription, { log: this.log, pollIntervalMs: this.config.relayPollIntervalMs, advanced: () => this.trimSoon() }));
   }
 
-  async publish(envelopes: readonly EventEnvelope[]): Promise<void> {
+  async assertMayClaim(): Promise<void> {
     await this.topology?.assertMayDelete();
-    const deliveries: Promise<void>[] = [];
-    for (const subscription of this.subscriptions) {
-      const wanted = envelopes.filter((envelope) => subscription.eventTypes.includes(envelope.type));
-      if (wanted.length > 0) deliveries.push(this.track(subscription.subscriber, subscription.deliver(wanted)));
-    }
-    // Wait for all before failing, so no delivery is still running when the relay rolls back;
-    // unless shutdown abandoned them: then the relay rolls back at once and its loop ends.
+  }
+
+  /** After the relay committed a batch to the log: wakes the log readers, then feeds best-effort subscribers. */
+  async publish(envelopes: readonly EventEnvelope[]): Promise<void> {
+    for (const lane of this.lanes) lane.wake();
+    const deliveries = this.bestEffort
+      .map((subscription) => ({ subscription, wanted: envelopes.filter((envelope) => subscription.eventTypes.includes(envelope.type)) }))
+      .filter(({ wanted }) => wanted.length > 0)
+      .map(({ subscription, wanted }) => subscription.deliver(wanted));
     const results = await Promise.race([Promise.allSettled(deliveries), this.abandoned]);
     const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failure) throw failure.reason;
@@ -45,31 +60,50 @@ export class InProcessTransport implements Transport {
 
   /** Subscribers with a delivery in progress. */
   busy(): string[] {
-    return [...this.inFlight.keys()];
+    return this.lanes.filter((lane) => lane.busy).map((lane) => lane.subscription.subscriber);
   }
 
   /**
-   * Shutdown's budget is spent: every publish in flight (and any later one) rejects, so the
-   * relay rolls its claims back and its loops end; the handlers still running are left behind.
+   * Shutdown's budget is spent: the log readers stop waiting for handlers still running (their
+   * cursors stay where they were, so those events are read again after restart).
    */
   abandon(): void {
-    this.rejectAll?.(new ShutdownTimeoutError('delivery abandoned at shutdown: the claim rolls back and is delivered again after restart'));
+    this.rejectAll?.(new ShutdownTimeoutError('delivery abandoned at shutdown: the events are read from the log again after restart'));
   }
 
   async start(): Promise<void> {
-    // Nothing to connect: subscribers are called directly.
+    await this.log.register(this.lanes.map((lane) => lane.subscription.subscriber));
+    await this.log.forgetUndeclared();
+    for (const lane of this.lanes) lane.start();
   }
 
   async stop(): Promise<void> {
-    // Deliveries belong to relay batches, which the relay drains before it stops.
+    await Promise.race([Promise.all(this.lanes.map((lane) => lane.stop())), this.abandoned]).catch(() => undefined);
+    await this.trimming;
   }
 
-  private track(subscriber: string, delivery: Promise<void>): Promise<void> {
-    this.inFlight.set(subscriber, (this.inFlight.get(subscriber) ?? 0) + 1);
-    return delivery.finally(() => {
-      const left = (this.inFlight.get(subscriber) ?? 1) - 1;
-      if (left === 0) this.inFlight.delete(subscriber);
-      else this.inFlight.set(subscriber, left);
-    });
+  /**
+   * Resolves once every log reader here has passed what the log holds now (tests and the CLI:
+   * "everything relayed so far is handled or parked").
+   */
+  async settled(timeoutMs = 30_000): Promise<void> {
+    const head = await this.log.head();
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.lanes.every((lane) => (lane.position ?? -1) >= head && !lane.busy)) return;
+      if (Date.now() > deadline) throw new Error(`log readers did not reach position ${head} within ${timeoutMs} ms`);
+      for (const lane of this.lanes) lane.wake();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  private trimSoon(): void {
+    const now = Date.now();
+    if (this.trimming || now - this.lastTrimAt < TRIM_EVERY_MS) return;
+    this.lastTrimAt = now;
+    this.trimming = this.log
+      .trim()
+      .then(() => undefined, () => undefined)
+      .finally(() => (this.trimming = undefined));
   }
 }

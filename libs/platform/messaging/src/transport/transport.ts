@@ -23,7 +23,7 @@ export interface TransportSubscription {
    */
   readonly queued?: number;
   /**
-   * Takes envelopes of `eventTypes`, in id order. Resolves once each one is handled, or parked
+   * Takes envelopes of `eventTypes`, each key's in `keySeq` order. Resolves once each one is handled, or parked
    * durably for retry or the dead-letter store; only then may the transport forget them. A
    * rejection means nothing was taken for sure: the transport must offer them again.
    */
@@ -37,11 +37,22 @@ export interface TransportSubscription {
  */
 export interface Transport {
   readonly name: string;
+  /**
+   * How the relay hands batches over. `publish`: inside its claim transaction, through
+   * `publish` (a broker). `log`: the claim moves the batch into `messaging.event_log` and the
+   * transport delivers durable subscribers from there; `publish` is then called after the
+   * commit, for best-effort subscribers only.
+   */
+  readonly delivery: 'log' | 'publish';
+  /** Called before each claim of a `log` transport: rejects while the relay may not delete. */
+  assertMayClaim?(): Promise<void>;
   /** Registers a subscriber hosted in this process; called before `start`. */
   subscribe(subscription: TransportSubscription): void;
   /**
-   * Called by the relay with claimed envelopes in id order. Resolves once the transport has
-   * taken them for every durable subscriber; the relay then deletes them from the outbox.
+   * Called by the relay with claimed envelopes in outbox order. `publish` delivery: resolves
+   * once the transport has taken them for every durable subscriber; the relay then deletes them
+   * from the outbox. `log` delivery: the batch is already in the log; hand it to best-effort
+   * subscribers.
    */
   publish(envelopes: readonly EventEnvelope[]): Promise<void>;
   start(): Promise<void>;

@@ -67,6 +67,7 @@ const MAX_TRIM_PER_PUBLISH = 100_000;
  */
 export class RedisStreamsTransport implements Transport {
   readonly name = 'redis-streams';
+  readonly delivery = 'publish';
   readonly consumerName: string;
   private readonly logger = new Logger('Messaging:Redis');
   private readonly subscriptions: TransportSubscription[] = [];

@@ -1,0 +1,103 @@
+import type { PoolClient } from 'pg';
+import type { EventEnvelope } from '../events/event-envelope';
+import { KeyProgressConflictError } from '../messaging.errors';
+
+/** What one attempt may do with its events, by ordering key. */
+export interface DeliveryPlan {
+  /** In delivery order (each key's ascending): unordered events, and each key's next events. */
+  take: EventEnvelope[];
+  /** Keyed events whose predecessor is not handled yet: parked, held, until it is. */
+  held: EventEnvelope[];
+  /** Keyed events this subscriber already handled (or released): dropped. */
+  seen: EventEnvelope[];
+  /** Per key: the progress read (`expected`) and what it becomes once `take` commits. */
+  advance: Array<{ key: string; expected: number; seq: number }>;
+}
+
+
+const READ_PROGRESS = `SELECT ordering_key, seq::text AS seq FROM messaging.key_progress WHERE subscriber = $1 AND ordering_key = ANY ($2::text[])`;
+
+// Compare-and-set of every key's progress: updated only where it still is what the plan read
+// (a key never seen has no row: inserted, unless someone else inserted it first). Each key's
+// row lock is then held until commit, so two attempts cannot both advance one key.
+const ADVANCE_PROGRESS = `
+  WITH input AS (SELECT * FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS i(ordering_key, expected, seq)),
+       updated AS (
+         UPDATE messaging.key_progress p SET seq = i.seq FROM input i
+          WHERE p.subscriber = $1 AND p.ordering_key = i.ordering_key AND p.seq = i.expected
+          RETURNING 1),
+       inserted AS (
+         INSERT INTO messaging.key_progress (subscriber, ordering_key, seq)
+         SELECT $1, ordering_key, seq FROM input WHERE expected = 0
+         ON CONFLICT DO NOTHING
+         RETURNING 1)
+  SELECT (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted) AS advanced`;
+
+/**
+ * Decides, from the subscriber's progress per key, which events of `chunk` this attempt
+ * handles: an event is next when its `keySeq` is one past the last one handled (or released)
+ * for its key; the events after a gap wait. Unordered events, and `outOfOrder` ones (a dead
+ * letter re-driven after its key moved on), are always taken; the inbox deduplicates them.
+ */
+export async function planDelivery(client: PoolClient, subscriber: string, chunk: readonly EventEnvelope[], outOfOrder = false): Promise<DeliveryPlan> {
+  const byKey = new Map<string, EventEnvelope[]>();
+  if (!outOfOrder) {
+    for (const envelope of chunk) {
+      if (envelope.orderingKey === undefined || envelope.keySeq === undefined) continue;
+      const events = byKey.get(envelope.orderingKey) ?? [];
+      events.push(envelope);
+      byKey.set(envelope.orderingKey, events);
+    }
+  }
+  if (byKey.size === 0) return { take: [...chunk], held: [], seen: [], advance: [] };
+
+  const { rows } = await client.query<{ ordering_key: string; seq: string }>({
+    name: 'modulith-key-progress-read',
+    text: READ_PROGRESS,
+    values: [subscriber, [...byKey.keys()]],
+  });
+  const progress = new Map(rows.map((row) => [row.ordering_key, Number(row.seq)]));
+  const next = new Map<string, EventEnvelope[]>();
+  const plan: DeliveryPlan = { take: [], held: [], seen: [], advance: [] };
+  for (const [key, events] of byKey) {
+    events.sort((left, right) => (left.keySeq as number) - (right.keySeq as number));
+    const expected = progress.get(key) ?? 0;
+    let last = expected;
+    const taken: EventEnvelope[] = [];
+    let gap = false;
+    for (const envelope of events) {
+      const seq = envelope.keySeq as number;
+      if (seq <= last) plan.seen.push(envelope);
+      else if (seq === last + 1 && !gap) {
+        taken.push(envelope);
+        last = seq;
+      } else {
+        gap = true;
+        plan.held.push(envelope);
+      }
+    }
+    next.set(key, taken);
+    if (last > expected) plan.advance.push({ key, expected, seq: last });
+  }
+  // The chunk's order, with each key's taken events put back in ascending order in the places
+  // its events held.
+  for (const envelope of chunk) {
+    const key = envelope.orderingKey;
+    if (key === undefined || envelope.keySeq === undefined) plan.take.push(envelope);
+    else if (next.get(key)?.includes(envelope)) plan.take.push(next.get(key)?.shift() as EventEnvelope);
+  }
+  return plan;
+}
+
+/** Writes the plan's progress in the attempt's transaction; throws `KeyProgressConflictError` if a key moved meanwhile. */
+export async function advanceProgress(client: PoolClient, subscriber: string, plan: DeliveryPlan): Promise<void> {
+  if (plan.advance.length === 0) return;
+  const { rows } = await client.query<{ advanced: string }>({
+    name: 'modulith-key-progress-advance',
+    text: ADVANCE_PROGRESS,
+    values: [subscriber, plan.advance.map((entry) => entry.key), plan.advance.map((entry) => entry.expected), plan.advance.map((entry) => entry.seq)],
+  });
+  if (Number(rows[0]?.advanced) !== plan.advance.length) {
+    throw new KeyProgressConflictError(`${subscriber}: an ordering key moved on during the attempt`, { subscriber });
+  }
+}
