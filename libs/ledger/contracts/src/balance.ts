@@ -1,3 +1,5 @@
+import type { StatementTotals } from './statement';
+
 /** One currency's balance of an account; `balance` is a signed integer of any size, as a decimal string (parse with `BigInt`). */
 export interface CurrencyBalance {
   currency: string;
@@ -37,4 +39,6 @@ export interface LedgerTotals {
   sumByCurrency: CurrencyBalance[];
   /** Every balance, for comparison with ingestion's transfers. */
   balances: { account: string; currency: string; balance: string }[];
+  /** The running statements, checked by the ledger against its entries and balances. */
+  statements: StatementTotals;
 }

@@ -6,14 +6,26 @@ import { ApplyTransfersHandler } from './apply-transfers/apply-transfers.handler
 import { FindEntriesHandler } from './find-entries/find-entries.handler';
 import { GetBalanceHandler } from './get-balance/get-balance.handler';
 import { GetLedgerTotalsHandler } from './get-ledger-totals/get-ledger-totals.handler';
+import { GetStatementHandler } from './get-statement/get-statement.handler';
 import { AccountsController } from './http/accounts.controller';
 import { ledgerSchema } from './ledger.schema';
 import { LedgerRepository } from './ledger.repository';
+import { RecordStatementHandler } from './record-statement/record-statement.handler';
+import { StatementRepository } from './statement.repository';
 
-/** Double-entry balances per account and currency, fed by `TransferIngested`. */
+/** Double-entry balances per account and currency, fed by `TransferIngested`; running statements, fed by its own `BalanceChanged`. */
 @Module({
   imports: [CqrsModule, DatabaseModule.forModule(ledgerSchema), MessagingModule.forModule({ module: 'ledger', schema: 'ledger' })],
   controllers: [AccountsController],
-  providers: [LedgerRepository, ApplyTransfersHandler, GetBalanceHandler, FindEntriesHandler, GetLedgerTotalsHandler],
+  providers: [
+    LedgerRepository,
+    StatementRepository,
+    ApplyTransfersHandler,
+    RecordStatementHandler,
+    GetBalanceHandler,
+    FindEntriesHandler,
+    GetLedgerTotalsHandler,
+    GetStatementHandler,
+  ],
 })
 export class LedgerModule {}

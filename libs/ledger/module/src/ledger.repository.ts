@@ -76,7 +76,7 @@ export class LedgerRepository {
     return { items: page.map(toEntry), nextCursor: rows.length > limit ? page[page.length - 1].seq : null };
   }
 
-  async totals(): Promise<LedgerTotals> {
+  async totals(): Promise<Omit<LedgerTotals, 'statements'>> {
     const source = this.database.dataSource;
     const [applied] = await source.query(
       `SELECT count(*)::text AS transfers,

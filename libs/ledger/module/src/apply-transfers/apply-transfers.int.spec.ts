@@ -14,13 +14,15 @@ import { LedgerModule } from '../ledger.module';
 class FakeIngestionModule {}
 
 const received: BalanceChangedPayload[] = [];
+const keys: { orderingKey?: string; keySeq?: number; entrySeq: string }[] = [];
 
 /** Listens for what the ledger publishes, like any other module would. */
 @Injectable()
 class BalanceProbe {
   @OnIntegrationEvent(BalanceChanged, { name: 'probe.balance-changed' })
-  record(event: BalanceChanged, _context: DeliveryContext): void {
+  record(event: BalanceChanged, { envelope }: DeliveryContext): void {
     received.push(event.payload);
+    keys.push({ orderingKey: envelope.orderingKey, keySeq: envelope.keySeq, entrySeq: event.payload.entrySeq });
   }
 }
 const probeSchema = defineModuleSchema({ module: 'probe', schema: 'probe', entities: [], migrations: [inboxMigration('probe')] });
@@ -89,6 +91,26 @@ describe('ledger (module alone with the messaging platform, real PostgreSQL)', (
     const totals = await queries.execute(new GetLedgerTotalsQuery());
     expect(totals).toMatchObject({ transfersApplied: 3, malformedTransfers: 0 });
     expect(totals.sumByCurrency.every((row) => row.balance === '0')).toBe(true);
+    expect(totals.statements).toEqual({ statements: 5, lines: 6, broken: 0, problems: [] });
+  });
+
+  it('given more changes to a balance, then its events are keyed by account and currency and numbered 1, 2, 3… in entrySeq order', async () => {
+    const database = moduleRef.get(Database);
+    const outbox = moduleRef.select(FakeIngestionModule).get(Outbox);
+    await database.transaction((tx) => outbox.append(tx, [transfer('t4', 'carol', 'bob', '1'), transfer('t5', 'bob', 'alice', '2', 'USD')]));
+    await database.transaction((tx) => outbox.append(tx, [transfer('t6', 'alice', 'bob', '3')]));
+    await waitForIdle(moduleRef);
+    await waitFor(() => received.length === 12, { message: 'twelve BalanceChanged events' });
+
+    const ofKey = (key: string) => keys.filter((entry) => entry.orderingKey === key).sort((a, b) => (a.keySeq ?? 0) - (b.keySeq ?? 0));
+    expect(keys.every((entry) => entry.orderingKey !== undefined)).toBe(true);
+    // bob/EUR: t1, t2, t4, t6 (four changes); bob/USD is another key, numbered on its own.
+    expect(ofKey('bob/EUR').map((entry) => entry.keySeq)).toEqual([1, 2, 3, 4]);
+    expect(ofKey('bob/USD').map((entry) => entry.keySeq)).toEqual([1]);
+    for (const key of new Set(keys.map((entry) => entry.orderingKey as string))) {
+      const seqs = ofKey(key).map((entry) => BigInt(entry.entrySeq));
+      expect(seqs).toEqual([...seqs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+    }
   });
 
   it('given the same event delivered again, then nothing is applied twice', async () => {
@@ -102,8 +124,9 @@ describe('ledger (module alone with the messaging platform, real PostgreSQL)', (
     );
     await waitForIdle(moduleRef);
     const totals = await moduleRef.get(QueryBus).execute(new GetLedgerTotalsQuery());
-    expect(totals.transfersApplied).toBe(3);
-    expect((await moduleRef.get(QueryBus).execute(new GetBalanceQuery('alice'))).balances[0]).toEqual({ currency: 'EUR', balance: '-100' });
+    expect(totals.transfersApplied).toBe(6);
+    expect((await moduleRef.get(QueryBus).execute(new GetBalanceQuery('alice'))).balances[0]).toEqual({ currency: 'EUR', balance: '-103' });
+    expect(totals.statements).toMatchObject({ lines: 12, broken: 0 });
   });
 });
 
@@ -160,5 +183,7 @@ describe('ledger balances beyond 64 bits (module alone with the messaging platfo
     expect(await balanceOf('whale')).toEqual([{ currency: 'EUR', balance: times(6) }]);
     const totals = await queries.execute(new GetLedgerTotalsQuery());
     expect(totals).toMatchObject({ transfersApplied: 9, malformedTransfers: 0, sumByCurrency: [{ currency: 'EUR', balance: '0' }] });
+    // The running statements carry the same balances, beyond 64 bits too.
+    expect(totals.statements).toMatchObject({ lines: 18, broken: 0 });
   });
 });

@@ -3,9 +3,13 @@ import { QueryBus } from '@nestjs/cqrs';
 import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { readIntParam, readString } from '@modulith/http';
 import { TRANSFER_LIMITS } from '@modulith/ingestion/contracts';
-import { FindEntriesQuery, GetBalanceQuery, type AccountBalances, type LedgerEntryPage } from '@modulith/ledger/contracts';
+import { FindEntriesQuery, GetBalanceQuery, GetStatementQuery, type AccountBalances, type LedgerEntryPage, type StatementPage } from '@modulith/ledger/contracts';
 
-import { AccountBalancesDto, LedgerEntryPageDto } from './accounts.dto';
+import { AccountBalancesDto, LedgerEntryPageDto, StatementPageDto } from './accounts.dto';
+
+// A cursor is a sequence number the API handed out: a positive bigint.
+const CURSOR = /^[1-9][0-9]{0,17}$/;
+const CURSOR_RULE = 'must be the nextCursor of a previous page';
 
 @ApiTags('ledger')
 @ApiParam({ name: 'account', description: 'Account id (1-128 of letters, digits and -_.:)' })
@@ -32,7 +36,27 @@ export class AccountsController {
   @ApiBadRequestResponse({ description: 'Malformed account, limit or cursor' })
   entries(@Param('account') account: string, @Query('limit') limit?: string, @Query('cursor') cursor?: string): Promise<LedgerEntryPage> {
     readString(account, 'account', TRANSFER_LIMITS.idPattern, TRANSFER_LIMITS.idRule);
-    if (cursor !== undefined) readString(cursor, 'cursor', /^[1-9][0-9]{0,18}$/, 'must be the nextCursor of a previous page');
+    if (cursor !== undefined) readString(cursor, 'cursor', /^[1-9][0-9]{0,18}$/, CURSOR_RULE);
     return this.queries.execute(new FindEntriesQuery(account, readIntParam(limit, 'limit', 50, 1, 500), cursor));
+  }
+
+  /** The running statement of one currency, oldest line first, keyset paged by `cursor`. */
+  @Get('statements/:currency')
+  @ApiOperation({ summary: "An account's running statement in one currency, oldest line first, keyset paged" })
+  @ApiParam({ name: 'currency', description: 'ISO 4217 code such as EUR' })
+  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } })
+  @ApiQuery({ name: 'cursor', required: false, description: '`nextCursor` of the previous page' })
+  @ApiOkResponse({ type: StatementPageDto })
+  @ApiBadRequestResponse({ description: 'Malformed account, currency, limit or cursor' })
+  statement(
+    @Param('account') account: string,
+    @Param('currency') currency: string,
+    @Query('limit') limit?: string,
+    @Query('cursor') cursor?: string,
+  ): Promise<StatementPage> {
+    readString(account, 'account', TRANSFER_LIMITS.idPattern, TRANSFER_LIMITS.idRule);
+    readString(currency, 'currency', /^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR');
+    if (cursor !== undefined) readString(cursor, 'cursor', CURSOR, CURSOR_RULE);
+    return this.queries.execute(new GetStatementQuery(account, currency, readIntParam(limit, 'limit', 50, 1, 500), cursor));
   }
 }

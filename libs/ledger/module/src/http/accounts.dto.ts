@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import type { AccountBalances, CurrencyBalance, LedgerEntry, LedgerEntryPage } from '@modulith/ledger/contracts';
+import type { AccountBalances, CurrencyBalance, LedgerEntry, LedgerEntryPage, StatementLineView, StatementPage } from '@modulith/ledger/contracts';
 
 // Swagger shapes of the ledger contracts' read models.
 
@@ -26,6 +26,20 @@ export class LedgerEntryDto implements LedgerEntry {
 
 export class LedgerEntryPageDto implements LedgerEntryPage {
   @ApiProperty({ type: [LedgerEntryDto] }) items!: LedgerEntryDto[];
+  @ApiProperty({ type: String, nullable: true, description: 'Pass back as `cursor` for the next page; null on the last' })
+  nextCursor!: string | null;
+}
+
+export class StatementLineDto implements StatementLineView {
+  @ApiProperty({ example: '42', description: 'The ledger entry of this line' }) entrySeq!: string;
+  @ApiProperty({ pattern: '^-?[0-9]+$', example: '-1250', description: 'Negative for a debit, positive for a credit' }) amount!: string;
+  @ApiProperty({ pattern: '^-?[0-9]+$', example: '8750', description: "The previous line's balance plus amount; may exceed 64 bits" }) balanceAfter!: string;
+}
+
+export class StatementPageDto implements StatementPage {
+  @ApiProperty({ example: 'alice' }) account!: string;
+  @ApiProperty({ example: 'EUR' }) currency!: string;
+  @ApiProperty({ type: [StatementLineDto], description: 'Oldest first; empty for a balance with no entries' }) lines!: StatementLineDto[];
   @ApiProperty({ type: String, nullable: true, description: 'Pass back as `cursor` for the next page; null on the last' })
   nextCursor!: string | null;
 }
