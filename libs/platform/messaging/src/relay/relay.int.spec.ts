@@ -5,7 +5,6 @@ import { InboxPruner } from '../inbox/inbox-pruner';
 import { MessagingMetrics } from '../metrics/messaging-metrics';
 import { EventBus } from '@nestjs/cqrs';
 import { IntegrationEventPublisher } from '../transport/integration-event.publisher';
-import { Relay } from './relay';
 import { createFixtureApp } from '../test-support/fixture-app';
 import { FixtureControl, payloads } from '../test-support/fixture-events';
 import type { Producer } from '../test-support/fixture-modules';
