@@ -11,7 +11,7 @@ import { OpsStateService } from './console/ops-state.service';
 import { HealthController, LOADED_MODULES } from './health.controller';
 import { AdminController } from './invariants/admin.controller';
 import { INVARIANT_MODULES, InvariantsService } from './invariants/invariants.service';
-import { declaredDurableModules, selectModules } from './module-catalog';
+import { declaredDurableModules, declaredSubscribers, selectModules } from './module-catalog';
 import { MetricsController } from './observability/metrics.controller';
 import { NotificationsMetrics } from './observability/notifications-metrics';
 import { OBSERVABILITY_CONFIG, observabilityConfigFromEnv } from './observability/observability.config';
@@ -39,7 +39,7 @@ export class AppModule {
       imports: [
         CqrsModule.forRoot(),
         DatabaseModule.forRoot(config.database),
-        MessagingModule.forRoot({ declaredDurableModules: declaredDurableModules(), ...messaging }),
+        MessagingModule.forRoot({ declaredDurableModules: declaredDurableModules(), declaredDurableSubscribers: declaredSubscribers(), ...messaging }),
         ObservabilityModule.forRoot({
           moduleNames: new Map(modules.map((entry) => [entry.module, entry.name])),
           httpLogging: options.httpLogging,

@@ -1,6 +1,6 @@
 import type { Type } from '@nestjs/common';
 import { ConfigurationError } from '@modulith/core';
-import { declaredDurableModule } from '@modulith/messaging';
+import { declaredDurableModule, declaredDurableSubscribers } from '@modulith/messaging';
 import { AnalyticsModule } from '@modulith/analytics';
 import { IngestionModule } from '@modulith/ingestion';
 import { LedgerModule } from '@modulith/ledger';
@@ -35,4 +35,13 @@ export function selectModules(names: readonly string[] | undefined): { name: str
  */
 export function declaredDurableModules(): string[] {
   return Object.values(MODULE_CATALOG).flatMap((module) => declaredDurableModule(module) ?? []);
+}
+
+/**
+ * Every durable subscriber of the catalog's modules, loaded here or not: registered at start,
+ * so a subscriber's keyed events count from the first deployment that declared it, not from its
+ * own process's first start.
+ */
+export function declaredSubscribers(): string[] {
+  return Object.values(MODULE_CATALOG).flatMap((module) => declaredDurableSubscribers(module));
 }

@@ -43,7 +43,7 @@ export { retryDelayMs } from './retries/backoff';
 export type { BackoffPolicy } from './retries/backoff';
 
 export { MessagingTopology, TopologyError } from './topology/messaging-topology';
-export { declaredDurableModule } from './topology/declared-subscriptions';
+export { declaredDurableModule, declaredDurableSubscribers } from './topology/declared-subscriptions';
 export type { TopologyStatus } from './topology/messaging-topology';
 
 export { TRANSPORT } from './transport/transport';

@@ -57,6 +57,12 @@ export interface MessagingConfig {
    * Not read from the environment; default none.
    */
   declaredDurableModules: readonly string[];
+  /**
+   * Names of every durable subscriber of the deployment, hosted here or not (see
+   * `declaredDurableSubscribers`): each is registered at start, so its keyed events count from
+   * its first declaration rather than from its own process's first start.
+   */
+  declaredDurableSubscribers: readonly string[];
   /** Register this process in `messaging.instances` and check the topology; CLI commands that relay nothing pass false. */
   registerInstance: boolean;
   /** How often this process refreshes its row in `messaging.instances` and re-checks the topology (`MESSAGING_HEARTBEAT_INTERVAL_MS`). */
@@ -111,6 +117,7 @@ export function messagingConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Me
     shutdownTimeoutMs: envInt(env, 'MESSAGING_SHUTDOWN_TIMEOUT_MS', 30_000, 0, 3_600_000),
     registerInstance: true,
     declaredDurableModules: [],
+    declaredDurableSubscribers: [],
     heartbeatIntervalMs: envInt(env, 'MESSAGING_HEARTBEAT_INTERVAL_MS', 5000, 50, 600_000),
     instanceExpiryMs: envInt(env, 'MESSAGING_INSTANCE_EXPIRY_MS', 20_000, 100, 3_600_000),
     observerQueueCapacity: envInt(env, 'OBSERVER_QUEUE_CAPACITY', 10_000, 1, 10_000_000),

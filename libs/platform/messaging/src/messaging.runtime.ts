@@ -105,8 +105,9 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
       bestEffort: this.bestEffort.map((subscriber) => subscriber.subscriber),
       eventTypes: [...new Set(durable.flatMap((subscriber) => subscriber.eventTypes))],
     });
-    // A durable subscriber met for the first time starts every ordering key from now.
-    await this.eventLog.register(durable.map((subscriber) => subscriber.subscriber));
+    // A durable subscriber met for the first time (hosted here or only declared) starts every
+    // ordering key from now.
+    await this.eventLog.register([...new Set([...durable.map((subscriber) => subscriber.subscriber), ...this.config.declaredDurableSubscribers])]);
     for (const subscriber of [...durable, ...this.bestEffort]) this.transport.subscribe(subscriber);
     await this.transport.start();
     this.bestEffort.forEach((subscriber) => subscriber.start());

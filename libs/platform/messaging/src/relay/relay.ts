@@ -102,6 +102,8 @@ export class Relay {
   private workers: Promise<void>[] = [];
   private running = false;
   private eventClasses = new Map<string, IntegrationEventClass>();
+  // Batches go to best-effort subscribers in claim order, whichever claim loop finishes first.
+  private dispatchTurn: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly connections: MessagingConnections,
@@ -147,8 +149,12 @@ export class Relay {
   /** Like `relayOnce`, and says whether another relay held the claim lock. */
   async claimOnce(): Promise<ClaimOutcome> {
     const started = performance.now();
-    const logged = this.transport.delivery === 'log';
-    if (logged) await this.transport.assertMayClaim?.();
+    const afterCommit = this.transport.delivery === 'log';
+    // Nobody reads a log that no durable subscriber has: the batch then only goes to best-effort ones.
+    const logged = afterCommit && (this.transport.logReaders?.() ?? 0) > 0;
+    if (afterCommit) await this.transport.assertMayClaim?.();
+    let dispatch: ((envelopes: EventEnvelope[]) => void) | undefined;
+    let turn: Promise<void> | undefined;
     const runner = (await this.connections.dataSource()).createQueryRunner();
     let broken: Error | undefined;
     let envelopes: EventEnvelope[] = [];
@@ -165,11 +171,13 @@ export class Relay {
           await client.query('ROLLBACK');
           return { claimed: 0, busy: true };
         }
-        if (!logged) envelopes = await this.publishLeftInLog(client);
+        if (!afterCommit) envelopes = await this.publishLeftInLog(client);
         const claim = claimStatement(this.retention.enabled, logged);
         const { rows } = await client.query<OutboxRow>({ ...claim, values: [this.config.relayBatchSize] });
         const claimed = rows.map(toEnvelope);
-        if (!logged && claimed.length > 0) await this.publish(claimed);
+        if (!afterCommit && claimed.length > 0) await this.publish(claimed);
+        // Takes this batch's turn while the claim lock is held: turns follow claim order.
+        if (afterCommit) [dispatch, turn] = this.takeDispatchTurn();
         await client.query('COMMIT');
         envelopes.push(...claimed);
       } catch (error) {
@@ -177,16 +185,26 @@ export class Relay {
         throw error;
       }
     } finally {
+      // Whatever happened, the turn is given up (with nothing, unless the batch committed).
+      dispatch?.(envelopes);
       // A connection that could not roll back is destroyed, never handed to the next claim.
       await releaseRunner(runner, broken);
     }
-    if (envelopes.length > 0) {
-      this.recordPublished(envelopes, performance.now() - started);
-      // After the commit: the log readers look now, and best-effort subscribers and observers
-      // get the batch (at most once: what they miss in a crash is not theirs to have).
-      if (logged) await this.publishAfterLog(envelopes);
-    }
+    if (envelopes.length > 0) this.recordPublished(envelopes, performance.now() - started);
+    await turn;
     return { claimed: envelopes.length };
+  }
+
+  /**
+   * After the commit, in claim order: the log readers look now, and best-effort subscribers and
+   * observers get the batch (at most once: what they miss in a crash is not theirs to have).
+   */
+  private takeDispatchTurn(): [(envelopes: EventEnvelope[]) => void, Promise<void>] {
+    let dispatch!: (envelopes: EventEnvelope[]) => void;
+    const committed = new Promise<EventEnvelope[]>((resolve) => (dispatch = resolve));
+    const turn = this.dispatchTurn.then(() => committed).then((envelopes) => (envelopes.length > 0 ? this.publishAfterLog(envelopes) : undefined));
+    this.dispatchTurn = turn;
+    return [dispatch, turn];
   }
 
   /** Log rows left by an in-process run of this database: published first, in log order. */

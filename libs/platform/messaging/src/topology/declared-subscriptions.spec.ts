@@ -3,7 +3,7 @@ import { MessagingModule } from '../messaging.module';
 import { OnIntegrationEvent } from '../subscribers/on-integration-event.decorator';
 import { ThingHappened } from '../test-support/fixture-events';
 import { AlphaSubscriber, BetaSubscriber, consumerModule, ProducerModule } from '../test-support/fixture-modules';
-import { declaredDurableModule } from './declared-subscriptions';
+import { declaredDurableModule, declaredDurableSubscribers } from './declared-subscriptions';
 
 @Injectable()
 class WatchOnly {
@@ -31,5 +31,17 @@ describe('declaredDurableModule: what a module declares, read without booting it
   it('ignores modules that only publish or only watch best effort', () => {
     expect(declaredDurableModule(ProducerModule)).toBeUndefined();
     expect(declaredDurableModule(WatcherModule)).toBeUndefined();
+  });
+});
+
+describe('declaredDurableSubscribers: the names the registry will give, read without booting', () => {
+  it('names each durable subscriber as the registry does (inherited methods under the subclass name)', () => {
+    expect(declaredDurableSubscribers(consumerModule('alpha', AlphaSubscriber))).toEqual(['alpha.AlphaSubscriber.apply']);
+    expect(declaredDurableSubscribers(HeirModule)).toEqual(['heir.InheritedSubscriber.apply']);
+  });
+
+  it('names none for modules that only publish or only watch best effort', () => {
+    expect(declaredDurableSubscribers(ProducerModule)).toEqual([]);
+    expect(declaredDurableSubscribers(WatcherModule)).toEqual([]);
   });
 });

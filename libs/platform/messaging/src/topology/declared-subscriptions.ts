@@ -24,6 +24,24 @@ export function declaredDurableModule(module: Type | DynamicModule): string | un
   return undefined;
 }
 
+/**
+ * The names of the durable subscribers a Nest module declares among its own providers (as the
+ * subscriber registry names them: the `name` option, else `<module>.<Class>.<method>`), read
+ * from decorators without instantiating anything. A composition root passes them for every
+ * module of the deployment as `declaredDurableSubscribers`: a subscriber counts as born when it
+ * is first declared, so one whose process starts later still gets every keyed event appended
+ * since (see `EventLog.register`).
+ */
+export function declaredDurableSubscribers(module: Type | DynamicModule): string[] {
+  const { providers, imports } = ownMetadata(module);
+  const registration = imports.map(registrationIn).find((found) => found !== undefined);
+  if (!registration) return [];
+  return providers.flatMap((provider) => {
+    const type = providerClass(provider);
+    return durableSubscriptions(type).map(({ method, metadata }) => metadata.name ?? `${registration.options.module}.${type?.name}.${method}`);
+  });
+}
+
 function ownMetadata(module: Type | DynamicModule): { providers: Provider[]; imports: ModuleImport[] } {
   const type = 'module' in module ? module.module : module;
   const dynamic = 'module' in module ? module : undefined;
@@ -47,14 +65,22 @@ function providerClass(provider: Provider): Type | undefined {
 }
 
 function hasDurableSubscription(type: Type | undefined): boolean {
-  if (!type || !Reflect.getMetadata(SUBSCRIBER_CLASS_METADATA, type)) return false;
+  return durableSubscriptions(type).length > 0;
+}
+
+function durableSubscriptions(type: Type | undefined): Array<{ method: string; metadata: SubscriptionMetadata }> {
+  if (!type || !Reflect.getMetadata(SUBSCRIBER_CLASS_METADATA, type)) return [];
+  const found: Array<{ method: string; metadata: SubscriptionMetadata }> = [];
+  const seen = new Set<string>();
   // Up the prototype chain, as discovery does: a subscriber may inherit its method.
   for (let prototype = type.prototype as object | null; prototype && prototype !== Object.prototype; prototype = Object.getPrototypeOf(prototype)) {
     for (const name of Object.getOwnPropertyNames(prototype)) {
+      if (seen.has(name)) continue;
+      seen.add(name);
       const method = Object.getOwnPropertyDescriptor(prototype, name)?.value;
       const metadata = typeof method === 'function' ? (Reflect.getMetadata(SUBSCRIPTION_METADATA, method) as SubscriptionMetadata | undefined) : undefined;
-      if (metadata && metadata.mode !== 'best-effort') return true;
+      if (metadata && metadata.mode !== 'best-effort') found.push({ method: name, metadata });
     }
   }
-  return false;
+  return found;
 }

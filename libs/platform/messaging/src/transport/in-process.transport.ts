@@ -42,6 +42,10 @@ export class InProcessTransport implements Transport {
     else this.lanes.push(new LogLane(subscription, { log: this.log, pollIntervalMs: this.config.relayPollIntervalMs, advanced: () => this.trimSoon() }));
   }
 
+  logReaders(): number {
+    return this.lanes.length;
+  }
+
   async assertMayClaim(): Promise<void> {
     await this.topology?.assertMayDelete();
   }

@@ -46,6 +46,8 @@ export interface Transport {
   readonly delivery: 'log' | 'publish';
   /** Called before each claim of a `log` transport: rejects while the relay may not delete. */
   assertMayClaim?(): Promise<void>;
+  /** `log` transports: durable subscribers reading the log here (none: batches skip the log). */
+  logReaders?(): number;
   /** Registers a subscriber hosted in this process; called before `start`. */
   subscribe(subscription: TransportSubscription): void;
   /**
