@@ -1,11 +1,25 @@
+import { Client } from 'pg';
 import { WebSocket } from 'ws';
 import { ConnectionRegistry } from '@modulith/notifications';
 import { startApp, type RunningApp } from './testing/app.fixture';
 import { ADMIN, ADMIN_TOKEN } from './testing/app-processes';
-import { entrySeqs, openBalanceReader, waitForPipelineDrain } from './testing/pipeline-probes';
+import { ledgerEntries, openBalanceReader, seqsByCurrency, waitForPipelineDrain } from './testing/pipeline-probes';
 import { ingestOverHttp, makeTransfers } from './testing/transfer-load';
 
 const TRANSFERS = Number(process.env['E2E_TRANSFERS'] ?? 100_000);
+
+/** The balance after the last line of an account's running statement in one currency. */
+async function lastStatementBalance(baseUrl: string, account: string, currency: string): Promise<string | undefined> {
+  let cursor: string | null = null;
+  let last: string | undefined;
+  do {
+    const response = await fetch(`${baseUrl}/accounts/${account}/statements/${currency}?limit=500${cursor ? `&cursor=${cursor}` : ''}`);
+    const page = (await response.json()) as { lines: { balanceAfter: string }[]; nextCursor: string | null };
+    last = page.lines.at(-1)?.balanceAfter ?? last;
+    cursor = page.nextCursor;
+  } while (cursor);
+  return last;
+}
 
 describe('the transfer ledger indexer end to end (one process, real PostgreSQL)', () => {
   let running: RunningApp;
@@ -20,7 +34,7 @@ describe('the transfer ledger indexer end to end (one process, real PostgreSQL)'
     delete process.env['ADMIN_TOKEN'];
   });
 
-  it(`ingests ${TRANSFERS} transfers over HTTP, drains, keeps every invariant, and streams balance changes in commit order`, async () => {
+  it(`ingests ${TRANSFERS} transfers over HTTP, drains, keeps every invariant, and streams balance changes in commit order per account and currency`, async () => {
     const watched = ['acc-7', 'acc-42'];
     const reader = await openBalanceReader(running.baseUrl, watched);
     // A client that subscribes to every busy account and then never reads again.
@@ -35,17 +49,20 @@ describe('the transfer ledger indexer end to end (one process, real PostgreSQL)'
     expect(report.results.filter((result: { ok: boolean }) => !result.ok)).toEqual([]);
     expect(report.ok).toBe(true);
 
-    // The reader saw each watched account's changes, all of them, in the ledger's commit order.
+    // The reader saw each watched balance's changes, all of them, in the ledger's commit order:
+    // BalanceChanged is ordered per account and currency (no order across currencies).
     await new Promise((resolve) => setTimeout(resolve, 500));
     for (const account of watched) {
-      const received = reader.messages.filter((message) => message.account === account).map((message) => message.entrySeq);
-      const entries = await entrySeqs(running.baseUrl, account);
+      const received = reader.messages.filter((message) => message.account === account).map((message) => ({ currency: message.currency, seq: message.entrySeq }));
       expect(received.length).toBeGreaterThan(0);
-      expect(received).toEqual(entries);
+      expect(seqsByCurrency(received)).toEqual(seqsByCurrency(await ledgerEntries(running.baseUrl, account)));
     }
+
     const last = reader.messages.filter((message) => message.account === 'acc-7').at(-1);
     const balances = await (await fetch(`${running.baseUrl}/accounts/acc-7/balances`)).json();
     expect(balances.balances).toContainEqual({ currency: last?.currency, balance: last?.balance });
+    // Its running statement in that currency ends at the same balance (the invariant check compares every line).
+    expect(await lastStatementBalance(running.baseUrl, 'acc-7', String(last?.currency))).toBe(last?.balance);
 
     // The stalled client lost messages, counted, within its bounded queue (so its memory is bounded:
     // the slow-consumer benchmark samples RSS over 1M events); the reader above missed nothing.
@@ -57,6 +74,31 @@ describe('the transfer ledger indexer end to end (one process, real PostgreSQL)'
     stalled.socket.terminate();
   }, 300_000);
 
+  it('fails the invariant check when one line of a running statement is wrong, and passes again once it is right', async () => {
+    await ingestOverHttp(running.baseUrl, makeTransfers(50, 5, 'statement'));
+    await waitForPipelineDrain(running.baseUrl, 60_000);
+    const invariants = async () => (await fetch(`${running.baseUrl}/admin/invariants`, { headers: ADMIN })).json();
+    expect((await invariants()).ok).toBe(true);
+
+    // One line's balance off by one, as a change applied out of order or twice would leave it.
+    const sql = new Client({ connectionString: running.database.url });
+    await sql.connect();
+    const line = `(SELECT account, currency, entry_seq FROM ledger.statement_lines ORDER BY entry_seq DESC OFFSET 3 LIMIT 1)`;
+    let broken: { ok: boolean; results: { name: string; ok: boolean; detail: string }[] };
+    try {
+      await sql.query(`UPDATE ledger.statement_lines SET balance_after = balance_after + 1 WHERE (account, currency, entry_seq) = ${line}`);
+      broken = await invariants();
+    } finally {
+      await sql.query(`UPDATE ledger.statement_lines SET balance_after = balance_after - 1 WHERE (account, currency, entry_seq) = ${line}`);
+      await sql.end();
+    }
+    expect(broken.ok).toBe(false);
+    expect(broken.results.filter((result) => !result.ok)).toEqual([
+      { name: 'every running statement follows its balance line by line', ok: false, detail: expect.stringMatching(/^1 of \d+ wrong, e\.g\. [A-Z]{3} \S+: .*balance_after -?\d+/) },
+    ]);
+    expect((await invariants()).ok).toBe(true);
+  }, 90_000);
+
   it('answers an unknown account with an empty balance list and rejects bad analytics filters', async () => {
     expect(await (await fetch(`${running.baseUrl}/accounts/nobody/balances`)).json()).toEqual({ account: 'nobody', balances: [] });
     const bad = await fetch(`${running.baseUrl}/analytics/hourly?currency=EURO`);
@@ -64,6 +106,17 @@ describe('the transfer ledger indexer end to end (one process, real PostgreSQL)'
     expect((await bad.json()).message).toContain('currency');
     const hourly = await (await fetch(`${running.baseUrl}/analytics/hourly?currency=EUR&from=2026-01-01&to=2026-01-02`)).json();
     expect(hourly.buckets.every((bucket: { currency: string; volume: string }) => bucket.currency === 'EUR' && /^\d+$/.test(bucket.volume))).toBe(true);
+    expect(await (await fetch(`${running.baseUrl}/accounts/nobody/statements/EUR`)).json()).toEqual({ account: 'nobody', currency: 'EUR', lines: [], nextCursor: null });
+    for (const [path, field] of [
+      ['/accounts/acc-1/statements/eur', 'currency'],
+      ['/accounts/acc-1/statements/EUR?limit=0', 'limit'],
+      ['/accounts/acc-1/statements/EUR?cursor=x', 'cursor'],
+      ['/accounts/not%20ok/statements/EUR', 'account'],
+    ]) {
+      const response = await fetch(`${running.baseUrl}${path}`);
+      expect(response.status).toBe(400);
+      expect((await response.json()).message).toContain(field);
+    }
   });
 
   it('keeps admin endpoints behind the bearer token', async () => {

@@ -19,6 +19,7 @@ const healthy = (): ModuleTotals => ({
       { account: 'b', currency: 'EUR', balance: '10' },
       { account: 'c', currency: 'EUR', balance: '5' },
     ],
+    statements: { statements: 3, lines: 4, broken: 0, problems: [] },
   },
   analytics: { transfersCounted: 2, byCurrency: [{ currency: 'EUR', count: 2, volume: '15' }] },
 });
@@ -28,7 +29,7 @@ const failed = (totals: ModuleTotals) => checkInvariants(totals).filter((result)
 describe('invariant check', () => {
   it('given consistent modules, then every invariant holds', () => {
     expect(failed(healthy())).toEqual([]);
-    expect(checkInvariants(healthy())).toHaveLength(4);
+    expect(checkInvariants(healthy())).toHaveLength(5);
   });
 
   it('given a transfer the ledger applied twice, then it names that invariant', () => {
@@ -49,6 +50,14 @@ describe('invariant check', () => {
     const result = checkInvariants(totals).find((r) => r.name.startsWith('every balance'));
     expect(result?.ok).toBe(false);
     expect(result?.detail).toContain('EUR b: ledger 11, recomputed 10');
+  });
+
+  it('given a running statement that disagrees with the ledger, then it names that invariant and the line', () => {
+    const totals = healthy();
+    totals.ledger.statements = { statements: 3, lines: 4, broken: 1, problems: ['EUR b: line 3: balance_after 11, previous + amount 10'] };
+    const result = checkInvariants(totals).find((r) => !r.ok);
+    expect(failed(totals)).toEqual(['every running statement follows its balance line by line']);
+    expect(result?.detail).toBe('1 of 3 wrong, e.g. EUR b: line 3: balance_after 11, previous + amount 10');
   });
 
   it('given analytics that missed a transfer, then it fails that invariant', () => {

@@ -54,6 +54,15 @@ export function checkInvariants({ ingestion, ledger, analytics }: ModuleTotals):
     mismatches.length === 0 ? `${expected.size} balances match` : `${mismatches.length} differ, e.g. ${mismatches.slice(0, 3).join('; ')}`,
   );
 
+  const { statements } = ledger;
+  check(
+    'every running statement follows its balance line by line',
+    statements.broken === 0,
+    statements.broken === 0
+      ? `${statements.statements} statements, ${statements.lines} lines: one per entry, each the previous plus its amount, the last at the balance`
+      : `${statements.broken} of ${statements.statements} wrong, e.g. ${statements.problems.slice(0, 3).join('; ')}`,
+  );
+
   const countsByCurrency = new Map(analytics.byCurrency.map((row) => [row.currency, row]));
   const analyticsDiffs = ingestion.byCurrency.filter((row) => {
     const counted = countsByCurrency.get(row.currency);

@@ -33,6 +33,8 @@ export interface PipelineBacklog {
   outboxPending: number;
   retriesPending: number;
   deadLetters: number;
+  /** In process: relayed events some durable subscriber has not read from the event log yet. */
+  logPending?: number;
   transportPending?: number | null;
 }
 
@@ -43,8 +45,8 @@ export async function pipelineBacklog(baseUrl: string): Promise<PipelineBacklog>
 }
 
 /**
- * Waits until the outbox, the retry table and (with Redis) every consumer group are empty, three
- * looks in a row, as seen by an instance that runs the relay.
+ * Waits until the outbox, the event log, the retry table and (with Redis) every consumer group
+ * are empty, three looks in a row, as seen by an instance that runs the relay.
  */
 export async function waitForPipelineDrain(baseUrl: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -54,7 +56,7 @@ export async function waitForPipelineDrain(baseUrl: string, timeoutMs: number): 
     try {
       last = await pipelineBacklog(baseUrl);
       const transportIdle = last.transportPending === undefined || last.transportPending === 0;
-      quiet = last.outboxPending === 0 && last.retriesPending === 0 && transportIdle ? quiet + 1 : 0;
+      quiet = last.outboxPending === 0 && (last.logPending ?? 0) === 0 && last.retriesPending === 0 && transportIdle ? quiet + 1 : 0;
       if (quiet >= 3) return;
     } catch {
       quiet = 0;
@@ -64,17 +66,27 @@ export async function waitForPipelineDrain(baseUrl: string, timeoutMs: number): 
   throw new Error(`the pipeline did not drain within ${timeoutMs} ms; last backlog ${JSON.stringify(last)}`);
 }
 
-/** Every ledger entry sequence number of an account, oldest first (from the ledger's HTTP API). */
-export async function entrySeqs(baseUrl: string, account: string): Promise<string[]> {
-  const seqs: string[] = [];
+/** Every ledger entry of an account, oldest first: its sequence number and currency (from the ledger's HTTP API). */
+export async function ledgerEntries(baseUrl: string, account: string): Promise<{ seq: string; currency: string }[]> {
+  const entries: { seq: string; currency: string }[] = [];
   let cursor: string | null = null;
   do {
     const response = await fetch(`${baseUrl}/accounts/${account}/entries?limit=500${cursor ? `&cursor=${cursor}` : ''}`);
-    const page = (await response.json()) as { items: { seq: string }[]; nextCursor: string | null };
-    seqs.push(...page.items.map((item) => item.seq));
+    const page = (await response.json()) as { items: { seq: string; currency: string }[]; nextCursor: string | null };
+    entries.push(...page.items.map((item) => ({ seq: item.seq, currency: item.currency })));
     cursor = page.nextCursor;
   } while (cursor);
-  return seqs.reverse();
+  return entries.reverse();
+}
+
+/**
+ * Entry sequence numbers per currency, in the order given: one balance's changes each.
+ * `BalanceChanged` is ordered per account and currency, so that is the order to compare.
+ */
+export function seqsByCurrency(items: readonly { currency: string; seq: string }[]): Record<string, string[]> {
+  const byCurrency: Record<string, string[]> = {};
+  for (const item of items) (byCurrency[item.currency] ??= []).push(item.seq);
+  return byCurrency;
 }
 
 /** Polls `check` until true; fails with `message` after the timeout. */
