@@ -66,7 +66,7 @@ export async function waitForDrain(app, diagnose) {
     try {
       last = await admin(app, 'pipeline');
       const transportIdle = last.transportPending === undefined || last.transportPending === 0;
-      quiet = last.outboxPending === 0 && last.retriesPending === 0 && transportIdle ? quiet + 1 : 0;
+      quiet = last.outboxPending === 0 && (last.logPending ?? 0) === 0 && last.retriesPending === 0 && transportIdle ? quiet + 1 : 0;
       if (quiet >= 3) return last;
     } catch {
       quiet = 0;

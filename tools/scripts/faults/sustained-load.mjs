@@ -69,7 +69,7 @@ async function waitForDrain(timeoutMs) {
   let quiet = 0;
   while (Date.now() < deadline) {
     const now = await pipeline();
-    quiet = now.outboxPending === 0 && now.retriesPending === 0 ? quiet + 1 : 0;
+    quiet = now.outboxPending === 0 && (now.logPending ?? 0) === 0 && now.retriesPending === 0 ? quiet + 1 : 0;
     if (quiet >= 2) return true;
     await sleep(250);
   }
