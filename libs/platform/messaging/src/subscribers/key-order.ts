@@ -92,6 +92,9 @@ export async function planDelivery(client: PoolClient, subscriber: string, chunk
 /** Writes the plan's progress in the attempt's transaction; throws `KeyProgressConflictError` if a key moved meanwhile. */
 export async function advanceProgress(client: PoolClient, subscriber: string, plan: DeliveryPlan): Promise<void> {
   if (plan.advance.length === 0) return;
+  // In key order, like producers lock `ordering_keys`, so two attempts sharing keys take their row
+  // locks alike (the planner joins a small input in its order); a deadlock would only cost an attempt.
+  plan.advance.sort((left, right) => (left.key < right.key ? -1 : left.key > right.key ? 1 : 0));
   const { rows } = await client.query<{ advanced: string }>({
     name: 'modulith-key-progress-advance',
     text: ADVANCE_PROGRESS,
