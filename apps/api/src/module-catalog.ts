@@ -1,6 +1,6 @@
 import type { Type } from '@nestjs/common';
 import { ConfigurationError } from '@modulith/core';
-import { declaredDurableModule, declaredDurableSubscribers } from '@modulith/messaging';
+import { declaredDurableModule, declaredDurableSubscribers, type DeclaredSubscriber } from '@modulith/messaging';
 import { AnalyticsModule } from '@modulith/analytics';
 import { IngestionModule } from '@modulith/ingestion';
 import { LedgerModule } from '@modulith/ledger';
@@ -42,6 +42,6 @@ export function declaredDurableModules(): string[] {
  * so a subscriber's keyed events count from the first deployment that declared it, not from its
  * own process's first start.
  */
-export function declaredSubscribers(): string[] {
+export function declaredSubscribers(): DeclaredSubscriber[] {
   return Object.values(MODULE_CATALOG).flatMap((module) => declaredDurableSubscribers(module));
 }

@@ -7,7 +7,7 @@
 export { MessagingModule } from './messaging.module';
 export type { MessagingModuleOptions } from './subscribers/messaging-module-registration';
 export { messagingConfigFromEnv } from './messaging.config';
-export type { MessagingConfig, EventTransportKind } from './messaging.config';
+export type { MessagingConfig, EventTransportKind, DeclaredSubscriber } from './messaging.config';
 
 export { IntegrationEvent } from './events/integration-event';
 export type { IntegrationEventClass, PayloadOf } from './events/integration-event';

@@ -4,6 +4,12 @@ import { ConfigurationError, envBool, envChoice, envInt, envString } from '@modu
 export type EventTransportKind = 'inprocess' | 'redis';
 
 /** Every knob of the messaging platform. Read from the environment once, at start-up. */
+/** A durable subscriber of the deployment, as declared by its module's decorators. */
+export interface DeclaredSubscriber {
+  subscriber: string;
+  eventType: string;
+}
+
 export interface MessagingConfig {
   /** Run the outbox relay in this process (`RELAY_ENABLED`). */
   relayEnabled: boolean;
@@ -27,6 +33,12 @@ export interface MessagingConfig {
   handlerTimeoutMs: number;
   /** Longest wait for a row or table lock inside a messaging transaction, in ms (`MESSAGING_LOCK_TIMEOUT_MS`); then the attempt fails and is retried. */
   lockTimeoutMs: number;
+  /**
+   * In-process transport: how long a process keeps a durable subscriber's log cursor without
+   * renewing it, in ms (`MESSAGING_LOG_LEASE_MS`). One process at a time reads a subscriber's log;
+   * it renews its lease while it works, and if it dies another takes the cursor over after this.
+   */
+  logLeaseMs: number;
   /**
    * Connections of messaging's own pool (`MESSAGING_POOL_SIZE`), separate from the request pool
    * (`DB_POOL_SIZE`) so background delivery can never take the connections HTTP needs. 0 (the
@@ -62,7 +74,7 @@ export interface MessagingConfig {
    * `declaredDurableSubscribers`): each is registered at start, so its keyed events count from
    * its first declaration rather than from its own process's first start.
    */
-  declaredDurableSubscribers: readonly string[];
+  declaredDurableSubscribers: readonly DeclaredSubscriber[];
   /** Register this process in `messaging.instances` and check the topology; CLI commands that relay nothing pass false. */
   registerInstance: boolean;
   /** How often this process refreshes its row in `messaging.instances` and re-checks the topology (`MESSAGING_HEARTBEAT_INTERVAL_MS`). */
@@ -106,6 +118,7 @@ export function messagingConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Me
     handlerMaxAttempts: envInt(env, 'HANDLER_MAX_ATTEMPTS', 5, 1, 100),
     handlerTimeoutMs: envInt(env, 'HANDLER_TIMEOUT_MS', 30_000, 100, 3_600_000),
     lockTimeoutMs: envInt(env, 'MESSAGING_LOCK_TIMEOUT_MS', 10_000, 10, 3_600_000),
+    logLeaseMs: envInt(env, 'MESSAGING_LOG_LEASE_MS', 15_000, 300, 3_600_000),
     messagingPoolSize: envInt(env, 'MESSAGING_POOL_SIZE', 0, 0, 1000),
     retryBaseDelayMs: envInt(env, 'RETRY_BASE_DELAY_MS', 1000, 1, 86_400_000),
     retryMaxDelayMs: envInt(env, 'RETRY_MAX_DELAY_MS', 300_000, 1, 86_400_000),

@@ -107,7 +107,10 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
     });
     // A durable subscriber met for the first time (hosted here or only declared) starts every
     // ordering key from now.
-    await this.eventLog.register([...new Set([...durable.map((subscriber) => subscriber.subscriber), ...this.config.declaredDurableSubscribers])]);
+    await this.eventLog.register([
+      ...durable.map((subscriber) => ({ subscriber: subscriber.subscriber, eventType: subscriber.eventTypes[0] })),
+      ...this.config.declaredDurableSubscribers.filter((declared) => !durable.some((subscriber) => subscriber.subscriber === declared.subscriber)),
+    ]);
     for (const subscriber of [...durable, ...this.bestEffort]) this.transport.subscribe(subscriber);
     await this.transport.start();
     this.bestEffort.forEach((subscriber) => subscriber.start());

@@ -24,6 +24,8 @@ export function messagingTestConfig(overrides: Partial<MessagingConfig> = {}): P
     shutdownTimeoutMs: 10_000,
     // A retry leased by a process that died waits this plus a margin before another takes it.
     handlerTimeoutMs: 5000,
+    // A log cursor held by a process that died is taken over after this.
+    logLeaseMs: 2000,
     ...overrides,
   };
 }

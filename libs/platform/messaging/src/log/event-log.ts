@@ -11,17 +11,24 @@ export interface LogEntry {
   envelopes: EventEnvelope[];
 }
 
-// A subscriber met for the first time starts after what is in the log now, and every key
-// appended so far counts as seen up to its last number (see `register`).
+/** A durable subscriber as the log knows it: its name and the one event type it takes. */
+export interface LogSubscriber {
+  subscriber: string;
+  eventType: string;
+}
+
+// A subscriber met for the first time starts after what is in the log now, and every key of its
+// type appended so far counts as seen up to its last number (see `register`).
 const REGISTER = `
   WITH fresh AS (
-    INSERT INTO messaging.subscriptions (subscriber) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING RETURNING subscriber),
+    INSERT INTO messaging.subscriptions (subscriber, event_type) SELECT * FROM unnest($1::text[], $2::text[])
+    ON CONFLICT DO NOTHING RETURNING subscriber, event_type),
   cursors AS (
     INSERT INTO messaging.log_cursors (subscriber, position)
     SELECT subscriber, coalesce((SELECT max(position) FROM messaging.event_log), 0) FROM fresh
     ON CONFLICT DO NOTHING)
   INSERT INTO messaging.key_progress (subscriber, ordering_key, seq)
-  SELECT f.subscriber, k.ordering_key, k.seq FROM fresh f CROSS JOIN messaging.ordering_keys k
+  SELECT f.subscriber, k.ordering_key, k.seq FROM fresh f JOIN messaging.ordering_keys k ON k.event_type = f.event_type
   ON CONFLICT DO NOTHING`;
 
 /**
@@ -39,16 +46,17 @@ export class EventLog {
    * now: its cursor after the log's last row, and for each ordering key already used, the key's
    * events so far count as before its time (`key_progress` copied from `ordering_keys`).
    */
-  async register(subscribers: readonly string[]): Promise<void> {
+  async register(subscribers: readonly LogSubscriber[]): Promise<void> {
     if (subscribers.length === 0) return;
-    await queryRows(await this.connections.dataSource(), REGISTER, [subscribers]);
+    const names = subscribers.map((entry) => entry.subscriber);
+    await queryRows(await this.connections.dataSource(), REGISTER, [names, subscribers.map((entry) => entry.eventType)]);
     // A subscriber that started under another transport has progress but no cursor yet.
     await queryRows(
       await this.connections.dataSource(),
       `INSERT INTO messaging.log_cursors (subscriber, position)
        SELECT s, coalesce((SELECT min(position) - 1 FROM messaging.event_log), 0) FROM unnest($1::text[]) AS s
        ON CONFLICT DO NOTHING`,
-      [subscribers],
+      [names],
     );
   }
 
@@ -65,28 +73,71 @@ export class EventLog {
     );
   }
 
-  async cursor(subscriber: string): Promise<number> {
-    const [row] = await queryRows<{ position: string }>(await this.connections.dataSource(), 'SELECT position FROM messaging.log_cursors WHERE subscriber = $1', [subscriber]);
-    return row ? Number(row.position) : 0;
+  /**
+   * Takes (or renews) the subscriber's cursor for `owner` for `leaseMs`, unless another process
+   * holds it; returns its position, or undefined when it is someone else's.
+   */
+  async lease(subscriber: string, owner: string, leaseMs: number): Promise<number | undefined> {
+    const [row] = await queryRows<{ position: string }>(
+      await this.connections.dataSource(),
+      `UPDATE messaging.log_cursors SET owner = $2, lease_until = clock_timestamp() + $3 * interval '1 millisecond'
+        WHERE subscriber = $1 AND (owner IS NULL OR owner = $2 OR lease_until < clock_timestamp())
+        RETURNING position`,
+      [subscriber, owner, leaseMs],
+    );
+    return row ? Number(row.position) : undefined;
   }
 
-  /** Up to `limit` rows after `position`, in order. */
-  async read(position: number, limit: number): Promise<LogEntry[]> {
-    const rows = await queryRows<{ position: string; events: EventEnvelope[] }>(
-      await this.connections.dataSource(),
-      'SELECT position, events FROM messaging.event_log WHERE position > $1 ORDER BY position LIMIT $2',
-      [position, limit],
-    );
-    return rows.map((row) => ({ position: Number(row.position), envelopes: row.events.map(fromLog) }));
+  /** Lets go of the cursor (at shutdown), so another process may take it at once. */
+  async release(subscriber: string, owner: string): Promise<void> {
+    await queryRows(await this.connections.dataSource(), 'UPDATE messaging.log_cursors SET owner = NULL, lease_until = NULL WHERE subscriber = $1 AND owner = $2', [
+      subscriber,
+      owner,
+    ]);
   }
 
-  /** Moves the subscriber's cursor to `position` (never back). */
-  async advance(subscriber: string, position: number): Promise<void> {
-    await queryRows(
+  /**
+   * Up to `limit` rows of `types` after `position`, in order; and `passed`: how far a reader of
+   * those types may move its cursor once it has them (past other types' rows too, so a reader of
+   * a rare type does not hold every other row in the log).
+   */
+  async read(position: number, types: readonly string[], limit: number): Promise<{ entries: LogEntry[]; passed: number }> {
+    const rows = await queryRows<{ position: string | null; events: EventEnvelope[] | null; head: string | null }>(
       await this.connections.dataSource(),
-      'UPDATE messaging.log_cursors SET position = greatest(position, $2), updated_at = now() WHERE subscriber = $1',
-      [subscriber, position],
+      `WITH wanted AS (
+         SELECT position, events FROM messaging.event_log WHERE type = ANY ($2::text[]) AND position > $1 ORDER BY position LIMIT $3)
+       SELECT w.position, w.events, h.head FROM (SELECT max(position) AS head FROM messaging.event_log) h LEFT JOIN wanted w ON true
+        ORDER BY w.position`,
+      [position, types, limit],
     );
+    const entries = rows.filter((row) => row.position !== null).map((row) => ({ position: Number(row.position), envelopes: (row.events ?? []).map(fromLog) }));
+    // With fewer rows than asked, every row of these types up to the head (read in the same
+    // snapshot; positions are given out by one claim at a time) is here: the cursor may pass it.
+    const head = Number(rows[0]?.head ?? position);
+    const passed = entries.length < limit ? Math.max(position, head) : (entries.at(-1)?.position ?? position);
+    return { entries, passed };
+  }
+
+  /**
+   * Moves the subscriber's cursor to `position` (never back) and renews the lease; false when
+   * `owner` no longer holds it (its lease ran out and another process took over).
+   */
+  async advance(subscriber: string, owner: string, position: number, leaseMs: number): Promise<boolean> {
+    const rows = await queryRows(
+      await this.connections.dataSource(),
+      `UPDATE messaging.log_cursors
+          SET position = greatest(position, $3), lease_until = clock_timestamp() + $4 * interval '1 millisecond', updated_at = now()
+        WHERE subscriber = $1 AND owner = $2
+        RETURNING 1`,
+      [subscriber, owner, position, leaseMs],
+    );
+    return rows.length > 0;
+  }
+
+  /** Whether every cursor has reached `position`. */
+  async cursorsAt(position: number): Promise<boolean> {
+    const [row] = await queryRows<{ behind: string }>(await this.connections.dataSource(), 'SELECT count(*) AS behind FROM messaging.log_cursors WHERE position < $1', [position]);
+    return Number(row?.behind ?? 0) === 0;
   }
 
   /** The last position written, 0 for an empty log. */

@@ -14,15 +14,17 @@ const APPEND_KEYED = `
   SELECT e.id, e.type, e.version, $4::timestamptz, $5, $6, $7, e.payload, e.ordering_key, e.key_seq
     FROM unnest($1::uuid[], $2::text[], $3::integer[], $8::json[], $9::text[], $10::bigint[]) AS e(id, type, version, payload, ordering_key, key_seq)`;
 
-// Reserves `count` numbers per key. The row lock this takes on each key is held until the
-// producer's transaction ends, so producers of one key append one after the other and their
-// numbers follow commit order; keys are locked in sorted order, so two producers of the same
+// Reserves `count` numbers per event type and key. The row lock this takes on each is held until
+// the producer's transaction ends, so producers of one key append one after the other and their
+// numbers follow commit order; rows are locked in sorted order, so two producers of the same
 // keys cannot deadlock on them.
 const RESERVE_KEY_SEQS = `
-  INSERT INTO messaging.ordering_keys AS k (ordering_key, seq)
-  SELECT r.ordering_key, r.count FROM unnest($1::text[], $2::bigint[]) AS r(ordering_key, count) ORDER BY r.ordering_key
-  ON CONFLICT (ordering_key) DO UPDATE SET seq = k.seq + excluded.seq
-  RETURNING ordering_key, seq::text AS last`;
+  INSERT INTO messaging.ordering_keys AS k (event_type, ordering_key, seq)
+  SELECT r.event_type, r.ordering_key, r.count
+    FROM unnest($1::text[], $2::text[], $3::bigint[]) AS r(event_type, ordering_key, count)
+   ORDER BY r.event_type, r.ordering_key
+  ON CONFLICT (event_type, ordering_key) DO UPDATE SET seq = k.seq + excluded.seq
+  RETURNING event_type, ordering_key, seq::text AS last`;
 
 /**
  * Where a module publishes integration events: inside the transaction that makes the change
@@ -74,16 +76,37 @@ export class Outbox {
   }
 }
 
-/** Gives each keyed envelope its `keySeq`: its key's next numbers, in the order of the append. */
+/** Gives each keyed envelope its `keySeq`: its type and key's next numbers, in the order of the append. */
 async function numberPerKey(manager: EntityManager, envelopes: EventEnvelope[]): Promise<EventEnvelope[]> {
-  const counts = new Map<string, number>();
-  for (const { orderingKey } of envelopes) if (orderingKey !== undefined) counts.set(orderingKey, (counts.get(orderingKey) ?? 0) + 1);
-  const rows = await queryRows<{ ordering_key: string; last: string }>(manager, RESERVE_KEY_SEQS, [[...counts.keys()], [...counts.values()]]);
-  const next = new Map(rows.map((row) => [row.ordering_key, Number(row.last) - (counts.get(row.ordering_key) ?? 0) + 1]));
+  const counts = new Map<string, { type: string; key: string; count: number }>();
+  for (const { type, orderingKey } of envelopes) {
+    if (orderingKey === undefined) continue;
+    const id = sequenceId(type, orderingKey);
+    const entry = counts.get(id) ?? { type, key: orderingKey, count: 0 };
+    entry.count += 1;
+    counts.set(id, entry);
+  }
+  const entries = [...counts.values()];
+  const rows = await queryRows<{ event_type: string; ordering_key: string; last: string }>(manager, RESERVE_KEY_SEQS, [
+    entries.map((entry) => entry.type),
+    entries.map((entry) => entry.key),
+    entries.map((entry) => entry.count),
+  ]);
+  const next = new Map(
+    rows.map((row) => {
+      const id = sequenceId(row.event_type, row.ordering_key);
+      return [id, Number(row.last) - (counts.get(id)?.count ?? 0) + 1];
+    }),
+  );
   return envelopes.map((envelope) => {
     if (envelope.orderingKey === undefined) return envelope;
-    const keySeq = next.get(envelope.orderingKey) as number;
-    next.set(envelope.orderingKey, keySeq + 1);
+    const id = sequenceId(envelope.type, envelope.orderingKey);
+    const keySeq = next.get(id) as number;
+    next.set(id, keySeq + 1);
     return { ...envelope, keySeq };
   });
+}
+
+function sequenceId(type: string, key: string): string {
+  return `${type}\u0000${key}`;
 }

@@ -49,7 +49,7 @@ describe('Relay and subscribers (real PostgreSQL)', () => {
 
   afterEach(async () => {
     await closeAll();
-    await sql('TRUNCATE alpha.effects, alpha.inbox, beta.effects, beta.inbox, messaging.outbox, messaging.retries, messaging.dead_letters').catch(() => undefined);
+    await sql('TRUNCATE alpha.effects, alpha.inbox, beta.effects, beta.inbox, messaging.outbox, messaging.event_log, messaging.retries, messaging.dead_letters').catch(() => undefined);
   });
 
   afterAll(async () => {
@@ -86,8 +86,10 @@ describe('Relay and subscribers (real PostgreSQL)', () => {
     const loadIds = published.flat();
 
     // Everything committed so far gets through while the early transaction is still open...
+    // alpha takes one event per transaction, in one process at a time (the cursor's lease): a bound, not a timing.
     await waitFor(async () => (await effects('alpha')).length === loadIds.length && (await effects('beta')).length === loadIds.length, {
       message: 'the committed events to be handled',
+      timeoutMs: 60_000,
     });
     release();
     const heldIds = await held;
@@ -107,7 +109,7 @@ describe('Relay and subscribers (real PostgreSQL)', () => {
     expect(relayed[0] + relayed[1]).toBe(allIds.length);
     expect(relayed.every((count) => count > 0)).toBe(true);
     expect(await sql('SELECT * FROM messaging.dead_letters')).toEqual([]);
-  }, 60_000);
+  }, 120_000);
 
   it('runs handlers under the event’s correlation, with the event as causation', async () => {
     const { app, producer } = await start({ messaging: messagingTestConfig() });

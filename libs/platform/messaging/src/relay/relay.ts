@@ -34,28 +34,27 @@ const KEPT = `
     SELECT ${COLUMNS} FROM claimed
     ON CONFLICT (id) DO UPDATE SET delivered_at = excluded.delivered_at)`;
 
-// The in-process transport's sink: the batch becomes one row of the event log, built by
-// PostgreSQL from the rows it deletes (the envelopes as JSON, instants as the relay writes them).
+// The in-process transport's sink: the batch becomes one row of the event log per event type
+// (a subscriber takes one type, and reads only its rows), built by PostgreSQL from the rows it
+// deletes: the envelopes as JSON, instants as the relay writes them.
 const LOGGED = `
   logged AS (
-    INSERT INTO messaging.event_log (position, events, count)
-    SELECT nextval('messaging.event_log_position'),
-           json_agg(json_build_object(
-             'id', id, 'type', type, 'version', version,
-             'occurredAt', CASE WHEN isfinite(occurred_at) THEN to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') ELSE occurred_at::text END,
-             'source', source, 'correlationId', correlation_id, 'causationId', causation_id, 'payload', payload,
-             'orderingKey', ordering_key, 'keySeq', key_seq)
-             ORDER BY seq),
-           count(*)
-      FROM claimed HAVING count(*) > 0
-    RETURNING position)`;
+    INSERT INTO messaging.event_log (position, type, events, count)
+    SELECT nextval('messaging.event_log_position'), type, events, count FROM (
+      SELECT type, count(*) AS count, min(seq) AS first,
+             json_agg(json_build_object(
+               'id', id, 'type', type, 'version', version,
+               'occurredAt', CASE WHEN isfinite(occurred_at) THEN to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') ELSE occurred_at::text END,
+               'source', source, 'correlationId', correlation_id, 'causationId', causation_id, 'payload', payload,
+               'orderingKey', ordering_key, 'keySeq', key_seq)
+               ORDER BY seq) AS events
+        FROM claimed GROUP BY type ORDER BY first) per_type)`;
 
 function claimStatement(keep: boolean, log: boolean): { name: string; text: string } {
   const ctes = [`claimed AS (${CLAIMED})`, ...(keep ? [KEPT] : []), ...(log ? [LOGGED] : [])];
-  const position = log ? ', (SELECT position FROM logged) AS position' : '';
   return {
     name: `modulith-relay-claim${keep ? '-keep' : ''}${log ? '-log' : ''}`,
-    text: `WITH ${ctes.join(',\n')} SELECT ${COLUMNS}${position} FROM claimed ORDER BY seq`,
+    text: `WITH ${ctes.join(',\n')} SELECT ${COLUMNS} FROM claimed ORDER BY seq`,
   };
 }
 

@@ -6,19 +6,19 @@ import { MESSAGING_CONFIG, type MessagingConfig } from '../messaging.config';
 import { SubscriberRegistry } from '../subscribers/subscriber-registry';
 
 /**
- * Connections that delivery can hold at once in this process: each relay loop holds one for
- * its claim while (in process) every durable subscriber takes one for its transaction; over
- * Redis each durable subscriber's consumer loop takes one; the retry poller one; one spare for
- * failure records and wake-ups. A pool this size cannot deadlock on itself.
+ * Connections that delivery can hold at once in this process: each relay loop one for its claim;
+ * each durable subscriber up to `RELAY_CONCURRENCY` attempts in flight (its partitions by key),
+ * plus, in process, one for its log reader's lease; the retry poller one; one spare for failure
+ * records and wake-ups. A pool this size cannot deadlock on itself.
  */
 export function requiredMessagingConnections(
   config: Pick<MessagingConfig, 'relayEnabled' | 'relayConcurrency' | 'eventTransport'>,
   durableSubscribers: number,
 ): number {
   const inProcess = config.eventTransport !== 'redis';
-  const relay = config.relayEnabled ? config.relayConcurrency * (1 + (inProcess ? durableSubscribers : 0)) : 0;
-  const consumers = inProcess ? 0 : durableSubscribers;
-  return relay + consumers + 2;
+  const relay = config.relayEnabled ? config.relayConcurrency : 0;
+  const subscribers = durableSubscribers * (config.relayConcurrency + (inProcess ? 1 : 0));
+  return relay + subscribers + 2;
 }
 
 /**

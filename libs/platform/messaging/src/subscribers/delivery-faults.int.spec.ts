@@ -46,7 +46,7 @@ describe('Delivery faults: copies, handler errors, unstorable events, hung handl
 
   afterEach(async () => {
     await Promise.all(apps.splice(0).map((app) => app.close()));
-    await sql('TRUNCATE alpha.effects, alpha.inbox, beta.effects, beta.inbox, messaging.outbox, messaging.retries, messaging.dead_letters').catch(() => undefined);
+    await sql('TRUNCATE alpha.effects, alpha.inbox, beta.effects, beta.inbox, messaging.outbox, messaging.event_log, messaging.retries, messaging.dead_letters').catch(() => undefined);
   });
 
   afterAll(async () => {
@@ -294,7 +294,7 @@ describe('Delivery faults: copies, handler errors, unstorable events, hung handl
 
     it('refuses to start with a messaging pool too small for what runs here, naming the fix', async () => {
       await expect(start({ logger: false, messaging: messagingTestConfig({ messagingPoolSize: 2, relayConcurrency: 2 }) })).rejects.toThrow(
-        /MESSAGING_POOL_SIZE=2 is too small: .*set MESSAGING_POOL_SIZE to at least 8/,
+        /MESSAGING_POOL_SIZE=2 is too small: .*set MESSAGING_POOL_SIZE to at least 10/,
       );
     });
   });

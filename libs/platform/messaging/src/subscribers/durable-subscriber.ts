@@ -35,7 +35,9 @@ const MAX_KEY_CONFLICTS = 3;
 const MAX_REMEMBERED_HELD_KEYS = 10_000;
 
 /**
- * Runs one durable subscriber: each batch in one transaction that first decides, per ordering
+ * Runs one durable subscriber: a delivery is split by ordering key into up to `RELAY_CONCURRENCY`
+ * partitions that run side by side (one key's events always in one, in order); each batch in
+ * one transaction that first decides, per ordering
  * key, which events are next (`planDelivery`), records those in the module's inbox (those
  * already there are skipped), lets the handler write its effect and moves the keys' progress,
  * so effect, inbox rows and progress commit together. Keyed events whose predecessor is not
@@ -81,9 +83,17 @@ export class DurableSubscriber implements TransportSubscription {
    * parked or dead-lettered; rejects with `InfrastructureFailure` when the database is away.
    */
   async deliver(envelopes: readonly EventEnvelope[]): Promise<void> {
-    const unique = distinctById(envelopes);
-    for (let start = 0; start < unique.length; start += this.maxBatch) {
-      await this.deliverChunk(unique.slice(start, start + this.maxBatch));
+    const partitions = partitionByKey(distinctById(envelopes), this.deps.config.relayConcurrency);
+    // Partitions side by side, each in order; every one finishes before a failure is reported,
+    // so a redelivery never runs beside the attempt it repeats.
+    const results = await Promise.allSettled(partitions.map((partition) => this.deliverInOrder(partition)));
+    const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failure) throw failure.reason;
+  }
+
+  private async deliverInOrder(envelopes: readonly EventEnvelope[]): Promise<void> {
+    for (let start = 0; start < envelopes.length; start += this.maxBatch) {
+      await this.deliverChunk(envelopes.slice(start, start + this.maxBatch));
     }
   }
 
@@ -234,6 +244,27 @@ export class DurableSubscriber implements TransportSubscription {
   private where(envelope: EventEnvelope): string {
     return `event ${envelope.id} (${envelope.type}) [correlation ${envelope.correlationId}]`;
   }
+}
+
+/**
+ * Splits a delivery into up to `count` partitions that may run side by side: one key's events
+ * always in the same partition, in their order; unordered events spread evenly.
+ */
+function partitionByKey(envelopes: readonly EventEnvelope[], count: number): EventEnvelope[][] {
+  if (count <= 1 || envelopes.length <= 1) return [[...envelopes]];
+  const partitions: EventEnvelope[][] = Array.from({ length: count }, () => []);
+  envelopes.forEach((envelope, index) => {
+    const slot = envelope.orderingKey === undefined ? index % count : hash(envelope.orderingKey) % count;
+    partitions[slot].push(envelope);
+  });
+  return partitions.filter((partition) => partition.length > 0);
+}
+
+/** FNV-1a of a string: a cheap, stable spread of keys over partitions. */
+function hash(text: string): number {
+  let value = 0x811c9dc5;
+  for (let index = 0; index < text.length; index += 1) value = Math.imul(value ^ text.charCodeAt(index), 0x01000193);
+  return value >>> 0;
 }
 
 /** The first copy of each event id (ids compare case-insensitively, as the inbox's uuid does). */

@@ -36,8 +36,8 @@ describe('declaredDurableModule: what a module declares, read without booting it
 
 describe('declaredDurableSubscribers: the names the registry will give, read without booting', () => {
   it('names each durable subscriber as the registry does (inherited methods under the subclass name)', () => {
-    expect(declaredDurableSubscribers(consumerModule('alpha', AlphaSubscriber))).toEqual(['alpha.AlphaSubscriber.apply']);
-    expect(declaredDurableSubscribers(HeirModule)).toEqual(['heir.InheritedSubscriber.apply']);
+    expect(declaredDurableSubscribers(consumerModule('alpha', AlphaSubscriber))).toEqual([{ subscriber: 'alpha.AlphaSubscriber.apply', eventType: ThingHappened.type }]);
+    expect(declaredDurableSubscribers(HeirModule)).toEqual([{ subscriber: 'heir.InheritedSubscriber.apply', eventType: ThingHappened.type }]);
   });
 
   it('names none for modules that only publish or only watch best effort', () => {

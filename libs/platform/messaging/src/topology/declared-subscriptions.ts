@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import type { DynamicModule, Provider, Type } from '@nestjs/common';
+import type { DeclaredSubscriber } from '../messaging.config';
 import { MessagingModuleRegistration } from '../subscribers/messaging-module-registration';
 import { SUBSCRIBER_CLASS_METADATA, SUBSCRIPTION_METADATA, type SubscriptionMetadata } from '../subscribers/on-integration-event.decorator';
 
@@ -32,13 +33,16 @@ export function declaredDurableModule(module: Type | DynamicModule): string | un
  * is first declared, so one whose process starts later still gets every keyed event appended
  * since (see `EventLog.register`).
  */
-export function declaredDurableSubscribers(module: Type | DynamicModule): string[] {
+export function declaredDurableSubscribers(module: Type | DynamicModule): DeclaredSubscriber[] {
   const { providers, imports } = ownMetadata(module);
   const registration = imports.map(registrationIn).find((found) => found !== undefined);
   if (!registration) return [];
   return providers.flatMap((provider) => {
     const type = providerClass(provider);
-    return durableSubscriptions(type).map(({ method, metadata }) => metadata.name ?? `${registration.options.module}.${type?.name}.${method}`);
+    return durableSubscriptions(type).map(({ method, metadata }) => ({
+      subscriber: metadata.name ?? `${registration.options.module}.${type?.name}.${method}`,
+      eventType: metadata.eventClass.type,
+    }));
   });
 }
 

@@ -39,7 +39,10 @@ export class InProcessTransport implements Transport {
 
   subscribe(subscription: TransportSubscription): void {
     if (subscription.mode === 'best-effort') this.bestEffort.push(subscription);
-    else this.lanes.push(new LogLane(subscription, { log: this.log, pollIntervalMs: this.config.relayPollIntervalMs, advanced: () => this.trimSoon() }));
+    else {
+      const options = { log: this.log, pollIntervalMs: this.config.relayPollIntervalMs, leaseMs: this.config.logLeaseMs, advanced: () => this.trimSoon() };
+      this.lanes.push(new LogLane(subscription, options));
+    }
   }
 
   logReaders(): number {
@@ -76,7 +79,7 @@ export class InProcessTransport implements Transport {
   }
 
   async start(): Promise<void> {
-    await this.log.register(this.lanes.map((lane) => lane.subscription.subscriber));
+    await this.log.register(this.lanes.map((lane) => ({ subscriber: lane.subscription.subscriber, eventType: lane.subscription.eventTypes[0] })));
     await this.log.forgetUndeclared();
     for (const lane of this.lanes) lane.start();
   }
@@ -95,6 +98,8 @@ export class InProcessTransport implements Transport {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (this.lanes.every((lane) => (lane.position ?? -1) >= head && !lane.busy)) return;
+      // Another process holds a cursor: its lease may not be ours to wait for.
+      if (this.lanes.some((lane) => !lane.holdsCursor) && (await this.log.cursorsAt(head))) return;
       if (Date.now() > deadline) throw new Error(`log readers did not reach position ${head} within ${timeoutMs} ms`);
       for (const lane of this.lanes) lane.wake();
       await new Promise((resolve) => setTimeout(resolve, 5));

@@ -5,12 +5,14 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * README, "Ordering"):
  * - `outbox.seq`: the relay drains the outbox in insertion order, as numbered by PostgreSQL (not
  *   by a process's clock); with `ordering_key` and `key_seq` on each row.
- * - `ordering_keys`: the last `key_seq` of each key. A producer appending to a key takes its row
- *   lock until commit, so one key's events are numbered 1, 2, 3… in commit order, without gaps
- *   (an aborted transaction gives its numbers back).
+ * - `ordering_keys`: the last `key_seq` of each event type and key. A producer appending to a key
+ *   takes its row lock until commit, so one key's events of a type are numbered 1, 2, 3… in
+ *   commit order, without gaps (an aborted transaction gives its numbers back). Per type, because
+ *   a subscriber takes one type: it must see every number of its sequence.
  * - `event_log` and `log_cursors`: with the in-process transport the relay moves each claimed
- *   batch into one log row, in one short transaction, and each durable subscriber reads the log
- *   from its own cursor; rows go once every cursor passed them.
+ *   batch into the log, one row per event type, in one short transaction, and each durable
+ *   subscriber reads its type's rows from its own cursor (held by one process at a time, under a
+ *   lease); rows go once every cursor passed them.
  * - `key_progress`: per subscriber and key, the last `key_seq` handled (or released), written in
  *   the handler's transaction; an event is handled only when it is the next one of its key.
  * - `subscriptions`: when each durable subscriber first started, so a new one starts every key
@@ -26,10 +28,11 @@ export class OrderedDelivery0005 implements MigrationInterface {
     await runner.query(`ALTER TABLE messaging.outbox ADD COLUMN seq bigint GENERATED ALWAYS AS IDENTITY, ADD COLUMN ordering_key text, ADD COLUMN key_seq bigint`);
     await runner.query(`ALTER TABLE messaging.outbox DROP CONSTRAINT outbox_pkey, ADD PRIMARY KEY (seq)`);
     await runner.query(`ALTER TABLE messaging.outbox_delivered ADD COLUMN ordering_key text, ADD COLUMN key_seq bigint`);
-    await runner.query(`CREATE TABLE messaging.ordering_keys (ordering_key text PRIMARY KEY, seq bigint NOT NULL)`);
+    await runner.query(`CREATE TABLE messaging.ordering_keys (event_type text NOT NULL, ordering_key text NOT NULL, seq bigint NOT NULL, PRIMARY KEY (event_type, ordering_key))`);
     await runner.query(`
       CREATE TABLE messaging.event_log (
         position   bigint      PRIMARY KEY,
+        type       text        NOT NULL,
         events     json        NOT NULL,
         count      integer     NOT NULL,
         logged_at  timestamptz NOT NULL DEFAULT now()
@@ -37,9 +40,11 @@ export class OrderedDelivery0005 implements MigrationInterface {
     await runner.query(`CREATE SEQUENCE messaging.event_log_position OWNED BY messaging.event_log.position`);
     await runner.query(`
       CREATE TABLE messaging.log_cursors (
-        subscriber text        PRIMARY KEY,
-        position   bigint      NOT NULL,
-        updated_at timestamptz NOT NULL DEFAULT now()
+        subscriber  text        PRIMARY KEY,
+        position    bigint      NOT NULL,
+        owner       uuid,
+        lease_until timestamptz,
+        updated_at  timestamptz NOT NULL DEFAULT now()
       )`);
     await runner.query(`
       CREATE TABLE messaging.key_progress (
@@ -48,7 +53,8 @@ export class OrderedDelivery0005 implements MigrationInterface {
         seq          bigint NOT NULL,
         PRIMARY KEY (subscriber, ordering_key)
       )`);
-    await runner.query(`CREATE TABLE messaging.subscriptions (subscriber text PRIMARY KEY, started_at timestamptz NOT NULL DEFAULT now())`);
+    await runner.query(`CREATE INDEX event_log_type_idx ON messaging.event_log (type, position)`);
+    await runner.query(`CREATE TABLE messaging.subscriptions (subscriber text PRIMARY KEY, event_type text NOT NULL, started_at timestamptz NOT NULL DEFAULT now())`);
     await runner.query(`ALTER TABLE messaging.retries ADD COLUMN ordering_key text, ADD COLUMN key_seq bigint, ADD COLUMN held boolean NOT NULL DEFAULT false, ADD COLUMN out_of_order boolean NOT NULL DEFAULT false`);
     await runner.query(`CREATE INDEX retries_key_idx ON messaging.retries (subscriber, ordering_key, key_seq) WHERE ordering_key IS NOT NULL`);
     await runner.query(`ALTER TABLE messaging.dead_letters ADD COLUMN ordering_key text, ADD COLUMN key_seq bigint, ADD COLUMN holds_key boolean NOT NULL DEFAULT false`);
