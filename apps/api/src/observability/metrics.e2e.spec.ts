@@ -72,6 +72,10 @@ describe('GET /metrics (whole app, real PostgreSQL)', () => {
     expect(sample(after, 'modulith_outbox_pending_events')).toBe(0);
     expect(sample(after, 'modulith_outbox_oldest_pending_age_seconds')).toBe(0);
     expect(sample(after, 'modulith_dead_letters')).toBe(0);
+    // Ordered delivery: nothing held back once drained, the event log read by every subscriber.
+    expect(sample(after, 'modulith_held_events')).toBe(0);
+    expect(sample(after, 'modulith_held_keys')).toBe(0);
+    expect(sample(after, 'modulith_event_log_pending_events')).toBe(0);
     expect(after).toContain('modulith_notifications_connections 0');
     expect(after).toMatch(/^modulith_notifications_dropped_messages_total 0$/m);
     // Process figures: memory and event-loop lag.

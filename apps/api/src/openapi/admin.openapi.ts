@@ -45,6 +45,9 @@ const BACKLOG: Schema = {
     oldestPendingAgeMs: { type: 'integer', nullable: true },
     retriesPending: { type: 'integer' },
     deadLetters: { type: 'integer' },
+    heldEvents: { type: 'integer' },
+    heldKeys: { type: 'integer' },
+    logPending: { type: 'integer' },
   },
 };
 const INVARIANTS: Schema = {

@@ -38,7 +38,7 @@ export interface SubscribeOptions {
    * Durable subscribers of keyed events: what a dead-lettered event does to the later events of
    * its ordering key for this subscriber. `'hold'` (default): they wait until the dead letter is
    * re-driven and handled, so the key's order is never broken (the key shows in
-   * `modulith_messaging_held_events`). `'release'`: they go on at once; re-driving the dead
+   * `modulith_held_events` and `modulith_held_keys`). `'release'`: they go on at once; re-driving the dead
    * letter later applies it after them, out of order.
    */
   deadLetteredKey?: 'hold' | 'release';

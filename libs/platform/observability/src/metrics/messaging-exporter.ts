@@ -75,6 +75,9 @@ export class MessagingExporter implements OnModuleInit, OnModuleDestroy {
       case 'dropped':
         c.dropped.inc(labels, sample.events);
         break;
+      case 'held':
+        c.held.inc(labels, sample.events);
+        break;
     }
   }
 
@@ -165,6 +168,12 @@ export class MessagingExporter implements OnModuleInit, OnModuleDestroy {
         labelNames: SUBSCRIBER_LABELS,
         registers,
       }),
+      held: new Counter({
+        name: `${METRIC_PREFIX}events_held_total`,
+        help: 'Keyed events parked to wait for an earlier event of their ordering key (failing, or still in flight elsewhere)',
+        labelNames: SUBSCRIBER_LABELS,
+        registers,
+      }),
       relayFailures: new Counter({
         name: `${METRIC_PREFIX}relay_failed_batches_total`,
         help: 'Relay batches rolled back because the database or the broker was away (their events stay in the outbox and are tried again)',
@@ -206,10 +215,28 @@ export class MessagingExporter implements OnModuleInit, OnModuleDestroy {
         registers,
         collect: backlog,
       }),
+      heldEvents: new Gauge({
+        name: `${METRIC_PREFIX}held_events`,
+        help: 'Parked events waiting only for an earlier event of their ordering key (read on scrape)',
+        registers,
+        collect: backlog,
+      }),
+      heldKeys: new Gauge({
+        name: `${METRIC_PREFIX}held_keys`,
+        help: 'Subscriber and ordering-key pairs held back by a parked or dead-lettered (hold) event (read on scrape)',
+        registers,
+        collect: backlog,
+      }),
+      logPending: new Gauge({
+        name: `${METRIC_PREFIX}event_log_pending_events`,
+        help: 'In-process transport: relayed events in the event log some durable subscriber has not read yet (read on scrape)',
+        registers,
+        collect: backlog,
+      }),
     };
   }
 
-  /** One query fills the four backlog gauges; NaN tells a failed read from an empty outbox. */
+  /** One query fills the backlog gauges; NaN tells a failed read from an empty outbox. */
   private async collectBacklog(): Promise<void> {
     const c = this.counters;
     try {
@@ -218,9 +245,12 @@ export class MessagingExporter implements OnModuleInit, OnModuleDestroy {
       c.outboxOldestAge.set((backlog.oldestPendingAgeMs ?? 0) / 1000);
       c.retriesPending.set(backlog.retriesPending);
       c.deadLetters.set(backlog.deadLetters);
+      c.heldEvents.set(backlog.heldEvents);
+      c.heldKeys.set(backlog.heldKeys);
+      c.logPending.set(backlog.logPending);
     } catch (error) {
       this.logger.warn(`could not read the outbox backlog: ${(error as Error).message}`);
-      for (const gauge of [c.outboxPending, c.outboxOldestAge, c.retriesPending, c.deadLetters]) gauge.set(Number.NaN);
+      for (const gauge of [c.outboxPending, c.outboxOldestAge, c.retriesPending, c.deadLetters, c.heldEvents, c.heldKeys, c.logPending]) gauge.set(Number.NaN);
     }
   }
 }
