@@ -18,7 +18,8 @@ export interface LogSubscriber {
 }
 
 // A subscriber met for the first time starts after what is in the log now, and every key of its
-// type appended so far counts as seen up to its last number (see `register`).
+// type counts as seen up to its last number already relayed: the key's events still in the
+// outbox (always its highest numbers: each key leaves in order) are the subscriber's.
 const REGISTER = `
   WITH fresh AS (
     INSERT INTO messaging.subscriptions (subscriber, event_type) SELECT * FROM unnest($1::text[], $2::text[])
@@ -26,9 +27,16 @@ const REGISTER = `
   cursors AS (
     INSERT INTO messaging.log_cursors (subscriber, position)
     SELECT subscriber, coalesce((SELECT max(position) FROM messaging.event_log), 0) FROM fresh
-    ON CONFLICT DO NOTHING)
+    ON CONFLICT DO NOTHING),
+  unrelayed AS (
+    SELECT type, ordering_key, count(*) AS pending FROM messaging.outbox
+     WHERE ordering_key IS NOT NULL AND type IN (SELECT event_type FROM fresh)
+     GROUP BY type, ordering_key)
   INSERT INTO messaging.key_progress (subscriber, ordering_key, seq)
-  SELECT f.subscriber, k.ordering_key, k.seq FROM fresh f JOIN messaging.ordering_keys k ON k.event_type = f.event_type
+  SELECT f.subscriber, k.ordering_key, k.seq - coalesce(u.pending, 0)
+    FROM fresh f
+    JOIN messaging.ordering_keys k ON k.event_type = f.event_type
+    LEFT JOIN unrelayed u ON u.type = k.event_type AND u.ordering_key = k.ordering_key
   ON CONFLICT DO NOTHING`;
 
 /**
@@ -61,15 +69,21 @@ export class EventLog {
   }
 
   /**
-   * Forgets the cursors of subscribers no module declares any more (a handler removed from the
-   * code), which would otherwise keep every log row for ever.
+   * Forgets the subscribers no module declares any more (a handler removed from the code): their
+   * cursors would otherwise keep every log row for ever. Their registration and key progress go
+   * with them, so one declared again later starts afresh, from then, instead of waiting for the
+   * events it missed meanwhile.
    */
   async forgetUndeclared(): Promise<void> {
     await queryRows(
       await this.connections.dataSource(),
-      `DELETE FROM messaging.log_cursors c
-        WHERE EXISTS (SELECT 1 FROM messaging.durable_modules)
-          AND NOT EXISTS (SELECT 1 FROM messaging.durable_modules m WHERE c.subscriber = ANY (m.subscribers))`,
+      `WITH gone AS (
+         DELETE FROM messaging.log_cursors c
+          WHERE EXISTS (SELECT 1 FROM messaging.durable_modules)
+            AND NOT EXISTS (SELECT 1 FROM messaging.durable_modules m WHERE c.subscriber = ANY (m.subscribers))
+          RETURNING subscriber),
+       unregistered AS (DELETE FROM messaging.subscriptions WHERE subscriber IN (SELECT subscriber FROM gone))
+       DELETE FROM messaging.key_progress WHERE subscriber IN (SELECT subscriber FROM gone)`,
     );
   }
 

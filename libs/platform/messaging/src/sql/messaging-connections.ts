@@ -8,7 +8,7 @@ import { SubscriberRegistry } from '../subscribers/subscriber-registry';
 /**
  * Connections that delivery can hold at once in this process: each relay loop one for its claim;
  * each durable subscriber up to `RELAY_CONCURRENCY` attempts in flight (its partitions by key),
- * plus, in process, one for its log reader's lease; the retry poller one; one spare for failure
+ * one for its retry loop and, in process, one for its log reader's lease; one spare for failure
  * records and wake-ups. A pool this size cannot deadlock on itself.
  */
 export function requiredMessagingConnections(
@@ -17,8 +17,8 @@ export function requiredMessagingConnections(
 ): number {
   const inProcess = config.eventTransport !== 'redis';
   const relay = config.relayEnabled ? config.relayConcurrency : 0;
-  const subscribers = durableSubscribers * (config.relayConcurrency + (inProcess ? 1 : 0));
-  return relay + subscribers + 2;
+  const subscribers = durableSubscribers * (config.relayConcurrency + 1 + (inProcess ? 1 : 0));
+  return relay + subscribers + 1;
 }
 
 /**

@@ -15,6 +15,9 @@ export interface DeliveryPlan {
 }
 
 
+/** SQLSTATE of a deadlock PostgreSQL broke by aborting this transaction. */
+const DEADLOCK_DETECTED = '40P01';
+
 const READ_PROGRESS = `SELECT ordering_key, seq::text AS seq FROM messaging.key_progress WHERE subscriber = $1 AND ordering_key = ANY ($2::text[])`;
 
 // Compare-and-set of every key's progress: updated only where it still is what the plan read
@@ -95,11 +98,21 @@ export async function advanceProgress(client: PoolClient, subscriber: string, pl
   // In key order, like producers lock `ordering_keys`, so two attempts sharing keys take their row
   // locks alike (the planner joins a small input in its order); a deadlock would only cost an attempt.
   plan.advance.sort((left, right) => (left.key < right.key ? -1 : left.key > right.key ? 1 : 0));
-  const { rows } = await client.query<{ advanced: string }>({
-    name: 'modulith-key-progress-advance',
-    text: ADVANCE_PROGRESS,
-    values: [subscriber, plan.advance.map((entry) => entry.key), plan.advance.map((entry) => entry.expected), plan.advance.map((entry) => entry.seq)],
-  });
+  let rows: Array<{ advanced: string }>;
+  try {
+    ({ rows } = await client.query<{ advanced: string }>({
+      name: 'modulith-key-progress-advance',
+      text: ADVANCE_PROGRESS,
+      values: [subscriber, plan.advance.map((entry) => entry.key), plan.advance.map((entry) => entry.expected), plan.advance.map((entry) => entry.seq)],
+    }));
+  } catch (error) {
+    // Two attempts advancing the same keys met in the other order: the one PostgreSQL chose to
+    // abort is planned again, like any other move of a key under it, not counted as a failure.
+    if ((error as { code?: unknown } | null)?.code === DEADLOCK_DETECTED) {
+      throw new KeyProgressConflictError(`${subscriber}: ordering keys advanced by another attempt at the same time`, { subscriber }, { cause: error });
+    }
+    throw error;
+  }
   if (Number(rows[0]?.advanced) !== plan.advance.length) {
     throw new KeyProgressConflictError(`${subscriber}: an ordering key moved on during the attempt`, { subscriber });
   }
