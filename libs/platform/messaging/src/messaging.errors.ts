@@ -39,9 +39,9 @@ export class InfrastructureFailure extends ModulithError {
 }
 
 /**
- * Another attempt advanced an ordering key between this attempt's read of its progress and its
- * commit (a competing replica, a retry): the attempt rolls back and is planned again. Not a
- * failed attempt.
+ * Another attempt advanced an ordering key, or handled one of the events, between this attempt's
+ * reads and its commit (a competing replica, a retry, a redelivery): the attempt rolls back and is
+ * planned again. Not a failed attempt.
  */
 export class KeyProgressConflictError extends ModulithError {
   readonly code = 'KEY_PROGRESS_CONFLICT';

@@ -37,10 +37,10 @@ const MAX_REMEMBERED_HELD_KEYS = 10_000;
 /**
  * Runs one durable subscriber: a delivery is split by ordering key into up to `RELAY_CONCURRENCY`
  * partitions that run side by side (one key's events always in one, in order); each batch in
- * one transaction that first decides, per ordering
- * key, which events are next (`planDelivery`), records those in the module's inbox (those
- * already there are skipped), lets the handler write its effect and moves the keys' progress,
- * so effect, inbox rows and progress commit together. Keyed events whose predecessor is not
+ * one transaction that first decides, per ordering key, which events are next (`planDelivery`)
+ * and which are not in the module's inbox yet (reads only), lets the handler write its effect,
+ * then records them in the inbox and moves the keys' progress, so effect, inbox rows and
+ * progress commit together. Keyed events whose predecessor is not
  * handled yet are parked as held and attempted (by the retry poller) once it is, so each key's
  * events are applied in order and a failing key holds back only itself. A failing batch is
  * split in halves until the failing events are alone; those are parked for retry (or
@@ -54,7 +54,8 @@ export class DurableSubscriber implements TransportSubscription {
   readonly eventTypes: readonly string[];
   readonly maxBatch: number;
   private readonly logger: Logger;
-  private readonly claimInbox: string;
+  private readonly readInbox: string;
+  private readonly writeInbox: string;
   private readonly inboxStatement: string;
   /** Longest a handler call may take (its `{ timeoutMs }`, else `HANDLER_TIMEOUT_MS`). */
   readonly timeoutMs: number;
@@ -72,7 +73,8 @@ export class DurableSubscriber implements TransportSubscription {
     this.timeoutMs = definition.timeoutMs ?? deps.config.handlerTimeoutMs;
     this.keyRule = definition.deadLetteredKey ?? 'hold';
     this.logger = new Logger(`Messaging:${definition.subscriber}`);
-    this.claimInbox = `INSERT INTO "${definition.schema}".inbox (subscriber, event_id)
+    this.readInbox = `SELECT event_id FROM "${definition.schema}".inbox WHERE subscriber = $1 AND event_id = ANY ($2::uuid[])`;
+    this.writeInbox = `INSERT INTO "${definition.schema}".inbox (subscriber, event_id)
                        SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING RETURNING event_id`;
     this.inboxStatement = `modulith-inbox-${definition.schema}`;
   }
@@ -157,9 +159,11 @@ export class DurableSubscriber implements TransportSubscription {
     const outcome = await runSubscriberTransaction(await this.deps.connections.dataSource(), {
       subscriber: this.subscriber,
       timeoutMs: this.timeoutMs,
+      // Only reads before the handler: a handler that hangs before writing holds no transaction
+      // id, so it holds back nobody's vacuum (the inbox rows are written after it, below).
       prepare: async (_manager, client) => {
         plan = await planDelivery(client, this.subscriber, chunk, outOfOrder);
-        return this.recordInInbox(client, plan.take);
+        return this.unhandled(client, plan.take);
       },
       committed: (runner) => this.deps.signals.committed(runner),
       handle: async (todo, manager: EntityManager) => {
@@ -169,7 +173,10 @@ export class DurableSubscriber implements TransportSubscription {
         durationMs = performance.now() - started;
         return todo.length;
       },
-      finish: (_todo, client) => advanceProgress(client, this.subscriber, plan as DeliveryPlan),
+      finish: async (todo, client) => {
+        await this.recordInInbox(client, todo);
+        await advanceProgress(client, this.subscriber, plan as DeliveryPlan);
+      },
     });
     if (!outcome.ok) return outcome;
     if (outcome.value > 0) {
@@ -190,17 +197,35 @@ export class DurableSubscriber implements TransportSubscription {
     if (woke) this.deps.retryScheduled(0);
   }
 
-  /** Inserts the chunk's ids into the inbox; returns the envelopes that were not there yet. */
-  private async recordInInbox(client: PoolClient, chunk: readonly EventEnvelope[]): Promise<readonly EventEnvelope[]> {
-    // A named statement on the transaction's own connection: parsed and planned once per connection.
+  /** The envelopes of `chunk` not in the inbox yet (ids compare as the inbox's uuid does). */
+  private async unhandled(client: PoolClient, chunk: readonly EventEnvelope[]): Promise<readonly EventEnvelope[]> {
+    if (chunk.length === 0) return chunk;
+    // Named statements on the transaction's own connection: parsed and planned once per connection.
     const { rows } = await client.query<{ event_id: string }>({
-      name: this.inboxStatement,
-      text: this.claimInbox,
+      name: `${this.inboxStatement}-read`,
+      text: this.readInbox,
       values: [this.subscriber, chunk.map((envelope) => envelope.id)],
     });
-    if (rows.length === chunk.length) return chunk;
-    const fresh = new Set(rows.map((row) => row.event_id));
-    return chunk.filter((envelope) => fresh.has(envelope.id.toLowerCase()));
+    if (rows.length === 0) return chunk;
+    const handled = new Set(rows.map((row) => row.event_id));
+    return chunk.filter((envelope) => !handled.has(envelope.id.toLowerCase()));
+  }
+
+  /**
+   * Records the handled events in the inbox, in the handler's transaction. If one is there
+   * already, another attempt handled it meanwhile (a competing replica, a redelivery): this one
+   * rolls back, effect included, and is planned again.
+   */
+  private async recordInInbox(client: PoolClient, handled: readonly EventEnvelope[]): Promise<void> {
+    if (handled.length === 0) return;
+    const { rows } = await client.query<{ event_id: string }>({
+      name: `${this.inboxStatement}-write`,
+      text: this.writeInbox,
+      values: [this.subscriber, handled.map((envelope) => envelope.id)],
+    });
+    if (rows.length !== handled.length) {
+      throw new KeyProgressConflictError(`${this.subscriber}: another attempt handled some of these events meanwhile`, { subscriber: this.subscriber });
+    }
   }
 
   /**

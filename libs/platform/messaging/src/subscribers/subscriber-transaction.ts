@@ -73,7 +73,9 @@ export async function runSubscriberTransaction<P, T>(dataSource: DataSource, wor
       try {
         await work.finish(prepared, client);
       } catch (error) {
-        return await platformFailure(error, () => runner.rollbackTransaction(), (cause) => (broken = cause));
+        // The handler swallowed a failed statement: the platform's own writes after it are refused.
+        const failure = (error as { code?: unknown } | null)?.code === IN_FAILED_TRANSACTION ? abortedBy(work.subscriber) : error;
+        return await platformFailure(failure, () => runner.rollbackTransaction(), (cause) => (broken = cause));
       }
     }
 
@@ -85,18 +87,20 @@ export async function runSubscriberTransaction<P, T>(dataSource: DataSource, wor
     } catch (error) {
       return await platformFailure(error, undefined, (cause) => (broken = cause));
     }
-    if (committed.command !== 'COMMIT') {
-      const error = new AbortedTransactionError(`${work.subscriber} returned after a statement of its transaction had failed; nothing was committed`, {
-        subscriber: work.subscriber,
-      });
-      return { ok: false, error };
-    }
+    if (committed.command !== 'COMMIT') return { ok: false, error: abortedBy(work.subscriber) };
     work.committed?.(runner);
     return { ok: true, value };
   } finally {
     // With an error, pg's pool destroys the connection instead of reusing it.
     await releaseRunner(runner, broken);
   }
+}
+
+/** SQLSTATE of a statement sent to a transaction that an earlier failed statement aborted. */
+const IN_FAILED_TRANSACTION = '25P02';
+
+function abortedBy(subscriber: string): AbortedTransactionError {
+  return new AbortedTransactionError(`${subscriber} returned after a statement of its transaction had failed; nothing was committed`, { subscriber });
 }
 
 /**
