@@ -42,6 +42,8 @@ export class LogLane {
   private loop?: Promise<void>;
   private delivering?: Promise<void>;
   private renewal?: NodeJS.Timeout;
+  /** When this process last took or renewed the lease (ms since the epoch). */
+  private renewedAt = 0;
   /** Position of the last row handed over and passed; undefined while another process holds the cursor. */
   position?: number;
 
@@ -87,7 +89,8 @@ export class LogLane {
     let failures = 0;
     while (this.running) {
       try {
-        this.position = await this.options.log.lease(this.subscription.subscriber, this.owner, this.options.leaseMs);
+        // Renewed by every cursor move; taken again only when it may be running short (or was lost).
+        if (this.position === undefined || Date.now() - this.renewedAt > this.options.leaseMs / 3) await this.takeLease();
         if (this.position === undefined) {
           // Another process reads this subscriber's log; look again once its lease could have run out.
           await this.stopping.sleep(Math.min(this.options.pollIntervalMs, this.options.leaseMs));
@@ -129,8 +132,16 @@ export class LogLane {
     }
   }
 
+  private async takeLease(): Promise<void> {
+    const asked = Date.now();
+    this.position = await this.options.log.lease(this.subscription.subscriber, this.owner, this.options.leaseMs);
+    if (this.position !== undefined) this.renewedAt = asked;
+  }
+
   private async moveTo(position: number): Promise<void> {
+    const asked = Date.now();
     if (!(await this.options.log.advance(this.subscription.subscriber, this.owner, position, this.options.leaseMs))) throw new LeaseLostError();
+    this.renewedAt = asked;
     this.position = position;
     this.options.advanced();
   }
@@ -138,7 +149,11 @@ export class LogLane {
   /** Hands a batch over, renewing the lease while the handlers work (a batch may take many handler calls). */
   private async deliver(batch: EventEnvelope[]): Promise<void> {
     this.renewal = setInterval(() => {
-      void this.options.log.lease(this.subscription.subscriber, this.owner, this.options.leaseMs).catch(() => undefined);
+      const asked = Date.now();
+      this.options.log.lease(this.subscription.subscriber, this.owner, this.options.leaseMs).then(
+        (position) => (this.renewedAt = position === undefined ? this.renewedAt : asked),
+        () => undefined,
+      );
     }, Math.max(100, Math.floor(this.options.leaseMs / 3)));
     this.renewal.unref();
     this.delivering = this.subscription.deliver(batch);

@@ -9,6 +9,8 @@ import type { Transport, TransportSubscription } from './transport';
 
 /** Least time between two trims of the log. */
 const TRIM_EVERY_MS = 500;
+/** Least time between two topology checks before a claim (see `assertMayClaim`). */
+const TOPOLOGY_CHECK_EVERY_MS = 1000;
 
 /**
  * Delivers relayed events to the subscribers hosted in this process. Durable subscribers each
@@ -27,6 +29,7 @@ export class InProcessTransport implements Transport {
   // Settles only when shutdown gives up on the deliveries in flight (see `abandon`).
   private readonly abandoned = new Promise<never>((_, reject) => (this.rejectAll = reject));
   private lastTrimAt = 0;
+  private checkedAt = -Infinity;
   private trimming?: Promise<void>;
 
   constructor(
@@ -49,8 +52,17 @@ export class InProcessTransport implements Transport {
     return this.lanes.length;
   }
 
+  /**
+   * Refuses a claim while the topology says the relay may not move events on (checked at most
+   * every `TOPOLOGY_CHECK_EVERY_MS`: a claim only moves events into the log, which keeps them for
+   * every registered subscriber's cursor, so the check guards subscribers never registered and
+   * need not cost a query per batch).
+   */
   async assertMayClaim(): Promise<void> {
+    const now = Date.now();
+    if (now - this.checkedAt < TOPOLOGY_CHECK_EVERY_MS) return;
     await this.topology?.assertMayDelete();
+    this.checkedAt = now;
   }
 
   /** After the relay committed a batch to the log: wakes the log readers, then feeds best-effort subscribers. */
