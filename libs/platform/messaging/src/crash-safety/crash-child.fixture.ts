@@ -3,6 +3,9 @@
 // Run with: node -r ../test-support/ts-register.cjs crash-child.fixture.ts (env below).
 import { createFixtureApp } from '../test-support/fixture-app';
 import { FixtureControl, payloads } from '../test-support/fixture-events';
+import { OrderedControl } from '../test-support/ordered-events';
+import { OrderedProducer, orderedFixtureModules } from '../test-support/ordered-modules';
+import { orderingKeys } from '../test-support/ordered-workload';
 
 async function main(): Promise<void> {
   const url = process.env['CRASH_DATABASE_URL'];
@@ -21,8 +24,12 @@ async function main(): Promise<void> {
       retryPollIntervalMs: 100,
     },
     control,
+    // Keyed events too: their subscribers must apply each key in order across the kills.
+    imports: orderedFixtureModules(new OrderedControl(), ['serial', 'batched']),
     logger: ['error'],
   });
+  const ordered = app.get(OrderedProducer, { strict: false });
+  const keys = orderingKeys('crash', 20);
 
   let stopping = false;
   let seq = Number(process.env['CRASH_SEQ_BASE'] ?? 0);
@@ -30,6 +37,7 @@ async function main(): Promise<void> {
     while (!stopping && process.env['CRASH_PRODUCE'] !== 'false') {
       const size = 1 + Math.floor(Math.random() * 20);
       await producer.publish(payloads(seq, size, (n) => `child-${n}`));
+      if (seq % 3 === 0) await ordered.publish(Array.from({ length: 1 + (seq % 4) }, (_, index) => ({ key: keys[(seq + index * 7) % keys.length], label: `child-${seq}-${index}` })));
       seq += size;
       await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
     }

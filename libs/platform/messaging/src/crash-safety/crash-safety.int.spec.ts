@@ -6,6 +6,10 @@ import { createTestDatabase, type TestDatabase } from '@modulith/database/testin
 import { createFixtureApp } from '../test-support/fixture-app';
 import { payloads } from '../test-support/fixture-events';
 import type { Producer } from '../test-support/fixture-modules';
+import { orderProblems } from '../test-support/ordered-checks';
+import { OrderedControl } from '../test-support/ordered-events';
+import { OrderedProducer, orderedFixtureModules } from '../test-support/ordered-modules';
+import { orderingKeys } from '../test-support/ordered-workload';
 import { waitFor } from '../testing';
 
 // Rounds of "start a child running the relay and both subscribers, SIGKILL it at a random
@@ -22,11 +26,16 @@ interface Child {
   output: string[];
 }
 
+/** Children not yet exited: killed in afterAll if a failed wait left one running (it would keep Jest alive). */
+const running = new Set<ChildProcess>();
+
 function startChild(url: string, extraEnv: Record<string, string> = {}): Child {
   const child = spawn(process.execPath, ['-r', REGISTER, CHILD], {
     env: { ...process.env, CRASH_DATABASE_URL: url, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   const output: string[] = [];
   const ready = new Promise<void>((resolve, reject) => {
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -48,16 +57,24 @@ describe('crash safety (SIGKILL of a process running the relay and subscribers)'
   let sql: Client;
   let producerApp: INestApplicationContext;
   let producer: Producer;
+  let ordered: OrderedProducer;
 
   beforeAll(async () => {
     db = await createTestDatabase('crash');
     sql = new Client({ connectionString: db.url });
     await sql.connect();
     // This process only publishes: no relay, no subscribers.
-    ({ app: producerApp, producer } = await createFixtureApp({ database: db.config, messaging: { relayEnabled: false }, consumers: [] }));
+    ({ app: producerApp, producer } = await createFixtureApp({
+      database: db.config,
+      messaging: { relayEnabled: false },
+      consumers: [],
+      imports: orderedFixtureModules(new OrderedControl(), []),
+    }));
+    ordered = producerApp.get(OrderedProducer, { strict: false });
   });
 
   afterAll(async () => {
+    for (const child of running) child.kill('SIGKILL');
     await producerApp?.close();
     await sql?.end();
     await db?.drop();
@@ -65,11 +82,16 @@ describe('crash safety (SIGKILL of a process running the relay and subscribers)'
 
   it(`applies every event exactly once per subscriber across ${ROUNDS} kills`, async () => {
     let producing = true;
+    // Keyed events (over keys the children use too) once the first child registered their
+    // subscribers: a subscriber starts every key from its first start.
+    let keyed = false;
+    const keys = orderingKeys('crash', 20);
     let seq = 0;
     const publishing = (async () => {
       while (producing) {
         const size = 1 + Math.floor(Math.random() * 30);
         await producer.publish(payloads(seq, size));
+        if (keyed && seq % 3 === 0) await ordered.publish(Array.from({ length: 1 + (seq % 5) }, (_, index) => ({ key: keys[(seq + index * 3) % keys.length], label: `parent-${seq}-${index}` })));
         seq += size;
         await sleep(10 + Math.random() * 20);
       }
@@ -82,6 +104,7 @@ describe('crash safety (SIGKILL of a process running the relay and subscribers)'
       if (round % 4 === 3) await sleep(Math.random() * 400);
       else {
         await child.ready;
+        keyed = true;
         await sleep(100 + Math.random() * 600);
       }
       const [{ open }] = (
@@ -106,7 +129,15 @@ describe('crash safety (SIGKILL of a process running the relay and subscribers)'
         return Number(rows[0].left) === 0;
       },
       { timeoutMs: 30_000, message: 'the last child to drain the outbox, the event log and retries' },
-    );
+    ).catch(async (error: Error) => {
+      const { rows } = await sql.query(
+        `SELECT (SELECT count(*) FROM messaging.outbox)::int AS outbox,
+                (SELECT count(*) FROM producer.things)::int AS published, (SELECT count(*) FROM alpha.effects)::int AS alpha, (SELECT count(*) FROM beta.effects)::int AS beta,
+                (SELECT json_agg(r) FROM (SELECT subscriber, held, count(*) AS n, min(ordering_key) AS some_key FROM messaging.retries GROUP BY 1, 2) r) AS retries,
+                (SELECT json_agg(c) FROM messaging.log_cursors c) AS cursors, (SELECT max(position) FROM messaging.event_log) AS head`,
+      );
+      throw new Error(`${error.message}: ${JSON.stringify(rows[0])}; last child: ${last.output.join('').slice(-2000)}`);
+    });
     last.process.kill('SIGTERM');
     expect(await last.exited).toBe(0);
 
@@ -117,6 +148,11 @@ describe('crash safety (SIGKILL of a process running the relay and subscribers)'
       expect({ schema, count: handled.length, duplicates: handled.length - new Set(handled).size }).toEqual({ schema, count: published.length, duplicates: 0 });
       expect(handled).toEqual(published);
     }
+    // Each key's events were applied in keySeq order, each once, by both keyed subscribers.
+    const query = async <T>(text: string, parameters: unknown[] = []): Promise<T[]> => (await sql.query(text, parameters)).rows as T[];
+    expect((await query<{ n: number }>('SELECT count(*)::int AS n FROM ordered_producer.sent'))[0].n).toBeGreaterThan(ROUNDS * 10);
+    expect(await orderProblems(query, 'serial')).toEqual([]);
+    expect(await orderProblems(query, 'batched')).toEqual([]);
     expect((await sql.query('SELECT count(*)::int AS n FROM messaging.dead_letters')).rows[0].n).toBe(0);
     // The test only means something if kills hit open transactions (claims, handler batches).
     expect(killedInFlight).toBeGreaterThan(ROUNDS / 3);
