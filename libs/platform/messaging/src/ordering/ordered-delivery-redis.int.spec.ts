@@ -8,9 +8,12 @@ import { Client } from 'pg';
 import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
 import type { MessagingConfig } from '../messaging.config';
 import { MessagingMetrics } from '../metrics/messaging-metrics';
+import { createFixtureApp } from '../test-support/fixture-app';
+import { payloads } from '../test-support/fixture-events';
 import { createOrderedApp, type OrderedApp, type OrderedAppOptions } from '../test-support/ordered-app';
 import { caughtUp, orderProblems } from '../test-support/ordered-checks';
 import { Moved, ORDERED_SUBSCRIBERS, OrderedControl, type OrderedConsumer } from '../test-support/ordered-events';
+import { OrderedProducer, orderedFixtureModules } from '../test-support/ordered-modules';
 import { orderingKeys, runProducers } from '../test-support/ordered-workload';
 import { deleteRedisKeys, messagingTestConfig, redisTestPrefix, requireRedis, waitFor, waitForIdle } from '../testing';
 import { TRANSPORT } from '../transport/transport';
@@ -116,6 +119,35 @@ describe('Ordered delivery per key, Redis Streams transport (real Redis and Post
     expect(control.attemptsOf('serial', 'r05#3')).toBeGreaterThanOrEqual(3);
     expect(control.attemptsOf('batched', 'r09#3')).toBeGreaterThanOrEqual(3);
   }, 90_000);
+
+  it('a module that first starts after keyed events reached its stream applies them: its group reads the stream from the start, as for unkeyed events', async () => {
+    // Fails as of 083ec5a (reported): a subscriber's first start counts every number of its keys
+    // as seen except those still in the outbox (d9a614d), but a module's new consumer group reads
+    // its stream from the start, so the keyed events already relayed there are dropped unapplied.
+    const keys = orderingKeys('f', 5);
+    const control = new OrderedControl();
+    const startMixed = async (consumers: boolean) => {
+      const started = await createFixtureApp({
+        database: db.config,
+        messaging: redisConfig(),
+        consumers: consumers ? ['alpha'] : [],
+        imports: orderedFixtureModules(control, consumers ? ['serial'] : []),
+      });
+      apps.push(started.app);
+      return { app: started.app, things: started.producer, moves: started.app.get(OrderedProducer, { strict: false }) };
+    };
+    // Relayed to the streams before the subscribing modules ever ran: unkeyed for alpha, keyed for serial.
+    const producerOnly = await startMixed(false);
+    await producerOnly.things.publish(payloads(1, 15));
+    await producerOnly.moves.publish(keys.flatMap((key) => [0, 1, 2].map((index) => ({ key, label: `before-${index}` }))));
+    await waitFor(async () => (await redis.xlen(streamKey(prefix, Moved.type))) === 15, { message: 'the relay to append to the stream' });
+    const { app, moves } = await startMixed(true);
+    await moves.publish(keys.map((key) => ({ key, label: 'after' })));
+    await waitFor(async () => (await sql<{ n: number }>('SELECT count(*)::int AS n FROM ordered_serial.inbox'))[0].n > 0, { message: 'serial to read its stream' });
+    await waitForIdle(app);
+    const alphaApplied = (await sql<{ n: number }>('SELECT count(*)::int AS n FROM alpha.effects'))[0].n;
+    expect({ alphaApplied, serial: await orderProblems(sql, 'serial') }).toEqual({ alphaApplied: 15, serial: [] });
+  }, 60_000);
 
   it('a replica cut off from Redis three times mid-stream (its connections black-holed, its calls timing out): each key in keySeq order, once', async () => {
     server = await startRedisTestServer();
