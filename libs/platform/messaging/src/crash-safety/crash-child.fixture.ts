@@ -22,6 +22,8 @@ async function main(): Promise<void> {
       retryBaseDelayMs: 20,
       retryMaxDelayMs: 100,
       retryPollIntervalMs: 100,
+      // A killed child's log cursors are taken over by the next one after this.
+      logLeaseMs: 1500,
     },
     control,
     // Keyed events too: their subscribers must apply each key in order across the kills.
