@@ -118,7 +118,7 @@ export function messagingConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Me
     handlerMaxAttempts: envInt(env, 'HANDLER_MAX_ATTEMPTS', 5, 1, 100),
     handlerTimeoutMs: envInt(env, 'HANDLER_TIMEOUT_MS', 30_000, 100, 3_600_000),
     lockTimeoutMs: envInt(env, 'MESSAGING_LOCK_TIMEOUT_MS', 10_000, 10, 3_600_000),
-    logLeaseMs: envInt(env, 'MESSAGING_LOG_LEASE_MS', 15_000, 300, 3_600_000),
+    logLeaseMs: envInt(env, 'MESSAGING_LOG_LEASE_MS', 5_000, 300, 3_600_000),
     messagingPoolSize: envInt(env, 'MESSAGING_POOL_SIZE', 0, 0, 1000),
     retryBaseDelayMs: envInt(env, 'RETRY_BASE_DELAY_MS', 1000, 1, 86_400_000),
     retryMaxDelayMs: envInt(env, 'RETRY_MAX_DELAY_MS', 300_000, 1, 86_400_000),
