@@ -25,6 +25,13 @@ export const sizes = {
   pipeline: {
     /** Transfers per throughput run. */
     transfers: size('BENCH_PIPELINE_TRANSFERS', 10_000, 300),
+    /**
+     * Transfers per larger throughput run (0: none), for the ceiling, the Modulith variants and
+     * the best peer at the normal size (the slower peers would take minutes per run).
+     */
+    largeTransfers: size('BENCH_PIPELINE_LARGE_TRANSFERS', 100_000, 0),
+    /** Measured runs at the larger size (one: a run is 10x as long as a normal one; more give their median). */
+    largeRuns: size('BENCH_PIPELINE_LARGE_RUNS', 1, 1),
     /** Offered rates for the latency runs, transfers/s. */
     rates: (process.env['BENCH_PIPELINE_RATES'] ?? (SMOKE ? '200' : '1000,10000')).split(',').map(Number),
     /** Seconds each latency run offers load. */

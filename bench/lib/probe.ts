@@ -11,6 +11,7 @@ export class RunProbe {
   private readonly committedAt: Float64Array;
   private readonly handledAt: Float64Array;
   private readonly deliveringAt: Float64Array;
+  private readonly relayedAt: Float64Array;
   private readonly seen: Uint8Array;
   private readonly full: number;
   private handledAll = 0;
@@ -27,6 +28,7 @@ export class RunProbe {
     this.committedAt = new Float64Array(n);
     this.handledAt = new Float64Array(n);
     this.deliveringAt = new Float64Array(n);
+    this.relayedAt = new Float64Array(n);
     this.seen = new Uint8Array(n);
     this.full = (1 << subscribers.length) - 1;
   }
@@ -58,6 +60,14 @@ export class RunProbe {
     for (const id of transferIds) {
       const index = this.index(id);
       if (index >= 0 && this.deliveringAt[index] === 0) this.deliveringAt[index] = at;
+    }
+  }
+
+  /** Optional (Modulith): the relay handed these transfers' events to the transport (committed to the event log, in-process). */
+  relayed(transferIds: readonly string[], at = nowMs()): void {
+    for (const id of transferIds) {
+      const index = this.index(id);
+      if (index >= 0 && this.relayedAt[index] === 0) this.relayedAt[index] = at;
     }
   }
 
@@ -99,10 +109,11 @@ export class RunProbe {
   }
 
   /** Commit-to-handled of every transfer that has both times. */
-  latencies(): LatencySummary & { missingCommit: number; split?: { toDelivery: LatencySummary; inHandlers: LatencySummary } } {
+  latencies(): LatencySummary & { missingCommit: number; split?: { toDelivery: LatencySummary; inHandlers: LatencySummary; toRelay?: LatencySummary } } {
     const latencies = new Latencies();
     const toDelivery = new Latencies();
     const inHandlers = new Latencies();
+    const toRelay = new Latencies();
     let missingCommit = 0;
     for (let i = 0; i < this.n; i += 1) {
       if (this.seen[i] !== this.full) continue;
@@ -112,8 +123,12 @@ export class RunProbe {
         toDelivery.recordMs(Math.max(0, this.deliveringAt[i] - this.committedAt[i]));
         inHandlers.recordMs(Math.max(0, this.handledAt[i] - this.deliveringAt[i]));
       }
+      if (this.committedAt[i] !== 0 && this.relayedAt[i] !== 0) toRelay.recordMs(Math.max(0, this.relayedAt[i] - this.committedAt[i]));
     }
-    const split = toDelivery.count > 0 ? { toDelivery: toDelivery.summary(), inHandlers: inHandlers.summary() } : undefined;
+    const split =
+      toDelivery.count > 0
+        ? { toDelivery: toDelivery.summary(), inHandlers: inHandlers.summary(), ...(toRelay.count > 0 ? { toRelay: toRelay.summary() } : {}) }
+        : undefined;
     return { ...latencies.summary(), missingCommit, split };
   }
 }

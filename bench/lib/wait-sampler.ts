@@ -16,16 +16,21 @@ export class WaitSampler {
 
   async start(): Promise<void> {
     this.client = new Client({ connectionString: this.databaseUrl });
+    // A session ended by the server (e.g. pg_terminate_backend from another user of a shared
+    // server) must not crash the scenario: sampling stops and what was sampled is kept.
+    this.client.on('error', () => (this.running = false));
     await this.client.connect();
     const database = new URL(this.databaseUrl).pathname.slice(1);
     this.running = true;
     this.loop = (async () => {
       while (this.running) {
-        const { rows } = await this.client!.query<{ wait: string; query: string }>(
+        const result = await this.client!.query<{ wait: string; query: string }>(
           `SELECT coalesce(wait_event_type, 'CPU') || ':' || coalesce(wait_event, '-') AS wait, left(regexp_replace(query, '\\s+', ' ', 'g'), 48) AS query
              FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND state NOT IN ('idle')`,
           [database],
-        );
+        ).catch(() => undefined);
+        if (!result) break;
+        const { rows } = result;
         this.samples += 1;
         for (const row of rows) this.counts.set(`${row.wait} | ${row.query.trim()}`, (this.counts.get(`${row.wait} | ${row.query.trim()}`) ?? 0) + 1);
         await new Promise((resolve) => setTimeout(resolve, 20));
@@ -37,7 +42,7 @@ export class WaitSampler {
   async stop(top = 12): Promise<{ samples: number; rows: { wait: string; statement: string; sessions: number }[] }> {
     this.running = false;
     await this.loop;
-    await this.client?.end();
+    await this.client?.end().catch(() => undefined);
     const rows = [...this.counts]
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)

@@ -10,13 +10,19 @@ import type { ScenarioResult, Table } from '../lib/scenario';
 type ServerProbe = Awaited<ReturnType<typeof probeServer>>;
 import { fmt, fmtInt, median, medianSummary, ratio, type LatencySummary } from '../lib/stats';
 import { AppContender, PeerContender, type Contender, type LatencyRun } from './pipeline/contenders';
-import { CAPACITY_SHARE, runPipeline, type ContenderOutcome } from './pipeline/run-pipeline';
+import { CAPACITY_SHARE, runPipeline, type ContenderOutcome, type LargeRuns } from './pipeline/run-pipeline';
+
+/** The Modulith variants, the ceiling and the peers, by id (`BENCH_PIPELINE_ONLY` takes these). */
+const MODULITH = ['modulith', 'modulith_fx', 'modulith_keyed'];
+const CEILING = 'bare';
+const PEERS = ['pgboss', 'graphile', 'bullmq'];
 
 export function pipelineContenders(): Contender[] {
   const all: Contender[] = [
     new AppContender('modulith', 'Modulith (reference app)', 'reference'),
     new AppContender('modulith_fx', 'Modulith (same effect as peers)', 'same-effect'),
-    new PeerContender('bare', 'bare SQL (ceiling)', 'bare-sql'),
+    new AppContender('modulith_keyed', 'Modulith (same effect, keyed)', 'same-effect-keyed'),
+    new PeerContender('bare', 'bare SQL (ceiling)', 'bare-sql', true),
     new PeerContender('pgboss', 'pg-boss 10.4', 'pg-boss'),
     new PeerContender('graphile', 'graphile-worker 0.17', 'graphile-worker'),
     new PeerContender('bullmq', 'BullMQ 6.7', 'bullmq'),
@@ -25,43 +31,205 @@ export function pipelineContenders(): Contender[] {
   return only ? all.filter((c) => only.includes(c.id)) : all;
 }
 
+/** The peer with the highest median throughput at the normal size, if any ran. */
+function bestPeer(outcomes: readonly ContenderOutcome[]): ContenderOutcome | undefined {
+  return outcomes
+    .filter((o) => PEERS.includes(o.id) && o.rates.length > 0)
+    .sort((a, b) => median(b.rates) - median(a.rates))[0];
+}
+
+/** The larger throughput runs: the ceiling, the Modulith variants and the best peer (the others take minutes per run). */
+function largeRuns(contenders: readonly Contender[]): LargeRuns {
+  const ids = contenders.map((c) => c.id);
+  return {
+    transfers: sizes.pipeline.largeTransfers,
+    runs: sizes.pipeline.largeRuns,
+    count: ids.filter((id) => id === CEILING || MODULITH.includes(id)).length + (ids.some((id) => PEERS.includes(id)) ? 1 : 0),
+    pick: (outcomes) => [...ids.filter((id) => id === CEILING || MODULITH.includes(id)), ...(bestPeer(outcomes) ? [bestPeer(outcomes)!.id] : [])],
+  };
+}
+
 /** Throughput and latency tables; ratios against `baseline` (by id) when it ran. */
 export function pipelineTables(outcomes: ContenderOutcome[], baselines: { id: string; label: string }[]): Table[] {
-  const rate = (o: ContenderOutcome): number => median(o.rates);
   const byId = new Map(outcomes.map((o) => [o.id, o]));
-  const n = sizes.pipeline.transfers;
-  const throughput: Table = {
-    caption: `Throughput: ${fmtInt(n)} transfers to full drain, each applied by 2 subscribers (median of ${sizes.runs}; events/s = transfers/s)`,
-    header: ['contender', 'events/s', 'runs (min-max)', ...baselines.map((b) => `vs ${b.label}`)],
-    rows: outcomes.map((o) => [
-      o.label,
-      o.error && o.rates.length === 0 ? `failed: ${o.error}` : fmtInt(rate(o)),
-      o.rates.length ? `${fmtInt(Math.min(...o.rates))}-${fmtInt(Math.max(...o.rates))}` : 'n/a',
-      ...baselines.map((b) => (byId.get(b.id)?.rates.length ? ratio(rate(o) / rate(byId.get(b.id)!)) : 'n/a')),
-    ]),
+  const throughputTable = (n: number, runs: number, pickRates: (o: ContenderOutcome) => number[], shown: ContenderOutcome[]): Table => {
+    const rate = (o: ContenderOutcome): number => median(pickRates(o));
+    return {
+      caption: `Throughput: ${fmtInt(n)} transfers to full drain, each applied by 2 subscribers (median of ${runs}; events/s = transfers/s)`,
+      header: ['contender', 'events/s', 'runs (min-max)', ...baselines.map((b) => `vs ${b.label}`)],
+      rows: shown.map((o) => [
+        o.label,
+        o.error && pickRates(o).length === 0 ? `failed: ${o.error}` : fmtInt(rate(o)),
+        pickRates(o).length ? `${fmtInt(Math.min(...pickRates(o)))}-${fmtInt(Math.max(...pickRates(o)))}` : 'n/a',
+        ...baselines.map((b) => (byId.get(b.id) && pickRates(byId.get(b.id)!).length ? ratio(rate(o) / rate(byId.get(b.id)!)) : 'n/a')),
+      ]),
+    };
   };
+  const throughput = throughputTable(sizes.pipeline.transfers, sizes.runs, (o) => o.rates, outcomes);
+  const withLarge = outcomes.filter((o) => o.largeRates.length > 0);
+  const large = withLarge.length > 0 ? [throughputTable(sizes.pipeline.largeTransfers, sizes.pipeline.largeRuns, (o) => o.largeRates, withLarge)] : [];
   const latency: Table = {
     caption: `Commit-to-handled latency at fixed offered rates, ms (HdrHistogram; median of ${sizes.runs} runs of ${sizes.pipeline.latencySeconds} s)`,
-    header: ['contender', 'offered/s', 'achieved/s', 'p50', 'p99', 'p999', 'max', 'commit to delivery p50 / p99', 'in handlers p50 / p99'],
+    header: ['contender', 'offered/s', 'achieved/s', 'p50', 'p99', 'p999', 'max', 'commit to relayed p50 / p99', 'commit to delivery p50 / p99', 'in handlers p50 / p99', 'app event-loop delay p99 / max'],
     rows: outcomes.flatMap((o) =>
       sizes.pipeline.rates.map((offered) => {
         const entry = o.latency[offered];
         if (entry?.aboveCapacity !== undefined) {
-          return [o.label, fmtInt(offered), `not run: above ${CAPACITY_SHARE * 100}% of its ${fmtInt(entry.aboveCapacity)}/s`, '', '', '', '', '', ''];
+          return [o.label, fmtInt(offered), `not run: above ${CAPACITY_SHARE * 100}% of its ${fmtInt(entry.aboveCapacity)}/s`, '', '', '', '', '', '', '', ''];
         }
-        if (!entry?.summary || entry.runs.length === 0) return [o.label, fmtInt(offered), 'failed', '', '', '', '', '', ''];
+        if (!entry?.summary || entry.runs.length === 0) return [o.label, fmtInt(offered), 'failed', '', '', '', '', '', '', '', ''];
         const s = entry.summary;
         const splits = entry.runs.map((run) => run.summary.split).filter((split) => split !== undefined);
-        const part = (pick: (split: NonNullable<LatencyRun['summary']['split']>) => LatencySummary): string => {
-          if (splits.length === 0) return 'n/a';
-          const summary = medianSummary(splits.map(pick));
+        const part = (pick: (split: NonNullable<LatencyRun['summary']['split']>) => LatencySummary | undefined): string => {
+          const picked = splits.map(pick).filter((summary) => summary !== undefined);
+          if (picked.length === 0) return 'n/a';
+          const summary = medianSummary(picked);
           return `${fmt(summary.p50)} / ${fmt(summary.p99)}`;
         };
-        return [o.label, fmtInt(offered), fmtInt(entry.achievedRate ?? 0), fmt(s.p50), fmt(s.p99), fmt(s.p999), fmt(s.max), part((x) => x.toDelivery), part((x) => x.inHandlers)];
+        return [
+          o.label,
+          fmtInt(offered),
+          entry.overloaded !== undefined
+            ? `${fmtInt(entry.achievedRate ?? 0)} (overloaded: above ${CAPACITY_SHARE * 100}% of its ${fmtInt(entry.overloaded)}/s)`
+            : fmtInt(entry.achievedRate ?? 0),
+          fmt(s.p50),
+          fmt(s.p99),
+          fmt(s.p999),
+          fmt(s.max),
+          part((x) => x.toRelay),
+          part((x) => x.toDelivery),
+          part((x) => x.inHandlers),
+          loopDelay(entry.runs),
+        ];
       }),
     ),
   };
-  return [throughput, latency];
+  return [throughput, ...large, latency];
+}
+
+/**
+ * Modulith's own view of each latency run (the run with the median p99): relay claims (whole
+ * claim transaction), deliveries to the two watched subscribers (key plan, inbox, handler, key
+ * progress, commit) and the handler calls inside them. Where the commit-to-handled time goes.
+ */
+export function internalsTable(outcomes: ContenderOutcome[]): Table[] {
+  const rows: string[][] = [];
+  const cell = (x: { count: number; eventsPerCall: number; p50Ms: number; p99Ms: number } | undefined): string =>
+    x && x.count > 0 ? `${fmtInt(x.count)} × ${fmt(x.eventsPerCall)} events, ${fmt(x.p50Ms)} / ${fmt(x.p99Ms)} ms` : 'n/a';
+  for (const o of outcomes) {
+    for (const [offered, entry] of Object.entries(o.latency)) {
+      const runs = entry.runs.filter((run) => run.summary.internals);
+      if (runs.length === 0) continue;
+      const run = [...runs].sort((a, b) => a.summary.p99 - b.summary.p99)[Math.floor((runs.length - 1) / 2)];
+      const seen = run.summary.internals!;
+      rows.push([o.label, fmtInt(Number(offered)), cell(seen['relayClaims']), cell(seen['deliveries']), cell(seen['handlerCalls'])]);
+    }
+  }
+  if (rows.length === 0) return [];
+  return [
+    {
+      caption: 'Modulith during the latency runs (the run with the median p99): calls × events per call, p50 / p99 ms of each',
+      header: ['contender', 'offered/s', 'relay claims (claim transaction)', 'deliveries (plan, inbox, handler, progress, commit)', 'handler calls (handler alone)'],
+      rows,
+    },
+  ];
+}
+
+function loopDelay(runs: readonly LatencyRun[]): string {
+  const delays = runs.map((run) => run.summary.eventLoopDelay).filter((delay) => delay !== undefined);
+  if (delays.length === 0) return 'n/a';
+  return `${fmt(median(delays.map((d) => d.p99)))} / ${fmt(median(delays.map((d) => d.max)))}`;
+}
+
+export interface TargetRow {
+  target: string;
+  /** Measured ratio per size or rate, e.g. { '10,000 transfers': 0.63 }. */
+  ratios: Record<string, number>;
+  /** What the ratio is compared with, and in which direction. */
+  bar: number;
+  atLeast: boolean;
+  detail: string;
+  verdict: string;
+}
+
+/**
+ * Issue 13's targets, each as ratios of figures from this run (never asserted): throughput of
+ * the same-effect variants, unkeyed and keyed, and of the reference app against the bare-SQL
+ * ceiling and the best peer, at both sizes; commit-to-handled p99 against the ceiling's at the
+ * same offered rate.
+ */
+export function targetRows(outcomes: ContenderOutcome[]): TargetRow[] {
+  const byId = new Map(outcomes.map((o) => [o.id, o]));
+  const peer = bestPeer(outcomes);
+  const sizesOf = [
+    { label: `${fmtInt(sizes.pipeline.transfers)} transfers`, rates: (o: ContenderOutcome) => o.rates },
+    ...(sizes.pipeline.largeTransfers > 0 ? [{ label: `${fmtInt(sizes.pipeline.largeTransfers)} transfers`, rates: (o: ContenderOutcome) => o.largeRates }] : []),
+  ];
+  const verdictOf = (ratios: Record<string, number>, bar: number, atLeast: boolean): string => {
+    const entries = Object.entries(ratios).filter(([, value]) => Number.isFinite(value));
+    if (entries.length === 0) return 'not measured';
+    const met = entries.filter(([, value]) => (atLeast ? value >= bar : value <= bar));
+    if (met.length === entries.length) return '**met**';
+    if (met.length === 0) return '**not met**';
+    return `met at ${met.map(([label]) => label).join(', ')} only`;
+  };
+  const rows: TargetRow[] = [];
+  const throughputRow = (id: string, against: ContenderOutcome | undefined, bar: number, target: string): void => {
+    const o = byId.get(id);
+    if (!o || !against) return;
+    const ratios: Record<string, number> = {};
+    const details: string[] = [];
+    for (const size of sizesOf) {
+      const mine = size.rates(o);
+      const theirs = size.rates(against);
+      if (mine.length === 0 || theirs.length === 0) continue;
+      ratios[size.label] = median(mine) / median(theirs);
+      details.push(`${ratio(ratios[size.label])} at ${size.label} (${fmtInt(median(mine))} vs ${fmtInt(median(theirs))}/s)`);
+    }
+    rows.push({ target, ratios, bar, atLeast: true, detail: details.join('; ') || 'n/a', verdict: verdictOf(ratios, bar, true) });
+  };
+  const ceiling = byId.get(CEILING);
+  throughputRow('modulith_fx', ceiling, 0.8, 'same effect as peers, unkeyed >= 0.8x the bare-SQL ceiling');
+  throughputRow('modulith_keyed', ceiling, 0.6, 'same effect, every event keyed (1,000 keys) >= 0.6x the ceiling');
+  throughputRow('modulith_fx', peer, 2, `same effect, unkeyed >= 2x the best peer${peer ? ` (${peer.label})` : ''}`);
+  throughputRow('modulith_keyed', peer, 2, `same effect, keyed >= 2x the best peer${peer ? ` (${peer.label})` : ''}`);
+  throughputRow('modulith', ceiling, 0.45, 'reference app >= 0.45x the ceiling');
+  // Not a target: what keying every event costs the same pipeline.
+  throughputRow('modulith_keyed', byId.get('modulith_fx'), 0, 'keyed vs unkeyed same effect (the cost of ordering; reported, no target)');
+  const last = rows[rows.length - 1];
+  if (last?.target.startsWith('keyed vs unkeyed')) last.verdict = 'reported';
+  for (const offered of sizes.pipeline.rates) {
+    const bare = ceiling?.latency[offered]?.summary;
+    for (const id of MODULITH) {
+      const o = byId.get(id);
+      if (!o || !ceiling) continue;
+      const entry = o.latency[offered];
+      const label = `${fmtInt(offered)}/s`;
+      const target = offered === 1000 ? `${o.label}: commit-to-handled p99 at 1,000/s <= 1.5x the ceiling's` : `${o.label}: p99 at ${label} vs the ceiling's (reported, no target)`;
+      let detail: string;
+      const ratios: Record<string, number> = {};
+      if (entry?.aboveCapacity !== undefined) detail = `not run: ${label} is above ${CAPACITY_SHARE * 100}% of its ${fmtInt(entry.aboveCapacity)}/s`;
+      else if (!entry?.summary || !bare) detail = 'n/a (a run failed)';
+      else {
+        ratios[label] = entry.summary.p99 / bare.p99;
+        detail = `${ratio(ratios[label])} (p99 ${fmt(entry.summary.p99)} vs ${fmt(bare.p99)} ms; p50 ${fmt(entry.summary.p50)} vs ${fmt(bare.p50)} ms)`;
+        if (entry.overloaded !== undefined) detail += `; offered above ${CAPACITY_SHARE * 100}% of its ${fmtInt(entry.overloaded)}/s, so queueing`;
+        const ceilingOver = ceiling.latency[offered]?.overloaded ?? ceiling.latency[offered]?.aboveCapacity;
+        if (ceilingOver !== undefined) detail += `; the ceiling was above ${CAPACITY_SHARE * 100}% of its ${fmtInt(ceilingOver)}/s`;
+      }
+      const verdict = offered === 1000 ? verdictOf(ratios, 1.5, false) : 'reported';
+      rows.push({ target, ratios, bar: 1.5, atLeast: false, detail, verdict });
+    }
+  }
+  return rows;
+}
+
+export function targetTable(rows: TargetRow[]): Table {
+  return {
+    caption: "Issue 13's targets, as ratios of figures taken in this run (reported, not asserted)",
+    header: ['target', 'measured', 'verdict'],
+    rows: rows.map((row) => [row.target, row.detail, row.verdict]),
+  };
 }
 
 /** The server's round trip and commit latency before and after, as a table. */
@@ -95,24 +263,35 @@ export function waitTables(outcomes: ContenderOutcome[]): Table[] {
 
 export async function run(): Promise<ScenarioResult> {
   const before = await probeServer();
-  const outcomes = await runPipeline('pipeline', pipelineContenders());
+  const contenders = pipelineContenders();
+  const outcomes = await runPipeline('pipeline', contenders, largeRuns(contenders));
   const after = await probeServer();
+  const targets = targetRows(outcomes);
   return {
     name: 'pipeline',
     title: 'Pipeline: HTTP batch -> outbox -> ledger + analytics, beside the bare-SQL ceiling and peers',
     tables: [
+      targetTable(targets),
       ...pipelineTables(outcomes, [
         { id: 'bare', label: 'bare SQL' },
         { id: 'modulith', label: 'Modulith' },
       ]),
+      ...internalsTable(outcomes),
       serverTable(before, after),
       ...waitTables(outcomes),
     ],
     checks: outcomes.flatMap((o) => o.checks),
     notes: [
       'Modulith is fed over HTTP (POST /transfers/batch, 500 per request, 2 in flight) and relays with RELAY_CONCURRENCY=2, DB_POOL_SIZE=10; the bare-SQL ceiling and the peers write the same transfer rows straight to PostgreSQL with the same batches.',
-      'The reference app does more per event than the others: the ledger writes two entries and a balance per posting and publishes two BalanceChanged events per transfer through the outbox; "same effect" runs the platform with the peers\' effect (inbox + one row upsert per subscriber per event).',
+      'The reference app does more per event than the others: the ledger writes two entries and a balance per posting and publishes two BalanceChanged events per transfer through the outbox (keyed by account and currency), and its ledger.statement subscriber records one statement line per BalanceChanged; "same effect" runs the platform with the peers\' effect (inbox + one row upsert per subscriber per event).',
+      '"same effect, keyed": the same, with TransferIngested keyed by its `to` account (1,000 keys), so every event is numbered per key at append and gated per subscriber by its key progress; each effect row records its key and keySeq, and the check verifies each key\'s events were applied in keySeq order, none skipped.',
+      ...(sizes.pipeline.largeTransfers > 0
+        ? [
+            `The ${fmtInt(sizes.pipeline.largeTransfers)}-transfer runs are for the ceiling, the Modulith variants and the best peer at ${fmtInt(sizes.pipeline.transfers)} (graphile-worker and BullMQ would take minutes per run); they follow the ${fmtInt(sizes.pipeline.transfers)}-transfer rounds, which serve as their warm-up.`,
+          ]
+        : []),
+      'Latency split (Modulith): "relayed" is when the relay handed the batch to the transport (in-process: its claim committed it to the event log), "delivery" when the subscriber\'s log reader handed it to the subscriber; for the others the split is at the moment a consumer took the event, and "relayed" is n/a.',
     ],
-    data: { sizes: sizes.pipeline, runs: sizes.runs, server: { before, after }, outcomes },
+    data: { sizes: sizes.pipeline, runs: sizes.runs, server: { before, after }, targets, outcomes },
   };
 }

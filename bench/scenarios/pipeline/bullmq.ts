@@ -3,7 +3,8 @@
  * PostgreSQL, then adds one job per transfer to each queue (`addBulk`); the two cannot share a
  * transaction, so a crash between them loses jobs (the others do not have this gap). One Worker
  * per queue at concurrency 32, one job at a time per slot (batches are a BullMQ Pro feature);
- * each job runs the inbox + effect statement for its event. Completed jobs are removed.
+ * each job runs the inbox + effect statement for its event. Completed jobs are removed; a failed
+ * job is tried again (3 attempts, 100 ms apart).
  */
 import { Queue, Worker } from 'bullmq';
 import IORedis from 'ioredis';
@@ -13,6 +14,9 @@ import type { Transfer } from '../../lib/transfers';
 import { committed, delivering, effectParams, effectSql, handled, INSERT_TRANSFERS, servePeer, SUBSCRIBERS, transferColumns, type PeerPipeline, type Subscriber } from './peer';
 
 const CONCURRENCY = Number(process.env["BENCH_BULLMQ_CONCURRENCY"] ?? 32);
+// A job that fails (e.g. a connection refused by a server at max_connections) is tried again, as
+// pg-boss and graphile-worker do by default; BullMQ's default of one attempt would lose it.
+const JOB_OPTIONS = { removeOnComplete: true, removeOnFail: 1000, attempts: 3, backoff: { type: 'fixed', delay: 100 } };
 
 class BullMqPipeline implements PeerPipeline {
   private pool!: Pool;
@@ -36,7 +40,7 @@ class BullMqPipeline implements PeerPipeline {
     const { rows } = await this.pool.query<{ id: string }>(INSERT_TRANSFERS, transferColumns(batch));
     committed(batch.map((t) => t.id));
     const stored = new Set(rows.map((row) => row.id));
-    const jobs = batch.filter((t) => stored.has(t.id)).map((transfer) => ({ name: 'transfer', data: transfer, opts: { removeOnComplete: true, removeOnFail: 1000 } }));
+    const jobs = batch.filter((t) => stored.has(t.id)).map((transfer) => ({ name: 'transfer', data: transfer, opts: JOB_OPTIONS }));
     await Promise.all(SUBSCRIBERS.map((queue) => this.queues[queue].addBulk(jobs)));
   }
 

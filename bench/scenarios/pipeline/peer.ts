@@ -145,7 +145,10 @@ export function servePeer(peer: PeerPipeline, { idType = 'text', poolSize = 8 }:
 
   serve({
     async setup({ databaseUrl, redisPrefix }: { databaseUrl: string; redisPrefix: string }) {
-      pool = new Pool({ connectionString: databaseUrl, max: poolSize });
+      // Idle connections go after 1 s: every contender stays up for the whole scenario, and idle
+      // pools of 20 (graphile-worker, BullMQ) would otherwise hold connections the one running
+      // needs (the server's max_connections is shared with whatever else runs on it).
+      pool = new Pool({ connectionString: databaseUrl, max: poolSize, idleTimeoutMillis: 1000 });
       pool.on('error', (error) => console.error(`idle PostgreSQL client: ${error.message}`));
       await pool.query(SCHEMA(idType));
       await peer.setup(pool, { redisPrefix });
