@@ -73,7 +73,10 @@ export class DurableSubscriber implements TransportSubscription {
     this.timeoutMs = definition.timeoutMs ?? deps.config.handlerTimeoutMs;
     this.keyRule = definition.deadLetteredKey ?? 'hold';
     this.logger = new Logger(`Messaging:${definition.subscriber}`);
-    this.readInbox = `SELECT event_id FROM "${definition.schema}".inbox WHERE subscriber = $1 AND event_id = ANY ($2::uuid[])`;
+    // One primary-key probe per id: with `event_id = ANY(...)` a generic plan on an inbox without
+    // statistics read every row of the subscriber (29 ms against 2 ms at 100k rows, in the bench).
+    this.readInbox = `SELECT i.event_id FROM unnest($2::uuid[]) AS e(id)
+                        JOIN "${definition.schema}".inbox i ON i.subscriber = $1 AND i.event_id = e.id`;
     this.writeInbox = `INSERT INTO "${definition.schema}".inbox (subscriber, event_id)
                        SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING RETURNING event_id`;
     this.inboxStatement = `modulith-inbox-${definition.schema}`;
