@@ -115,10 +115,11 @@ describe('the ops console in headless Chromium (whole app, real PostgreSQL)', ()
     expect(await ingesting).toBe(TRANSFERS);
 
     // Once drained: every transfer published once and handled by ledger and analytics, each
-    // posting's BalanceChanged published and fanned out by notifications.
+    // posting's BalanceChanged published, fanned out by notifications and recorded on its
+    // balance's running statement (ledger.statement).
     const transfers = TRANSFERS + 1;
     await waitForValue('published-total', '===', transfers * 3, 120_000);
-    await waitForValue('handled-total', '===', transfers * 4, 120_000);
+    await waitForValue('handled-total', '===', transfers * 6, 120_000);
     await waitForValue('outbox-pending', '===', 0);
     expect(await value('notifications-connections')).toBe(1);
     expect(await page.textContent('#flow tr[data-subscriber="ledger.apply-transfers"] td:nth-child(8)')).toBe(transfers.toLocaleString('en-US'));

@@ -64,7 +64,12 @@ describe('structured logs with correlation ids (whole app, real PostgreSQL)', ()
 
     const request = lines().find((line) => line.msg === 'request completed' && (line['req'] as { url?: string })?.url === '/transfers');
     expect(request).toMatchObject({ level: 'info', module: 'ingestion', correlationId, res: { statusCode: 201 } });
-    expect(handledBy('ledger')).toEqual([expect.objectContaining({ level: 'debug', correlationId, msg: expect.stringContaining('ingestion.transfer-ingested') })]);
+    // The ledger applies the transfer, then records each posting's BalanceChanged on its running statement.
+    await waitFor(() => handledBy('ledger').length === 2, 'the ledger to apply the transfer and record both statement lines');
+    expect(handledBy('ledger')).toEqual([
+      expect.objectContaining({ level: 'debug', correlationId, msg: expect.stringContaining('ingestion.transfer-ingested') }),
+      expect.objectContaining({ level: 'debug', correlationId, msg: expect.stringContaining('ledger.balance-changed (ledger.statement)') }),
+    ]);
     expect(handledBy('analytics')).toEqual([expect.objectContaining({ correlationId, msg: expect.stringContaining('ingestion.transfer-ingested') })]);
     // Two postings, two BalanceChanged events, each handled under the same correlation and caused by its own event.
     const notified = handledBy('notifications');
