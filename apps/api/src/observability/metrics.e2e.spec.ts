@@ -17,8 +17,8 @@ async function drain(baseUrl: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (let quiet = 0; quiet < 2; ) {
     if (Date.now() > deadline) throw new Error('the pipeline did not drain in time');
-    const backlog = (await (await fetch(`${baseUrl}/admin/pipeline`, { headers: ADMIN })).json()) as { outboxPending: number; retriesPending: number };
-    quiet = backlog.outboxPending === 0 && backlog.retriesPending === 0 ? quiet + 1 : 0;
+    const backlog = (await (await fetch(`${baseUrl}/admin/pipeline`, { headers: ADMIN })).json()) as { outboxPending: number; logPending: number; retriesPending: number };
+    quiet = backlog.outboxPending === 0 && backlog.logPending === 0 && backlog.retriesPending === 0 ? quiet + 1 : 0;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }

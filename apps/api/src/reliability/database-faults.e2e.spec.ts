@@ -13,6 +13,8 @@ const ADMIN = { authorization: `Bearer ${TOKEN}` };
 
 interface Backlog {
   outboxPending: number;
+  /** In-process: relayed events some durable subscriber has not read from the event log yet. */
+  logPending: number;
   retriesPending: number;
   deadLetters: number;
 }
@@ -23,13 +25,13 @@ async function admin<T>(app: AppProcess, route: string): Promise<T> {
   return (await response.json()) as T;
 }
 
-/** Waits for an empty outbox and retry table, then asserts every invariant and no dead letter. */
+/** Waits for an empty outbox, event log and retry table, then asserts every invariant and no dead letter. */
 async function expectDrainedAndConsistent(app: AppProcess, timeoutMs = 120_000): Promise<void> {
   const backlog = await eventually(
     'the pipeline to drain',
     async () => {
       const now = await admin<Backlog>(app, 'pipeline');
-      return now.outboxPending === 0 && now.retriesPending === 0 && now;
+      return now.outboxPending === 0 && now.logPending === 0 && now.retriesPending === 0 && now;
     },
     timeoutMs,
     250,
