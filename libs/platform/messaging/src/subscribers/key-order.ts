@@ -59,11 +59,22 @@ export async function planDelivery(client: PoolClient, subscriber: string, chunk
     text: READ_PROGRESS,
     values: [subscriber, [...byKey.keys()]],
   });
-  const progress = new Map(rows.map((row) => [row.ordering_key, Number(row.seq)]));
+  return planFromProgress(chunk, byKey, new Map(rows.map((row) => [row.ordering_key, Number(row.seq)])));
+}
+
+/**
+ * The plan for `chunk` given each key's progress (last number handled; absent is 0): per key,
+ * what is at or below it is seen, the run of next numbers is taken, the rest is held.
+ */
+export function planFromProgress(
+  chunk: readonly EventEnvelope[],
+  byKey: ReadonlyMap<string, EventEnvelope[]>,
+  progress: ReadonlyMap<string, number>,
+): DeliveryPlan {
   const next = new Map<string, EventEnvelope[]>();
   const plan: DeliveryPlan = { take: [], held: [], seen: [], advance: [] };
-  for (const [key, events] of byKey) {
-    events.sort((left, right) => (left.keySeq as number) - (right.keySeq as number));
+  for (const [key, unsorted] of byKey) {
+    const events = [...unsorted].sort((left, right) => (left.keySeq as number) - (right.keySeq as number));
     const expected = progress.get(key) ?? 0;
     let last = expected;
     const taken: EventEnvelope[] = [];
@@ -83,11 +94,12 @@ export async function planDelivery(client: PoolClient, subscriber: string, chunk
     if (last > expected) plan.advance.push({ key, expected, seq: last });
   }
   // The chunk's order, with each key's taken events put back in ascending order in the places
-  // its events held.
+  // its taken events held (a slot is a taken event's place; what fills it is the key's next).
+  const slots = new Set([...next.values()].flat());
   for (const envelope of chunk) {
     const key = envelope.orderingKey;
     if (key === undefined || envelope.keySeq === undefined) plan.take.push(envelope);
-    else if (next.get(key)?.includes(envelope)) plan.take.push(next.get(key)?.shift() as EventEnvelope);
+    else if (slots.has(envelope)) plan.take.push(next.get(key)?.shift() as EventEnvelope);
   }
   return plan;
 }
