@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Redis } from 'ioredis';
 import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { freePort } from '../testing/app-processes';
 
 // The built bundle, run as two processes sharing one database and one Redis: ingestion in one,
 // the consumers in the other. The correlation id must cross the process boundary in the envelope.
@@ -16,8 +17,9 @@ interface AppProcess {
   lines(): Record<string, unknown>[];
 }
 
-function startProcess(env: NodeJS.ProcessEnv): AppProcess {
-  const port = 40_000 + Math.floor(Math.random() * 10_000);
+// A port the system just gave out, not a random one that another test's process may hold.
+async function startProcess(env: NodeJS.ProcessEnv): Promise<AppProcess> {
+  const port = await freePort();
   let output = '';
   const child = spawn(process.execPath, [MAIN], {
     env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'debug', HOST: '127.0.0.1', PORT: String(port), ...env },
@@ -74,10 +76,12 @@ describe('correlation ids across processes over Redis Streams (built app)', () =
 
   it('logs the id of a request taken by the ingestion process in the ledger, analytics and notifications process', async () => {
     const shared = { DATABASE_URL: database.url, EVENT_TRANSPORT: 'redis', REDIS_URL, REDIS_KEY_PREFIX: prefix };
-    const ingestion = startProcess({ ...shared, MODULES: 'ingestion' });
+    const ingestion = await startProcess({ ...shared, MODULES: 'ingestion' });
     processes.push(ingestion);
-    await until(async () => (await fetch(`${ingestion.baseUrl}/ready`)).ok, 'the ingestion process to be ready');
-    const consumers = startProcess({ ...shared, MODULES: 'ledger,analytics,notifications' });
+    await until(async () => (await fetch(`${ingestion.baseUrl}/ready`)).ok, 'the ingestion process to be ready').catch((error: Error) => {
+      throw new Error(`${error.message}; its last log lines: ${JSON.stringify(ingestion.lines().slice(-5))}`);
+    });
+    const consumers = await startProcess({ ...shared, MODULES: 'ledger,analytics,notifications' });
     processes.push(consumers);
     await until(async () => (await fetch(`${consumers.baseUrl}/ready`)).ok, 'the consumer process to be ready');
 

@@ -56,7 +56,8 @@ describe('hostile input over HTTP (property-based)', () => {
         fc.asyncProperty(spoiler, async ({ field, apply }) => {
           const { status, text } = await post('/transfers', JSON.stringify(apply(validTransfer())));
           expect(status).toBe(400);
-          expectNamedClientError(status, text, fieldPath('', field));
+          // A spoiled value may itself be an object: then a key inside it may be the one named (`seq.__proto__`).
+          expectNamedClientError(status, text, fieldPath('', field), true);
         }),
         { numRuns: RUNS * 3 },
       );
