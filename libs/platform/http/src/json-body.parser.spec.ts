@@ -66,6 +66,8 @@ describe('parseJsonBody', () => {
     fc.assert(
       fc.property(withObject, fc.string(), (value, key) => {
         fc.pre(key !== '__proto__' && key !== '~mark~');
+        // the generated value may itself hold a prototype key, refused before the mark is reached
+        fc.pre(!/"(__proto__|constructor)"/.test(JSON.stringify(value)));
         const text = JSON.stringify(value).replace('{"~mark~":0}', () => `{${JSON.stringify(key)}:1,"~mark~":0,${JSON.stringify(key)}:2}`);
         expect(refused(text)).toBe(key === '' ? 'holder[1][""]' : `holder[1].${key}`);
       }),
