@@ -6,12 +6,15 @@ export interface ObservabilityConfig {
   readyTimeoutMs: number;
   /** Base URLs of the other processes of this deployment, shown in the ops console (`OPS_PEERS`). */
   opsPeers: string[];
+  /** Pause between two background reads of the backlog gauges (`METRICS_BACKLOG_REFRESH_MS`): their longest staleness, plus one read. */
+  backlogRefreshMs: number;
 }
 
 export function observabilityConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ObservabilityConfig {
   return {
     readyTimeoutMs: envInt(env, 'READY_TIMEOUT_MS', 2000, 100, 60_000),
     opsPeers: (envList(env, 'OPS_PEERS') ?? []).map(peerUrl),
+    backlogRefreshMs: envInt(env, 'METRICS_BACKLOG_REFRESH_MS', 10_000, 50, 3_600_000),
   };
 }
 

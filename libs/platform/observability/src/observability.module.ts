@@ -4,9 +4,10 @@ import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule, type Params } from 'nestjs-pino';
 import { READINESS_OPTIONS, ReadinessIndicators, type ReadinessOptions } from './health/readiness-indicators';
 import { MODULE_NAMES, ModuleLogContextInterceptor } from './logging/module-log-context.interceptor';
+import { BacklogExporter } from './metrics/backlog-exporter';
+import { BACKLOG_SAMPLER_OPTIONS, BacklogSampler, type BacklogSamplerOptions } from './metrics/backlog-sampler';
 import { MessagingExporter } from './metrics/messaging-exporter';
 import { MetricsRegistry } from './metrics/metrics-registry';
-import { TransportExporter } from './metrics/transport-exporter';
 import { HandlerLogging } from './subscribers/handler-logging';
 import { SubscriberCatalog } from './subscribers/subscriber-catalog';
 
@@ -16,6 +17,8 @@ export interface ObservabilityOptions {
   /** Request logging through nestjs-pino (`httpLoggingParams`); omit where nothing is served over HTTP. */
   httpLogging?: Params;
   readiness: ReadinessOptions;
+  /** How the backlog gauges are read: in the background, `refreshMs` apart, never by a scrape. */
+  backlog: BacklogSamplerOptions;
 }
 
 /**
@@ -37,11 +40,13 @@ export class ObservabilityModule {
       providers: [
         { provide: MODULE_NAMES, useValue: options.moduleNames },
         { provide: READINESS_OPTIONS, useValue: options.readiness },
+        { provide: BACKLOG_SAMPLER_OPTIONS, useValue: options.backlog },
         MetricsRegistry,
         SubscriberCatalog,
         HandlerLogging,
         MessagingExporter,
-        TransportExporter,
+        BacklogSampler,
+        BacklogExporter,
         ReadinessIndicators,
         ...(options.httpLogging ? [{ provide: APP_INTERCEPTOR, useClass: ModuleLogContextInterceptor }] : []),
       ],

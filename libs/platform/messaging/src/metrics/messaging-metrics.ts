@@ -93,6 +93,13 @@ export class MessagingMetrics {
     return { relay: { ...this.relayCounters }, subscribers: [...this.subscribers.values()].map((counters) => ({ ...counters })) };
   }
 
+  /**
+   * Exact counts, for callers that must know (a drain waiting for "everything delivered", tests,
+   * the admin API): `count(*)` over the outbox, retries and dead letters, a sum over the event
+   * log, and over a broker a SCAN of its streams, so its cost grows with those tables and the
+   * keyspace. Not for every scrape: the Prometheus gauges read it in the background, at most once
+   * per `METRICS_BACKLOG_REFRESH_MS` (the observability library's `BacklogSampler`).
+   */
   async backlog(): Promise<MessagingBacklog> {
     const [row] = await queryRows<{ pending: string; oldest_ms: number | null; retries: string; dead: string; held: string; held_keys: string; log_pending: string }>(
       this.database.dataSource,

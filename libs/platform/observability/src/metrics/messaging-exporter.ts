@@ -1,4 +1,4 @@
-import { Injectable, Logger, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { MessagingMetrics, type MessagingSample } from '@modulith/messaging';
 import { Counter, Gauge, Histogram } from 'prom-client';
@@ -12,15 +12,13 @@ const SUBSCRIBER_LABELS = ['module', 'subscriber', 'event_type'] as const;
 /**
  * Exports the messaging platform's figures to Prometheus: what the relay published, what each
  * subscriber handled, retried, dead-lettered or dropped and how long its calls took (from
- * `MessagingMetrics.onSample`), relay batch sizes, the outbox backlog (read from the
- * database on each scrape), and what a broker transport lost (entries Redis removed before a
- * group handled them: lost, to re-drive, never counted as pending).
+ * `MessagingMetrics.onSample`), relay batch sizes, and what a broker transport lost (entries
+ * Redis removed before a group handled them: lost, to re-drive, never counted as pending). What
+ * waits (the backlog) is `BacklogExporter`'s.
  */
 @Injectable()
 export class MessagingExporter implements OnModuleInit, OnModuleDestroy {
-  private readonly logger = new Logger('Metrics');
   private stopSamples?: () => void;
-  private backlogRead?: Promise<void>;
   private readonly counters: ReturnType<MessagingExporter['createCounters']>;
 
   constructor(
@@ -99,7 +97,7 @@ export class MessagingExporter implements OnModuleInit, OnModuleDestroy {
       },
     });
     new Counter({
-      name: `${METRIC_PREFIX}transport_streams_lost_total`,
+      name: `${METRIC_PREFIX}transport_lost_streams_total`,
       help: 'Times a stream or consumer group vanished from the broker (it lost its data, or a key was deleted), with an unknown number of entries: re-drive',
       labelNames: ['transport'] as const,
       registers,
@@ -110,7 +108,7 @@ export class MessagingExporter implements OnModuleInit, OnModuleDestroy {
       },
     });
     new Gauge({
-      name: `${METRIC_PREFIX}transport_streams_over_cap`,
+      name: `${METRIC_PREFIX}transport_over_cap_streams`,
       help: 'Streams a lagging consumer group holds above REDIS_STREAM_MAXLEN (kept, not dropped: Redis memory grows until it catches up)',
       labelNames: ['transport'] as const,
       registers,
@@ -122,8 +120,6 @@ export class MessagingExporter implements OnModuleInit, OnModuleDestroy {
 
   private createCounters() {
     const registers = [this.registry.registry];
-    // The four backlog gauges are collected side by side: they share one query per scrape.
-    const backlog = () => (this.backlogRead ??= this.collectBacklog().finally(() => (this.backlogRead = undefined)));
     return {
       published: new Counter({
         name: `${METRIC_PREFIX}events_published_total`,
@@ -180,7 +176,7 @@ export class MessagingExporter implements OnModuleInit, OnModuleDestroy {
         registers,
       }),
       relayBatchSize: new Histogram({
-        name: `${METRIC_PREFIX}relay_batch_size`,
+        name: `${METRIC_PREFIX}relay_batch_size_events`,
         help: 'Events per relay batch (empty claims are not counted)',
         buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
         registers,
@@ -191,66 +187,6 @@ export class MessagingExporter implements OnModuleInit, OnModuleDestroy {
         buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
         registers,
       }),
-      outboxPending: new Gauge({
-        name: `${METRIC_PREFIX}outbox_pending_events`,
-        help: 'Committed events waiting in the outbox (read on scrape)',
-        registers,
-        collect: backlog,
-      }),
-      outboxOldestAge: new Gauge({
-        name: `${METRIC_PREFIX}outbox_oldest_pending_age_seconds`,
-        help: 'Age of the oldest event waiting in the outbox; 0 when it is empty (read on scrape)',
-        registers,
-        collect: backlog,
-      }),
-      retriesPending: new Gauge({
-        name: `${METRIC_PREFIX}retries_pending_events`,
-        help: 'Events parked for a retry (read on scrape)',
-        registers,
-        collect: backlog,
-      }),
-      deadLetters: new Gauge({
-        name: `${METRIC_PREFIX}dead_letters`,
-        help: 'Events in the dead-letter store (read on scrape)',
-        registers,
-        collect: backlog,
-      }),
-      heldEvents: new Gauge({
-        name: `${METRIC_PREFIX}held_events`,
-        help: 'Parked events waiting only for an earlier event of their ordering key (read on scrape)',
-        registers,
-        collect: backlog,
-      }),
-      heldKeys: new Gauge({
-        name: `${METRIC_PREFIX}held_keys`,
-        help: 'Subscriber and ordering-key pairs held back by a parked or dead-lettered (hold) event (read on scrape)',
-        registers,
-        collect: backlog,
-      }),
-      logPending: new Gauge({
-        name: `${METRIC_PREFIX}event_log_pending_events`,
-        help: 'In-process transport: relayed events in the event log some durable subscriber has not read yet (read on scrape)',
-        registers,
-        collect: backlog,
-      }),
     };
-  }
-
-  /** One query fills the backlog gauges; NaN tells a failed read from an empty outbox. */
-  private async collectBacklog(): Promise<void> {
-    const c = this.counters;
-    try {
-      const backlog = await this.messaging.backlog();
-      c.outboxPending.set(backlog.outboxPending);
-      c.outboxOldestAge.set((backlog.oldestPendingAgeMs ?? 0) / 1000);
-      c.retriesPending.set(backlog.retriesPending);
-      c.deadLetters.set(backlog.deadLetters);
-      c.heldEvents.set(backlog.heldEvents);
-      c.heldKeys.set(backlog.heldKeys);
-      c.logPending.set(backlog.logPending);
-    } catch (error) {
-      this.logger.warn(`could not read the outbox backlog: ${(error as Error).message}`);
-      for (const gauge of [c.outboxPending, c.outboxOldestAge, c.retriesPending, c.deadLetters, c.heldEvents, c.heldKeys, c.logPending]) gauge.set(Number.NaN);
-    }
   }
 }
