@@ -66,6 +66,10 @@ const gate = { current: new Gate() };
 })
 class ChainModule {}
 
+// Above SCENARIO_TIMEOUT_MS (15 s by default): a wait that runs out fails with the scenario's own
+// message (what is pending, and where) rather than Jest's. Booting takes a few seconds too.
+jest.setTimeout(60_000);
+
 describe('Scenario (messaging platform, real PostgreSQL)', () => {
   let scenario: Scenario;
 
