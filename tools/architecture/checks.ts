@@ -1,4 +1,5 @@
 import { factsOf } from './source-facts';
+import { HOLE_END, HOLE_START, qualifiedNames, setsSearchPath } from './sql-names';
 import { isTestSource, tagValue, type ProjectInfo, type SourceFile, type WorkspaceModel } from './workspace-model';
 
 /**
@@ -154,21 +155,13 @@ export function schemaOwners(model: Pick<WorkspaceModel, 'projects' | 'files'>):
   return owners;
 }
 
-const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
 /**
- * Schema-qualified names in a piece of SQL: `ledger.entries`, `"ledger".entries`, `"ledger"."entries"`.
- * Kebab-case after the dot (`ingestion.transfer-ingested`, an event type) is not SQL and does not count.
+ * Foreign schemas a piece of SQL names (see `qualifiedNames` for how PostgreSQL's spellings are
+ * read), sorted. Kebab-case after the dot (`ingestion.transfer-ingested`, an event type) is not SQL.
  */
 export function schemaReferences(sql: string, schemas: Iterable<string>): string[] {
-  const found = new Set<string>();
-  for (const schema of schemas) {
-    const name = escapeRegExp(schema);
-    const unquoted = new RegExp(`(?<![\\w$."-])${name}\\.(?:"[^"]+"|[a-z_][\\w$]*)(?![\\w$-])`, 'i');
-    const quoted = new RegExp(`"${name}"\\s*\\.`);
-    if (unquoted.test(sql) || quoted.test(sql)) found.add(schema);
-  }
-  return [...found].sort();
+  const wanted = new Set(schemas);
+  return [...new Set(qualifiedNames(sql).filter((name) => !name.computed && wanted.has(name.schema)).map((name) => name.schema))].sort();
 }
 
 /**
@@ -212,17 +205,22 @@ export function checkSchemaOwnership(model: Pick<WorkspaceModel, 'projects' | 'f
       if (foreign.has(value)) problems.push(`${file.path}:${line}: ${type} "${project.name}" names schema "${value}", which belongs to ${foreign.get(value)}`);
     }
     for (const { value, line } of facts.literals) {
+      const at = `${file.path}:${line}: ${type} "${project.name}"`;
       for (const schema of schemaReferences(value, foreign.keys())) {
-        problems.push(`${file.path}:${line}: ${type} "${project.name}" has SQL naming schema "${schema}" (${foreign.get(schema)}): ${excerpt(value, schema)}`);
+        problems.push(`${at} has SQL naming schema "${schema}" (${foreign.get(schema)}): ${excerpt(value, schema)}`);
       }
+      for (const { schema } of qualifiedNames(value).filter((name) => name.computed)) {
+        problems.push(`${at} has SQL whose schema is computed at run time (\${${schema}}): name the module's own schema literally`);
+      }
+      if (setsSearchPath(value)) problems.push(`${at} has SQL that changes search_path: qualify names with the module's own schema instead`);
     }
   }
-  return problems;
+  return [...new Set(problems)];
 }
 
 function excerpt(sql: string, schema: string): string {
-  const at = sql.toLowerCase().search(new RegExp(`"?${escapeRegExp(schema)}"?\\.`, 'i'));
-  const text = sql.slice(Math.max(0, at - 20), at + 40).replace(/\s+/g, ' ').trim();
+  const at = Math.max(0, sql.toLowerCase().indexOf(schema.toLowerCase()));
+  const text = sql.slice(Math.max(0, at - 20), at + 40).replace(/\s+/g, ' ').replace(new RegExp(`[${HOLE_START}${HOLE_END}]`, 'g'), '').trim();
   return `"…${text}…"`;
 }
 

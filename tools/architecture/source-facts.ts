@@ -1,4 +1,5 @@
 import * as ts from 'typescript';
+import { HOLE_END, HOLE_START } from './sql-names';
 
 /** Facts read from one TypeScript file with the compiler's parser (no type checking). */
 
@@ -24,7 +25,11 @@ export interface Subscription {
 }
 
 export interface FileFacts {
-  /** Text of every string and template literal (template holes left out), except module specifiers. */
+  /**
+   * Text of every string literal (except module specifiers), and of every string built from
+   * pieces: template literals, `+` chains, `[…].join(…)` and `.concat(…)`, with constants of the
+   * file filled in and unknown parts kept as holes (see `sql-names.ts`).
+   */
   literals: Located<string>[];
   /** `schema` of each `defineModuleSchema({ ... })`, literal or a string constant of the file. */
   declaredSchemas: Located<string>[];
@@ -84,18 +89,19 @@ export function factsOf(path: string, text: string): FileFacts {
   const constants = new Map<string, string>();
   const facts: FileFacts = { literals: [], declaredSchemas: [], namedSchemas: [], events: [], constructed: [], subscriptions: [], transports: [], imports: {} };
 
+  const folded = (expression: ts.Expression) => foldString(expression, constants, file);
   const collectConstants = (node: ts.Node): void => {
-    if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer && ts.isStringLiteralLike(node.initializer)) {
-      constants.set(node.name.text, node.initializer.text);
+    if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer) {
+      const value = folded(node.initializer);
+      if (value !== undefined && !value.includes(HOLE_START)) constants.set(node.name.text, value);
     }
     ts.forEachChild(node, collectConstants);
   };
   collectConstants(file);
+  /** The value of a string the source spells out completely (literal, constant, or built from those). */
   const stringValue = (expression: ts.Expression | undefined): string | undefined => {
-    if (!expression) return undefined;
-    if (ts.isStringLiteralLike(expression)) return expression.text;
-    if (ts.isIdentifier(expression)) return constants.get(expression.text);
-    return undefined;
+    const value = expression && folded(expression);
+    return value === undefined || value.includes(HOLE_START) ? undefined : value;
   };
 
   const visit = (node: ts.Node): void => {
@@ -107,8 +113,9 @@ export function factsOf(path: string, text: string): FileFacts {
     }
     if ((ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) && !isModuleSpecifier(node)) {
       facts.literals.push({ value: node.text, line: lineOf(file, node) });
-    } else if (ts.isTemplateExpression(node)) {
-      facts.literals.push({ value: [node.head.text, ...node.templateSpans.map((span) => span.literal.text)].join(' '), line: lineOf(file, node) });
+    } else if (isBuiltString(node) && !isBuiltString(outerExpression(node))) {
+      const value = folded(node as ts.Expression);
+      if (value !== undefined) facts.literals.push({ value, line: lineOf(file, node) });
     }
 
     if (ts.isPropertyAssignment(node) && ts.isIdentifier(node.name) && node.name.text === 'schema') {
@@ -191,6 +198,56 @@ function subscriptionOf(
       ...(batch !== undefined ? { batch } : {}),
       ...(stringValue(options && propertyNamed(options, 'name')) !== undefined ? { name: stringValue(options && propertyNamed(options, 'name')) } : {}),
     };
+  }
+  return undefined;
+}
+
+/** A string built from pieces: a template with holes, `a + b`, `[…].join(…)`, `x.concat(…)`. */
+function isBuiltString(node: ts.Node | undefined): boolean {
+  if (!node) return false;
+  if (ts.isTemplateExpression(node)) return true;
+  if (ts.isBinaryExpression(node)) return node.operatorToken.kind === ts.SyntaxKind.PlusToken;
+  return ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && ['join', 'concat'].includes(node.expression.name.text);
+}
+
+/** The expression `node` is an operand of, through parentheses and `as`. */
+function outerExpression(node: ts.Node): ts.Node | undefined {
+  let parent = node.parent;
+  while (parent && (ts.isParenthesizedExpression(parent) || ts.isAsExpression(parent) || ts.isSatisfiesExpression(parent))) parent = parent.parent;
+  return parent && ts.isPropertyAccessExpression(parent) ? parent.parent : parent;
+}
+
+/**
+ * The string `expression` evaluates to, as far as the source says: literals and the file's string
+ * constants are filled in, anything else is a hole (`HOLE_START text HOLE_END`). Undefined when
+ * the expression holds no string at all (`a + b` on numbers, say).
+ */
+function foldString(expression: ts.Expression, constants: ReadonlyMap<string, string>, file: ts.SourceFile): string | undefined {
+  const hole = (node: ts.Node) => `${HOLE_START}${node.getText(file)}${HOLE_END}`;
+  const part = (node: ts.Expression): string => foldString(node, constants, file) ?? hole(node);
+  if (ts.isStringLiteralLike(expression)) return expression.text;
+  if (ts.isParenthesizedExpression(expression) || ts.isAsExpression(expression) || ts.isSatisfiesExpression(expression)) {
+    return foldString(expression.expression, constants, file);
+  }
+  if (ts.isIdentifier(expression)) return constants.get(expression.text);
+  if (ts.isTemplateExpression(expression)) {
+    return expression.head.text + expression.templateSpans.map((span) => part(span.expression) + span.literal.text).join('');
+  }
+  if (ts.isBinaryExpression(expression) && expression.operatorToken.kind === ts.SyntaxKind.PlusToken) {
+    const [left, right] = [foldString(expression.left, constants, file), foldString(expression.right, constants, file)];
+    if (left === undefined && right === undefined) return undefined;
+    return (left ?? hole(expression.left)) + (right ?? hole(expression.right));
+  }
+  if (ts.isCallExpression(expression) && ts.isPropertyAccessExpression(expression.expression)) {
+    const { name, expression: target } = expression.expression;
+    if (name.text === 'join' && ts.isArrayLiteralExpression(target)) {
+      const separator = expression.arguments[0] ? part(expression.arguments[0]) : ',';
+      return target.elements.map((element) => part(element)).join(separator);
+    }
+    if (name.text === 'concat') {
+      const head = foldString(target, constants, file);
+      if (head !== undefined) return head + expression.arguments.map((argument) => part(argument)).join('');
+    }
   }
   return undefined;
 }

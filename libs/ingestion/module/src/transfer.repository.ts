@@ -34,11 +34,11 @@ function toView(row: TransferRow): TransferView {
 export class TransferRepository {
   constructor(private readonly database: Database) {}
 
-  /** Inserts the transfers whose ids are new; returns those ids. */
-  async insertNew(tx: EntityManager, transfers: readonly Transfer[]): Promise<Set<string>> {
+  /** Inserts the transfers whose ids are new, stamped `ingestedAt`; returns those ids. */
+  async insertNew(tx: EntityManager, transfers: readonly Transfer[], ingestedAt: Date): Promise<Set<string>> {
     const rows: { id: string }[] = await tx.query(
-      `INSERT INTO ingestion.transfers (id, from_account, to_account, amount, currency, occurred_at)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[])
+      `INSERT INTO ingestion.transfers (id, from_account, to_account, amount, currency, occurred_at, ingested_at)
+       SELECT *, $7::timestamptz FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[])
        ON CONFLICT (id) DO NOTHING
        RETURNING id`,
       [
@@ -48,6 +48,7 @@ export class TransferRepository {
         transfers.map((t) => t.amount),
         transfers.map((t) => t.currency),
         transfers.map((t) => t.occurredAt),
+        ingestedAt.toISOString(),
       ],
     );
     return new Set(rows.map((row) => row.id));

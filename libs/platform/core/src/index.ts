@@ -13,7 +13,7 @@ export {
 export type { ErrorContext } from './errors';
 export { envString, envInt, envBool, envChoice, envList } from './env';
 export { uuidv7 } from './uuid-v7';
-export { systemClock } from './clock';
+export { systemClock, CLOCK, ManualClock } from './clock';
 export type { Clock } from './clock';
 export { runWithCorrelation, currentCorrelation } from './correlation';
 export type { CorrelationContext } from './correlation';

@@ -3,7 +3,6 @@
  * Never imported by production code.
  */
 import type { INestApplicationContext } from '@nestjs/common';
-import type { MessagingConfig } from './messaging.config';
 import { MessagingMetrics, type MessagingBacklog } from './metrics/messaging-metrics';
 import { Relay } from './relay/relay';
 import { RetryPoller } from './retries/retry-poller';
@@ -12,23 +11,12 @@ import { TRANSPORT, type Transport } from './transport/transport';
 
 export { deleteRedisKeys, redisTestPrefix, requireRedis, startRedisTestServer } from './transport/redis/redis-test-server';
 export type { RedisTestServer, RedisTestServerOptions } from './transport/redis/redis-test-server';
-
-/** Settings that make a test app react in milliseconds; pass to `MessagingModule.forRoot`. */
-export function messagingTestConfig(overrides: Partial<MessagingConfig> = {}): Partial<MessagingConfig> {
-  return {
-    relayPollIntervalMs: 100,
-    relayNotifyDebounceMs: 5,
-    retryBaseDelayMs: 20,
-    retryMaxDelayMs: 200,
-    retryPollIntervalMs: 100,
-    shutdownTimeoutMs: 10_000,
-    // A retry leased by a process that died waits this plus a margin before another takes it.
-    handlerTimeoutMs: 5000,
-    // A log cursor held by a process that died is taken over after this.
-    logLeaseMs: 2000,
-    ...overrides,
-  };
-}
+export { messagingTestConfig } from './messaging-test-config';
+export { Scenario, DEFAULT_SCENARIO_TIMEOUT_MS } from './scenario/scenario';
+export type { ScenarioOptions, PublishOptions } from './scenario/scenario';
+export { Stimulus } from './scenario/stimulus';
+export type { ScenarioOutcome, SettleOptions } from './scenario/stimulus';
+export type { Settlement, PendingDelivery, DeadLetteredDelivery } from './scenario/settlement';
 
 export interface WaitOptions {
   timeoutMs?: number;

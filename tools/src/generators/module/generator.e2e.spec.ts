@@ -122,6 +122,7 @@ describe('nx g @modulith/tools:module invoices (in a temporary copy of the works
     const modules = nx(['lint', 'test', 'build'], ['invoices', 'invoices-contracts']);
     expectSuccess(modules, 'nx run-many -t lint test build -p invoices invoices-contracts');
     expect(output(modules)).toContain('invoices.int.spec.ts');
+    expect(output(modules)).toContain('invoices.scenario.int.spec.ts');
     const app = nx(WITH_APP_TESTS ? ['lint', 'test', 'build'] : ['lint', 'build'], ['api']);
     expectSuccess(app, `nx run-many -t lint${WITH_APP_TESTS ? ' test' : ''} build -p api`);
   }, 660_000);

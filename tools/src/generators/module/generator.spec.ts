@@ -80,6 +80,7 @@ describe('module generator', () => {
           'libs/invoices/module/src/invoice.rules.ts',
           'libs/invoices/module/src/invoices.int.spec.ts',
           'libs/invoices/module/src/invoices.module.ts',
+          'libs/invoices/module/src/invoices.scenario.int.spec.ts',
           'libs/invoices/module/src/invoices.schema.ts',
           'libs/invoices/module/src/process-invoices/process-invoices.handler.ts',
           'libs/invoices/module/tsconfig.json',

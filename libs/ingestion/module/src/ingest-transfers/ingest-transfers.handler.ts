@@ -1,5 +1,6 @@
+import { Inject, Optional } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { ConflictError } from '@modulith/core';
+import { CLOCK, ConflictError, systemClock, type Clock } from '@modulith/core';
 import { Database } from '@modulith/database';
 import { IngestTransfersCommand, TransferIngested, type IngestResult, type Transfer } from '@modulith/ingestion/contracts';
 import { Outbox } from '@modulith/messaging';
@@ -27,12 +28,14 @@ export class IngestTransfersHandler implements ICommandHandler<IngestTransfersCo
     private readonly database: Database,
     private readonly transfers: TransferRepository,
     private readonly outbox: Outbox,
+    // Stamps `ingestedAt`; provided only by tests (the Scenario's clock), else the system's.
+    @Optional() @Inject(CLOCK) private readonly clock: Clock = systemClock,
   ) {}
 
   async execute({ transfers }: IngestTransfersCommand): Promise<IngestResult> {
     const batch = withoutRepeats(transfers);
     return this.database.transaction(async (tx) => {
-      const inserted = await this.transfers.insertNew(tx, batch);
+      const inserted = await this.transfers.insertNew(tx, batch, this.clock.now());
       const repeats = batch.filter((transfer) => !inserted.has(transfer.id));
       const stored = new Map((await this.transfers.findByIds(tx, repeats.map((t) => t.id))).map((t) => [t.id, t]));
       const conflicting = repeats.find((transfer) => {

@@ -1,0 +1,113 @@
+import type { EventEnvelope } from '../events/event-envelope';
+import { instantiateEvent, type IntegrationEvent, type IntegrationEventClass, type PayloadOf } from '../events/integration-event';
+import type { DeadLetteredDelivery, Settlement } from './settlement';
+
+/** What a stimulus caused, once every event it caused was handled by every durable subscriber booted. */
+export interface ScenarioOutcome<R = unknown> {
+  /** The correlation the stimulus ran under; every event it caused carries it or descends from one that does. */
+  readonly correlationId: string;
+  /** What the command (or action) returned. */
+  readonly result: R;
+  /** Every event the stimulus caused, in the order they were created. */
+  readonly events: readonly EventEnvelope[];
+  /** Deliveries that ended in the dead letters (empty unless `allowDeadLetters`). */
+  readonly deadLettered: readonly DeadLetteredDelivery[];
+  /** The caused events of one class, rebuilt as instances, in order. */
+  eventsOf<E extends IntegrationEvent>(eventClass: IntegrationEventClass<E>): E[];
+}
+
+export interface SettleOptions {
+  /** Accept deliveries that ended in the dead letters (default: fail at once, naming them). */
+  allowDeadLetters?: boolean;
+  /** Bound of this wait, in ms; default the scenario's (`SCENARIO_TIMEOUT_MS`, else 15,000). */
+  timeoutMs?: number;
+}
+
+/** The scenario's side of a stimulus: how to settle a correlation and how long waits may take. */
+export interface StimulusRuntime {
+  readonly timeoutMs: number;
+  readonly pollIntervalMs: number;
+  settle(correlationId: string, options: SettleOptions): Promise<Settlement>;
+}
+
+/**
+ * A command, event or action to run under a correlation of its own, started by one of the
+ * `andWait…` methods (nothing runs before). Each of them waits until the stimulus is settled:
+ * every event it caused, and every event those caused in turn, handled by every durable
+ * subscriber of the booted modules — bounded by the scenario's timeout.
+ */
+export class Stimulus<R = unknown> {
+  constructor(
+    private readonly runtime: StimulusRuntime,
+    readonly correlationId: string,
+    private readonly run: () => Promise<R>,
+  ) {}
+
+  /** Runs the stimulus and waits until it is settled. Rejects with the stimulus's own error if it throws. */
+  async andWaitForSettled(options: SettleOptions = {}): Promise<ScenarioOutcome<R>> {
+    const result = await this.run();
+    const settlement = await this.runtime.settle(this.correlationId, options);
+    return outcome(this.correlationId, result, settlement);
+  }
+
+  /**
+   * Settles, then returns the first caused event of `eventClass` that `matching` accepts. Fails
+   * at once (no waiting on) if there is none: once settled, nothing more is coming.
+   */
+  async andWaitForEvent<E extends IntegrationEvent>(
+    eventClass: IntegrationEventClass<E>,
+    matching: (event: E, envelope: EventEnvelope<PayloadOf<E>>) => boolean = () => true,
+    options: SettleOptions = {},
+  ): Promise<ScenarioOutcome<R> & { event: E; envelope: EventEnvelope<PayloadOf<E>> }> {
+    const settled = await this.andWaitForSettled(options);
+    for (const envelope of settled.events) {
+      if (envelope.type !== eventClass.type) continue;
+      const event = instantiateEvent(eventClass, envelope.payload as PayloadOf<E>);
+      const typed = envelope as EventEnvelope<PayloadOf<E>>;
+      if (matching(event, typed)) return { ...settled, event, envelope: typed };
+    }
+    const seen = settled.events.map((envelope) => `${envelope.type} ${JSON.stringify(envelope.payload)}`);
+    throw new Error(
+      `the stimulus settled without a matching ${eventClass.type}; it caused ${seen.length} event(s)` + (seen.length ? `:\n  ${seen.join('\n  ')}` : ''),
+    );
+  }
+
+  /**
+   * Settles, then reads `read` until `accept` takes its value (default: anything but undefined,
+   * null, false and an empty array), bounded by the scenario's timeout. Polling after settling is
+   * for state that best-effort subscribers change (they are outside "settled"); durable state is
+   * final at the first read.
+   */
+  async andWaitForStateChange<S>(
+    read: () => S | Promise<S>,
+    accept: (state: S) => boolean = isPresent,
+    options: SettleOptions = {},
+  ): Promise<ScenarioOutcome<R> & { state: S }> {
+    const settled = await this.andWaitForSettled(options);
+    const deadline = Date.now() + this.runtime.timeoutMs;
+    for (;;) {
+      const state = await read();
+      if (accept(state)) return { ...settled, state };
+      if (Date.now() > deadline) {
+        throw new Error(`the stimulus settled but the state was not accepted within ${this.runtime.timeoutMs} ms (SCENARIO_TIMEOUT_MS); last read: ${JSON.stringify(state)}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, this.runtime.pollIntervalMs));
+    }
+  }
+}
+
+function isPresent(state: unknown): boolean {
+  return state !== undefined && state !== null && state !== false && !(Array.isArray(state) && state.length === 0);
+}
+
+function outcome<R>(correlationId: string, result: R, settlement: Settlement): ScenarioOutcome<R> {
+  const { events, deadLettered } = settlement;
+  return {
+    correlationId,
+    result,
+    events,
+    deadLettered,
+    eventsOf: <E extends IntegrationEvent>(eventClass: IntegrationEventClass<E>) =>
+      events.filter((envelope) => envelope.type === eventClass.type).map((envelope) => instantiateEvent(eventClass, envelope.payload as PayloadOf<E>)),
+  };
+}
