@@ -6,7 +6,8 @@
 # Idempotent: a promtool already there that runs is kept, and nothing is downloaded.
 set -euo pipefail
 
-dir=${PROMTOOL_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/modulith/promtool}
+home=${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}
+dir=${PROMTOOL_DIR:-${XDG_CACHE_HOME:-$home/.cache}/modulith/promtool}
 if "$dir/promtool" --version >/dev/null 2>&1; then
   echo "promtool present: $dir/promtool ($("$dir/promtool" --version 2>&1 | head -n 1))"
   exit 0
