@@ -128,6 +128,8 @@ describe('Scenario (messaging platform, real PostgreSQL)', () => {
     expect(event).toBeInstanceOf(ChainDerived);
     expect(event.payload).toEqual({ label: 'three', at: '2026-05-01T13:30:00.000Z' });
     expect(envelope.source).toBe('chain');
+    // The module's Outbox stamps envelopes with the app's CLOCK too.
+    expect(envelope.occurredAt).toBe('2026-05-01T13:30:00.000Z');
   });
 
   it('when no caused event matches, then the wait fails at once, naming what was caused', async () => {
