@@ -170,7 +170,7 @@ export class Scenario {
         throw new Error(`the stimulus caused ${lines.length} dead letter(s) (pass { allowDeadLetters: true } to expect them):\n  ${lines.join('\n  ')}`);
       }
       if (settlement.pending.length === 0) return settlement;
-      if (Date.now() > deadline) {
+      if (Date.now() >= deadline) {
         const lines = settlement.pending.map(
           (pending) => `${pending.eventType} ${pending.eventId} (caused by ${pending.causationId ?? 'the stimulus'}) for ${pending.subscriber ?? 'the relay'}: ${pending.state}`,
         );
