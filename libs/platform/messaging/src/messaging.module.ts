@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { ConfigurationError } from '@modulith/core';
+import { CLOCK, ConfigurationError, systemClock, type Clock } from '@modulith/core';
 import { DatabaseModule } from '@modulith/database';
 import { DeadLetters } from './dead-letters/dead-letters';
 import { InboxPruner } from './inbox/inbox-pruner';
@@ -86,7 +86,12 @@ export class MessagingModule {
       module: MessagingFeatureModule,
       providers: [
         { provide: MessagingModuleRegistration, useValue: new MessagingModuleRegistration({ ...options }) },
-        { provide: Outbox, useFactory: (signals: OutboxSignals) => new Outbox(options.module, signals), inject: [OutboxSignals] },
+        // The app's CLOCK, if it provides one (tests do), stamps each envelope's occurredAt.
+        {
+          provide: Outbox,
+          useFactory: (signals: OutboxSignals, clock?: Clock) => new Outbox(options.module, signals, clock ?? systemClock),
+          inject: [OutboxSignals, { token: CLOCK, optional: true }],
+        },
       ],
       exports: [Outbox],
     };

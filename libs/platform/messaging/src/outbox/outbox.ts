@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { systemClock, type Clock } from '@modulith/core';
 import { buildEnvelopes, type EnvelopeOrigin, type EventEnvelope } from '../events/event-envelope';
 import type { IntegrationEvent } from '../events/integration-event';
 import { queryRows } from '../sql/query-rows';
@@ -44,6 +45,8 @@ export class Outbox {
     /** The publishing module, recorded as each envelope's `source`. */
     readonly module: string,
     private readonly signals: OutboxSignals,
+    /** Stamps each envelope's `occurredAt`. */
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /**
@@ -56,7 +59,7 @@ export class Outbox {
    */
   async append(manager: EntityManager, events: readonly IntegrationEvent[], origin?: EnvelopeOrigin): Promise<EventEnvelope[]> {
     if (events.length === 0) return [];
-    let envelopes = buildEnvelopes(events, this.module, origin);
+    let envelopes = buildEnvelopes(events, this.module, origin, this.clock);
     const first = envelopes[0];
     const keyed = envelopes.some((envelope) => envelope.orderingKey !== undefined);
     if (keyed) envelopes = await numberPerKey(manager, envelopes);

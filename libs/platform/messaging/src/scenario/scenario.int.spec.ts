@@ -6,7 +6,8 @@ import { inboxMigration } from '../inbox/inbox.migration';
 import { MessagingModule } from '../messaging.module';
 import { Outbox } from '../outbox/outbox';
 import { OnIntegrationEvent, type DeliveryContext } from '../subscribers/on-integration-event.decorator';
-import { waitFor } from '../testing';
+import type { MessagingConfig } from '../messaging.config';
+import { deleteRedisKeys, redisTestPrefix, requireRedis, waitFor } from '../testing';
 import { Scenario } from './scenario';
 
 class ChainStarted extends IntegrationEvent<{ label: string }> {
@@ -70,15 +71,25 @@ class ChainModule {}
 // message (what is pending, and where) rather than Jest's. Booting takes a few seconds too.
 jest.setTimeout(60_000);
 
-describe('Scenario (messaging platform, real PostgreSQL)', () => {
+const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const redisPrefix = redisTestPrefix('scenario');
+
+// Settling reads the database only (outbox, relayed events, inboxes, retries, dead letters), so
+// it means the same whichever transport carries the events.
+describe.each<[string, Partial<MessagingConfig>]>([
+  ['in-process transport', {}],
+  ['Redis Streams', { eventTransport: 'redis', redisUrl: REDIS_URL, redisKeyPrefix: redisPrefix }],
+])('Scenario (messaging platform, real PostgreSQL, %s)', (_transport, messaging) => {
   let scenario: Scenario;
 
   beforeAll(async () => {
+    if (messaging.eventTransport === 'redis') await requireRedis(REDIS_URL);
+    handledDerived.length = 0;
     scenario = await Scenario.boot({
       modules: [ChainModule],
       name: 'scenario',
       clock: '2026-05-01T12:00:00.000Z',
-      messaging: { handlerMaxAttempts: 2 },
+      messaging: { handlerMaxAttempts: 2, ...messaging },
     });
   });
 
@@ -89,6 +100,7 @@ describe('Scenario (messaging platform, real PostgreSQL)', () => {
   afterAll(async () => {
     gate.current.release();
     await scenario?.close();
+    if (messaging.eventTransport === 'redis') await deleteRedisKeys(REDIS_URL, redisPrefix);
   });
 
   it('given a handler that derives an event, then the stimulus is not settled until the derived event is handled too', async () => {
@@ -128,6 +140,8 @@ describe('Scenario (messaging platform, real PostgreSQL)', () => {
     expect(event).toBeInstanceOf(ChainDerived);
     expect(event.payload).toEqual({ label: 'three', at: '2026-05-01T13:30:00.000Z' });
     expect(envelope.source).toBe('chain');
+    // The module's Outbox stamps envelopes with the app's CLOCK too.
+    expect(envelope.occurredAt).toBe('2026-05-01T13:30:00.000Z');
   });
 
   it('when no caused event matches, then the wait fails at once, naming what was caused', async () => {
@@ -139,11 +153,15 @@ describe('Scenario (messaging platform, real PostgreSQL)', () => {
 
   it('when the stimulus does not settle in time, then the error lists what is pending and where', async () => {
     const stimulus = scenario.when.event(new ChainStarted({ label: 'stuck' }));
-    await expect(stimulus.andWaitForSettled({ timeoutMs: 300 })).rejects.toThrow(
-      /did not settle within 300 ms \(SCENARIO_TIMEOUT_MS\); 1 delivery\(ies\) still pending:\n {2}chain\.derived \S+ \(caused by \S+\) for chain\.record: relayed, not handled yet/,
+    const settling = stimulus.andWaitForSettled();
+    await waitFor(() => gate.current.entered > 0, { message: 'the derived event to reach its handler' });
+
+    // The same run, waited on for no time at all: the derived event is held at the gate.
+    await expect(stimulus.andWaitForSettled({ timeoutMs: 0 })).rejects.toThrow(
+      /did not settle within 0 ms \(SCENARIO_TIMEOUT_MS\); 1 delivery\(ies\) still pending:\n {2}chain\.derived \S+ \(caused by \S+\) for chain\.record: relayed, not handled yet$/,
     );
     gate.current.release();
-    await waitFor(async () => (await scenario.inspect(stimulus.correlationId)).pending.length === 0, { message: 'the stuck event to be handled once released' });
+    expect((await settling).events).toHaveLength(2);
   });
 
   it('when a caused event is dead-lettered, then the wait fails naming it, unless dead letters are expected', async () => {

@@ -52,7 +52,8 @@ export interface PublishOptions {
  * Every wait ends when the stimulus is settled: each event it caused (directly, or through
  * handlers that appended events of their own, followed by correlation and causation ids) was
  * handled by every durable subscriber booted here. A wait that lasts longer than the timeout
- * fails, listing what is still pending and where. Time: the app's `CLOCK` is `scenario.clock`.
+ * fails, listing what is still pending and where. Time: the app's `CLOCK` is `scenario.clock`
+ * (modules that read it, and every envelope's `occurredAt`).
  */
 export class Scenario {
   /** Runs, and settles, what the scenario starts from. */
@@ -152,7 +153,7 @@ export class Scenario {
       bySource.set(from, [...(bySource.get(from) ?? []), event]);
     }
     await this.database.transaction(async (tx) => {
-      for (const [from, group] of bySource) await new Outbox(from, signals).append(tx, group);
+      for (const [from, group] of bySource) await new Outbox(from, signals, this.clock).append(tx, group);
     });
   }
 
@@ -169,7 +170,7 @@ export class Scenario {
         throw new Error(`the stimulus caused ${lines.length} dead letter(s) (pass { allowDeadLetters: true } to expect them):\n  ${lines.join('\n  ')}`);
       }
       if (settlement.pending.length === 0) return settlement;
-      if (Date.now() > deadline) {
+      if (Date.now() >= deadline) {
         const lines = settlement.pending.map(
           (pending) => `${pending.eventType} ${pending.eventId} (caused by ${pending.causationId ?? 'the stimulus'}) for ${pending.subscriber ?? 'the relay'}: ${pending.state}`,
         );

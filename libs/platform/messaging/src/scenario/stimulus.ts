@@ -31,12 +31,15 @@ export interface StimulusRuntime {
 }
 
 /**
- * A command, event or action to run under a correlation of its own, started by one of the
- * `andWait…` methods (nothing runs before). Each of them waits until the stimulus is settled:
+ * A command, event or action to run under a correlation of its own, started by the first of the
+ * `andWait…` methods called (nothing runs before; it runs once, later calls wait on the same
+ * run, e.g. a short wait beside a long one). Each of them waits until the stimulus is settled:
  * every event it caused, and every event those caused in turn, handled by every durable
  * subscriber of the booted modules — bounded by the scenario's timeout.
  */
 export class Stimulus<R = unknown> {
+  private started?: Promise<R>;
+
   constructor(
     private readonly runtime: StimulusRuntime,
     readonly correlationId: string,
@@ -45,7 +48,8 @@ export class Stimulus<R = unknown> {
 
   /** Runs the stimulus and waits until it is settled. Rejects with the stimulus's own error if it throws. */
   async andWaitForSettled(options: SettleOptions = {}): Promise<ScenarioOutcome<R>> {
-    const result = await this.run();
+    this.started ??= this.run();
+    const result = await this.started;
     const settlement = await this.runtime.settle(this.correlationId, options);
     return outcome(this.correlationId, result, settlement);
   }
