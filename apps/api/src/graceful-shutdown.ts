@@ -7,8 +7,9 @@ const EXIT_GRACE_MS = 500;
  * close the app (modules drain, the relay stops, the pool closes last). A second signal, or
  * the timeout, exits at once. `timeoutMs` contains messaging's drain budget with a reserve
  * (see `appConfigFromEnv`), so messaging gives up and names what it abandoned first.
+ * `afterClose` runs once the app closed, inside the same timeout (e.g. flushing traces).
  */
-export function closeOnSignals(app: INestApplication, logger: LoggerService, timeoutMs: number): void {
+export function closeOnSignals(app: INestApplication, logger: LoggerService, timeoutMs: number, afterClose?: () => Promise<void> | undefined): void {
   let closing = false;
   const close = async (signal: NodeJS.Signals) => {
     if (closing) {
@@ -35,6 +36,7 @@ export function closeOnSignals(app: INestApplication, logger: LoggerService, tim
     } finally {
       clearInterval(reaper);
     }
+    await Promise.resolve(afterClose?.()).catch((error: Error) => logger.warn(`after shutdown: ${error.message}`, 'Shutdown'));
     // Whatever close() abandoned (a handler call that never returns, its timers) must not keep
     // the process alive: leave once the log lines are out, well inside the budget.
     setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();

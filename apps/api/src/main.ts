@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+// First: tracing (when asked for) must be on before pg, ioredis and http are loaded.
+import { tracing } from './tracing/tracing';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { envInt } from '@modulith/core';
@@ -15,7 +17,8 @@ async function serve(): Promise<void> {
   const config = appConfigFromEnv();
   const logger = createLogger(config);
   const app = await createApp(config, logger);
-  closeOnSignals(app, logger, config.shutdownTimeoutMs);
+  // The last spans (the shutdown's own) are flushed once the app closed.
+  closeOnSignals(app, logger, config.shutdownTimeoutMs, () => tracing?.shutdown());
   await app.listen(config.port, config.host);
   logger.log(`listening on http://${config.host}:${config.port}`, 'Main');
 }

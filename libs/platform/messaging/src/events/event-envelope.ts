@@ -29,7 +29,18 @@ export interface EventEnvelope<P = unknown> {
    * transactions committed (assigned by PostgreSQL when the event is appended, never by a clock).
    */
   readonly keySeq?: number;
+  /**
+   * W3C trace context (`00-<trace id>-<span id>-<flags>`) of the span that appended the event,
+   * present only when tracing is on and that span was recording: its handlers' spans continue
+   * the trace, in whatever process they run.
+   */
+  readonly traceparent?: string;
+  /** The W3C `tracestate` that went with `traceparent`, when there was one. */
+  readonly tracestate?: string;
 }
+
+/** The W3C trace context of an event (see `EventEnvelope.traceparent`): what an append's producer span hands its envelopes. */
+export type TraceContextFields = Pick<EventEnvelope, 'traceparent' | 'tracestate'>;
 
 /** Explicit correlation for an append; by default it comes from the current context. */
 export interface EnvelopeOrigin {
@@ -53,6 +64,7 @@ export function buildEnvelopes(
   source: string,
   origin: EnvelopeOrigin = {},
   clock: Clock = systemClock,
+  traceContext?: TraceContextFields,
 ): EventEnvelope[] {
   const context = currentCorrelation();
   const occurredAt = clock.now().toISOString();
@@ -67,7 +79,7 @@ export function buildEnvelopes(
       throw new ValidationError(`events[${index}].payload`, 'must be a plain object');
     }
     assertPlainPayload(payload, `events[${index}].payload`);
-    const envelope = { id: ids[index], type: eventClass.type, version: eventClass.version, occurredAt, source, correlationId, causationId, payload };
+    const envelope = { id: ids[index], type: eventClass.type, version: eventClass.version, occurredAt, source, correlationId, causationId, payload, ...traceContext };
     const orderingKey = origin.orderingKey ?? eventClass.orderingKey?.(payload as never);
     if (orderingKey === undefined) return envelope;
     assertOrderingKey(orderingKey, origin.orderingKey !== undefined ? 'origin.orderingKey' : `events[${index}].orderingKey`);

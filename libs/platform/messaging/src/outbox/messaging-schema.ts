@@ -4,6 +4,7 @@ import { CreateOutboxDelivered0002 } from './migrations/0002-create-outbox-deliv
 import { EnvelopesAsJson0003 } from './migrations/0003-envelopes-as-json.migration';
 import { CreateInstances0004 } from './migrations/0004-create-instances.migration';
 import { OrderedDelivery0005 } from './migrations/0005-ordered-delivery.migration';
+import { TraceContext0006 } from './migrations/0006-trace-context.migration';
 
 /** The schema the messaging platform owns: outbox (and its delivered rows, when kept), retries, dead letters. */
 export const MESSAGING_SCHEMA = 'messaging';
@@ -12,5 +13,5 @@ export const messagingSchema = defineModuleSchema({
   module: 'messaging',
   schema: MESSAGING_SCHEMA,
   entities: [],
-  migrations: [CreateMessagingTables0001, CreateOutboxDelivered0002, EnvelopesAsJson0003, CreateInstances0004, OrderedDelivery0005],
+  migrations: [CreateMessagingTables0001, CreateOutboxDelivered0002, EnvelopesAsJson0003, CreateInstances0004, OrderedDelivery0005, TraceContext0006],
 });

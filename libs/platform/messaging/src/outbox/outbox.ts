@@ -3,17 +3,18 @@ import { systemClock, type Clock } from '@modulith/core';
 import { buildEnvelopes, type EnvelopeOrigin, type EventEnvelope } from '../events/event-envelope';
 import type { IntegrationEvent } from '../events/integration-event';
 import { queryRows } from '../sql/query-rows';
+import { traceAppend, type TraceContextFields } from '../tracing/message-tracing';
 import type { OutboxSignals } from './outbox-signals';
 
 const APPEND = `
-  INSERT INTO messaging.outbox (id, type, version, occurred_at, source, correlation_id, causation_id, payload)
-  SELECT e.id, e.type, e.version, $4::timestamptz, $5, $6, $7, e.payload
-    FROM unnest($1::uuid[], $2::text[], $3::integer[], $8::json[]) AS e(id, type, version, payload)`;
+  INSERT INTO messaging.outbox (id, type, version, occurred_at, source, correlation_id, causation_id, traceparent, tracestate, payload)
+  SELECT e.id, e.type, e.version, $4::timestamptz, $5, $6, $7, $8, $9, e.payload
+    FROM unnest($1::uuid[], $2::text[], $3::integer[], $10::json[]) AS e(id, type, version, payload)`;
 
 const APPEND_KEYED = `
-  INSERT INTO messaging.outbox (id, type, version, occurred_at, source, correlation_id, causation_id, payload, ordering_key, key_seq)
-  SELECT e.id, e.type, e.version, $4::timestamptz, $5, $6, $7, e.payload, e.ordering_key, e.key_seq
-    FROM unnest($1::uuid[], $2::text[], $3::integer[], $8::json[], $9::text[], $10::bigint[]) AS e(id, type, version, payload, ordering_key, key_seq)`;
+  INSERT INTO messaging.outbox (id, type, version, occurred_at, source, correlation_id, causation_id, traceparent, tracestate, payload, ordering_key, key_seq)
+  SELECT e.id, e.type, e.version, $4::timestamptz, $5, $6, $7, $8, $9, e.payload, e.ordering_key, e.key_seq
+    FROM unnest($1::uuid[], $2::text[], $3::integer[], $10::json[], $11::text[], $12::bigint[]) AS e(id, type, version, payload, ordering_key, key_seq)`;
 
 // Reserves `count` numbers per event type and key. The row lock this takes on each is held until
 // the producer's transaction ends, so producers of one key append one after the other and their
@@ -55,11 +56,17 @@ export class Outbox {
    * names them. Keyed events (see `IntegrationEvent.orderingKey`) take one more statement that
    * numbers them per key and locks their keys until the transaction ends: append them once
    * the transaction holds its own row locks, so it waits on a key only as long as it would
-   * have waited on the entity the key names.
+   * have waited on the entity the key names. With tracing on, the append is a producer span of
+   * the active trace, and the envelopes carry its W3C trace context.
    */
   async append(manager: EntityManager, events: readonly IntegrationEvent[], origin?: EnvelopeOrigin): Promise<EventEnvelope[]> {
     if (events.length === 0) return [];
-    let envelopes = buildEnvelopes(events, this.module, origin, this.clock);
+    const eventType = (events[0].constructor as { type?: string }).type ?? 'unknown';
+    return traceAppend(this.module, eventType, events.length, (traceContext) => this.write(manager, events, origin, traceContext));
+  }
+
+  private async write(manager: EntityManager, events: readonly IntegrationEvent[], origin: EnvelopeOrigin | undefined, traceContext?: TraceContextFields): Promise<EventEnvelope[]> {
+    let envelopes = buildEnvelopes(events, this.module, origin, this.clock, traceContext);
     const first = envelopes[0];
     const keyed = envelopes.some((envelope) => envelope.orderingKey !== undefined);
     if (keyed) envelopes = await numberPerKey(manager, envelopes);
@@ -71,6 +78,8 @@ export class Outbox {
       this.module,
       first.correlationId,
       first.causationId,
+      traceContext?.traceparent ?? null,
+      traceContext?.tracestate ?? null,
       envelopes.map((envelope) => JSON.stringify(envelope.payload)),
       ...(keyed ? [envelopes.map((envelope) => envelope.orderingKey ?? null), envelopes.map((envelope) => envelope.keySeq ?? null)] : []),
     ]);

@@ -14,8 +14,8 @@ const HOUR_MS = 3_600_000;
 // subscribers skip what they had handled (inbox, key progress).
 const REDRIVE = `
   WITH again AS (
-    INSERT INTO messaging.outbox (id, type, version, occurred_at, source, correlation_id, causation_id, payload, ordering_key, key_seq)
-    SELECT d.id, d.type, d.version, d.occurred_at, d.source, d.correlation_id, d.causation_id, d.payload, d.ordering_key, d.key_seq
+    INSERT INTO messaging.outbox (id, type, version, occurred_at, source, correlation_id, causation_id, traceparent, tracestate, payload, ordering_key, key_seq)
+    SELECT d.id, d.type, d.version, d.occurred_at, d.source, d.correlation_id, d.causation_id, d.traceparent, d.tracestate, d.payload, d.ordering_key, d.key_seq
       FROM messaging.outbox_delivered d
      WHERE d.delivered_at >= $1 AND d.delivered_at < $2
        AND NOT EXISTS (SELECT 1 FROM messaging.outbox o WHERE o.id = d.id)

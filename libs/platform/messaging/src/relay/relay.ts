@@ -11,10 +11,11 @@ import { MessagingConnections } from '../sql/messaging-connections';
 import { releaseRunner } from '../sql/release-runner';
 import { relayedEvent } from '../transport/relayed-events';
 import { TRANSPORT, type Transport } from '../transport/transport';
+import { traceRelay, type RelayTrace } from '../tracing/message-tracing';
 import { OutboxRetention } from './outbox-retention';
 import { Wakeup } from './wakeup';
 
-const COLUMNS = 'id, type, version, occurred_at, source, correlation_id, causation_id, payload, ordering_key, key_seq';
+const COLUMNS = 'id, type, version, occurred_at, source, correlation_id, causation_id, traceparent, tracestate, payload, ordering_key, key_seq';
 
 // Claims are taken one at a time across every relay of the database (this transaction-scoped
 // advisory lock), in insertion order (`seq`): that is what hands each key's events on in the
@@ -46,7 +47,7 @@ const LOGGED = `
                'id', id, 'type', type, 'version', version,
                'occurredAt', CASE WHEN isfinite(occurred_at) THEN to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') ELSE occurred_at::text END,
                'source', source, 'correlationId', correlation_id, 'causationId', causation_id, 'payload', payload,
-               'orderingKey', ordering_key, 'keySeq', key_seq)
+               'orderingKey', ordering_key, 'keySeq', key_seq, 'traceparent', traceparent, 'tracestate', tracestate)
                ORDER BY seq) AS events
         FROM claimed GROUP BY type ORDER BY first) per_type)`;
 
@@ -72,6 +73,8 @@ interface OutboxRow {
   source: string;
   correlation_id: string;
   causation_id: string | null;
+  traceparent: string | null;
+  tracestate: string | null;
   payload: unknown;
   ordering_key: string | null;
   /** bigint, as node-postgres returns it. */
@@ -157,6 +160,8 @@ export class Relay {
     const runner = (await this.connections.dataSource()).createQueryRunner();
     let broken: Error | undefined;
     let envelopes: EventEnvelope[] = [];
+    // Spans of the traced events of the batch (none when tracing is off), ended at the commit.
+    let relayTrace: RelayTrace | undefined;
     try {
       // The relay's own transaction runs on the raw driver connection: it needs no entity
       // manager, and this saves round trips (BEGIN with SET LOCAL in one, a prepared claim).
@@ -174,12 +179,16 @@ export class Relay {
         const claim = claimStatement(this.retention.enabled, logged);
         const { rows } = await client.query<OutboxRow>({ ...claim, values: [this.config.relayBatchSize] });
         const claimed = rows.map(toEnvelope);
-        if (!afterCommit && claimed.length > 0) await this.publish(claimed);
+        relayTrace = traceRelay(claimed, this.transport.name, started);
+        if (!afterCommit && claimed.length > 0) await (relayTrace ? relayTrace.run(() => this.publish(claimed)) : this.publish(claimed));
         // Takes this batch's turn while the claim lock is held: turns follow claim order.
         if (afterCommit) [dispatch, turn] = this.takeDispatchTurn();
         await client.query('COMMIT');
+        relayTrace?.end();
+        relayTrace = undefined;
         envelopes.push(...claimed);
       } catch (error) {
+        relayTrace?.end(error);
         await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
         throw error;
       }
@@ -278,14 +287,24 @@ function toEnvelope(row: OutboxRow): EventEnvelope {
     causationId: row.causation_id,
     payload: row.payload,
     ...(row.ordering_key === null ? {} : { orderingKey: row.ordering_key, keySeq: Number(row.key_seq) }),
+    ...(row.traceparent === null ? {} : { traceparent: row.traceparent }),
+    ...(row.tracestate === null ? {} : { tracestate: row.tracestate }),
   };
 }
 
-/** An envelope as the log row holds it (unordered events carry null key fields there). */
-export function fromLog(logged: EventEnvelope & { orderingKey?: string | null; keySeq?: number | null }): EventEnvelope {
-  if (logged.orderingKey !== null && logged.keySeq !== null) return logged;
-  const { orderingKey: _key, keySeq: _seq, ...unordered } = logged;
-  return unordered;
+/** An envelope as the log row holds it: fields an event lacks (key, trace context) are null there. */
+type LoggedEnvelope = EventEnvelope & { orderingKey?: string | null; keySeq?: number | null; traceparent?: string | null; tracestate?: string | null };
+
+/** An envelope as the log row holds it, with the null fields dropped (as `toEnvelope` leaves them out). */
+export function fromLog(logged: LoggedEnvelope): EventEnvelope {
+  if (logged.orderingKey !== null && logged.keySeq !== null && logged.traceparent !== null && logged.tracestate !== null) return logged;
+  const { orderingKey, keySeq, traceparent, tracestate, ...rest } = logged;
+  return {
+    ...rest,
+    ...(orderingKey != null && keySeq != null ? { orderingKey, keySeq } : {}),
+    ...(traceparent != null ? { traceparent } : {}),
+    ...(tracestate != null ? { tracestate } : {}),
+  };
 }
 
 /**

@@ -4,6 +4,7 @@ import type { EventEnvelope } from '../events/event-envelope';
 import type { MessagingMetrics } from '../metrics/messaging-metrics';
 import { describeFailure } from '../retries/failure';
 import type { TransportSubscription } from '../transport/transport';
+import { traceDelivery, type DeliveryTarget } from '../tracing/message-tracing';
 import { invokeSubscriber, type SubscriberDefinition } from './subscriber-definition';
 
 /**
@@ -21,6 +22,7 @@ export class BestEffortSubscriber implements TransportSubscription {
   private readonly queue: BoundedQueue<EventEnvelope>;
   private readonly logger: Logger;
   private draining?: Promise<void>;
+  private readonly target: DeliveryTarget;
 
   constructor(
     readonly definition: SubscriberDefinition,
@@ -32,6 +34,7 @@ export class BestEffortSubscriber implements TransportSubscription {
     this.eventTypes = [definition.eventClass.type];
     this.maxBatch = capacity;
     this.logger = new Logger(`Messaging:${definition.subscriber}`);
+    this.target = { subscriber: definition.subscriber, module: definition.module, eventType: definition.eventClass.type };
     this.queue = new BoundedQueue(capacity, 'drop-oldest', () => this.dropped(1));
   }
 
@@ -70,7 +73,7 @@ export class BestEffortSubscriber implements TransportSubscription {
       const [envelope] = this.queue.take(1);
       const started = performance.now();
       try {
-        await invokeSubscriber(this.definition, [envelope]);
+        await traceDelivery([envelope], this.target, () => invokeSubscriber(this.definition, [envelope]));
         this.metrics.record({ kind: 'handled', subscriber: this.subscriber, eventType: envelope.type, events: 1, durationMs: performance.now() - started });
       } catch (error) {
         this.metrics.record({ kind: 'failed', subscriber: this.subscriber, eventType: envelope.type, attempt: 1 });

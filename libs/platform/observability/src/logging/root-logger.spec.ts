@@ -1,3 +1,6 @@
+import { context, propagation, trace } from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { runWithCorrelation } from '@modulith/core';
 import { createRootLogger } from './root-logger';
 
@@ -36,5 +39,30 @@ describe('createRootLogger', () => {
     expect(text).not.toContain(':pw@');
     expect(lines[0]).toMatchObject({ msg: 'postgres://u:[redacted]@h/db', adminToken: '[redacted]', note: 'token [redacted]', req: { headers: { authorization: '[redacted]', cookie: '[redacted]' } } });
     expect(lines[1]).toMatchObject({ err: { message: 'connect to postgres://u:[redacted]@h/db refused' } });
+  });
+
+  it('adds the trace and span ids of the active span, with tracing on; nothing without a span or with tracing off', () => {
+    const { logger, lines } = capture();
+    trace.getTracer('test').startActiveSpan('off', (span) => {
+      logger.info('tracing off');
+      span.end();
+    });
+    const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(new InMemorySpanExporter())] });
+    provider.register();
+    try {
+      logger.info('no span');
+      const ids = trace.getTracer('test').startActiveSpan('request', (span) => {
+        runWithCorrelation({ correlationId: 'req-1' }, () => logger.info('in span'));
+        span.end();
+        return span.spanContext();
+      });
+      expect(lines[0]).not.toHaveProperty('trace_id');
+      expect(lines[1]).not.toHaveProperty('trace_id');
+      expect(lines[2]).toMatchObject({ msg: 'in span', correlationId: 'req-1', trace_id: ids.traceId, span_id: ids.spanId });
+    } finally {
+      trace.disable();
+      context.disable();
+      propagation.disable();
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import { pino, type DestinationStream, type Level, type Logger } from 'pino';
 import { currentCorrelation } from '@modulith/core';
 import { REDACTED, secretScrubber } from './secret-scrubber';
@@ -45,17 +46,28 @@ export const REDACTED_PATHS = [
 /**
  * The correlation of the request or event being handled, read from the async context that the
  * HTTP layer and the messaging platform set. Every line logged inside it carries the id, also
- * those of a plain `new Logger('X').log(...)` deep inside a handler.
+ * those of a plain `new Logger('X').log(...)` deep inside a handler. With tracing on, a line
+ * logged inside a span also carries `trace_id` and `span_id` (hex, as trace back ends show them).
  */
 export function correlationMixin(): Record<string, string> {
   const context = currentCorrelation();
-  if (!context) return {};
-  return context.causationId ? { correlationId: context.correlationId, causationId: context.causationId } : { correlationId: context.correlationId };
+  const fields: Record<string, string> = context
+    ? context.causationId
+      ? { correlationId: context.correlationId, causationId: context.causationId }
+      : { correlationId: context.correlationId }
+    : {};
+  // No SDK (tracing off): there is never an active span, and this is one lookup in an empty context.
+  const span = trace.getActiveSpan()?.spanContext();
+  if (span && isSpanContextValid(span)) {
+    fields.trace_id = span.traceId;
+    fields.span_id = span.spanId;
+  }
+  return fields;
 }
 
 /**
  * The one pino logger of a process: JSON lines (or pretty ones for people), level names as
- * strings, the correlation id on every line logged in a request's or an event's context, and
+ * strings, the correlation id (and trace id, when tracing) on every line logged in a request's or an event's context, and
  * secrets masked: authorization headers and token fields by path, connection-URL passwords and
  * the listed secret values in any message.
  */
