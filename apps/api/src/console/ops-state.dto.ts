@@ -83,5 +83,6 @@ export class PeerStateDto {
 }
 
 export class OpsOverviewDto extends OpsStateDto {
-  @ApiProperty({ type: [PeerStateDto], description: 'The processes named by OPS_PEERS, read by this one' }) peers!: PeerStateDto[];
+  @ApiPropertyOptional({ type: [PeerStateDto], description: 'The processes named by OPS_PEERS, read by this one; absent with `peers=false`' })
+  peers?: PeerStateDto[];
 }

@@ -5,6 +5,7 @@ import { registeredRoutes } from './route-inventory';
 
 // Bound on one run of the linter's CLI (a separate Node process).
 const LINT_TIMEOUT_MS = Number(process.env['OPENAPI_LINT_TIMEOUT_MS'] ?? 60_000);
+const START_TIMEOUT_MS = Number(process.env['E2E_START_TIMEOUT_MS'] ?? 60_000);
 
 type Operation = { responses?: Record<string, { description?: string; content?: Record<string, { schema?: { $ref?: string } }> }>; operationId?: string; summary?: string; tags?: string[] };
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace'] as const;
@@ -30,9 +31,9 @@ describe('the OpenAPI document (whole app)', () => {
     const response = await fetch(`${running.baseUrl}/docs-json`);
     expect(response.status).toBe(200);
     document = (await response.json()) as OpenAPIObject;
-  });
+  }, START_TIMEOUT_MS);
 
-  afterAll(() => running?.close());
+  afterAll(() => running?.close(), START_TIMEOUT_MS);
 
   it('is a well-formed OpenAPI 3 document: info, operations with responses, unique operation ids, resolvable refs', () => {
     expect(document.openapi).toMatch(/^3\.\d+\.\d+$/);
