@@ -274,6 +274,28 @@ describe('every response matches the OpenAPI document (real requests)', () => {
     expect((await send('/admin/outbox/redrive?since=2026-01-01', { ...admin, method: 'POST', body: 'x', headers: { ...ADMIN, 'content-type': 'text/plain' } })).status).toBe(415);
   }, START_TIMEOUT_MS);
 
+  it('a table locked by another transaction past the lock timeout (DB_LOCK_TIMEOUT_MS, 5 s): 503 with retry-after', async () => {
+    const holder = new Client({ connectionString: running.database.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE ingestion.transfers IN ACCESS EXCLUSIVE MODE');
+      const answers = await Promise.all([
+        send('/transfers', { method: 'POST', body: transfer('locked-1', 30) }),
+        send('/transfers/batch', { method: 'POST', body: { transfers: [transfer('locked-2', 31)] } }),
+        send('/transfers/page-1'),
+        send('/accounts/pager/transfers'),
+      ]);
+      for (const answer of answers) {
+        expect(answer.status).toBe(503);
+        expect(answer.headers['retry-after']).toMatch(/^\d+$/);
+      }
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      await holder.end();
+    }
+  }, START_TIMEOUT_MS);
+
   it('covered every documented operation with a success and an error', () => {
     const seen = new Map<string, Set<number>>();
     for (const exchange of exchanges) {
@@ -286,6 +308,6 @@ describe('every response matches the OpenAPI document (real requests)', () => {
     });
     expect(missing).toEqual([]);
     const all = new Set(exchanges.map((exchange) => exchange.status));
-    for (const status of [200, 201, 202, 400, 401, 404, 408, 409, 413, 415, 429]) expect(all).toContain(status);
+    for (const status of [200, 201, 202, 400, 401, 404, 408, 409, 413, 415, 429, 503]) expect(all).toContain(status);
   });
 });
