@@ -1,11 +1,10 @@
-import { request } from 'node:http';
-import { connect } from 'node:net';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { Client } from 'pg';
 import { uuidv7 } from '@modulith/core';
 import { ADMIN, ADMIN_TOKEN } from '../testing/app-processes';
 import { startApp, type RunningApp } from '../testing/app.fixture';
 import { waitForPipelineDrain } from '../testing/pipeline-probes';
+import { exchange, stalledRequest } from '../testing/raw-http';
 import { ResponseConformance, type Exchange } from './response-conformance';
 
 // Bounds: the pipeline drain, and the request timeouts the app gets here (a 408 comes after them).
@@ -29,6 +28,9 @@ interface Sent {
   from?: string;
 }
 
+const exchangeOf = (method: string, url: string, headers: Record<string, string>, body?: string) =>
+  exchange(running.baseUrl, method, url, headers, body, REQUEST_TIMEOUT_MS * 3);
+
 /** Sends a real request, keeps the exchange, and fails at once if the response departs from the document. */
 async function send(url: string, { method = 'GET', headers = {}, body, from }: Sent = {}): Promise<Exchange & { json: () => any }> {
   const writes = method !== 'GET' && url.startsWith('/transfers');
@@ -43,47 +45,11 @@ async function send(url: string, { method = 'GET', headers = {}, body, from }: S
   return { ...exchange, json: () => JSON.parse(exchange.body) };
 }
 
-/**
- * One request on a connection of its own: the app closes idle keep-alive connections after its
- * (short, here) headers timeout, and a pooled client would then send into a closed socket.
- */
-function exchangeOf(method: string, url: string, headers: Record<string, string>, body?: string): Promise<Exchange> {
-  return new Promise((resolve, reject) => {
-    const sent = request(`${running.baseUrl}${url}`, { method, headers, agent: false, timeout: REQUEST_TIMEOUT_MS * 3 }, (response) => {
-      let text = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (text += chunk));
-      response.on('end', () => {
-        const received = Object.fromEntries(Object.entries(response.headers).map(([name, value]) => [name, [value].flat().join(', ')]));
-        resolve({ method, url, status: response.statusCode ?? 0, headers: received, body: text });
-      });
-      response.on('error', reject);
-    });
-    sent.on('timeout', () => sent.destroy(new Error(`no answer to ${method} ${url}`)));
-    sent.on('error', reject);
-    sent.end(body);
-  });
-}
-
-/** Sends the request line and a first header, then nothing: the app answers 408 once its headers timeout passes. */
-function stalled(url: string): Promise<Exchange> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(new URL(running.baseUrl).port), '127.0.0.1');
-    let raw = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk) => (raw += chunk));
-    socket.on('error', reject);
-    socket.setTimeout(REQUEST_TIMEOUT_MS * 3, () => socket.destroy(new Error(`no answer to a stalled ${url}`)));
-    socket.on('close', () => {
-      const [head, ...rest] = raw.split('\r\n\r\n');
-      const [statusLine, ...lines] = head.split('\r\n');
-      const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
-      const exchange = { method: 'GET', url, status: Number(statusLine.split(' ')[1]), headers, body: rest.join('\r\n\r\n') };
-      exchanges.push(exchange);
-      resolve(exchange);
-    });
-    socket.write(`GET ${url} HTTP/1.1\r\nhost: 127.0.0.1\r\n`);
-  });
+/** A stalled request, kept with the others. */
+async function stalled(url: string): Promise<Exchange> {
+  const answer = await stalledRequest(running.baseUrl, url, REQUEST_TIMEOUT_MS * 3);
+  exchanges.push(answer);
+  return answer;
 }
 
 const transfer = (id: string, hour: number, overrides: Record<string, unknown> = {}) => ({
