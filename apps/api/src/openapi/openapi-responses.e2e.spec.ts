@@ -31,8 +31,19 @@ interface Sent {
 const exchangeOf = (method: string, url: string, headers: Record<string, string>, body?: string) =>
   exchange(running.baseUrl, method, url, headers, body, REQUEST_TIMEOUT_MS * 3);
 
+/** A JSON body, read loosely: the document check has already vouched for its shape. */
+interface Body {
+  items: { id: string; transferId: string }[];
+  lines: { balanceAfter: string }[];
+  buckets: { hour: string; currency: string }[];
+  nextCursor: string | null;
+  nextBefore: string | null;
+  field?: string;
+  [key: string]: unknown;
+}
+
 /** Sends a real request, keeps the exchange, and fails at once if the response departs from the document. */
-async function send(url: string, { method = 'GET', headers = {}, body, from }: Sent = {}): Promise<Exchange & { json: () => any }> {
+async function send(url: string, { method = 'GET', headers = {}, body, from }: Sent = {}): Promise<Exchange & { json: () => Body }> {
   const writes = method !== 'GET' && url.startsWith('/transfers');
   const forwarded = from ?? (writes ? `2001:db8::${(++client).toString(16)}` : undefined);
   const exchange = await exchangeOf(method, url, {
@@ -42,7 +53,7 @@ async function send(url: string, { method = 'GET', headers = {}, body, from }: S
   }, body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body));
   exchanges.push(exchange);
   expect(conformance.problems(exchange)).toEqual([]);
-  return { ...exchange, json: () => JSON.parse(exchange.body) };
+  return { ...exchange, json: () => JSON.parse(exchange.body) as Body };
 }
 
 /** A stalled request, kept with the others. */
@@ -63,13 +74,13 @@ const transfer = (id: string, hour: number, overrides: Record<string, unknown> =
 });
 
 /** Walks a paged list from its first page: every item once, until the cursor runs out. */
-async function walk(
+async function walk<T>(
   first: string,
-  items: (page: any) => unknown[],
-  next: (page: any) => string | null,
+  items: (page: Body) => T[],
+  next: (page: Body) => string | null,
   { cursorName = 'cursor', headers = {} }: { cursorName?: string; headers?: Record<string, string> } = {},
-): Promise<{ all: unknown[]; pages: number }> {
-  const all: unknown[] = [];
+): Promise<{ all: T[]; pages: number }> {
+  const all: T[] = [];
   let url: string | null = first;
   let pages = 0;
   while (url) {
@@ -102,7 +113,7 @@ describe('every response matches the OpenAPI document (real requests)', () => {
   afterAll(() => running?.close(), START_TIMEOUT_MS);
 
   it('the check does fail: a planted wrong schema, an undocumented status and media type are reported', async () => {
-    const document = JSON.parse((await exchangeOf('GET', '/docs-json', {})).body) as OpenAPIObject & { components: { schemas: Record<string, any> } };
+    const document = JSON.parse((await exchangeOf('GET', '/docs-json', {})).body) as OpenAPIObject & { components: { schemas: Record<string, { properties: Record<string, unknown> }> } };
     document.components.schemas['LivenessDto'].properties.status = { type: 'integer' };
     const planted = await new ResponseConformance(document).init();
     const exchange = await exchangeOf('GET', '/health', {});
@@ -158,20 +169,20 @@ describe('every response matches the OpenAPI document (real requests)', () => {
     await waitForPipelineDrain(running.baseUrl, DRAIN_TIMEOUT_MS);
 
     const ids = batch.map((t) => t.id).sort();
-    const transfers = await walk('/accounts/pager/transfers?limit=7', (page) => page.items.map((t: { id: string }) => t.id), (page) => page.nextCursor);
+    const transfers = await walk('/accounts/pager/transfers?limit=7', (page) => page.items.map((t) => t.id), (page) => page.nextCursor);
     expect([...transfers.all].sort()).toEqual(ids);
     expect(transfers.pages).toBe(4);
 
-    const entries = await walk('/accounts/pager/entries?limit=7', (page) => page.items.map((e: { transferId: string }) => e.transferId), (page) => page.nextCursor);
+    const entries = await walk('/accounts/pager/entries?limit=7', (page) => page.items.map((e) => e.transferId), (page) => page.nextCursor);
     expect([...entries.all].sort()).toEqual(ids);
 
     const eur = batch.filter((t) => t.currency === 'EUR');
     const statement = await walk('/accounts/pager/statements/EUR?limit=5', (page) => page.lines, (page) => page.nextCursor);
     expect(statement.all).toHaveLength(eur.length);
-    expect((statement.all.at(-1) as { balanceAfter: string }).balanceAfter).toBe(String(-eur.reduce((sum, t) => sum + Number(t.amount), 0)));
+    expect(statement.all.at(-1)?.balanceAfter).toBe(String(-eur.reduce((sum, t) => sum + Number(t.amount), 0)));
 
     const hourly = await walk('/analytics/hourly?from=2026-01-01&to=2026-01-03&limit=7', (page) => page.buckets, (page) => page.nextCursor);
-    expect(hourly.all.map((b: any) => `${b.hour} ${b.currency}`)).toEqual(batch.map((t) => `${t.occurredAt} ${t.currency}`));
+    expect(hourly.all.map((b) => `${b.hour} ${b.currency}`)).toEqual(batch.map((t) => `${t.occurredAt} ${t.currency}`));
     expect(hourly.pages).toBe(4);
     // One page holds everything: no cursor to follow.
     expect((await send('/analytics/hourly?from=2026-01-01&to=2026-01-03&limit=10000')).json()).toMatchObject({ nextCursor: null });
@@ -233,7 +244,7 @@ describe('every response matches the OpenAPI document (real requests)', () => {
     expect((await send('/admin/dead-letters/replay?subscriber=nobody', { ...admin, method: 'POST' })).status).toBe(202);
     expect((await send('/admin/dead-letters/replay', { ...admin, method: 'POST' })).json().field).toBe('subscriber');
     expect((await send('/admin/dead-letters/replay?subscriber=x', { method: 'POST' })).status).toBe(401);
-    expect((await send(`/admin/dead-letters/${(letters.all[0] as { id: string }).id}/replay`, { ...admin, method: 'POST' })).status).toBe(202);
+    expect((await send(`/admin/dead-letters/${letters.all[0].id}/replay`, { ...admin, method: 'POST' })).status).toBe(202);
     expect((await send(`/admin/dead-letters/${uuidv7()}/replay`, { ...admin, method: 'POST' })).status).toBe(404);
     expect((await send('/admin/dead-letters/x/replay', { ...admin, method: 'POST' })).json().field).toBe('id');
     expect((await send('/admin/dead-letters/x/replay', { method: 'POST' })).status).toBe(401);

@@ -103,9 +103,9 @@ describe('the OpenAPI document (whole app)', () => {
   }, LINT_TIMEOUT_MS + 5_000);
 
   it('the linter does fail: a planted empty `servers` and an operation without `security` are reported', async () => {
-    const broken = structuredClone(document) as OpenAPIObject & { paths: Record<string, Record<string, { security?: unknown }>> };
+    const broken = structuredClone(document);
     broken.servers = [];
-    delete broken.paths['/health'].get.security;
+    delete (broken.paths['/health'] as { get: { security?: unknown } }).get.security;
     const problems = await lintOpenApi(broken, LINT_TIMEOUT_MS);
     expect(problems).toEqual(
       expect.arrayContaining([
