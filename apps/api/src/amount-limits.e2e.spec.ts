@@ -54,6 +54,7 @@ describe('maximum amounts end to end (one process, real PostgreSQL)', () => {
 
     expect(await get('/analytics/hourly?currency=CHF')).toEqual({
       buckets: [{ hour: HOUR, currency: 'CHF', count: 6, volume: times(6), largest: MAX.toString() }],
+      nextCursor: null,
     });
 
     const report = await get('/admin/invariants', ADMIN);

@@ -45,7 +45,7 @@ export async function createApp(config: AppConfig, logger: LoggerService | false
   configureHttpApp(app, { adminToken: config.adminToken });
   instrumentHttp(app);
   recordRoutes(app);
-  setupOpenApi(app);
+  setupOpenApi(app, { rateLimit: config.http.rateLimit });
   app.useWebSocketAdapter(new WsAdapter(app));
   await app.init();
   return app;

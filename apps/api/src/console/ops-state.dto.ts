@@ -39,6 +39,7 @@ export class RelayDto {
   @ApiProperty() events!: number;
   @ApiProperty() lastBatchSize!: number;
   @ApiProperty() largestBatchSize!: number;
+  @ApiProperty({ description: 'Batches rolled back because the database or broker was away (infrastructure retries)' }) failures!: number;
 }
 
 export class BacklogDto {
@@ -47,6 +48,11 @@ export class BacklogDto {
   oldestPendingAgeMs!: number | null;
   @ApiProperty() retriesPending!: number;
   @ApiProperty() deadLetters!: number;
+  @ApiProperty({ description: 'Of `retriesPending`: events waiting only for an earlier event of their key' }) heldEvents!: number;
+  @ApiProperty({ description: 'Subscriber and key pairs held back by a parked or dead-lettered event' }) heldKeys!: number;
+  @ApiProperty({ description: 'In-process transport: relayed events some durable subscriber has not read yet' }) logPending!: number;
+  @ApiPropertyOptional({ type: Number, nullable: true, description: 'Redis Streams only: published, not yet handled by every group; null when the broker cannot be asked' })
+  transportPending?: number | null;
 }
 
 export class NotificationsDto {
@@ -77,5 +83,6 @@ export class PeerStateDto {
 }
 
 export class OpsOverviewDto extends OpsStateDto {
-  @ApiProperty({ type: [PeerStateDto], description: 'The processes named by OPS_PEERS, read by this one' }) peers!: PeerStateDto[];
+  @ApiPropertyOptional({ type: [PeerStateDto], description: 'The processes named by OPS_PEERS, read by this one; absent with `peers=false`' })
+  peers?: PeerStateDto[];
 }

@@ -1,6 +1,11 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { startApp, type RunningApp } from '../testing/app.fixture';
+import { lintOpenApi } from './redocly-lint';
 import { registeredRoutes } from './route-inventory';
+
+// Bound on one run of the linter's CLI (a separate Node process).
+const LINT_TIMEOUT_MS = Number(process.env['OPENAPI_LINT_TIMEOUT_MS'] ?? 60_000);
+const START_TIMEOUT_MS = Number(process.env['E2E_START_TIMEOUT_MS'] ?? 60_000);
 
 type Operation = { responses?: Record<string, { description?: string; content?: Record<string, { schema?: { $ref?: string } }> }>; operationId?: string; summary?: string; tags?: string[] };
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace'] as const;
@@ -26,9 +31,9 @@ describe('the OpenAPI document (whole app)', () => {
     const response = await fetch(`${running.baseUrl}/docs-json`);
     expect(response.status).toBe(200);
     document = (await response.json()) as OpenAPIObject;
-  });
+  }, START_TIMEOUT_MS);
 
-  afterAll(() => running?.close());
+  afterAll(() => running?.close(), START_TIMEOUT_MS);
 
   it('is a well-formed OpenAPI 3 document: info, operations with responses, unique operation ids, resolvable refs', () => {
     expect(document.openapi).toMatch(/^3\.\d+\.\d+$/);
@@ -90,6 +95,51 @@ describe('the OpenAPI document (whole app)', () => {
       content: { 'application/json': { schema: { $ref: '#/components/schemas/TransferBatchDto' } } },
     });
     expect((document.paths['/admin/dead-letters'] as Record<string, { security?: unknown }>).get.security).toEqual([{ admin: [] }]);
+  });
+
+  it('passes `@redocly/cli lint` with the recommended rules (redocly.yaml): no error, no warning', async () => {
+    const problems = await lintOpenApi(document, LINT_TIMEOUT_MS);
+    expect(problems.map((problem) => `${problem.severity} ${problem.rule} at ${problem.pointer}: ${problem.message}`)).toEqual([]);
+  }, LINT_TIMEOUT_MS + 5_000);
+
+  it('the linter does fail: a planted empty `servers` and an operation without `security` are reported', async () => {
+    const broken = structuredClone(document);
+    broken.servers = [];
+    delete (broken.paths['/health'] as { get: { security?: unknown } }).get.security;
+    const problems = await lintOpenApi(broken, LINT_TIMEOUT_MS);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ severity: 'error', rule: 'no-empty-servers' }),
+        expect.objectContaining({ severity: 'error', rule: 'security-defined', pointer: '#/paths/~1health/get' }),
+      ]),
+    );
+  }, LINT_TIMEOUT_MS + 5_000);
+
+  it('says what the app does: optional parameters, every status, strict bodies, public and admin security', () => {
+    const operation = (path: string, method: string) => (document.paths[path] as Record<string, Operation & { parameters?: { name: string; required?: boolean }[]; security?: unknown }>)[method];
+    const required = (path: string, method: string) =>
+      Object.fromEntries((operation(path, method).parameters ?? []).map((parameter) => [parameter.name, parameter.required ?? false]));
+    expect(required('/admin/dead-letters', 'get')).toEqual({ subscriber: false, limit: false, before: false });
+    expect(required('/admin/outbox/redrive', 'post')).toEqual({ since: true, until: false });
+    expect(required('/analytics/hourly', 'get')).toEqual({ currency: false, from: false, to: false, limit: false, cursor: false });
+
+    const ingest = operation('/transfers/batch', 'post').responses ?? {};
+    expect(Object.keys(ingest)).toEqual(expect.arrayContaining(['201', '400', '408', '409', '413', '415', '429', '500', '503']));
+    expect(Object.keys((ingest['429'] as { headers?: object }).headers ?? {})).toContain('retry-after');
+    expect(Object.keys(operation('/health', 'get').responses ?? {})).toEqual(expect.arrayContaining(['200', '408', '500', '503']));
+    expect(operation('/health', 'get').security).toEqual([]);
+    expect(operation('/admin/pipeline', 'get').security).toEqual([{ admin: [] }]);
+    expect(document.components?.securitySchemes?.['admin']).toEqual({ type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' });
+    expect(document.servers?.length).toBeGreaterThan(0);
+
+    const schemas = document.components?.schemas as Record<string, { additionalProperties?: boolean; properties?: Record<string, { enum?: string[]; oneOf?: object[] }> }>;
+    expect(schemas['TransferBatchDto'].additionalProperties).toBe(false);
+    expect(schemas['TransferDto'].additionalProperties).toBe(false);
+    expect(schemas['TransferDto'].properties?.['currency'].enum).toContain('EUR');
+    expect(schemas['TransferDto'].properties?.['amount'].oneOf).toEqual([
+      expect.objectContaining({ type: 'string', maxLength: 19 }),
+      expect.objectContaining({ type: 'integer', maximum: Number.MAX_SAFE_INTEGER }),
+    ]);
   });
 
   it('serves the Swagger UI at /docs', async () => {

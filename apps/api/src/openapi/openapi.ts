@@ -1,28 +1,75 @@
 import type { INestApplication } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
-import { CORRELATION_HEADER } from '@modulith/http';
+import { CORRELATION_HEADER, isRateLimited, type RateLimitOptions } from '@modulith/http';
 import { documentAdminEndpoints } from './admin.openapi';
+import { documentCommonResponses } from './common-responses.openapi';
 
 export const DOCS_PATH = 'docs';
 
+/** What the document needs from the app's HTTP options. */
+export interface OpenApiOptions {
+  /** The write rate limit's scope: its operations document 429 and the limit headers. */
+  rateLimit: Pick<RateLimitOptions, 'methods' | 'pathPrefixes'>;
+}
+
 /** Builds the OpenAPI 3 document from the controllers and their DTOs. */
-export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
+export function createOpenApiDocument(app: INestApplication, options: OpenApiOptions): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('Modulith — transfer ledger indexer')
     .setDescription(
       'The HTTP API of the modules running in this process, and the operator endpoints. Every response carries ' +
         `\`${CORRELATION_HEADER}\` (the caller's, when it sends a plain token, or a new one): it follows the request through ` +
         'every module and event, and into every log line. Balance changes are also pushed over WebSocket at `/ws` ' +
-        '(`{"action":"subscribe","accounts":[...]}`). `/admin/*` needs `Authorization: Bearer <ADMIN_TOKEN>`.',
+        '(`{"action":"subscribe","accounts":[...]}`). `/admin/*` needs `Authorization: Bearer <ADMIN_TOKEN>`. ' +
+        'Lists are paged: a page holds at most `limit` items and `nextCursor` (`nextBefore` for dead letters) is null only on the last.',
     )
     .setVersion('0.1.0')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' }, 'admin')
+    .setLicense('MIT', 'https://opensource.org/license/mit')
+    // Relative: the document describes whichever host serves it.
+    .addServer('/', 'The server that serves this document')
+    // A plain bearer token (ADMIN_TOKEN), not a JWT.
+    .addSecurity('admin', { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' })
     .build();
   const document = SwaggerModule.createDocument(app, config, { operationIdFactory: (controller, method) => `${controller.replace(/Controller$/, '')}_${method}` });
   documentAdminEndpoints(document);
+  documentPublicEndpoints(document);
   documentErrors(document);
+  documentCommonResponses(document, (method, path) => isRateLimited(options.rateLimit, method, path));
+  closeRequestBodies(document);
   return document;
+}
+
+/** Operations outside `/admin` need no credentials: they say so rather than leave it open. */
+function documentPublicEndpoints(document: OpenAPIObject): void {
+  for (const item of Object.values(document.paths)) {
+    for (const operation of [item.get, item.put, item.post, item.delete, item.patch]) {
+      if (operation && !operation.security) operation.security = [];
+    }
+  }
+}
+
+/**
+ * Every request body is read with `readObject` (@modulith/http), which refuses fields it does
+ * not know: each schema a body refers to, directly or through an array, allows no others.
+ */
+function closeRequestBodies(document: OpenAPIObject): void {
+  const schemas = (document.components?.schemas ?? {}) as Record<string, Record<string, unknown>>;
+  const close = (node: unknown): void => {
+    if (!node || typeof node !== 'object') return;
+    const { $ref, items, properties } = node as { $ref?: string; items?: unknown; properties?: Record<string, unknown> };
+    const target = $ref ? schemas[$ref.replace('#/components/schemas/', '')] : (node as Record<string, unknown>);
+    if (!target || target['additionalProperties'] === false) return;
+    if (target['type'] === 'object' || target['properties']) target['additionalProperties'] = false;
+    close(items ?? target['items']);
+    for (const property of Object.values(properties ?? (target['properties'] as Record<string, unknown>) ?? {})) close(property);
+  };
+  for (const item of Object.values(document.paths)) {
+    for (const operation of [item.put, item.post, item.patch]) {
+      const body = operation?.requestBody;
+      if (body && 'content' in body) Object.values(body.content).forEach((media) => close(media.schema));
+    }
+  }
 }
 
 const HTTP_ERROR = {
@@ -59,8 +106,8 @@ const DOCS_UI_POLICY =
 const DOCS_UI = new RegExp(`^/${DOCS_PATH}(/|$)`);
 
 /** Swagger UI at `/docs`, the document at `/docs-json`. Call before `app.init()`. */
-export function setupOpenApi(app: INestApplication): void {
-  SwaggerModule.setup(DOCS_PATH, app, () => createOpenApiDocument(app), {
+export function setupOpenApi(app: INestApplication, options: OpenApiOptions): void {
+  SwaggerModule.setup(DOCS_PATH, app, () => createOpenApiDocument(app, options), {
     jsonDocumentUrl: `${DOCS_PATH}-json`,
     yamlDocumentUrl: `${DOCS_PATH}-yaml`,
     customSiteTitle: 'Modulith API',

@@ -10,8 +10,11 @@ export interface HourlyBucket {
   largest: string;
 }
 
+/** One page of buckets; never cut short without saying so. */
 export interface HourlyVolume {
   buckets: HourlyBucket[];
+  /** Opaque: pass back as `cursor` for the next page; null when this page is the last. */
+  nextCursor: string | null;
 }
 
 /** What the invariant check reads from analytics. */

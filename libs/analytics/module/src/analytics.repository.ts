@@ -3,6 +3,7 @@ import type { EntityManager } from 'typeorm';
 import type { AnalyticsTotals, HourlyBucket } from '@modulith/analytics/contracts';
 import { Database } from '@modulith/database';
 import type { TransferIngestedPayload } from '@modulith/ingestion/contracts';
+import type { HourlyPosition } from './get-hourly-volume/hourly-cursor';
 
 /** Set-based SQL over schema `analytics`. */
 @Injectable()
@@ -23,14 +24,23 @@ export class AnalyticsRepository {
     );
   }
 
-  async hourly(currency?: string, from?: string, to?: string): Promise<HourlyBucket[]> {
+  /**
+   * At most `limit` buckets in (hour, currency) order, after `after` when given, and whether
+   * more follow: one row past the page is read, so a full last page is never followed by an
+   * empty one and nothing is ever cut without `more` saying so.
+   */
+  async hourly(filter: { currency?: string; from?: string; to?: string }, limit: number, after?: HourlyPosition): Promise<{ buckets: HourlyBucket[]; more: boolean }> {
     const rows: { hour: Date; currency: string; count: string; volume: string; largest: string }[] = await this.database.dataSource.query(
       `SELECT hour, currency, count::text, volume::text, largest::text FROM analytics.hourly
         WHERE ($1::text IS NULL OR currency = $1) AND ($2::timestamptz IS NULL OR hour >= $2) AND ($3::timestamptz IS NULL OR hour < $3)
-        ORDER BY hour, currency LIMIT 10000`,
-      [currency ?? null, from ?? null, to ?? null],
+          AND ($4::timestamptz IS NULL OR (hour, currency) > ($4::timestamptz, $5::char(3)))
+        ORDER BY hour, currency LIMIT $6`,
+      [filter.currency ?? null, filter.from ?? null, filter.to ?? null, after?.hour ?? null, after?.currency ?? null, limit + 1],
     );
-    return rows.map((row) => ({ hour: row.hour.toISOString(), currency: row.currency, count: Number(row.count), volume: row.volume, largest: row.largest }));
+    const buckets = rows
+      .slice(0, limit)
+      .map((row) => ({ hour: row.hour.toISOString(), currency: row.currency, count: Number(row.count), volume: row.volume, largest: row.largest }));
+    return { buckets, more: rows.length > limit };
   }
 
   async totals(): Promise<AnalyticsTotals> {

@@ -10,7 +10,7 @@ export type { HttpErrorBody } from './http-error';
 export { HttpErrorFilter } from './http-error.filter';
 export { CORRELATION_HEADER } from './correlation.hook';
 export { ADMIN_PREFIX } from './admin-token.hook';
-export { TokenBuckets, rateLimitHook } from './rate-limit';
+export { TokenBuckets, isRateLimited, rateLimitHook } from './rate-limit';
 export type { RateLimitOptions, RateLimitDecision } from './rate-limit';
 export { DEFAULT_CONTENT_SECURITY_POLICY, securityHeaders } from './security-headers';
 export type { SecurityHeadersOptions } from './security-headers';

@@ -54,6 +54,11 @@ describe('analytics (module alone, real PostgreSQL)', () => {
       { hour: '2026-01-01T11:00:00.000Z', currency: 'EUR', count: 1, volume: '7', largest: '7' },
     ]);
     expect((await queries.execute(new GetHourlyVolumeQuery(undefined, '2026-01-01T11:00:00.000Z'))).buckets).toHaveLength(1);
+    // Paged by two: every bucket once, in (hour, currency) order, and the last page says so.
+    const first = await queries.execute(new GetHourlyVolumeQuery(undefined, undefined, undefined, 2));
+    expect(first.buckets.map((b) => `${b.hour} ${b.currency}`)).toEqual(['2026-01-01T10:00:00.000Z EUR', '2026-01-01T10:00:00.000Z USD']);
+    const second = await queries.execute(new GetHourlyVolumeQuery(undefined, undefined, undefined, 2, first.nextCursor ?? 'missing'));
+    expect(second).toEqual({ buckets: [expect.objectContaining({ hour: '2026-01-01T11:00:00.000Z', currency: 'EUR' })], nextCursor: null });
     expect(await queries.execute(new GetAnalyticsTotalsQuery())).toEqual({
       transfersCounted: 5,
       byCurrency: [

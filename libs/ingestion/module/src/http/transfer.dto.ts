@@ -1,7 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import type { IngestResult, Transfer, TransferPage, TransferView } from '@modulith/ingestion/contracts';
+import { CURRENCY_CODES, TRANSFER_LIMITS, type IngestResult, type Transfer, type TransferPage, type TransferView } from '@modulith/ingestion/contracts';
+import { decimalPatternUpTo } from './decimal-pattern';
 
-// Swagger shapes of the contracts' transfer types; validation stays in transfer.rules.ts.
+// Swagger shapes of the contracts' transfer types; validation stays in transfer.rules.ts. Request
+// bodies allow no other fields (readObject refuses them): the app's document says so for every body.
 
 const ID = { pattern: '^[A-Za-z0-9._:-]{1,128}$', minLength: 1, maxLength: 128 } as const;
 
@@ -17,15 +19,15 @@ export class TransferDto implements Omit<Transfer, 'amount'> {
 
   @ApiProperty({
     oneOf: [
-      { type: 'string', pattern: '^[1-9][0-9]{0,18}$' },
-      { type: 'integer', minimum: 1 },
+      { type: 'string', pattern: decimalPatternUpTo(TRANSFER_LIMITS.maxAmount), maxLength: 19 },
+      { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
     ],
     example: '1250',
     description: 'Positive integer in minor units up to 2^63-1: a decimal string, or a safe integer. Never a float.',
   })
   amount!: string | number;
 
-  @ApiProperty({ pattern: '^[A-Z]{3}$', example: 'EUR', description: 'ISO 4217 code' })
+  @ApiProperty({ enum: [...CURRENCY_CODES].sort(), example: 'EUR', description: 'ISO 4217 code' })
   currency!: string;
 
   @ApiProperty({ format: 'date-time', example: '2026-01-31T12:00:00Z', description: 'ISO 8601 with a time zone' })
