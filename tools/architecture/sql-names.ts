@@ -87,8 +87,10 @@ function commentEnd(sql: string, from: number): number {
   let depth = 0;
   let i = from;
   while (i < sql.length) {
-    if (sql.startsWith('/*', i)) (depth++, (i += 2));
-    else if (sql.startsWith('*/', i)) {
+    if (sql.startsWith('/*', i)) {
+      depth++;
+      i += 2;
+    } else if (sql.startsWith('*/', i)) {
       i += 2;
       if (--depth === 0) return i;
     } else i++;
@@ -117,8 +119,10 @@ function quotedName(sql: string, from: number): { value: string; end: number } {
   let value = '';
   let i = from + 1;
   while (i < sql.length) {
-    if (sql[i] === '"' && sql[i + 1] === '"') (value += '"', (i += 2));
-    else if (sql[i] === '"') return { value, end: i + 1 };
+    if (sql[i] === '"' && sql[i + 1] === '"') {
+      value += '"';
+      i += 2;
+    } else if (sql[i] === '"') return { value, end: i + 1 };
     else value += sql[i++];
   }
   return { value, end: i };
