@@ -66,3 +66,10 @@ describe('eventCodec', () => {
     expect(() => eventCodec(eventClass({})).check({ anything: 1 }, 'p')).not.toThrow();
   });
 });
+
+describe('eventCodec of a schema that is not TypeBox', () => {
+  it('fails naming the event', () => {
+    const plain = eventClass({ type: 'test.plain', schema: { type: 'object', properties: { a: { type: 'string' } } } as never });
+    expect(() => eventCodec(plain)).toThrow(/^ \(test\.plain\)\.schema cannot be compiled \(declare it with TypeBox's Type\.\*/);
+  });
+});

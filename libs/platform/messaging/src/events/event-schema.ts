@@ -31,10 +31,21 @@ export function eventCodec(eventClass: IntegrationEventClass): EventCodec {
   let codec = codecs.get(eventClass);
   if (!codec) {
     assertUpcasterChain(eventClass);
-    codec = buildCodec(eventClass, eventClass.schema ? TypeCompiler.Compile(eventClass.schema) : undefined);
+    codec = buildCodec(eventClass, eventClass.schema ? compile(eventClass) : undefined);
     codecs.set(eventClass, codec);
   }
   return codec;
+}
+
+function compile(eventClass: IntegrationEventClass): TypeCheck<TSchema> {
+  try {
+    return TypeCompiler.Compile(eventClass.schema as TSchema);
+  } catch (error) {
+    throw new ConfigurationError(
+      `${eventClass.name} (${eventClass.type}).schema cannot be compiled (declare it with TypeBox's Type.*, not as plain JSON): ${(error as Error).message}`,
+      { eventType: eventClass.type },
+    );
+  }
 }
 
 function buildCodec(eventClass: IntegrationEventClass, compiled: TypeCheck<TSchema> | undefined): EventCodec {
