@@ -96,12 +96,12 @@ describe('Event schemas and upcasters (real PostgreSQL)', () => {
     app = await createApp(db);
     await app.init();
     database = app.get(Database);
-  });
+  }, 60_000);
 
   afterAll(async () => {
     await app?.close();
     await db?.drop();
-  });
+  }, 60_000);
 
   it('refuses to append a payload that breaks its schema, naming the field, and writes nothing', async () => {
     const outbox = app.get(Outbox, { strict: false });
@@ -112,7 +112,7 @@ describe('Event schemas and upcasters (real PostgreSQL)', () => {
       /^events\[0\]\.payload\.name: Expected string \(test\.greeted v2\)$/,
     );
     expect(await count('messaging.outbox')).toBe(0);
-  });
+  }, 30_000);
 
   it('dead-letters an envelope that breaks the schema with the schema error, at once, and lets the others through', async () => {
     await writeDirectly(2, { name: 'before', greeting: 'hi' });
@@ -127,14 +127,14 @@ describe('Event schemas and upcasters (real PostgreSQL)', () => {
     }
     expect(seen.single.some((call) => call.payload.name === 'bad') || seen.batch.some((payload) => payload.name === 'bad')).toBe(false);
     expect(seen.batch.map((payload) => payload.name)).toEqual(expect.arrayContaining(['before', 'after']));
-  });
+  }, 30_000);
 
   it('delivers a version 1 event already in the outbox to version 2 subscribers, upcast', async () => {
     await writeDirectly(1, { name: 'ada' });
     await waitFor(() => singleSaw('ada').length === 1 && seen.batch.some((payload) => payload.name === 'ada'), { message: 'ada to be delivered' });
     expect(singleSaw('ada')).toEqual([{ payload: { name: 'ada', greeting: 'hello' }, version: 2 }]);
     expect(seen.batch.find((payload) => payload.name === 'ada')).toEqual({ name: 'ada', greeting: 'hello' });
-  });
+  }, 30_000);
 
   it('upcasts on retries, on dead-letter replay and on re-drive', async () => {
     // Retry: fails once, succeeds on the retry poller's attempt.
@@ -182,5 +182,5 @@ describe('Event schemas and upcasters (real PostgreSQL)', () => {
     } finally {
       await other.drop();
     }
-  });
+  }, 60_000);
 });
