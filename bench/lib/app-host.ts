@@ -57,6 +57,14 @@ function orderTransfersByAccount(): void {
   Object.defineProperty(TransferIngested, 'orderingKey', { value: orderingKey, configurable: true, writable: true });
 }
 
+/**
+ * `BENCH_EVENT_SCHEMAS=off`: `TransferIngested` without its schema, in this process only, so
+ * neither append nor delivery validates it: the run beside which validation's cost is measured.
+ */
+function dropEventSchemas(): void {
+  Object.defineProperty(TransferIngested, 'schema', { value: undefined, configurable: true, writable: true });
+}
+
 // ------------------------------------------------------------ the peers' effect, as Modulith subscribers
 
 function effectModule(schema: 'fx_ledger' | 'fx_analytics', key: 'to' | 'currency', keyed: boolean): Type {
@@ -190,6 +198,7 @@ function watchCommits(bus: CommandBus): void {
 async function start({ variant: chosen }: { variant: AppVariant }): Promise<{ port: number; transport: string; subscribers: string[] }> {
   variant = chosen;
   if (variant === 'same-effect-keyed') orderTransfersByAccount();
+  if (process.env['BENCH_EVENT_SCHEMAS'] === 'off') dropEventSchemas();
   const config = appConfigFromEnv();
   const created = await NestFactory.create<NestFastifyApplication>(rootModule(variant), createHttpAdapter(config.http), {
     logger: ['error', 'warn'],

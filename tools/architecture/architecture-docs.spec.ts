@@ -44,6 +44,13 @@ describe(DOCS_PATH, () => {
     for (const project of ['api', 'ingestion', 'ingestion-contracts', 'platform-messaging']) expect(page).toContain(`["${project}"]`);
     expect(page).toContain('| `type:module` | `type:contracts`, `type:platform` |');
   });
+
+  it('links each contracts event to its committed JSON Schema, and the link leads to a file', () => {
+    const page = renderArchitectureDocs(model);
+    const links = [...page.matchAll(/\[v\d+\]\(\.\.\/(contracts\/[^)]+\.schema\.json)\)/g)].map((match) => match[1]);
+    expect(links).toEqual(expect.arrayContaining(['contracts/ingestion.transfer-ingested/v1.schema.json', 'contracts/ledger.balance-changed/v1.schema.json']));
+    for (const link of links) expect(existsSync(join(WORKSPACE_ROOT, link))).toBe(true);
+  });
 });
 
 describe('event flow', () => {

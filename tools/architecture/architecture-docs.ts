@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { workspaceRoot } from '@nx/devkit';
 import { schemaOwners } from './checks';
+import { contractSnapshotPath } from './contract-paths';
 import { deliveryOf, eventFlow, type EventFlow, type EventInfo } from './event-flow';
 import { readWorkspace, tagValue, type ProjectInfo, type WorkspaceModel } from './workspace-model';
 
@@ -85,15 +86,19 @@ function eventDiagram(flow: EventFlow): string[] {
   return lines;
 }
 
-function eventsTable(flow: EventFlow): string[] {
-  const lines = ['| event | type | version | declared in | published by | subscribers |', '|---|---|---|---|---|---|'];
+/** Contracts events link to their committed JSON Schema (contracts/, checked by tools/architecture/contracts.spec.ts). */
+function eventsTable(model: WorkspaceModel, flow: EventFlow): string[] {
+  const contracts = new Set(model.projects.filter((project) => tagValue(project, 'type') === 'contracts').map((project) => project.name));
+  const schemaLink = (event: EventInfo) =>
+    event.type && event.version && contracts.has(event.project) ? `[v${event.version}](../${contractSnapshotPath(event.type, event.version)})` : '—';
+  const lines = ['| event | type | version | schema | declared in | published by | subscribers |', '|---|---|---|---|---|---|---|'];
   for (const event of flow.events) {
     const publishers = flow.publications.filter((p) => p.event === event.id).map((p) => p.module);
     const subscribers = flow.subscriptions
       .filter((s) => s.event === event.id)
       .map((s) => `${s.module}: ${code(s.name ?? `${s.className}.${s.method}`)}, ${deliveryOf(s)}`);
     lines.push(
-      `| ${code(event.className)} | ${event.type ? code(event.type) : '—'} | ${event.version ?? '—'} | ${event.project} | ${list(publishers)} | ${subscribers.join('; ') || '—'} |`,
+      `| ${code(event.className)} | ${event.type ? code(event.type) : '—'} | ${event.version ?? '—'} | ${schemaLink(event)} | ${event.project} | ${list(publishers)} | ${subscribers.join('; ') || '—'} |`,
     );
   }
   return lines;
@@ -167,7 +172,7 @@ export function renderArchitectureDocs(input: WorkspaceModel): string {
     '',
     ...eventDiagram(flow),
     '',
-    ...eventsTable(flow),
+    ...eventsTable(model, flow),
     ...(undeclared.length > 0 ? ['', `Events without a static \`type\`: ${undeclared.map((event) => code(event.className)).join(', ')}.`] : []),
     '',
     ...transportText(flow),

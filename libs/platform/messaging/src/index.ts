@@ -10,7 +10,9 @@ export { messagingConfigFromEnv } from './messaging.config';
 export type { MessagingConfig, EventTransportKind, DeclaredSubscriber } from './messaging.config';
 
 export { IntegrationEvent } from './events/integration-event';
-export type { IntegrationEventClass, PayloadOf } from './events/integration-event';
+export type { IntegrationEventClass, PayloadOf, Upcaster } from './events/integration-event';
+export { eventCodec } from './events/event-schema';
+export type { EventCodec } from './events/event-schema';
 export type { EventEnvelope, EnvelopeOrigin } from './events/event-envelope';
 export { Outbox } from './outbox/outbox';
 export { OutboxRetention } from './relay/outbox-retention';
@@ -51,4 +53,4 @@ export type { Transport, TransportSubscription, DeliveryMode } from './transport
 export { RedisStreamsTransport } from './transport/redis/redis-streams.transport';
 export type { RedisStreamsOptions } from './transport/redis/redis-streams.transport';
 
-export { DirectPublishError, UnsupportedEventVersionError, ShutdownTimeoutError } from './messaging.errors';
+export { DirectPublishError, UnsupportedEventVersionError, EventSchemaError, ShutdownTimeoutError } from './messaging.errors';

@@ -1,4 +1,4 @@
-import { ModulithError } from '@modulith/core';
+import { ModulithError, ValidationError } from '@modulith/core';
 
 /** An integration event was handed to the EventBus directly instead of through the outbox. */
 export class DirectPublishError extends ModulithError {
@@ -9,6 +9,13 @@ export class DirectPublishError extends ModulithError {
 export class UnsupportedEventVersionError extends ModulithError {
   readonly code = 'UNSUPPORTED_EVENT_VERSION';
 }
+
+/**
+ * An event payload does not fit its class's schema (see `IntegrationEvent.schema`); `field`
+ * names the first offending field, e.g. `events[0].payload.amount`. Thrown by `append` (nothing
+ * is written) and by delivery, which dead-letters the event at once: retrying cannot change it.
+ */
+export class EventSchemaError extends ValidationError {}
 
 /** Shutdown gave up waiting for in-flight work; the open claim rolls back and is redelivered. */
 export class ShutdownTimeoutError extends ModulithError {

@@ -105,6 +105,7 @@ describe('nx g @modulith/tools:module invoices (in a temporary copy of the works
     expect(workspace.exists('libs/invoices/module/src/invoices.module.ts')).toBe(true);
     expect(workspace.read('apps/api/src/module-catalog.ts')).toContain('invoices: InvoicesModule,');
     expect(workspace.read('docs/architecture.md')).toContain('m_invoices -->|publishes| e_invoices_contracts_InvoiceCreated');
+    expect(JSON.parse(workspace.read('contracts/invoices.invoice-created/v1.schema.json'))).toMatchObject({ title: 'InvoiceCreated v1', required: ['invoiceId', 'name'] });
 
     const again = workspace.nx(['g', '@modulith/tools:module', 'invoices', '--no-interactive']);
     expect(again.status).not.toBe(0);

@@ -19,6 +19,7 @@ import type { ModuleGeneratorSchema } from './schema';
 
 const ROOT_TSCONFIG = 'tsconfig.base.json';
 const DOCS_SCRIPT = 'tools/scripts/architecture-docs.mjs';
+const CONTRACTS_SCRIPT = 'tools/scripts/contracts.mjs';
 
 /** Thrown when the module cannot be generated; nothing has been written when it is. */
 export class ModuleGeneratorError extends Error {}
@@ -109,6 +110,17 @@ function regenerateDocs(root: string): void {
   }
 }
 
+/** Writes the new event's JSON Schema under contracts/ (`npm run contracts`), which the contracts check compares with the code. */
+function regenerateContracts(root: string): void {
+  const script = join(root, CONTRACTS_SCRIPT);
+  if (!existsSync(script)) return;
+  try {
+    execFileSync(process.execPath, [script], { cwd: root, stdio: 'inherit' });
+  } catch (error) {
+    logger.warn(`Could not write the event's schema under contracts/ (${(error as Error).message}): run "npm run contracts".`);
+  }
+}
+
 /**
  * `nx g @modulith/tools:module <name>`: a business module shaped like the reference modules —
  * `libs/<name>/contracts` (command, query, integration event) and `libs/<name>/module` (Nest
@@ -152,6 +164,7 @@ export async function moduleGenerator(tree: Tree, options: ModuleGeneratorSchema
 
   return () => {
     if (!options.skipDocs) regenerateDocs(tree.root);
+    if (!options.skipDocs) regenerateContracts(tree.root);
     for (const warning of deploymentWarnings) logger.warn(warning);
     logger.info(
       [

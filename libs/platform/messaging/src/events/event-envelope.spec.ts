@@ -5,6 +5,7 @@ import { IntegrationEvent, assertEventClass, instantiateEvent } from './integrat
 class AmountMoved extends IntegrationEvent<{ amount: string; account: string; tags?: string[] }> {
   static readonly type = 'ledger.amount-moved';
   static readonly version = 2;
+  static readonly upcasters = { 1: (v1: object) => v1 };
 }
 
 const clock: Clock = { now: () => new Date('2026-01-02T03:04:05.678Z') };

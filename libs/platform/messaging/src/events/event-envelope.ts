@@ -1,4 +1,5 @@
 import { currentCorrelation, systemClock, uuidv7, ValidationError, type Clock } from '@modulith/core';
+import { eventCodec } from './event-schema';
 import { assertEventClass, type IntegrationEvent, type IntegrationEventClass } from './integration-event';
 import { assertPlainPayload } from './plain-payload';
 
@@ -57,7 +58,8 @@ export const MAX_ORDERING_KEY_LENGTH = 200;
  * Wraps events published together (one append, one unit of work). Correlation and causation
  * come from `origin`, else from the current correlation context (set per HTTP request and per
  * handled event); events published outside any context start a correlation of their own,
- * named after the first of them.
+ * named after the first of them. Throws `ValidationError` for a payload that is not plain JSON
+ * data and `EventSchemaError` (naming the field) for one that breaks its class's schema.
  */
 export function buildEnvelopes(
   events: readonly IntegrationEvent[],
@@ -79,6 +81,7 @@ export function buildEnvelopes(
       throw new ValidationError(`events[${index}].payload`, 'must be a plain object');
     }
     assertPlainPayload(payload, `events[${index}].payload`);
+    eventCodec(eventClass).check(payload, `events[${index}].payload`);
     const envelope = { id: ids[index], type: eventClass.type, version: eventClass.version, occurredAt, source, correlationId, causationId, payload, ...traceContext };
     const orderingKey = origin.orderingKey ?? eventClass.orderingKey?.(payload as never);
     if (orderingKey === undefined) return envelope;

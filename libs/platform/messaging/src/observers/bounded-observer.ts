@@ -3,7 +3,8 @@ import type { IEventHandler } from '@nestjs/cqrs';
 import { runWithCorrelation } from '@modulith/core';
 import { BoundedQueue } from '../backpressure/bounded-queue';
 import type { EventEnvelope } from '../events/event-envelope';
-import { instantiateEvent, type IntegrationEventClass } from '../events/integration-event';
+import type { IntegrationEventClass } from '../events/integration-event';
+import { readEvent } from '../events/read-event';
 import type { MessagingMetrics } from '../metrics/messaging-metrics';
 import { describeFailure } from '../retries/failure';
 
@@ -81,7 +82,7 @@ export class BoundedObserver {
       if (envelope.version > this.eventClass.version) {
         throw new Error(`understands ${envelope.type} up to version ${this.eventClass.version}, got version ${envelope.version}`);
       }
-      const event = instantiateEvent(this.eventClass, envelope.payload as object);
+      const { event } = readEvent(this.eventClass, envelope);
       await runWithCorrelation({ correlationId: envelope.correlationId, causationId: envelope.id }, () => this.handler.handle(event));
       this.metrics.record({ kind: 'handled', subscriber: this.name, eventType: envelope.type, events: 1, durationMs: performance.now() - started });
     } catch (error) {

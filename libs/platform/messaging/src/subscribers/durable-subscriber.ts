@@ -7,7 +7,7 @@ import type { MessagingMetrics } from '../metrics/messaging-metrics';
 import { retryDelayMs } from '../retries/backoff';
 import { describeFailure, isInfrastructureFailure, type FailureDescription } from '../retries/failure';
 import type { DeadLetteredKeyRule, ParkedEvent, RetryStore } from '../retries/retry-store';
-import { KeyProgressConflictError } from '../messaging.errors';
+import { EventSchemaError, KeyProgressConflictError } from '../messaging.errors';
 import { advanceProgress, planDelivery, type DeliveryPlan } from './key-order';
 import type { OutboxSignals } from '../outbox/outbox-signals';
 import type { MessagingConnections } from '../sql/messaging-connections';
@@ -240,7 +240,8 @@ export class DurableSubscriber implements TransportSubscription {
   }
 
   /**
-   * Parks the event for another attempt, or dead-letters it after the last one. If the store
+   * Parks the event for another attempt, or dead-letters it after the last one (or at once if its
+   * payload does not fit its schema: another attempt would read it the same way). If the store
    * refuses the event as it is (anything but a lost connection), it is dead-lettered with what is
    * known rather than left in the hot path, where it would be delivered and refused for ever.
    */
@@ -248,7 +249,7 @@ export class DurableSubscriber implements TransportSubscription {
     const failure = describeFailure(error);
     this.deps.metrics.record({ kind: 'failed', subscriber: this.subscriber, eventType: envelope.type, attempt: attempts });
     try {
-      await this.park(envelope, failure, attempts, parked);
+      await this.park(envelope, failure, attempts, parked, isUnreadable(error));
     } catch (storeError) {
       if (isInfrastructureFailure(storeError)) throw storeError;
       const cause = describeFailure(storeError);
@@ -258,11 +259,11 @@ export class DurableSubscriber implements TransportSubscription {
     }
   }
 
-  private async park(envelope: EventEnvelope, failure: FailureDescription, attempts: number, parked: boolean): Promise<void> {
+  private async park(envelope: EventEnvelope, failure: FailureDescription, attempts: number, parked: boolean, final: boolean): Promise<void> {
     const on = await this.deps.connections.dataSource();
     const maxAttempts = this.deps.config.handlerMaxAttempts;
     const eventType = envelope.type;
-    if (attempts >= maxAttempts) {
+    if (attempts >= maxAttempts || final) {
       await this.deps.retries.deadLetter(on, this.subscriber, envelope, failure, attempts, this.keyRule);
       if (envelope.orderingKey !== undefined && this.keyRule === 'release') this.deps.retryScheduled(0);
       this.deps.metrics.record({ kind: 'dead-lettered', subscriber: this.subscriber, eventType, attempts });
@@ -313,6 +314,15 @@ function distinctById(envelopes: readonly EventEnvelope[]): readonly EventEnvelo
     return true;
   });
   return distinct.length === envelopes.length ? envelopes : distinct;
+}
+
+/** Whether the event's payload does not fit its schema (never throws, as `isKeyConflict`). */
+function isUnreadable(error: unknown): boolean {
+  try {
+    return error instanceof EventSchemaError;
+  } catch {
+    return false;
+  }
 }
 
 /** Whether a failure is a key moving on under the attempt; never throws (a thrown value may be a revoked Proxy). */

@@ -1,7 +1,8 @@
 import { runWithCorrelation, type CorrelationContext } from '@modulith/core';
 import type { EntityManager } from 'typeorm';
 import type { EventEnvelope } from '../events/event-envelope';
-import { instantiateEvent, type IntegrationEvent, type IntegrationEventClass } from '../events/integration-event';
+import type { IntegrationEventClass } from '../events/integration-event';
+import { readEvent, type ReadEvent } from '../events/read-event';
 import { UnsupportedEventVersionError } from '../messaging.errors';
 
 /** A discovered subscriber: which method of which provider, for which module and event. */
@@ -25,26 +26,29 @@ export interface SubscriberDefinition {
 type HandlerMethod = (first: unknown, context: object) => unknown;
 
 /**
- * Calls the subscriber's method with events rebuilt from `envelopes`, under the correlation of
- * the event (causation = its id). A batch runs under the correlation of its first event.
+ * Calls the subscriber's method with events rebuilt from `envelopes` (upcast to the class's
+ * version and checked against its schema: see `readEvent`), under the correlation of the event
+ * (causation = its id). A batch runs under the correlation of its first event. If one event
+ * cannot be read, the method is not called and the error is thrown.
  */
 export async function invokeSubscriber(
   definition: SubscriberDefinition,
   envelopes: readonly EventEnvelope[],
   manager?: EntityManager,
 ): Promise<void> {
-  const events = envelopes.map((envelope) => rebuild(definition, envelope));
+  const read = envelopes.map((envelope) => rebuild(definition, envelope));
+  const events = read.map((item) => item.event);
   const method = (definition.instance as Record<string, HandlerMethod>)[definition.method];
   const call =
     definition.mode === 'batch'
-      ? () => method.call(definition.instance, events, { manager, envelopes })
+      ? () => method.call(definition.instance, events, { manager, envelopes: read.map((item) => item.envelope) })
       : definition.mode === 'single'
-        ? () => method.call(definition.instance, events[0], { manager, envelope: envelopes[0] })
-        : () => method.call(definition.instance, events[0], { envelope: envelopes[0] });
+        ? () => method.call(definition.instance, events[0], { manager, envelope: read[0].envelope })
+        : () => method.call(definition.instance, events[0], { envelope: read[0].envelope });
   await runWithCorrelation(correlationOf(envelopes), call);
 }
 
-function rebuild(definition: SubscriberDefinition, envelope: EventEnvelope): IntegrationEvent {
+function rebuild(definition: SubscriberDefinition, envelope: EventEnvelope): ReadEvent {
   // A newer producer may have changed the payload's meaning: wait (retry, then dead-letter,
   // replayable after this consumer is upgraded) rather than misread it.
   if (envelope.version > definition.eventClass.version) {
@@ -53,7 +57,7 @@ function rebuild(definition: SubscriberDefinition, envelope: EventEnvelope): Int
       { subscriber: definition.subscriber, eventId: envelope.id, type: envelope.type, version: envelope.version },
     );
   }
-  return instantiateEvent(definition.eventClass, envelope.payload as object);
+  return readEvent(definition.eventClass, envelope);
 }
 
 function correlationOf(envelopes: readonly EventEnvelope[]): CorrelationContext {

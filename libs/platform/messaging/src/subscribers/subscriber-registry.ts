@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { ConfigurationError } from '@modulith/core';
+import { eventCodec } from '../events/event-schema';
 import type { IntegrationEventClass } from '../events/integration-event';
 import { MessagingModuleRegistration } from './messaging-module-registration';
 import { SUBSCRIBER_CLASS_METADATA, SUBSCRIPTION_METADATA, type SubscriptionMetadata } from './on-integration-event.decorator';
@@ -46,6 +47,8 @@ export class SubscriberRegistry {
             provider: instance.constructor.name,
           });
         }
+        // Compiles the event's validator now and fails start-up, naming the event, on a gap in its upcasters.
+        eventCodec(metadata.eventClass);
         const registration = registrationOf(wrapper.host, instance.constructor.name);
         definitions.push({
           subscriber: metadata.name ?? `${registration.module}.${instance.constructor.name}.${method}`,
