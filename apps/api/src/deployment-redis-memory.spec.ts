@@ -6,12 +6,13 @@ import * as ledgerContracts from '@modulith/ledger/contracts';
 import { messagingConfigFromEnv } from '@modulith/messaging';
 import {
   dockerBytes,
-  flagValue,
   podSpecOf,
   quantityBytes,
   readCompose,
   readK8sResources,
   redisBytes,
+  redisServerOption,
+  repeatedRedisServerOptions,
   REPOSITORY_ROOT,
   type Yaml,
 } from './testing/deployment-manifests';
@@ -78,13 +79,14 @@ describe('Redis memory for the stream retention', () => {
 
   const redis = resources.find((resource) => resource['kind'] === 'StatefulSet' && resource['metadata']['name'] === 'redis') as Yaml;
   const [container] = podSpecOf(redis)['containers'] as Yaml[];
-  const k8sSizing: RedisSizing = {
-    maxmemory: redisBytes(flagValue(container['args'], '--maxmemory') ?? '0'),
-    policy: flagValue(container['args'], '--maxmemory-policy'),
+  const k8sSizingWith = (args: string[]): RedisSizing => ({
+    maxmemory: redisBytes(redisServerOption(args, 'maxmemory') ?? '0'),
+    policy: redisServerOption(args, 'maxmemory-policy'),
     limit: quantityBytes(container['resources']['limits']['memory']),
     request: quantityBytes(container['resources']['requests']['memory']),
     disk: quantityBytes(redis['spec']['volumeClaimTemplates'][0]['spec']['resources']['requests']['storage']),
-  };
+  });
+  const k8sSizing = k8sSizingWith(container['args']);
 
   it('counts one stream per published event type, at the documented bytes per entry', () => {
     expect(publishedEventTypes()).toEqual(['ingestion.transfer-ingested', 'ledger.balance-changed']);
@@ -96,11 +98,25 @@ describe('Redis memory for the stream retention', () => {
     expect(sizingFindings(k8sSizing, streams, streamMaxLen, bytesPerEntry)).toEqual([]);
   });
 
+  it('gives redis-server each option once, in Kubernetes and in Compose (it would use the last, silently)', () => {
+    expect({ k8s: repeatedRedisServerOptions(container['args']), compose: repeatedRedisServerOptions(readCompose()['services']['redis']['command']) }).toEqual({ k8s: [], compose: [] });
+  });
+
+  it('reads a repeated option as redis-server does, the last one winning (the checks can fail)', () => {
+    const appended = [...container['args'], '--maxmemory', '3gb', '--MAXMEMORY-POLICY allkeys-lru'];
+    expect(repeatedRedisServerOptions(appended)).toEqual(['maxmemory', 'maxmemory-policy']);
+    expect(sizingFindings(k8sSizingWith(appended), streams, streamMaxLen, bytesPerEntry)).toEqual([
+      'maxmemory-policy allkeys-lru: streams could be evicted',
+      'memory limit 2048 MiB leaves no room for an AOF rewrite fork',
+      'volume 5120 MiB cannot hold the AOF through a rewrite',
+    ]);
+  });
+
   it('sizes the Compose Redis the same way', () => {
     const service = readCompose()['services']['redis'] as Yaml;
     const composeSizing: RedisSizing = {
-      maxmemory: redisBytes(flagValue(service['command'], '--maxmemory') ?? '0'),
-      policy: flagValue(service['command'], '--maxmemory-policy'),
+      maxmemory: redisBytes(redisServerOption(service['command'], 'maxmemory') ?? '0'),
+      policy: redisServerOption(service['command'], 'maxmemory-policy'),
       limit: dockerBytes(String(service['mem_limit'])),
     };
     expect(composeSizing).toEqual({ maxmemory: k8sSizing.maxmemory, policy: k8sSizing.policy, limit: k8sSizing.limit });

@@ -71,8 +71,29 @@ export function dockerBytes(setting: string): number {
   return Number(match[1]) * unit;
 }
 
-/** The value after `--flag` in an argument list, or undefined. */
-export function flagValue(args: readonly string[], flag: string): string | undefined {
-  const at = args.indexOf(flag);
-  return at >= 0 ? args[at + 1] : undefined;
+/**
+ * redis-server's command-line options, as it reads them: each `--name` starts an option (names are
+ * case-insensitive, and `"--name value"` in one argument also counts) whose value is every argument
+ * up to the next `--name`, joined by spaces. A leading program name or config file is skipped.
+ * Options keep their order, repeats included.
+ */
+export function redisServerOptions(args: readonly string[]): Array<{ name: string; value: string }> {
+  const options: Array<{ name: string; words: string[] }> = [];
+  for (const arg of args) {
+    const [first, ...rest] = arg.startsWith('--') ? arg.slice(2).trim().split(/\s+/) : [];
+    if (first !== undefined) options.push({ name: first.toLowerCase(), words: rest });
+    else options.at(-1)?.words.push(arg);
+  }
+  return options.map(({ name, words }) => ({ name, value: words.filter((word) => word !== '').join(' ') }));
+}
+
+/** The value redis-server uses for an option: redis.conf says "Redis always uses the last processed line as value". */
+export function redisServerOption(args: readonly string[], name: string): string | undefined {
+  return redisServerOptions(args).findLast((option) => option.name === name.toLowerCase())?.value;
+}
+
+/** Options given more than once: only the last counts, so an earlier one reads as a setting that is not in force. */
+export function repeatedRedisServerOptions(args: readonly string[]): string[] {
+  const names = redisServerOptions(args).map((option) => option.name);
+  return [...new Set(names.filter((name, index) => names.indexOf(name) !== index))];
 }
