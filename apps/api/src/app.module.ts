@@ -44,7 +44,7 @@ export class AppModule {
           moduleNames: new Map(modules.map((entry) => [entry.module, entry.name])),
           httpLogging: options.httpLogging,
           readiness: { relayEnabled: { ...messagingConfigFromEnv(), ...messaging }.relayEnabled, timeoutMs: observability.readyTimeoutMs },
-          backlog: { refreshMs: observability.backlogRefreshMs },
+          backlog: { refreshMs: observability.backlogRefreshMs, readTimeoutMs: observability.backlogReadTimeoutMs },
         }),
         ...modules.map((entry) => entry.module),
       ],

@@ -48,4 +48,14 @@ describe('ledger scenarios (module alone with the messaging platform, real Postg
     const lines = (await scenario.query(new GetStatementQuery('dave', 'EUR', 10))).lines;
     expect(lines.map((line) => line.balanceAfter)).toEqual(['5', '3', '4']);
   });
+
+  it('when two transfers are sent at once, then each stimulus is credited with the BalanceChanged of its own transfer (concurrent whens are queued)', async () => {
+    const [a, b] = await Promise.all(
+      ['c-a', 'c-b'].map((transferId) =>
+        scenario.when.event(transfer(transferId, `${transferId}-from`, `${transferId}-to`, '10')).andWaitForEvent(BalanceChanged, (changed) => changed.payload.transferId === transferId),
+      ),
+    );
+    expect(a.event.payload.transferId).toBe('c-a');
+    expect(b.event.payload.transferId).toBe('c-b');
+  });
 });

@@ -13,7 +13,7 @@ export { httpLoggingParams } from './logging/http-logging';
 
 export { MetricsRegistry, METRIC_PREFIX } from './metrics/metrics-registry';
 export { instrumentHttp } from './metrics/http-metrics';
-export { BacklogSampler } from './metrics/backlog-sampler';
+export { BacklogSampler, DEFAULT_BACKLOG_READ_TIMEOUT_MS } from './metrics/backlog-sampler';
 export type { BacklogSample, BacklogSamplerOptions } from './metrics/backlog-sampler';
 
 export { ReadinessIndicators } from './health/readiness-indicators';

@@ -5,7 +5,7 @@ import { IntegrationEvent } from '../events/integration-event';
 import { inboxMigration } from '../inbox/inbox.migration';
 import { MessagingModule } from '../messaging.module';
 import { Outbox } from '../outbox/outbox';
-import { OnIntegrationEvent, type DeliveryContext } from '../subscribers/on-integration-event.decorator';
+import { OnIntegrationEvent, type BatchDeliveryContext, type DeliveryContext } from '../subscribers/on-integration-event.decorator';
 import type { MessagingConfig } from '../messaging.config';
 import { deleteRedisKeys, redisTestPrefix, requireRedis, waitFor } from '../testing';
 import { Scenario } from './scenario';
@@ -16,6 +16,14 @@ class ChainStarted extends IntegrationEvent<{ label: string }> {
 }
 class ChainDerived extends IntegrationEvent<{ label: string; at: string }> {
   static readonly type = 'chain.derived';
+  static readonly version = 1;
+}
+class Tick extends IntegrationEvent<{ label: string }> {
+  static readonly type = 'chain.tick';
+  static readonly version = 1;
+}
+class TickSummary extends IntegrationEvent<{ labels: string[] }> {
+  static readonly type = 'chain.tick-summary';
   static readonly version = 1;
 }
 
@@ -48,6 +56,18 @@ class ChainHandlers {
     if (event.payload.label === 'poison') throw new Error('cannot derive from poison');
     const derived = new ChainDerived({ label: event.payload.label, at: this.clock.now().toISOString() });
     await this.outbox.append(manager, [derived], { correlationId: `elsewhere-${event.payload.label}` });
+  }
+
+  // A batch handler: its appends carry the correlation of its batch's first event and no
+  // causation id, so a batch mixing two stimuli's events would credit the first with both.
+  @OnIntegrationEvent(Tick, { name: 'chain.summarize', batch: 50 })
+  async summarize(events: Tick[], { manager }: BatchDeliveryContext): Promise<void> {
+    await this.outbox.append(manager, [new TickSummary({ labels: events.map((event) => event.payload.label) })]);
+  }
+
+  @OnIntegrationEvent(TickSummary, { name: 'chain.summary-sink' })
+  async sinkSummary(): Promise<void> {
+    // Handled: what settling waits for.
   }
 
   @OnIntegrationEvent(ChainDerived, { name: 'chain.record' })
@@ -182,5 +202,45 @@ describe.each<[string, Partial<MessagingConfig>]>([
       (count) => count > 0,
     );
     expect(state).toBeGreaterThan(0);
+  });
+
+  it('when two stimuli are awaited at once, then they take turns: the second runs only after the first', async () => {
+    const steps: string[] = [];
+    let releaseFirst!: () => void;
+    const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve));
+    const first = scenario.when.action(async () => {
+      steps.push('first runs');
+      await firstHeld;
+      steps.push('first finished');
+    });
+    const second = scenario.when.action(async () => void steps.push('second runs'));
+    const both = Promise.all([first.andWaitForSettled(), second.andWaitForSettled()]);
+    await waitFor(() => steps.length > 0, { message: 'the first stimulus to run' });
+    // Give the second every chance to start beside the first (it would, were they not queued).
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(steps).toEqual(['first runs']);
+    releaseFirst();
+    await both;
+    expect(steps).toEqual(['first runs', 'first finished', 'second runs']);
+  });
+
+  it('when two stimuli feed one batch handler at once, then each is credited with the summary of its own event', async () => {
+    gate.current.release();
+    const [a, b] = await Promise.all(
+      ['A', 'B'].map((label) =>
+        scenario.when.event(new Tick({ label })).andWaitForEvent(TickSummary, (summary) => summary.payload.labels.includes(label)),
+      ),
+    );
+    expect(a.event.payload.labels).toEqual(['A']);
+    expect(b.event.payload.labels).toEqual(['B']);
+  });
+
+  it('when the stimulus itself never finishes, then the wait fails after the timeout, and the next stimulus still runs', async () => {
+    gate.current.release();
+    const never = scenario.when.action(() => new Promise<void>(() => undefined));
+    await expect(never.andWaitForSettled({ timeoutMs: 200 })).rejects.toThrow(/the stimulus itself did not finish within 200 ms \(SCENARIO_TIMEOUT_MS\)/);
+    // A later wait on the same run fails the same way, instead of waiting for ever.
+    await expect(never.andWaitForSettled()).rejects.toThrow(/did not finish within 200 ms/);
+    await expect(scenario.when.action(async () => 'after').andWaitForSettled()).resolves.toEqual(expect.objectContaining({ result: 'after' }));
   });
 });

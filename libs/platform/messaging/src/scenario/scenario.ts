@@ -51,7 +51,9 @@ export interface PublishOptions {
  *
  * Every wait ends when the stimulus is settled: each event it caused (directly, or through
  * handlers that appended events of their own, followed by correlation and causation ids) was
- * handled by every durable subscriber booted here. A wait that lasts longer than the timeout
+ * handled by every durable subscriber booted here. Concurrent `when`s are queued: a stimulus
+ * runs and settles only after the one before it settled (or failed), so no handler batch mixes
+ * the events of two stimuli. A wait that lasts longer than the timeout
  * fails, listing what is still pending and where. Time: the app's `CLOCK` is `scenario.clock`
  * (modules that read it, and every envelope's `occurredAt`).
  */
@@ -80,6 +82,8 @@ export class Scenario {
   readonly queries: QueryBus;
   readonly database: Database;
   private readonly runtime: StimulusRuntime;
+  /** The end of the last stimulus turn queued (settled or failed): the next one starts after it. */
+  private lastTurn: Promise<unknown> = Promise.resolve();
 
   private constructor(
     /** The booted Nest context: `scenario.app.get(...)` for anything else. */
@@ -93,7 +97,12 @@ export class Scenario {
     this.commands = app.get(CommandBus);
     this.queries = app.get(QueryBus);
     this.database = app.get(Database);
-    this.runtime = { timeoutMs, pollIntervalMs, settle: (correlationId, options) => this.settle(correlationId, options) };
+    this.runtime = {
+      timeoutMs,
+      pollIntervalMs,
+      settle: (correlationId, options) => this.settle(correlationId, options),
+      inTurn: (turn) => this.inTurn(turn),
+    };
   }
 
   /** Boots `options.modules` on a fresh database; close it with `close()` (e.g. in `afterAll`). */
@@ -142,6 +151,16 @@ export class Scenario {
     const correlationId = uuidv7();
     // No causation: the stimulus starts the chain.
     return new Stimulus(this.runtime, correlationId, () => runWithCorrelation({ correlationId }, work));
+  }
+
+  /**
+   * Queues `turn` behind every stimulus turn queued before it. Each turn is bounded (the run and
+   * its settling by the timeout), so the queue always moves on.
+   */
+  private inTurn<T>(turn: () => Promise<T>): Promise<T> {
+    const result = this.lastTurn.then(turn);
+    this.lastTurn = result.catch(() => undefined);
+    return result;
   }
 
   /** Appends events as their source modules would, one transaction, under the current correlation. */

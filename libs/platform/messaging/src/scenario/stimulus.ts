@@ -23,11 +23,13 @@ export interface SettleOptions {
   timeoutMs?: number;
 }
 
-/** The scenario's side of a stimulus: how to settle a correlation and how long waits may take. */
+/** The scenario's side of a stimulus: how to settle a correlation, how long waits may take, and its one-at-a-time turns. */
 export interface StimulusRuntime {
   readonly timeoutMs: number;
   readonly pollIntervalMs: number;
   settle(correlationId: string, options: SettleOptions): Promise<Settlement>;
+  /** Runs `turn` once every turn queued before it has ended (resolved or rejected); resolves as `turn` does. */
+  inTurn<T>(turn: () => Promise<T>): Promise<T>;
 }
 
 /**
@@ -36,8 +38,14 @@ export interface StimulusRuntime {
  * run, e.g. a short wait beside a long one). Each of them waits until the stimulus is settled:
  * every event it caused, and every event those caused in turn, handled by every durable
  * subscriber of the booted modules — bounded by the scenario's timeout.
+ *
+ * Stimuli of one scenario take turns: the first `andWait…` queues the run and its settling
+ * behind any other stimulus's, so no handler batch ever mixes the events of two stimuli (a batch
+ * handler's appends carry only its first event's correlation, which would credit one stimulus
+ * with what another caused). The turn ends when that first wait ends, settled or failed.
  */
 export class Stimulus<R = unknown> {
+  /** The run's result, once the first wait's turn ran it (bounded by that wait's timeout). */
   private started?: Promise<R>;
 
   constructor(
@@ -48,10 +56,22 @@ export class Stimulus<R = unknown> {
 
   /** Runs the stimulus and waits until it is settled. Rejects with the stimulus's own error if it throws. */
   async andWaitForSettled(options: SettleOptions = {}): Promise<ScenarioOutcome<R>> {
-    this.started ??= this.run();
-    const result = await this.started;
-    const settlement = await this.runtime.settle(this.correlationId, options);
-    return outcome(this.correlationId, result, settlement);
+    if (this.started) {
+      // A later wait on the same run: it needs no turn of its own (the run is this stimulus's).
+      const result = await this.started;
+      return outcome(this.correlationId, result, await this.runtime.settle(this.correlationId, options));
+    }
+    let ran!: (result: Promise<R>) => void;
+    this.started = new Promise<R>((resolve) => (ran = resolve));
+    // Later waits see the run's failure through `started`; this one through its own turn.
+    this.started.catch(() => undefined);
+    return this.runtime.inTurn(async () => {
+      // Through an async function: a run that throws at once rejects `started` rather than leaving it open.
+      const running = this.bounded((async () => this.run())(), options.timeoutMs ?? this.runtime.timeoutMs);
+      ran(running);
+      const result = await running;
+      return outcome(this.correlationId, result, await this.runtime.settle(this.correlationId, options));
+    });
   }
 
   /**
@@ -97,6 +117,21 @@ export class Stimulus<R = unknown> {
       }
       await new Promise((resolve) => setTimeout(resolve, this.runtime.pollIntervalMs));
     }
+  }
+
+  /**
+   * The run, or a rejection once `timeoutMs` passed without it finishing. The run itself cannot be
+   * stopped: it goes on in the background, and what it appends later is still this correlation's.
+   */
+  private bounded(running: Promise<R>, timeoutMs: number): Promise<R> {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`the stimulus itself did not finish within ${timeoutMs} ms (SCENARIO_TIMEOUT_MS); it must return once its own work is done`)),
+        timeoutMs,
+      );
+    });
+    return Promise.race([running, expired]).finally(() => clearTimeout(timer));
   }
 }
 

@@ -5,7 +5,7 @@ import { BacklogSampler } from './backlog-sampler';
 const EMPTY: MessagingBacklog = { outboxPending: 0, oldestPendingAgeMs: null, retriesPending: 0, deadLetters: 0, heldEvents: 0, heldKeys: 0, logPending: 0 };
 
 /** A sampler over a stand-in for `MessagingMetrics.backlog()` whose answers the test scripts. */
-function samplerWith(answers: (() => Promise<MessagingBacklog>)[], refreshMs = 60_000) {
+function samplerWith(answers: (() => Promise<MessagingBacklog>)[], refreshMs = 60_000, readTimeoutMs?: number) {
   const reads: number[] = [];
   const messaging = {
     backlog: () => {
@@ -13,7 +13,7 @@ function samplerWith(answers: (() => Promise<MessagingBacklog>)[], refreshMs = 6
       return (answers.shift() ?? (() => Promise.resolve(EMPTY)))();
     },
   } as unknown as MessagingMetrics;
-  return { sampler: new BacklogSampler(messaging, { refreshMs }), reads };
+  return { sampler: new BacklogSampler(messaging, { refreshMs, readTimeoutMs }), reads };
 }
 
 const failure = () => Promise.reject(new Error('database away'));
@@ -77,5 +77,42 @@ describe('BacklogSampler', () => {
     await destroy;
     await jest.advanceTimersByTimeAsync(10_000);
     expect(reads).toEqual([0]);
+  });
+
+  it('given a database that never answers (paused), is failing after readTimeoutMs, warns once, and starts no read beside the hung one', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    let answer!: (backlog: MessagingBacklog) => void;
+    const { sampler, reads } = samplerWith([() => Promise.resolve({ ...EMPTY, outboxPending: 3 }), () => new Promise((resolve) => (answer = resolve))], 10_000, 2000);
+    sampler.onApplicationBootstrap();
+    await jest.advanceTimersByTimeAsync(10_000);
+    expect(reads).toEqual([0, 10_000]);
+    expect(sampler.failing).toBe(false);
+    await jest.advanceTimersByTimeAsync(2000);
+    expect(sampler.failing).toBe(true);
+    expect(sampler.latest?.backlog.outboxPending).toBe(3);
+    // Retries come and fail at once while the hung read is outstanding: the server gets no second query.
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(reads).toEqual([0, 10_000]);
+    expect(sampler.failing).toBe(true);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(String(warn.mock.calls[0][0])).toMatch(/no answer within 2000 ms/);
+    // The server answers again: the late answer is dropped (stale), the next read works.
+    answer({ ...EMPTY, outboxPending: 99 });
+    await jest.advanceTimersByTimeAsync(10_000);
+    expect(reads).toHaveLength(3);
+    expect(sampler.failing).toBe(false);
+    expect(sampler.latest?.backlog.outboxPending).toBe(0);
+    await sampler.onModuleDestroy();
+  });
+
+  it('on destroy while a read hangs, returns within readTimeoutMs', async () => {
+    const { sampler } = samplerWith([() => new Promise(() => undefined)], 1000, 3000);
+    sampler.onApplicationBootstrap();
+    await jest.advanceTimersByTimeAsync(0);
+    let destroyed = false;
+    const destroy = sampler.onModuleDestroy().then(() => (destroyed = true));
+    await jest.advanceTimersByTimeAsync(3000);
+    await destroy;
+    expect(destroyed).toBe(true);
   });
 });

@@ -7,12 +7,21 @@ export const BACKLOG_SAMPLER_OPTIONS = Symbol('BACKLOG_SAMPLER_OPTIONS');
 
 const FIRST_RETRY_MS = 1000;
 
+/** Default bound of one backlog read, in milliseconds (`METRICS_BACKLOG_READ_TIMEOUT_MS` in the API). */
+export const DEFAULT_BACKLOG_READ_TIMEOUT_MS = 5000;
+
 export interface BacklogSamplerOptions {
   /**
    * Pause between two exact reads of the backlog, in milliseconds (`METRICS_BACKLOG_REFRESH_MS`):
    * the backlog gauges are at most this much plus one read's duration old.
    */
   refreshMs: number;
+  /**
+   * Longest one read may take, in milliseconds (default 5000; `METRICS_BACKLOG_READ_TIMEOUT_MS`).
+   * A read without an answer by then counts as failed (gauges NaN): a paused database or broker
+   * answers nothing and fails no query, so without this bound the gauges would stay stale for ever.
+   */
+  readTimeoutMs?: number;
 }
 
 /** One exact read of what waits: the database's counts and, over a broker, its consumer groups. */
@@ -40,6 +49,8 @@ export class BacklogSampler implements OnApplicationBootstrap, OnModuleDestroy {
   private retryMs = 0;
   private sample?: BacklogSample;
   private failed = false;
+  /** The underlying read that outlived its bound and has not ended yet: no other starts beside it. */
+  private unanswered?: { startedAt: number };
 
   constructor(
     private readonly messaging: MessagingMetrics,
@@ -97,15 +108,11 @@ export class BacklogSampler implements OnApplicationBootstrap, OnModuleDestroy {
   private async read(): Promise<void> {
     const readAt = Date.now();
     try {
-      const transport = this.moduleRef && findTransport(this.moduleRef);
-      const byGroup = isBrokerTransport(transport) ? transport.pendingByGroup?.bind(transport) : undefined;
-      const [backlog, pendingByGroup] = await Promise.all([
-        this.messaging.backlog(),
-        byGroup?.().then(
-          (pending) => new Map(pending instanceof Map ? pending : Object.entries(pending)),
-          () => null,
-        ),
-      ]);
+      if (this.unanswered) {
+        // Piling more reads onto a server that does not answer would only add to its queue.
+        throw new Error(`the read started ${Date.now() - this.unanswered.startedAt} ms ago has still not ended`);
+      }
+      const [backlog, pendingByGroup] = await this.bounded(this.readBoth(), readAt);
       this.sample = { backlog, pendingByGroup, readAt, durationMs: Date.now() - readAt };
       if (this.failed) this.logger.log('the outbox backlog can be read again');
       this.failed = false;
@@ -114,5 +121,40 @@ export class BacklogSampler implements OnApplicationBootstrap, OnModuleDestroy {
       if (!this.failed) this.logger.warn(`could not read the outbox backlog: ${(error as Error).message}`);
       this.failed = true;
     }
+  }
+
+  /** The database's counts and, over a broker, its consumer groups (null when those failed). */
+  private readBoth(): Promise<[MessagingBacklog, ReadonlyMap<string, number> | null | undefined]> {
+    const transport = this.moduleRef && findTransport(this.moduleRef);
+    const byGroup = isBrokerTransport(transport) ? transport.pendingByGroup?.bind(transport) : undefined;
+    return Promise.all([
+      this.messaging.backlog(),
+      byGroup?.().then(
+        (pending) => new Map(pending instanceof Map ? pending : Object.entries(pending)),
+        () => null,
+      ),
+    ]);
+  }
+
+  /**
+   * `reading`, or a rejection once `readTimeoutMs` passed without an answer. The read itself cannot
+   * be cancelled; until it ends, it is `unanswered` and no other read starts.
+   */
+  private bounded<T>(reading: Promise<T>, startedAt: number): Promise<T> {
+    const timeoutMs = this.options.readTimeoutMs ?? DEFAULT_BACKLOG_READ_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        const unanswered = { startedAt };
+        this.unanswered = unanswered;
+        const ended = () => {
+          if (this.unanswered === unanswered) this.unanswered = undefined;
+        };
+        reading.then(ended, ended);
+        reject(new Error(`no answer within ${timeoutMs} ms (METRICS_BACKLOG_READ_TIMEOUT_MS)`));
+      }, timeoutMs);
+      timer.unref();
+    });
+    return Promise.race([reading, expired]).finally(() => clearTimeout(timer));
   }
 }
