@@ -164,6 +164,53 @@ describe('schema ownership', () => {
     ]);
   });
 
+  it.each([
+    ['a dollar-quoted DO body', "await tx.query('DO $$ BEGIN PERFORM 1 FROM ledger.balances; END $$');"],
+    ['a function body', "await tx.query(`CREATE FUNCTION f() RETURNS bigint AS $fn$ SELECT count(*) FROM ledger.balances $fn$ LANGUAGE sql`);"],
+    ['a query inside a string', "await tx.query(`SELECT query_to_xml('SELECT * FROM ledger.balances', true, false, '')`);"],
+    ['a name built from a constant array', "const parts = ['ledger', 'balances'];\nexport const sql = `SELECT * FROM ${parts.join('.')}`;"],
+    ['a join with an unknown separator', "export const read = (sep: string) => 'SELECT * FROM ' + ['ledger', 'balances'].join(sep);"],
+    ['a .sql file', 'SELECT *\n  FROM ledger.balances;\n', 'libs/analytics/module/src/queries/read.sql'],
+    ['a JavaScript file', "module.exports = 'SELECT * FROM ledger.balances';", 'libs/analytics/module/src/read.cjs'],
+  ])("rejects another module's schema in %s", (_label, text, path = file) => {
+    const found = checkSchemaOwnership(planted('analytics', path, text));
+    expect(found.length).toBeGreaterThan(0);
+    expect(found).toEqual(found.map(() => expect.stringMatching(new RegExp(`^${path}:\\d+: module "analytics" has SQL naming schema "ledger" \\(ledger\\)`))));
+  });
+
+  it.each([
+    ['a let assigned again', "let s = 'analytics';\ns = 'ledger';\nexport const sql = `SELECT * FROM ${s}.balances`;", '${s}'],
+    ['a table name built apart from its SQL', 'export function read(s: string) {\n  const t = `${s}.balances`;\n  return t;\n}', '${s}'],
+  ])('rejects a schema computed at run time: %s', (_label, text, hole) => {
+    expect(checkSchemaOwnership(planted('analytics', file, text))).toEqual([
+      expect.stringContaining(`module "analytics" has SQL whose schema is computed at run time (${hole})`),
+    ]);
+  });
+
+  it.each([
+    ['SET SCHEMA', "await tx.query(`SET LOCAL SCHEMA 'ledger'`);"],
+    ['set_config with a built name', "await tx.query(`SELECT set_config('search' || '_path', 'ledger', false)`);"],
+  ])('rejects SQL that changes the search path another way (%s)', (_label, text) => {
+    expect(checkSchemaOwnership(planted('analytics', file, text))).toEqual([
+      `${file}:1: module "analytics" has SQL that changes search_path: qualify names with the module's own schema instead`,
+    ]);
+  });
+
+  it('rejects an entity or inbox placed in a schema the file does not spell out', () => {
+    const text = "import { LEDGER_SCHEMA } from './names';\n@Entity('balances', { schema: LEDGER_SCHEMA })\nexport class Stolen {}\nexport const m = [inboxMigration(LEDGER_SCHEMA)];\n";
+    expect(checkSchemaOwnership(planted('analytics', file, text))).toEqual([
+      `${file}:2: module "analytics" places tables in a schema the file does not spell out (LEDGER_SCHEMA): name the module's own schema literally`,
+      `${file}:4: module "analytics" places tables in a schema the file does not spell out (LEDGER_SCHEMA): name the module's own schema literally`,
+    ]);
+  });
+
+  it('rejects a table name in a contracts library, even its own module’s', () => {
+    const path = 'libs/ledger/contracts/src/names.ts';
+    expect(checkSchemaOwnership(planted('ledger-contracts', path, "export const LEDGER_BALANCES_TABLE = 'ledger.balances';\n"))).toEqual([
+      expect.stringMatching(new RegExp(`^${path}:1: contracts "ledger-contracts" has SQL naming schema "ledger" \\(ledger\\)`)),
+    ]);
+  });
+
   it('rejects a schema named by concatenation in an entity', () => {
     const text = "@Entity({ schema: 'led' + 'ger', name: 'balances' })\nexport class Stolen {}\n";
     expect(checkSchemaOwnership(planted('analytics', file, text))).toEqual([`${file}:1: module "analytics" names schema "ledger", which belongs to ledger`]);
@@ -218,7 +265,14 @@ describe('schema ownership', () => {
     expect(schemaReferences('SELECT 1 FROM xledger.entries, public.ledger_entries, ledger', schemas)).toEqual([]);
     expect(schemaReferences('ledger."Entries"', schemas)).toEqual(['ledger']);
     expect(schemaReferences('SELECT * FROM "LEDGER".entries, "led""ger".x', schemas)).toEqual([]);
-    expect(schemaReferences("SELECT 'ledger.entries', E'\\' ledger.x', $$ledger.entries$$, $q$ingestion.t$q$ -- ledger.entries\n/* /* ledger.x */ */", schemas)).toEqual([]);
+    expect(schemaReferences("SELECT 1 -- ledger.entries\n/* /* ledger.x */ */", schemas)).toEqual([]);
+    // String constants and dollar bodies become SQL in EXECUTE, DO, function bodies, query_to_xml.
+    expect(schemaReferences("SELECT query_to_xml('SELECT * FROM ledger.entries', true, false, '')", schemas)).toEqual(['ledger']);
+    expect(schemaReferences("DO $q$ BEGIN PERFORM 1 FROM ingestion.transfers; END $q$", schemas)).toEqual(['ingestion']);
+    expect(schemaReferences("SELECT name'\\', b.* FROM ledger.balances b -- '", schemas)).toEqual(['ledger']);
+    expect(schemaReferences('SELECT * FROM U&"!006Cedger" UESCAPE \'!\' .balances', schemas)).toEqual(['ledger']);
+    // Not SQL: a URL's host, an e-mail address, an event type.
+    expect(schemaReferences("see https://ledger.example.com/x or ops@ledger.example, type 'ledger.balance-changed'", schemas)).toEqual([]);
     expect(schemaReferences('SELECT ledger.* FROM t', schemas)).toEqual(['ledger']);
   });
 });

@@ -194,15 +194,19 @@ export function checkSchemaOwnership(model: Pick<WorkspaceModel, 'projects' | 'f
     if (type !== 'module' && type !== 'contracts') continue;
     const scope = tagValue(project, 'scope') ?? project.name;
     const test = isTestSource(file.path);
+    // A contracts library is public API: it names no table, not even its own module's.
     const foreign = new Map(
       [...owners]
-        .filter(([, scopes]) => !scopes.has(scope) && !(test && ownedByPlatform(scopes)))
+        .filter(([, scopes]) => (type === 'contracts' || !scopes.has(scope)) && !(test && ownedByPlatform(scopes)))
         .map(([schema, scopes]) => [schema, [...scopes].sort().join(', ')]),
     );
     if (foreign.size === 0) continue;
     const facts = factsOf(file.path, file.text);
     for (const { value, line } of test ? [] : facts.namedSchemas) {
       if (foreign.has(value)) problems.push(`${file.path}:${line}: ${type} "${project.name}" names schema "${value}", which belongs to ${foreign.get(value)}`);
+    }
+    for (const { value, line } of test ? [] : facts.unresolvedSchemas) {
+      problems.push(`${file.path}:${line}: ${type} "${project.name}" places tables in a schema the file does not spell out (${value}): name the module's own schema literally`);
     }
     for (const { value, line } of facts.literals) {
       const at = `${file.path}:${line}: ${type} "${project.name}"`;

@@ -35,6 +35,11 @@ export interface FileFacts {
   declaredSchemas: Located<string>[];
   /** Schema names given as `schema: '...'` anywhere (entities, forModule, ...) or to `inboxMigration('...')`. */
   namedSchemas: Located<string>[];
+  /**
+   * Schemas given to `@Entity`, `@ViewEntity`, `forModule`, `defineModuleSchema` or `inboxMigration`
+   * by a value the file does not spell out (an import, a parameter): the source text of that value.
+   */
+  unresolvedSchemas: Located<string>[];
   /** Classes declared with `extends IntegrationEvent`. */
   events: EventDeclaration[];
   /** Class names instantiated with `new X(...)`. */
@@ -85,13 +90,22 @@ export function factsOf(path: string, text: string): FileFacts {
   const cached = cache.get(key);
   if (cached) return cached;
 
-  const file = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  if (path.endsWith('.sql')) {
+    const sqlFacts: FileFacts = { ...emptyFacts(), literals: [{ value: text, line: 1 }] };
+    cache.set(key, sqlFacts);
+    return sqlFacts;
+  }
+  const file = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true, scriptKind(path));
   const constants = new Map<string, string>();
-  const facts: FileFacts = { literals: [], declaredSchemas: [], namedSchemas: [], events: [], constructed: [], subscriptions: [], transports: [], imports: {} };
+  const facts = emptyFacts();
 
-  const folded = (expression: ts.Expression) => foldString(expression, constants, file);
+  const arrays = new Map<string, ts.ArrayLiteralExpression>();
+  const folded = (expression: ts.Expression) => foldString(expression, { constants, arrays, file });
+  // Only `const`: a `let` may be assigned another schema later, so its value is unknown (a hole).
   const collectConstants = (node: ts.Node): void => {
-    if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer) {
+    if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer && isConst(node)) {
+      const initializer = unwrap(node.initializer);
+      if (ts.isArrayLiteralExpression(initializer)) arrays.set(node.name.text, initializer);
       const value = folded(node.initializer);
       if (value !== undefined && !value.includes(HOLE_START)) constants.set(node.name.text, value);
     }
@@ -121,6 +135,9 @@ export function factsOf(path: string, text: string): FileFacts {
     if (ts.isPropertyAssignment(node) && ts.isIdentifier(node.name) && node.name.text === 'schema') {
       const schema = stringValue(node.initializer);
       if (schema !== undefined) facts.namedSchemas.push({ value: schema, line: lineOf(file, node) });
+      else if (!ts.isObjectLiteralExpression(unwrap(node.initializer)) && insideSchemaOwner(node)) {
+        facts.unresolvedSchemas.push({ value: node.initializer.getText(file), line: lineOf(file, node) });
+      }
     }
 
     if (ts.isCallExpression(node)) {
@@ -130,9 +147,10 @@ export function factsOf(path: string, text: string): FileFacts {
         const schema = stringValue(propertyNamed(first, 'schema'));
         if (schema !== undefined) facts.declaredSchemas.push({ value: schema, line: lineOf(file, node) });
       }
-      if (callee === 'inboxMigration') {
+      if (callee === 'inboxMigration' && first) {
         const schema = stringValue(first);
         if (schema !== undefined) facts.namedSchemas.push({ value: schema, line: lineOf(file, node) });
+        else facts.unresolvedSchemas.push({ value: first.getText(file), line: lineOf(file, node) });
       }
     }
 
@@ -217,37 +235,70 @@ function outerExpression(node: ts.Node): ts.Node | undefined {
   return parent && ts.isPropertyAccessExpression(parent) ? parent.parent : parent;
 }
 
+interface FoldScope {
+  constants: ReadonlyMap<string, string>;
+  arrays: ReadonlyMap<string, ts.ArrayLiteralExpression>;
+  file: ts.SourceFile;
+}
+
 /**
  * The string `expression` evaluates to, as far as the source says: literals and the file's string
  * constants are filled in, anything else is a hole (`HOLE_START text HOLE_END`). Undefined when
- * the expression holds no string at all (`a + b` on numbers, say).
+ * the expression holds no string at all (`a + b` on numbers, say). A `join` whose separator is
+ * unknown is read as joined by dots: a schema-qualified name is what the checks look for.
  */
-function foldString(expression: ts.Expression, constants: ReadonlyMap<string, string>, file: ts.SourceFile): string | undefined {
-  const hole = (node: ts.Node) => `${HOLE_START}${node.getText(file)}${HOLE_END}`;
-  const part = (node: ts.Expression): string => foldString(node, constants, file) ?? hole(node);
+function foldString(expression: ts.Expression, scope: FoldScope): string | undefined {
+  const hole = (node: ts.Node) => `${HOLE_START}${node.getText(scope.file)}${HOLE_END}`;
+  const part = (node: ts.Expression): string => foldString(node, scope) ?? hole(node);
+  expression = unwrap(expression);
   if (ts.isStringLiteralLike(expression)) return expression.text;
-  if (ts.isParenthesizedExpression(expression) || ts.isAsExpression(expression) || ts.isSatisfiesExpression(expression)) {
-    return foldString(expression.expression, constants, file);
-  }
-  if (ts.isIdentifier(expression)) return constants.get(expression.text);
+  if (ts.isIdentifier(expression)) return scope.constants.get(expression.text);
   if (ts.isTemplateExpression(expression)) {
     return expression.head.text + expression.templateSpans.map((span) => part(span.expression) + span.literal.text).join('');
   }
   if (ts.isBinaryExpression(expression) && expression.operatorToken.kind === ts.SyntaxKind.PlusToken) {
-    const [left, right] = [foldString(expression.left, constants, file), foldString(expression.right, constants, file)];
+    const [left, right] = [foldString(expression.left, scope), foldString(expression.right, scope)];
     if (left === undefined && right === undefined) return undefined;
     return (left ?? hole(expression.left)) + (right ?? hole(expression.right));
   }
   if (ts.isCallExpression(expression) && ts.isPropertyAccessExpression(expression.expression)) {
     const { name, expression: target } = expression.expression;
-    if (name.text === 'join' && ts.isArrayLiteralExpression(target)) {
-      const separator = expression.arguments[0] ? part(expression.arguments[0]) : ',';
-      return target.elements.map((element) => part(element)).join(separator);
+    const array = ts.isArrayLiteralExpression(target) ? target : ts.isIdentifier(target) ? scope.arrays.get(target.text) : undefined;
+    if (name.text === 'join' && array) {
+      const separator = expression.arguments[0] ? (foldString(expression.arguments[0], scope) ?? '.') : ',';
+      return array.elements.map((element) => part(element)).join(separator);
     }
     if (name.text === 'concat') {
-      const head = foldString(target, constants, file);
+      const head = foldString(target, scope);
       if (head !== undefined) return head + expression.arguments.map((argument) => part(argument)).join('');
     }
   }
   return undefined;
+}
+
+function unwrap(expression: ts.Expression): ts.Expression {
+  while (ts.isParenthesizedExpression(expression) || ts.isAsExpression(expression) || ts.isSatisfiesExpression(expression)) expression = expression.expression;
+  return expression;
+}
+
+function isConst(declaration: ts.VariableDeclaration): boolean {
+  return ts.isVariableDeclarationList(declaration.parent) && (declaration.parent.flags & ts.NodeFlags.Const) !== 0;
+}
+
+/** Whether a `schema:` property sits in the options of a call that places tables in a schema. */
+function insideSchemaOwner(property: ts.PropertyAssignment): boolean {
+  const call = property.parent.parent;
+  const callee = ts.isCallExpression(call) ? calleeName(call) : ts.isNewExpression(call) && ts.isIdentifier(call.expression) ? call.expression.text : undefined;
+  return ['Entity', 'ViewEntity', 'forModule', 'defineModuleSchema', 'Table'].includes(callee ?? '');
+}
+
+function scriptKind(path: string): ts.ScriptKind {
+  if (/\.[cm]?tsx$/.test(path)) return ts.ScriptKind.TSX;
+  if (/\.[cm]?jsx$/.test(path)) return ts.ScriptKind.JSX;
+  if (/\.[cm]?js$/.test(path)) return ts.ScriptKind.JS;
+  return ts.ScriptKind.TS;
+}
+
+function emptyFacts(): FileFacts {
+  return { literals: [], declaredSchemas: [], namedSchemas: [], unresolvedSchemas: [], events: [], constructed: [], subscriptions: [], transports: [], imports: {} };
 }

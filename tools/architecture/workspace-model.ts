@@ -45,15 +45,18 @@ export function tagValue(project: Pick<ProjectInfo, 'tags'>, kind: 'type' | 'sco
 
 /** Test code and test fixtures: they may name throwaway schemas and events that production never has. */
 export function isTestSource(path: string): boolean {
-  return /\.spec\.ts$|\.fixture\.ts$|(^|\/)(test-support|testing)\/|(^|\/)testing\.ts$/.test(path);
+  return /\.spec\.[cm]?[jt]sx?$|\.fixture\.[cm]?[jt]sx?$|(^|\/)(test-support|testing)\/|(^|\/)testing\.ts$/.test(path);
 }
 
-function typeScriptFiles(folder: string): string[] {
+/** Source read by the checks: TypeScript and JavaScript in every flavour, and SQL files a module may load. */
+const SOURCE_FILE = /\.(?:[cm]?[jt]sx?|sql)$/;
+
+function sourceFiles(folder: string): string[] {
   if (!existsSync(folder)) return [];
   return readdirSync(folder, { withFileTypes: true }).flatMap((entry) => {
     const path = join(folder, entry.name);
-    if (entry.isDirectory()) return SKIP_FOLDERS.has(entry.name) ? [] : typeScriptFiles(path);
-    return entry.isFile() && entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') ? [path] : [];
+    if (entry.isDirectory()) return SKIP_FOLDERS.has(entry.name) ? [] : sourceFiles(path);
+    return entry.isFile() && SOURCE_FILE.test(entry.name) && !/\.d\.[cm]?ts$/.test(entry.name) ? [path] : [];
   });
 }
 
@@ -81,7 +84,7 @@ export function parseLintRules(eslintConfig: string): DependencyRule[] {
 
 /**
  * Builds the model of the workspace at `root` (the Nx workspace this process runs in): the
- * project graph, computed without the daemon, and every TypeScript file of every project.
+ * project graph, computed without the daemon, and every source file of every project (see `SOURCE_FILE`).
  */
 export async function readWorkspace(root: string = workspaceRoot): Promise<WorkspaceModel> {
   process.env['NX_DAEMON'] = 'false';
@@ -95,7 +98,7 @@ export async function readWorkspace(root: string = workspaceRoot): Promise<Works
   const files: SourceFile[] = [];
   const seen = new Set<string>();
   for (const project of roots) {
-    for (const file of typeScriptFiles(join(root, project.root))) {
+    for (const file of sourceFiles(join(root, project.root))) {
       const path = relative(root, file).split(sep).join('/');
       if (seen.has(path)) continue; // a nested project's file belongs to the nested project
       seen.add(path);
