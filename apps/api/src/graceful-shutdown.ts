@@ -7,9 +7,10 @@ const EXIT_GRACE_MS = 500;
  * close the app (modules drain, the relay stops, the pool closes last). A second signal, or
  * the timeout, exits at once. `timeoutMs` contains messaging's drain budget with a reserve
  * (see `appConfigFromEnv`), so messaging gives up and names what it abandoned first.
- * `afterClose` runs once the app closed, inside the same timeout (e.g. flushing traces).
+ * `afterClose` runs once the app closed, inside the same timeout (e.g. flushing traces): it is
+ * given the milliseconds left of it (less the exit grace), and must finish within them.
  */
-export function closeOnSignals(app: INestApplication, logger: LoggerService, timeoutMs: number, afterClose?: () => Promise<void> | undefined): void {
+export function closeOnSignals(app: INestApplication, logger: LoggerService, timeoutMs: number, afterClose?: (remainingMs: number) => Promise<void> | undefined): void {
   let closing = false;
   const close = async (signal: NodeJS.Signals) => {
     if (closing) {
@@ -18,6 +19,7 @@ export function closeOnSignals(app: INestApplication, logger: LoggerService, tim
     }
     closing = true;
     logger.log(`${signal} received: shutting down`, 'Shutdown');
+    const deadline = Date.now() + timeoutMs;
     const timer = setTimeout(() => {
       logger.error(`shutdown took longer than ${timeoutMs} ms: exiting`, undefined, 'Shutdown');
       process.exit(1);
@@ -36,7 +38,7 @@ export function closeOnSignals(app: INestApplication, logger: LoggerService, tim
     } finally {
       clearInterval(reaper);
     }
-    await Promise.resolve(afterClose?.()).catch((error: Error) => logger.warn(`after shutdown: ${error.message}`, 'Shutdown'));
+    await Promise.resolve(afterClose?.(Math.max(0, deadline - Date.now() - 2 * EXIT_GRACE_MS))).catch((error: Error) => logger.warn(`after shutdown: ${error.message}`, 'Shutdown'));
     // Whatever close() abandoned (a handler call that never returns, its timers) must not keep
     // the process alive: leave once the log lines are out, well inside the budget.
     setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();

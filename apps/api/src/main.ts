@@ -10,6 +10,7 @@ import { appConfigFromEnv } from './app.config';
 import { AppModule } from './app.module';
 import { createApp, createLogger } from './bootstrap';
 import { closeOnSignals } from './graceful-shutdown';
+import { reportTracingProblems, shutdownTracing } from './tracing/tracing-reports';
 import { formatReport, INVARIANT_MODULES, InvariantsService } from './invariants/invariants.service';
 import { waitForDrain } from './invariants/pipeline-drain';
 
@@ -17,8 +18,10 @@ async function serve(): Promise<void> {
   const config = appConfigFromEnv();
   const logger = createLogger(config);
   const app = await createApp(config, logger);
-  // The last spans (the shutdown's own) are flushed once the app closed.
-  closeOnSignals(app, logger, config.shutdownTimeoutMs, () => tracing?.shutdown());
+  // Exports that fail (collector down, refusing, hanging) are logged, at most once a minute.
+  if (tracing) reportTracingProblems(logger, envInt(process.env, 'TRACING_REPORT_INTERVAL_MS', 60_000, 0));
+  // The last spans (the shutdown's own) are flushed once the app closed, within what is left of the budget.
+  closeOnSignals(app, logger, config.shutdownTimeoutMs, (remainingMs) => shutdownTracing(tracing, remainingMs, logger));
   await app.listen(config.port, config.host);
   logger.log(`listening on http://${config.host}:${config.port}`, 'Main');
 }
