@@ -27,6 +27,9 @@ const WITH_BODY: Responses = {
   '413': { description: 'Body larger than HTTP_BODY_LIMIT_BYTES', content: ERROR },
   '415': { description: 'A body that is not `application/json`', content: ERROR },
 };
+const WITH_PATH_PARAMETER: Responses = {
+  '414': { description: 'A path parameter longer than 256 characters (the router\'s maxParamLength); the body names `path`, not the value', content: ERROR },
+};
 const RATE_LIMITED: Responses = {
   '429': {
     description: 'Over the write rate limit (RATE_LIMIT_WRITES_PER_MINUTE per client address); nothing was read or stored',
@@ -38,7 +41,8 @@ const RATE_LIMITED: Responses = {
 /**
  * Documents the answers every operation can give whatever its controller says: the request
  * timeouts, unexpected failures, an unavailable database or a closing server; for operations
- * that take a body, its size and media type; for rate-limited ones, 429 with `retry-after` and
+ * that take a body, its size and media type; for those with a path parameter, 414 for one past
+ * the router's length limit; for rate-limited ones, 429 with `retry-after` and
  * the limit headers on every answer. What an operation already documents is kept.
  */
 export function documentCommonResponses(document: OpenAPIObject, rateLimited: RateLimitedOperation): void {
@@ -48,7 +52,13 @@ export function documentCommonResponses(document: OpenAPIObject, rateLimited: Ra
       if (!operation) continue;
       const fastifyPath = path.replace(/\{(\w+)\}/g, ':$1');
       const limited = rateLimited(method.toUpperCase(), fastifyPath);
-      const responses = { ...ANY_OPERATION, ...(method === 'get' || method === 'delete' ? {} : WITH_BODY), ...(limited ? RATE_LIMITED : {}), ...operation.responses };
+      const responses = {
+        ...ANY_OPERATION,
+        ...(method === 'get' || method === 'delete' ? {} : WITH_BODY),
+        ...(fastifyPath.includes(':') ? WITH_PATH_PARAMETER : {}),
+        ...(limited ? RATE_LIMITED : {}),
+        ...operation.responses,
+      };
       operation.responses = Object.fromEntries(Object.entries(responses).sort(([a], [b]) => a.localeCompare(b)));
       if (!limited) continue;
       for (const [status, response] of Object.entries(operation.responses)) {

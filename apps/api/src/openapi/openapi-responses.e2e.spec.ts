@@ -199,11 +199,38 @@ describe('every response matches the OpenAPI document (real requests)', () => {
     expect(await field('/accounts/pager/entries?limit=0')).toBe('limit');
     expect(await field('/accounts/pager/statements/EUR?cursor=-1')).toBe('cursor');
     expect(await field('/accounts/pager/statements/euro')).toBe('currency');
+    // Cursors are bigint sequence numbers: one past the range is a 400, not the database's 500.
+    expect(await field('/accounts/pager/transfers?limit=1&cursor=9223372036854775808')).toBe('cursor');
+    expect(await field('/accounts/pager/entries?cursor=9999999999999999999')).toBe('cursor');
+    expect(await field('/accounts/pager/statements/EUR?cursor=9223372036854775808')).toBe('cursor');
+    for (const list of ['transfers', 'entries', 'statements/EUR']) {
+      expect((await send(`/accounts/pager/${list}?cursor=9223372036854775807`)).status).toBe(200);
+    }
+    expect(await field(`/accounts/${'a'.repeat(129)}/balances`)).toBe('account');
+    expect(await field(`/transfers/${'a'.repeat(129)}`)).toBe('id');
     expect(await field('/accounts/bad%20id/balances')).toBe('account');
     expect(await field('/transfers/bad%20id')).toBe('id');
     expect((await send('/accounts/pager/balances')).status).toBe(200);
     expect((await send('/transfers/page-1')).status).toBe(200);
     expect((await send('/transfers/nowhere')).status).toBe(404);
+  }, START_TIMEOUT_MS);
+
+  it('a path parameter past the router limit (256): 414 naming `path`, without echoing the path', async () => {
+    const long = 'a'.repeat(257);
+    const urls = [
+      ...['balances', 'transfers', 'entries', 'statements/EUR'].map((list) => `/accounts/${long}/${list}`),
+      `/accounts/pager/statements/${long}`,
+      `/transfers/${long}`,
+    ];
+    for (const url of urls) {
+      const answer = await send(url);
+      expect(answer.status).toBe(414);
+      expect(answer.json()).toMatchObject({ statusCode: 414, error: 'URI Too Long', field: 'path' });
+      expect(answer.body).not.toContain(long);
+    }
+    const replay = await send(`/admin/dead-letters/${long}/replay`, { method: 'POST', headers: ADMIN });
+    expect(replay.status).toBe(414);
+    expect(replay.body).not.toContain(long);
   }, START_TIMEOUT_MS);
 
   it('admin: 200/202 with the token, 401 without, 400 naming the field; dead letters page to the end', async () => {
@@ -285,6 +312,6 @@ describe('every response matches the OpenAPI document (real requests)', () => {
     });
     expect(missing).toEqual([]);
     const all = new Set(exchanges.map((exchange) => exchange.status));
-    for (const status of [200, 201, 202, 400, 401, 404, 408, 409, 413, 415, 429, 503]) expect(all).toContain(status);
+    for (const status of [200, 201, 202, 400, 401, 404, 408, 409, 413, 414, 415, 429, 503]) expect(all).toContain(status);
   });
 });

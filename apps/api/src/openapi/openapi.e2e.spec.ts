@@ -128,6 +128,19 @@ describe('the OpenAPI document (whole app)', () => {
     expect(Object.keys((ingest['429'] as { headers?: object }).headers ?? {})).toContain('retry-after');
     expect(Object.keys(operation('/health', 'get').responses ?? {})).toEqual(expect.arrayContaining(['200', '408', '500', '503']));
     expect(operation('/health', 'get').security).toEqual([]);
+    // Every operation with a path parameter documents the router's 414; one without has none.
+    for (const [path, method] of [['/accounts/{account}/balances', 'get'], ['/accounts/{account}/transfers', 'get'], ['/accounts/{account}/entries', 'get'], ['/accounts/{account}/statements/{currency}', 'get'], ['/transfers/{id}', 'get'], ['/admin/dead-letters/{id}/replay', 'post']]) {
+      expect(Object.keys(operation(path, method).responses ?? {})).toContain('414');
+    }
+    expect(Object.keys(operation('/health', 'get').responses ?? {})).not.toContain('414');
+    // Cursors say their range; ids their length, so the 400 for 129-256 characters is documented.
+    const parameter = (path: string, name: string) =>
+      (operation(path, 'get') as { parameters?: { name: string; schema?: { pattern?: string; maxLength?: number } }[] }).parameters?.find((p) => p.name === name)?.schema;
+    for (const list of ['transfers', 'entries', 'statements/{currency}']) {
+      expect(parameter(`/accounts/{account}/${list}`, 'cursor')).toMatchObject({ type: 'string', pattern: '^[1-9][0-9]{0,18}$' });
+      expect(parameter(`/accounts/{account}/${list}`, 'account')).toMatchObject({ maxLength: 128 });
+    }
+    expect(parameter('/transfers/{id}', 'id')).toMatchObject({ maxLength: 128 });
     expect(operation('/admin/pipeline', 'get').security).toEqual([{ admin: [] }]);
     expect(document.components?.securitySchemes?.['admin']).toEqual({ type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' });
     expect(document.servers?.length).toBeGreaterThan(0);

@@ -9,6 +9,9 @@ import { parseJsonBody } from './json-body.parser';
 import { rateLimitHook, type RateLimitOptions } from './rate-limit';
 import { DEFAULT_CONTENT_SECURITY_POLICY, securityHeaders, securityHeadersHook, type SecurityHeadersOptions } from './security-headers';
 
+/** Longest path parameter the router matches; a longer one is a 414 naming `path`. */
+export const MAX_PARAM_LENGTH = 256;
+
 export interface HttpOptions {
   /** Largest request body accepted, in bytes. */
   bodyLimitBytes: number;
@@ -76,7 +79,7 @@ export function createHttpAdapter(options: HttpOptions = httpOptionsFromEnv()): 
     // Let requests in flight finish on shutdown; Node's server.close() still drops idle keep-alive sockets.
     forceCloseConnections: false,
     // Long enough for 128-character ids, so our validation (not a bare 414) answers.
-    routerOptions: { maxParamLength: 256 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Typed structurally: Fastify's generic reply type does not unify with a plain handler.
     frameworkErrors: frameworkErrorHandler(options.securityHeaders) as never,
   });
@@ -95,10 +98,20 @@ interface BareReply {
   send(payload: unknown): unknown;
 }
 
-/** Our error format for errors the router raises before any route or hook runs (a malformed percent-encoding in the path). */
+/**
+ * What the router's own errors say instead of Fastify's wording, which echoes the whole path (a
+ * path parameter over `maxParamLength` could be kilobytes).
+ */
+const ROUTER_MESSAGES: Record<string, string> = {
+  FST_ERR_BAD_URL: 'path: malformed percent-encoding',
+  FST_ERR_MAX_PARAM_LENGTH: `path: a path parameter is longer than ${MAX_PARAM_LENGTH} characters`,
+};
+
+/** Our error format for errors the router raises before any route or hook runs (a malformed or overlong path). */
 function frameworkErrorHandler(headers: SecurityHeadersOptions) {
   return (error: { code?: string; statusCode?: number }, _request: unknown, reply: BareReply): void => {
-    const response = error.code === 'FST_ERR_BAD_URL' ? { ...toHttpError(error), message: 'path: malformed percent-encoding', field: 'path' } : toHttpError(error);
+    const message = error.code ? ROUTER_MESSAGES[error.code] : undefined;
+    const response = message ? { ...toHttpError(error), message, field: 'path' } : toHttpError(error);
     // No hook runs for these, so the security headers are set here.
     reply.headers(securityHeaders(headers)).code(response.statusCode).send(response);
   };

@@ -14,7 +14,7 @@ export { TokenBuckets, isRateLimited, rateLimitHook } from './rate-limit';
 export type { RateLimitOptions, RateLimitDecision } from './rate-limit';
 export { DEFAULT_CONTENT_SECURITY_POLICY, securityHeaders } from './security-headers';
 export type { SecurityHeadersOptions } from './security-headers';
-export { readObject, readArray, readString, readIntParam, fieldPath } from './request-reader';
+export { readObject, readArray, readString, readIntParam, readBigintCursor, BIGINT_CURSOR_SCHEMA, MAX_BIGINT_CURSOR, fieldPath } from './request-reader';
 export { readInstant } from './instant-reader';
 export type { InstantOptions } from './instant-reader';
 export type { JsonObject } from './request-reader';

@@ -1,5 +1,5 @@
 import { ValidationError } from '@modulith/core';
-import { readArray, readIntParam, readObject, readString } from './request-reader';
+import { readArray, readBigintCursor, readIntParam, readObject, readString } from './request-reader';
 
 function failure(work: () => unknown): ValidationError {
   try {
@@ -32,5 +32,15 @@ describe('request readers', () => {
     expect(readIntParam('20', 'limit', 50, 1, 500)).toBe(20);
     expect(failure(() => readIntParam('0', 'limit', 50, 1, 500)).field).toBe('limit');
     expect(failure(() => readIntParam('-1', 'limit', 50, 1, 500)).field).toBe('limit');
+  });
+
+  it('read a keyset cursor by value within 1..2^63-1, not only by its digits', () => {
+    expect(readBigintCursor(undefined, 'cursor')).toBeUndefined();
+    expect(readBigintCursor('1', 'cursor')).toBe('1');
+    expect(readBigintCursor('9223372036854775807', 'cursor')).toBe('9223372036854775807');
+    for (const bad of ['9223372036854775808', '9999999999999999999', '10000000000000000000', '0', '-1', '01', '1.5', '', 'x']) {
+      expect(failure(() => readBigintCursor(bad, 'cursor')).field).toBe('cursor');
+    }
+    expect(failure(() => readBigintCursor(['1', '2'], 'cursor')).field).toBe('cursor');
   });
 });

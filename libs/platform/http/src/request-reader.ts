@@ -57,3 +57,24 @@ export function readIntParam(value: unknown, path: string, fallback: number, min
   if (parsed < min || parsed > max) throw new ValidationError(path, `must be an integer between ${min} and ${max}`);
   return parsed;
 }
+
+/** The largest keyset cursor: sequence numbers live in PostgreSQL `bigint` columns. */
+export const MAX_BIGINT_CURSOR = 9_223_372_036_854_775_807n;
+/** What `readBigintCursor` accepts, for the OpenAPI schema of a cursor parameter. */
+export const BIGINT_CURSOR_SCHEMA = {
+  type: 'string' as const,
+  pattern: '^[1-9][0-9]{0,18}$',
+  description: '`nextCursor` of the previous page: a positive integer no larger than 9223372036854775807',
+};
+
+/**
+ * A keyset cursor handed out by the API (a sequence number), or undefined when absent. Checked by
+ * value, not only by digits, so a cursor past the `bigint` range is a 400 naming `path`, never a
+ * database error.
+ */
+export function readBigintCursor(value: unknown, path: string): string | undefined {
+  if (value === undefined) return undefined;
+  const text = readString(value, path, /^[1-9][0-9]{0,18}$/, 'must be the nextCursor of a previous page');
+  if (BigInt(text) > MAX_BIGINT_CURSOR) throw new ValidationError(path, 'must be the nextCursor of a previous page');
+  return text;
+}

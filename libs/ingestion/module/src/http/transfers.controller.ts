@@ -15,7 +15,7 @@ import {
   ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
 import { NotFoundError, PayloadTooLargeError, ValidationError } from '@modulith/core';
-import { fieldPath, readArray, readIntParam, readObject, readString } from '@modulith/http';
+import { BIGINT_CURSOR_SCHEMA, fieldPath, readArray, readBigintCursor, readIntParam, readObject, readString } from '@modulith/http';
 import {
   FindAccountTransfersQuery,
   GetTransferQuery,
@@ -27,6 +27,9 @@ import {
 } from '@modulith/ingestion/contracts';
 import { parseTransfer } from '../transfer.rules';
 import { IngestResultDto, TransferBatchDto, TransferDto, TransferPageDto, TransferViewDto } from './transfer.dto';
+
+// Stated in the document so that the 400 for an id of 129-256 characters is no surprise (past 256 the router answers 414).
+const TRANSFER_ID_SCHEMA = { type: 'string' as const, pattern: TRANSFER_LIMITS.idPattern.source, maxLength: 128 };
 
 interface StatusReply {
   status(code: number): unknown;
@@ -83,7 +86,7 @@ export class TransfersController {
 
   @Get('transfers/:id')
   @ApiOperation({ summary: 'One transfer by id' })
-  @ApiParam({ name: 'id', description: 'The transfer id (1-128 of letters, digits and -_.:)' })
+  @ApiParam({ name: 'id', description: 'The transfer id (1-128 of letters, digits and -_.:)', schema: TRANSFER_ID_SCHEMA })
   @ApiOkResponse({ type: TransferViewDto })
   @ApiBadRequestResponse({ description: 'Malformed id' })
   @ApiNotFoundResponse({ description: 'No such transfer' })
@@ -97,9 +100,9 @@ export class TransfersController {
   /** Transfers from or to an account, newest first. */
   @Get('accounts/:account/transfers')
   @ApiOperation({ summary: 'Transfers from or to an account, newest first, keyset paged' })
-  @ApiParam({ name: 'account', description: 'Account id' })
+  @ApiParam({ name: 'account', description: 'Account id (1-128 of letters, digits and -_.:)', schema: TRANSFER_ID_SCHEMA })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } })
-  @ApiQuery({ name: 'cursor', required: false, description: '`nextCursor` of the previous page' })
+  @ApiQuery({ name: 'cursor', required: false, description: BIGINT_CURSOR_SCHEMA.description, schema: BIGINT_CURSOR_SCHEMA })
   @ApiOkResponse({ type: TransferPageDto })
   @ApiBadRequestResponse({ description: 'Malformed account, limit or cursor' })
   listByAccount(
@@ -108,7 +111,7 @@ export class TransfersController {
     @Query('cursor') cursor?: string,
   ): Promise<TransferPage> {
     readString(account, 'account', TRANSFER_LIMITS.idPattern, TRANSFER_LIMITS.idRule);
-    if (cursor !== undefined) readString(cursor, 'cursor', /^[1-9][0-9]{0,18}$/, 'must be the nextCursor of a previous page');
-    return this.queries.execute(new FindAccountTransfersQuery(account, readIntParam(limit, 'limit', 50, 1, 500), cursor));
+    const after = readBigintCursor(cursor, 'cursor');
+    return this.queries.execute(new FindAccountTransfersQuery(account, readIntParam(limit, 'limit', 50, 1, 500), after));
   }
 }
