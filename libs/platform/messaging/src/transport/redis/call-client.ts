@@ -3,12 +3,11 @@ import { CallDeadlineExceededError, ModuleNotHostedError, ReplicaLostError } fro
 import type { Redis } from 'ioredis';
 import { decodeReply, encodeCall, type CallReply, type CallRequest } from '../../calls/call-wire';
 import { CallTransportError } from '../../messaging.errors';
-import { Wakeup } from '../../relay/wakeup';
-import { retryDelayMs } from '../../retries/backoff';
 import { describeFailure } from '../../retries/failure';
 import { CALL_FIELD, callKeys } from './call-keys';
 import { SEND_CALL_SCRIPT, WATCH_CALL_SCRIPT } from './call-scripts';
 import { bounded, resetOnTimeout } from './redis-connection';
+import { RedisLoop } from './redis-loop';
 
 export interface CallClientOptions {
   /** Commands (send, watch); has its own command timeout. */
@@ -47,37 +46,30 @@ const REPLIES_PER_READ = 100;
  * `ReplicaLostError` if it is a command (never re-sent blindly); one still queued when no replica
  * is left is deleted and failed with `ModuleNotHostedError`.
  */
-export class CallClient {
+export class CallClient extends RedisLoop {
   private readonly pending = new Map<string, Pending>();
-  private running = false;
-  private loop?: Promise<void>;
   private watcher?: NodeJS.Timeout;
   private watching = false;
-  private readonly stopping = new Wakeup();
   private readonly replyKey: string;
   /** Queries re-sent after their replica was lost. */
   readonly counts = { resent: 0, lostReplies: 0 };
 
   constructor(private readonly options: CallClientOptions) {
+    super();
     this.replyKey = callKeys.replies(options.keyPrefix, options.replica);
   }
 
-  start(): void {
+  override start(): void {
     if (this.running) return;
-    this.running = true;
-    this.loop = this.readReplies();
+    super.start();
     this.watcher = setInterval(() => void this.watch(), this.options.heartbeatMs);
     this.watcher.unref();
   }
 
   /** Ends the reply loop; calls still waiting fail with `CallDeadlineExceededError` (this process is stopping). */
   async stop(): Promise<void> {
-    if (!this.running) return;
-    this.running = false;
     clearInterval(this.watcher);
-    this.stopping.signal();
-    this.options.replies.disconnect();
-    await this.loop;
+    if (!(await this.end(() => this.options.replies.disconnect()))) return;
     for (const call of [...this.pending.values()]) {
       this.settle(call.request.id)?.reject(this.deadlineError(call.request, 'the calling process is shutting down'));
     }
@@ -123,30 +115,24 @@ export class CallClient {
     return call;
   }
 
-  private async readReplies(): Promise<void> {
-    const { replies, commandTimeoutMs, logger } = this.options;
-    let failures = 0;
-    while (this.running) {
-      try {
-        const reply = (await bounded(
-          replies,
-          replies.call('BLMPOP', BLOCK_MS / 1000, 1, this.replyKey, 'LEFT', 'COUNT', REPLIES_PER_READ),
-          BLOCK_MS + commandTimeoutMs,
-          'BLMPOP of the call replies',
-        )) as [string, string[]] | null;
-        for (const json of reply?.[1] ?? []) this.deliver(json);
-        if (failures > 0) logger.log('call replies are read again');
-        failures = 0;
-      } catch (error) {
-        if (!this.running) return;
-        failures += 1;
-        const delayMs = retryDelayMs(failures, { baseDelayMs: 100, maxDelayMs: 2000 });
-        if (failures === 1 || failures % 50 === 0) {
-          logger.warn(`could not read call replies (${describeFailure(error).message}); calls in flight end by their deadlines; next try in ${delayMs} ms`);
-        }
-        await this.stopping.sleep(delayMs);
-      }
-    }
+  /** Takes the replies waiting on this process's list, up to a hundred at once (blocks while there are none). */
+  protected async step(): Promise<void> {
+    const { replies, commandTimeoutMs } = this.options;
+    const reply = (await bounded(
+      replies,
+      replies.call('BLMPOP', BLOCK_MS / 1000, 1, this.replyKey, 'LEFT', 'COUNT', REPLIES_PER_READ),
+      BLOCK_MS + commandTimeoutMs,
+      'BLMPOP of the call replies',
+    )) as [string, string[]] | null;
+    for (const json of reply?.[1] ?? []) this.deliver(json);
+  }
+
+  protected failed(error: unknown, delayMs: number, report: boolean): void {
+    if (report) this.options.logger.warn(`could not read call replies (${describeFailure(error).message}); calls in flight end by their deadlines; next try in ${delayMs} ms`);
+  }
+
+  protected override recovered(): void {
+    this.options.logger.log('call replies are read again');
   }
 
   private deliver(json: string): void {

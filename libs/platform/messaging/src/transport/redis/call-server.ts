@@ -2,13 +2,12 @@ import type { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { CallHandler } from '../../calls/call-transport';
 import { decodeRequest, encodeCall, type CallReply, type CallRequest } from '../../calls/call-wire';
-import { Wakeup } from '../../relay/wakeup';
-import { retryDelayMs } from '../../retries/backoff';
 import { describeFailure } from '../../retries/failure';
 import { CALL_FIELD, callKeys } from './call-keys';
 import { CLAIM_LAPSED_SCRIPT, CREATE_CALL_GROUP_SCRIPT } from './call-scripts';
 import type { CallSlots } from './call-slots';
 import { bounded, resetOnTimeout } from './redis-connection';
+import { RedisLoop } from './redis-loop';
 import { entriesOfReply, record, type RawStreamEntry } from './stream-entries';
 
 export interface CallServerOptions {
@@ -43,12 +42,10 @@ const REPLY_TTL_MS = 60_000;
  * deletion. When a read or reply fails (Redis away), the loop re-reads its own pending entries
  * first (a command met twice is applied once: see `CallExecutor`).
  */
-export class CallServer {
-  private running = false;
-  private loop?: Promise<void>;
-  private readonly stopping = new Wakeup();
+export class CallServer extends RedisLoop {
   private readonly inFlight = new Map<string, Promise<void>>();
   private ownPendingFirst = true;
+  private groupReady = false;
   private readonly stream: string;
   private readonly hosts: string;
   private markReady: () => void = () => undefined;
@@ -60,24 +57,14 @@ export class CallServer {
   readonly counts = { executed: 0, expired: 0, reclaimed: 0 };
 
   constructor(private readonly options: CallServerOptions) {
+    super();
     this.stream = callKeys.requests(options.keyPrefix, options.module);
     this.hosts = callKeys.hosts(options.keyPrefix, options.module);
   }
 
-  start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
-  }
-
   /** Stops taking calls (a blocked read is abandoned); resolves once the calls taken have been answered. */
   async stop(): Promise<void> {
-    if (!this.running) return;
-    this.running = false;
-    this.stopping.signal();
-    this.options.redis.disconnect();
-    await this.loop;
-    await Promise.all(this.inFlight.values());
+    if (await this.end(() => this.options.redis.disconnect())) await Promise.all(this.inFlight.values());
   }
 
   /** Takes over calls that lapsed replicas took and never answered (called once per heartbeat). */
@@ -94,42 +81,36 @@ export class CallServer {
     await this.take(claimed);
   }
 
-  private async run(): Promise<void> {
-    const { redis, commandTimeoutMs, module, logger, slots } = this.options;
-    let failures = 0;
-    let groupReady = false;
-    while (this.running) {
-      try {
-        if (!groupReady) {
-          await bounded(redis, redis.call('EVAL', CREATE_CALL_GROUP_SCRIPT, 1, this.stream, module), commandTimeoutMs, `creating the call group ${module}`);
-          groupReady = true;
-          this.isReady = true;
-          this.markReady();
-        }
-        if (this.ownPendingFirst) {
-          const own = await this.read('0', MAX_READ);
-          this.ownPendingFirst = false;
-          await this.take(own);
-        }
-        if (slots.free === 0) {
-          // Every slot is busy: wait for one before taking more calls from the stream.
-          await slots.acquire();
-          slots.release();
-        }
-        await this.take(await this.read('>', Math.max(1, Math.min(MAX_READ, slots.free))));
-        if (failures > 0) logger.log(`calls to ${module} are served again`);
-        failures = 0;
-      } catch (error) {
-        if (!this.running) return;
-        failures += 1;
-        const message = describeFailure(error).message;
-        if (/NOGROUP/.test(message)) groupReady = false;
-        this.ownPendingFirst = true;
-        const delayMs = retryDelayMs(failures, { baseDelayMs: 100, maxDelayMs: 2000 });
-        if (failures === 1 || failures % 50 === 0) logger.warn(`could not read calls to ${module} (${message}); next try in ${delayMs} ms`);
-        await this.stopping.sleep(delayMs);
-      }
+  protected async step(): Promise<void> {
+    const { redis, commandTimeoutMs, module, slots } = this.options;
+    if (!this.groupReady) {
+      await bounded(redis, redis.call('EVAL', CREATE_CALL_GROUP_SCRIPT, 1, this.stream, module), commandTimeoutMs, `creating the call group ${module}`);
+      this.groupReady = this.isReady = true;
+      this.markReady();
     }
+    if (this.ownPendingFirst) {
+      const own = await this.read('0', MAX_READ);
+      this.ownPendingFirst = false;
+      await this.take(own);
+    }
+    if (slots.free === 0) {
+      // Every slot is busy: wait for one before taking more calls from the stream.
+      await slots.acquire();
+      slots.release();
+    }
+    await this.take(await this.read('>', Math.max(1, Math.min(MAX_READ, slots.free))));
+  }
+
+  protected failed(error: unknown, delayMs: number, report: boolean): void {
+    const message = describeFailure(error).message;
+    // A Redis that lost its data lost the group too: make it again.
+    if (/NOGROUP/.test(message)) this.groupReady = false;
+    this.ownPendingFirst = true;
+    if (report) this.options.logger.warn(`could not read calls to ${this.options.module} (${message}); next try in ${delayMs} ms`);
+  }
+
+  protected override recovered(): void {
+    this.options.logger.log(`calls to ${this.options.module} are served again`);
   }
 
   private async read(from: '>' | '0', count: number): Promise<RawStreamEntry[]> {
