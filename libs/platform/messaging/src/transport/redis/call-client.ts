@@ -155,7 +155,8 @@ export class CallClient extends RedisLoop {
     try {
       const pipeline = publisher.pipeline();
       for (const { request, entryId } of due) {
-        pipeline.call('EVAL', WATCH_CALL_SCRIPT, 2, callKeys.requests(keyPrefix, request.module), callKeys.hosts(keyPrefix, request.module), request.module, entryId);
+        const keys = [callKeys.requests(keyPrefix, request.module), callKeys.hosts(keyPrefix, request.module), callKeys.draining(keyPrefix, request.module)];
+        pipeline.call('EVAL', WATCH_CALL_SCRIPT, 3, ...keys, request.module, entryId);
       }
       const results = (await resetOnTimeout(publisher, pipeline.exec())) ?? [];
       due.forEach((call, index) => {

@@ -2,6 +2,13 @@
 const NOW = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
+// A replica is alive while it serves (hosts set) or drains what it took before stopping (draining set).
+const ALIVE = `local function alive(replica)
+  local serving = redis.call('ZSCORE', KEYS[2], replica)
+  local draining = redis.call('ZSCORE', KEYS[3], replica)
+  return (serving and tonumber(serving) >= now) or (draining and tonumber(draining) >= now)
+end`;
+
 /**
  * Sends a request only while some replica of the module is live: one round trip, and a module
  * nobody hosts fails fast instead of queueing a call nobody will take.
@@ -13,9 +20,9 @@ if redis.call('ZCOUNT', KEYS[2], now, '+inf') == 0 then return false end
 return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', ARGV[3], ARGV[2])`;
 
 /**
- * A caller's look at one call in flight. KEYS: requests stream, hosts set. ARGV: group, entry id.
+ * A caller's look at one call in flight. KEYS: requests stream, hosts set, draining set. ARGV: group, entry id.
  * Returns {state, replica}:
- * - 'running': a live replica holds it;
+ * - 'running': a live replica (serving, or draining before it stops) holds it;
  * - 'lost': the replica holding it lapsed; the entry is acknowledged and deleted here, so no
  *   other replica takes it over later (the caller re-sends a query, or fails a command);
  * - 'queued': not taken yet, and some replica is live;
@@ -24,6 +31,7 @@ return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', ARGV[3], ARGV[2]
  * - 'gone': the stream or its group vanished (Redis lost its data).
  */
 export const WATCH_CALL_SCRIPT = `${NOW}
+${ALIVE}
 local pending = redis.pcall('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
 if type(pending) == 'table' and pending.err then return {'gone', ''} end
 if #pending == 0 then
@@ -35,8 +43,7 @@ if #pending == 0 then
   return {'queued', ''}
 end
 local replica = pending[1][2]
-local lapses = redis.call('ZSCORE', KEYS[2], replica)
-if lapses and tonumber(lapses) >= now then return {'running', replica} end
+if alive(replica) then return {'running', replica} end
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 redis.call('XDEL', KEYS[1], ARGV[2])
 return {'lost', replica}`;
@@ -44,27 +51,34 @@ return {'lost', replica}`;
 /**
  * Takes over requests that replicas whose presence lapsed held for at least `min idle` ms (they
  * died between taking a call and replying, and the caller has not settled it yet).
- * KEYS: requests stream, hosts set. ARGV: group, this replica, min idle ms, count.
+ * KEYS: requests stream, hosts set, draining set. ARGV: group, this replica, min idle ms, count.
  * Returns the entries claimed ([id, fields]).
  */
 export const CLAIM_LAPSED_SCRIPT = `${NOW}
+${ALIVE}
 local pending = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', ARGV[3], '-', '+', ARGV[4])
 local ids = {}
 for _, entry in ipairs(pending) do
-  local lapses = redis.call('ZSCORE', KEYS[2], entry[2])
-  if entry[2] ~= ARGV[2] and (not lapses or tonumber(lapses) < now) then ids[#ids + 1] = entry[1] end
+  if entry[2] ~= ARGV[2] and not alive(entry[2]) then ids[#ids + 1] = entry[1] end
 end
 if #ids == 0 then return {} end
 return redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], unpack(ids))`;
 
 /**
- * Renews this replica's presence for each module (KEYS: hosts sets) until now + ttl, and
- * forgets replicas whose presence lapsed. ARGV: replica, ttl ms.
+ * Renews this replica's presence until now + ttl, in each module's hosts set (ARGV mode
+ * `serve`: new calls may come to it) or draining set (`drain`: it finishes what it took, takes
+ * nothing new), removing it from the other; `gone` removes it from both. Forgets replicas whose
+ * presence lapsed. KEYS: pairs of (hosts set, draining set). ARGV: replica, ttl ms, mode.
  */
 export const ANNOUNCE_SCRIPT = `${NOW}
-for _, key in ipairs(KEYS) do
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. now)
-  redis.call('ZADD', key, now + tonumber(ARGV[2]), ARGV[1])
+for index = 1, #KEYS, 2 do
+  local hosts, draining = KEYS[index], KEYS[index + 1]
+  redis.call('ZREMRANGEBYSCORE', hosts, '-inf', '(' .. now)
+  redis.call('ZREMRANGEBYSCORE', draining, '-inf', '(' .. now)
+  redis.call('ZREM', hosts, ARGV[1])
+  redis.call('ZREM', draining, ARGV[1])
+  if ARGV[3] == 'serve' then redis.call('ZADD', hosts, now + tonumber(ARGV[2]), ARGV[1]) end
+  if ARGV[3] == 'drain' then redis.call('ZADD', draining, now + tonumber(ARGV[2]), ARGV[1]) end
 end
 return now`;
 

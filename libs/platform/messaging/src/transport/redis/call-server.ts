@@ -48,6 +48,7 @@ export class CallServer extends RedisLoop {
   private groupReady = false;
   private readonly stream: string;
   private readonly hosts: string;
+  private readonly draining: string;
   private markReady: () => void = () => undefined;
   /** Resolves once the module's group exists (before this replica announces itself). */
   readonly ready = new Promise<void>((resolve) => (this.markReady = resolve));
@@ -60,6 +61,7 @@ export class CallServer extends RedisLoop {
     super();
     this.stream = callKeys.requests(options.keyPrefix, options.module);
     this.hosts = callKeys.hosts(options.keyPrefix, options.module);
+    this.draining = callKeys.draining(options.keyPrefix, options.module);
   }
 
   /** Stops taking calls (a blocked read is abandoned); resolves once the calls taken have been answered. */
@@ -73,7 +75,7 @@ export class CallServer extends RedisLoop {
     const { publisher, module, replica, claimIdleMs, logger } = this.options;
     const claimed = (await resetOnTimeout(
       publisher,
-      publisher.call('EVAL', CLAIM_LAPSED_SCRIPT, 2, this.stream, this.hosts, module, replica, claimIdleMs, CLAIM_COUNT),
+      publisher.call('EVAL', CLAIM_LAPSED_SCRIPT, 3, this.stream, this.hosts, this.draining, module, replica, claimIdleMs, CLAIM_COUNT),
     )) as RawStreamEntry[];
     if (claimed.length === 0) return;
     this.counts.reclaimed += claimed.length;

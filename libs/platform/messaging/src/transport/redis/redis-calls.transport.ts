@@ -34,8 +34,9 @@ export interface RedisCallsOptions {
  * Remote commands and queries over Redis: requests on a stream per module (replicas of the
  * module compete in its consumer group), replies on a list per calling process, presence as a
  * sorted set per module renewed every heartbeat (see `call-keys.ts`). A process serving
- * modules announces itself only once their groups exist, withdraws first when it stops, then
- * lets the calls it took finish within the shutdown budget.
+ * modules announces itself only once their groups exist; when it stops it first moves to
+ * draining (no new calls come to it, callers still wait for the ones it took), lets those
+ * finish within the shutdown budget, then removes itself.
  */
 export class RedisCallTransport implements CallTransport {
   readonly name = 'redis';
@@ -47,8 +48,9 @@ export class RedisCallTransport implements CallTransport {
   private servers: CallServer[] = [];
   private heartbeat?: NodeJS.Timeout;
   private announced = false;
-  private beating = false;
-  private stopping = false;
+  private beating?: Promise<void>;
+  private mode: 'serve' | 'drain' = 'serve';
+  private stopped?: Promise<void>;
 
   constructor(private readonly options: RedisCallsOptions) {
     this.replica = options.replica ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -61,6 +63,8 @@ export class RedisCallTransport implements CallTransport {
   /** Connects, starts the reply loop and a server per served module; announces once their groups exist (waits up to the command timeout). */
   async start(): Promise<void> {
     if (this.publisher) return;
+    this.stopped = undefined;
+    this.mode = 'serve';
     const { url, commandTimeoutMs, keyPrefix, heartbeatMs, hostTtlMs, streamMaxLen, concurrency } = this.options;
     const publisher = openRedis(url, 'publisher', `modulith-calls-${process.pid}`, this.logger, commandTimeoutMs);
     this.publisher = publisher;
@@ -89,9 +93,10 @@ export class RedisCallTransport implements CallTransport {
     if (!(await Promise.race([ready.then((all) => all.every(Boolean)), timeout]))) {
       this.logger.error(`Redis did not answer within ${commandTimeoutMs} ms: remote calls fail until it does`);
     }
-    this.heartbeat = setInterval(() => void this.beat(), heartbeatMs);
+    this.heartbeat = setInterval(() => this.beat(), heartbeatMs);
     this.heartbeat.unref();
-    await this.beat();
+    this.beat();
+    await this.beating;
   }
 
   send(request: Omit<CallRequest, 'replyTo'>): Promise<CallReply> {
@@ -99,22 +104,34 @@ export class RedisCallTransport implements CallTransport {
     return this.client.send({ ...request, replyTo: this.replica });
   }
 
-  async stop(budgetMs: number): Promise<void> {
+  /**
+   * Moves this replica to draining at once (callers send it nothing new, but still count it alive
+   * for the calls it took), lets those calls finish within `budgetMs`, then removes its presence
+   * and disconnects. Calling it again waits for the same stop.
+   */
+  stop(budgetMs: number): Promise<void> {
+    this.stopped ??= this.shutdown(budgetMs);
+    return this.stopped;
+  }
+
+  private async shutdown(budgetMs: number): Promise<void> {
     if (!this.publisher) return;
-    this.stopping = true;
-    clearInterval(this.heartbeat);
-    await this.withdraw();
+    this.mode = 'drain';
+    await this.beating;
+    await this.announce('drain').catch((error: Error) => this.logger.warn(`could not withdraw presence (${error.message}); it lapses by itself`));
     let timer: NodeJS.Timeout | undefined;
     const budget = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), budgetMs)));
     const drained = await Promise.race([Promise.all(this.servers.map((server) => server.stop())).then(() => 'done' as const), budget]);
     clearTimeout(timer);
     if (drained === 'timeout') this.logger.error(`calls in flight did not finish within ${budgetMs} ms (MESSAGING_SHUTDOWN_TIMEOUT_MS): their callers get an error by their deadlines`);
+    clearInterval(this.heartbeat);
+    await this.beating;
+    await this.announce('gone').catch(() => undefined);
     await this.client?.stop();
     await closeRedis(this.publisher);
     this.publisher = undefined;
     this.client = undefined;
     this.servers = [];
-    this.stopping = false;
   }
 
   /** Calls executed, dropped expired, reclaimed (served here); queries re-sent (called from here). */
@@ -123,32 +140,31 @@ export class RedisCallTransport implements CallTransport {
     return { executed: sum('executed'), expired: sum('expired'), reclaimed: sum('reclaimed'), resent: this.client?.counts.resent ?? 0 };
   }
 
-  /** Renews this replica's presence (once its groups exist) and takes over calls of lapsed replicas. */
-  private async beat(): Promise<void> {
-    const publisher = this.publisher;
+  /** Renews this replica's presence (once its groups exist) and, while it serves, takes over calls of lapsed replicas. */
+  private beat(): void {
     // Announced only once every served module's group exists: a call sent then is taken.
-    if (!publisher || this.beating || this.stopping || !this.servers.every((server) => server.isReady)) return;
-    const { keyPrefix, hostTtlMs } = this.options;
-    this.beating = true;
+    if (!this.publisher || this.beating || !this.servers.every((server) => server.isReady)) return;
+    this.beating = this.renew().finally(() => (this.beating = undefined));
+  }
+
+  private async renew(): Promise<void> {
+    const mode = this.mode;
     try {
-      const keys = this.served.modules.map((module) => callKeys.hosts(keyPrefix, module));
-      await resetOnTimeout(publisher, publisher.call('EVAL', ANNOUNCE_SCRIPT, keys.length, ...keys, this.replica, hostTtlMs));
+      await this.announce(mode);
+      if (mode !== 'serve') return;
       if (!this.announced) this.logger.log(`announced as a replica of ${this.served.modules.join(', ')}`);
       this.announced = true;
       for (const server of this.servers) await server.claimLapsed();
     } catch (error) {
       this.logger.warn(`could not renew the presence of ${this.served.modules.join(', ')} (${describeFailure(error).message})`);
-    } finally {
-      this.beating = false;
     }
   }
 
-  private async withdraw(): Promise<void> {
-    if (!this.publisher || this.servers.length === 0) return;
-    const { keyPrefix } = this.options;
-    const pipeline = this.publisher.pipeline();
-    for (const module of this.served.modules) pipeline.zrem(callKeys.hosts(keyPrefix, module), this.replica);
-    await resetOnTimeout(this.publisher, pipeline.exec()).catch((error: Error) => this.logger.warn(`could not withdraw presence (${error.message}); it lapses by itself`));
-    this.announced = false;
+  private async announce(mode: 'serve' | 'drain' | 'gone'): Promise<void> {
+    const publisher = this.publisher;
+    if (!publisher || this.servers.length === 0) return;
+    const { keyPrefix, hostTtlMs } = this.options;
+    const keys = this.served.modules.flatMap((module) => [callKeys.hosts(keyPrefix, module), callKeys.draining(keyPrefix, module)]);
+    await resetOnTimeout(publisher, publisher.call('EVAL', ANNOUNCE_SCRIPT, keys.length, ...keys, this.replica, hostTtlMs, mode));
   }
 }
