@@ -9,6 +9,7 @@ import { errorFromWire } from './call-errors';
 import { CallExecutor } from './call-executor';
 import { payloadOf } from './call-payload';
 import { CallReceipts } from './call-receipts';
+import { checkPublicHandlersInProcess } from './in-process-check';
 import { CALL_TRANSPORT, type CallTransport } from './call-transport';
 import { bindRemoteHandler } from './remote-handler';
 
@@ -46,7 +47,12 @@ export class CallRouter implements OnApplicationBootstrap, OnModuleDestroy {
     this.hosted = this.discoverHostedModules();
     const catalog = publicCalls();
     const remote = catalog.filter((call) => !this.hosted.has(call.module));
-    const served = [...new Set(catalog.filter((call) => this.hosted.has(call.module)).map((call) => call.module))];
+    const hostedCalls = catalog.filter((call) => this.hosted.has(call.module));
+    const served = [...new Set(hostedCalls.map((call) => call.module))];
+    if (this.config.callCheckInProcess) {
+      const checked = checkPublicHandlersInProcess(this.discovery, hostedCalls);
+      this.logger.log(`CALL_CHECK_IN_PROCESS: ${checked} public handlers here check that messages and results are plain JSON`);
+    }
     const buses = { queryBus: this.queryBus, commandBus: this.commandBus };
     for (const call of remote) bindRemoteHandler(call, (target, message) => this.send(target, message), buses);
     if (remote.length === 0 && served.length === 0) return;

@@ -1,4 +1,4 @@
-import { ConfigurationError, envInt } from '@modulith/core';
+import { ConfigurationError, envBool, envInt } from '@modulith/core';
 
 /** Settings of remote commands and queries (see "Commands and queries across processes" in the README). */
 export interface CallsConfig {
@@ -17,6 +17,11 @@ export interface CallsConfig {
   callStreamMaxLen: number;
   /** Idempotency receipts of remote commands are kept this long, in hours (`CALL_RECEIPT_RETENTION_HOURS`). */
   callReceiptRetentionHours: number;
+  /**
+   * Tests: hosted handlers of public messages check in process that message and result are plain
+   * JSON, as a remote call would (`CALL_CHECK_IN_PROCESS`; default off, on in `messagingTestConfig`).
+   */
+  callCheckInProcess: boolean;
 }
 
 export function callsConfigFromEnv(env: NodeJS.ProcessEnv): CallsConfig {
@@ -27,6 +32,7 @@ export function callsConfigFromEnv(env: NodeJS.ProcessEnv): CallsConfig {
     callHostTtlMs: envInt(env, 'CALL_HOST_TTL_MS', 3000, 50, 600_000),
     callStreamMaxLen: envInt(env, 'CALL_STREAM_MAXLEN', 100_000, 100, 100_000_000),
     callReceiptRetentionHours: envInt(env, 'CALL_RECEIPT_RETENTION_HOURS', 24, 1, 87_600),
+    callCheckInProcess: envBool(env, 'CALL_CHECK_IN_PROCESS', false),
   };
   assertCallsConfig(config);
   return config;

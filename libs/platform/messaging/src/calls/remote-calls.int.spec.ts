@@ -34,6 +34,7 @@ import { createFixtureApp } from '../test-support/fixture-app';
 import { deleteRedisKeys, messagingTestConfig, redisTestPrefix, requireRedis, waitFor } from '../testing';
 import { callKeys, CALL_FIELD } from '../transport/redis/call-keys';
 import type { RedisCallTransport } from '../transport/redis/redis-calls.transport';
+import { CallPayloadError } from './call-payload';
 import { CALL_TRANSPORT } from './call-transport';
 import { decodeReply, encodeCall, type CallReply, type CallRequest } from './call-wire';
 
@@ -262,7 +263,8 @@ describe('public commands and queries with the in-process transport', () => {
   });
 
   it('calls a hosted module in process, unserialized, and fails at once for a module not loaded, naming it', async () => {
-    const hosting = (await createFixtureApp({ database: db.config, messaging: messagingTestConfig(), consumers: [], imports: [AccountsModule] })).app;
+    const production = messagingTestConfig({ callCheckInProcess: false });
+    const hosting = (await createFixtureApp({ database: db.config, messaging: production, consumers: [], imports: [AccountsModule] })).app;
     const alone = (await createFixtureApp({ database: db.config, messaging: messagingTestConfig(), consumers: [] })).app;
     apps.push(hosting, alone);
 
@@ -272,5 +274,15 @@ describe('public commands and queries with the in-process transport', () => {
     expect(error).toBeInstanceOf(ModuleNotHostedError);
     expect(error).toMatchObject({ module: 'accounts' });
     expect((error as Error).message).toContain('EVENT_TRANSPORT');
+  });
+
+  it('with CALL_CHECK_IN_PROCESS (tests), refuses in process a result a remote call could not carry, naming the field', async () => {
+    const checking = (await createFixtureApp({ database: db.config, messaging: messagingTestConfig(), consumers: [], imports: [AccountsModule] })).app;
+    apps.push(checking);
+    const queries = checking.get(QueryBus, { strict: false });
+    const error = await queries.execute(new BadResultQuery()).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(CallPayloadError);
+    expect(error).toMatchObject({ context: { field: 'fixture.bad-result.result.amount', messageType: 'fixture.bad-result' } });
+    await expect(queries.execute(new SlowEchoQuery('checked', 0))).resolves.toMatchObject({ label: 'checked' });
   });
 });

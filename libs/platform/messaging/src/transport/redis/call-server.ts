@@ -64,9 +64,20 @@ export class CallServer extends RedisLoop {
     this.draining = callKeys.draining(options.keyPrefix, options.module);
   }
 
-  /** Stops taking calls (a blocked read is abandoned); resolves once the calls taken have been answered. */
+  /**
+   * Stops taking calls (a blocked read is abandoned) and answers the ones taken: those running,
+   * and those Redis handed to the abandoned read (pending here, never seen). Resolves once done.
+   */
   async stop(): Promise<void> {
-    if (await this.end(() => this.options.redis.disconnect())) await Promise.all(this.inFlight.values());
+    if (!(await this.end(() => this.options.redis.disconnect()))) return;
+    try {
+      const { publisher, module, replica } = this.options;
+      const own = await resetOnTimeout(publisher, publisher.call('XREADGROUP', 'GROUP', module, replica, 'COUNT', MAX_READ, 'STREAMS', this.stream, '0'));
+      await this.take(entriesOfReply(own));
+    } catch (error) {
+      this.options.logger.warn(`could not look for calls to ${this.options.module} taken while stopping (${describeFailure(error).message}); their callers see this replica lost`);
+    }
+    await Promise.all(this.inFlight.values());
   }
 
   /** Takes over calls that lapsed replicas took and never answered (called once per heartbeat). */
