@@ -11,6 +11,7 @@ import { payloadOf } from './call-payload';
 import { CallReceipts } from './call-receipts';
 import { checkPublicHandlersInProcess } from './in-process-check';
 import { CALL_TRANSPORT, type CallTransport } from './call-transport';
+import { traceCallSend, traceCallServe } from '../tracing/call-tracing';
 import { bindRemoteHandler } from './remote-handler';
 
 const RECEIPT_PRUNE_INTERVAL_MS = 3_600_000;
@@ -64,7 +65,7 @@ export class CallRouter implements OnApplicationBootstrap, OnModuleDestroy {
       replica: this.transport.replica,
       logger: this.logger,
     });
-    this.transport.serve(served, (request) => executor.execute(request));
+    this.transport.serve(served, (request) => traceCallServe(request, () => executor.execute(request)));
     await this.transport.start();
     this.started = true;
     if (catalog.some((call) => call.kind === 'command' && this.hosted.has(call.module))) this.pruneReceipts(receipts);
@@ -103,7 +104,7 @@ export class CallRouter implements OnApplicationBootstrap, OnModuleDestroy {
         requestId: request.id,
       });
     }
-    const reply = await this.transport.send(request);
+    const reply = await traceCallSend(request, (trace) => this.transport.send({ ...request, ...trace }));
     if (reply.ok) return reply.result;
     throw errorFromWire(reply.error, request);
   }

@@ -17,6 +17,9 @@ export interface CallRequest {
   replyTo: string;
   correlationId: string;
   causationId?: string;
+  /** W3C trace context of the caller's span, when tracing is on. */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 /** A remote error as it travels: rebuilt as the same `ModulithError` class at the caller when it is one. */
