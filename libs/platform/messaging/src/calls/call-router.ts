@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { CallDeadlineExceededError, currentCallDeadline, currentCorrelation, publicCalls, uuidv7, type PublicCall } from '@modulith/core';
@@ -32,11 +32,12 @@ export class CallRouter implements OnApplicationBootstrap, OnModuleDestroy {
 
   constructor(
     private readonly discovery: DiscoveryService,
-    private readonly queryBus: QueryBus,
-    private readonly commandBus: CommandBus,
     private readonly database: Database,
     @Inject(CALL_TRANSPORT) private readonly transport: CallTransport,
     @Inject(MESSAGING_CONFIG) private readonly config: MessagingConfig,
+    // Optional so that a missing CqrsModule.forRoot() is reported by MessagingRuntime, by name.
+    @Optional() private readonly queryBus?: QueryBus,
+    @Optional() private readonly commandBus?: CommandBus,
   ) {}
 
   /** Modules registered with `MessagingModule.forModule` in this process. */
@@ -46,6 +47,8 @@ export class CallRouter implements OnApplicationBootstrap, OnModuleDestroy {
 
   async onApplicationBootstrap(): Promise<void> {
     this.hosted = this.discoverHostedModules();
+    const { queryBus, commandBus } = this;
+    if (!queryBus || !commandBus) return;
     const catalog = publicCalls();
     const remote = catalog.filter((call) => !this.hosted.has(call.module));
     const hostedCalls = catalog.filter((call) => this.hosted.has(call.module));
@@ -54,13 +57,13 @@ export class CallRouter implements OnApplicationBootstrap, OnModuleDestroy {
       const checked = checkPublicHandlersInProcess(this.discovery, hostedCalls);
       this.logger.log(`CALL_CHECK_IN_PROCESS: ${checked} public handlers here check that messages and results are plain JSON`);
     }
-    const buses = { queryBus: this.queryBus, commandBus: this.commandBus };
+    const buses = { queryBus, commandBus };
     for (const call of remote) bindRemoteHandler(call, (target, message) => this.send(target, message), buses);
     if (remote.length === 0 && served.length === 0) return;
     const receipts = new CallReceipts(() => this.database.dataSource);
     const executor = new CallExecutor({
-      queryBus: this.queryBus,
-      commandBus: this.commandBus,
+      queryBus,
+      commandBus,
       receipts,
       replica: this.transport.replica,
       logger: this.logger,
