@@ -1,5 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { errorToWire } from '../../calls/call-errors';
 import type { CallHandler } from '../../calls/call-transport';
 import { decodeRequest, encodeCall, type CallReply, type CallRequest } from '../../calls/call-wire';
 import { describeFailure } from '../../retries/failure';
@@ -161,7 +162,9 @@ export class CallServer extends RedisLoop {
       return;
     }
     this.counts.executed += 1;
-    const reply = await handler(request);
+    const reply = await handler(request).catch(
+      (error: unknown): CallReply => ({ id: request.id, replica: this.options.replica, ok: false, error: errorToWire(error) }),
+    );
     try {
       await this.settle(id, request, reply);
     } catch (error) {
