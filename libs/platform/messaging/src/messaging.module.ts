@@ -107,27 +107,20 @@ export class MessagingModule {
 
 function chooseTransport(config: MessagingConfig, inProcess: InProcessTransport): Transport {
   if (config.eventTransport !== 'redis') return inProcess;
-  return new RedisStreamsTransport({
-    url: config.redisUrl as string, // checked by assertMessagingConfig
-    keyPrefix: config.redisKeyPrefix,
-    streamMaxLen: config.redisStreamMaxLen,
-    claimIdleMs: config.redisClaimIdleMs,
-    commandTimeoutMs: config.redisCommandTimeoutMs,
-  });
+  return new RedisStreamsTransport({ ...redisOf(config), streamMaxLen: config.redisStreamMaxLen, claimIdleMs: config.redisClaimIdleMs });
 }
 
 /** Remote commands and queries travel with the events: over Redis, or nowhere (one process). */
 function chooseCallTransport(config: MessagingConfig): CallTransport {
   if (config.eventTransport !== 'redis') return new InProcessCallTransport();
-  return new RedisCallTransport({
-    url: config.redisUrl as string, // checked by assertMessagingConfig
-    keyPrefix: config.redisKeyPrefix,
-    commandTimeoutMs: config.redisCommandTimeoutMs,
-    heartbeatMs: config.callHeartbeatMs,
-    hostTtlMs: config.callHostTtlMs,
-    streamMaxLen: config.callStreamMaxLen,
-    concurrency: config.callConcurrency,
-  });
+  const { callHeartbeatMs: heartbeatMs, callHostTtlMs: hostTtlMs, callStreamMaxLen: streamMaxLen, callConcurrency: concurrency } = config;
+  return new RedisCallTransport({ ...redisOf(config), heartbeatMs, hostTtlMs, streamMaxLen, concurrency });
+}
+
+/** The Redis server, key prefix and call bound both transports share. */
+function redisOf(config: MessagingConfig): { url: string; keyPrefix: string; commandTimeoutMs: number } {
+  // redisUrl is checked by assertMessagingConfig when the transport is redis.
+  return { url: config.redisUrl as string, keyPrefix: config.redisKeyPrefix, commandTimeoutMs: config.redisCommandTimeoutMs };
 }
 
 /** One per registered module; separate from MessagingModule so `forModule` can repeat. */
