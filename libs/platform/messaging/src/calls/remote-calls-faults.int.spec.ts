@@ -18,6 +18,7 @@ import { startRedisTestServer, type RedisTestServer } from '../transport/redis/r
 /** Every wait of these tests (`CALL_FAULT_TEST_TIMEOUT_MS`): generous, yet finite. */
 const WAIT_MS = Number(process.env['CALL_FAULT_TEST_TIMEOUT_MS'] ?? 30_000);
 const COMMAND_TIMEOUT_MS = 500;
+jest.setTimeout(3 * WAIT_MS);
 
 describe('remote calls under Redis faults and shutdown (private redis-server, real PostgreSQL)', () => {
   let db: TestDatabase;

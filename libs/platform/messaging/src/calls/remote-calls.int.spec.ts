@@ -41,6 +41,9 @@ import { decodeReply, encodeCall, type CallReply, type CallRequest } from './cal
 const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const REGISTER = path.join(__dirname, '..', 'test-support', 'ts-register.cjs');
 const CHILD = path.join(__dirname, 'call-server-child.fixture.ts');
+/** Every wait of these tests (`CALL_FAULT_TEST_TIMEOUT_MS`): generous for a loaded machine, yet finite. */
+const WAIT_MS = Number(process.env['CALL_FAULT_TEST_TIMEOUT_MS'] ?? 30_000);
+jest.setTimeout(3 * WAIT_MS);
 
 describe('remote commands and queries over Redis (real Redis and PostgreSQL)', () => {
   let db: TestDatabase;
@@ -82,8 +85,9 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
     const output: string[] = [];
     child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
     await new Promise<void>((resolve, reject) => {
-      child.stdout?.on('data', (chunk: Buffer) => (chunk.toString().includes('ready') ? resolve() : undefined));
-      child.once('exit', (code, signal) => reject(new Error(`child exited (${code ?? signal}) before it was ready: ${output.join('')}`)));
+      const timer = setTimeout(() => reject(new Error(`the child replica was not ready within ${WAIT_MS} ms: ${output.join('')}`)), WAIT_MS);
+      child.stdout?.on('data', (chunk: Buffer) => (chunk.toString().includes('ready') ? (clearTimeout(timer), resolve()) : undefined));
+      child.once('exit', (code, signal) => (clearTimeout(timer), reject(new Error(`child exited (${code ?? signal}) before it was ready: ${output.join('')}`))));
     });
     return child;
   };
@@ -96,7 +100,7 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
         holder = pending[0]?.[1] ?? '';
         return pending.length === 1;
       },
-      { message: 'a replica to take the call' },
+      { timeoutMs: WAIT_MS, message: 'a replica to take the call' },
     );
     return holder;
   };
@@ -173,11 +177,11 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
     const { queries } = buses(await start(prefix, false));
 
     const blocker = queries.execute(new SlowEchoQuery('blocker', 1500));
-    await waitFor(() => executedEchoes.includes('blocker'), { message: 'the blocker to run' });
+    await waitFor(() => executedEchoes.includes('blocker'), { timeoutMs: WAIT_MS, message: 'the blocker to run' });
     const late = await withCallDeadline(200, () => queries.execute(new SlowEchoQuery('late', 0))).catch((error: unknown) => error);
     expect(late).toBeInstanceOf(CallDeadlineExceededError);
     await expect(blocker).resolves.toMatchObject({ label: 'blocker' });
-    await waitFor(() => stats(server).expired === 1, { message: 'the late call to be dropped' });
+    await waitFor(() => stats(server).expired === 1, { timeoutMs: WAIT_MS, message: 'the late call to be dropped' });
     expect(executedEchoes).not.toContain('late');
   });
 
@@ -192,7 +196,7 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
       module: 'accounts',
       type: 'fixture.open-account',
       payload: { id: 'acc-twice', owner: 'grace', holdMs: 300 },
-      deadline: Date.now() + 10_000,
+      deadline: Date.now() + WAIT_MS,
       replyTo,
       correlationId: 'corr-twice',
     };
@@ -202,7 +206,7 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
     await redis.xadd(stream, '*', CALL_FIELD, encodeCall(request));
     const replies: CallReply[] = [];
     for (let index = 0; index < 2; index += 1) {
-      const popped = await redis.blpop(callKeys.replies(prefix, replyTo), 10);
+      const popped = await redis.blpop(callKeys.replies(prefix, replyTo), WAIT_MS / 1000);
       replies.push(decodeReply(popped?.[1] ?? '') as CallReply);
     }
     expect(replies.map((reply) => (reply.ok ? reply.result : reply.error))).toEqual([
@@ -213,7 +217,7 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
 
     // Delivered again later, after both finished: still applied once, same reply.
     await redis.xadd(stream, '*', CALL_FIELD, encodeCall(request));
-    const again = decodeReply((await redis.blpop(callKeys.replies(prefix, replyTo), 10))?.[1] ?? '');
+    const again = decodeReply((await redis.blpop(callKeys.replies(prefix, replyTo), WAIT_MS / 1000))?.[1] ?? '');
     expect(again).toMatchObject({ ok: true, result: { id: 'acc-twice', applications: 1 } });
     expect(await applications('acc-twice')).toBe(1);
   });
@@ -223,7 +227,7 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
     const child = await startChild(prefix);
     const { queries } = buses(await start(prefix, false));
 
-    const answer = withCallDeadline(15_000, () => queries.execute(new SlowEchoQuery('survivor', 1000))) as Promise<Echo>;
+    const answer = withCallDeadline(WAIT_MS, () => queries.execute(new SlowEchoQuery('survivor', 1000))) as Promise<Echo>;
     expect(await takenBy(prefix)).toContain(`:${child.pid}:`);
     await start(prefix, true);
     child.kill('SIGKILL');
@@ -236,7 +240,7 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
     const caller = await start(prefix, false);
     const { commands } = buses(caller);
 
-    const outcome = withCallDeadline(15_000, () => commands.execute(new OpenAccountCommand('acc-killed', 'linus', 5000))).catch((error: unknown) => error);
+    const outcome = withCallDeadline(WAIT_MS, () => commands.execute(new OpenAccountCommand('acc-killed', 'linus', 5000))).catch((error: unknown) => error);
     expect(await takenBy(prefix)).toContain(`:${child.pid}:`);
     child.kill('SIGKILL');
     const error = await outcome;
