@@ -145,7 +145,9 @@ describe('database faults: the app recovers by itself and the invariants hold', 
       // Each run has a fresh app process on a database of its own, so runs can overlap: the
       // faults each app sees are the same, only the machine is shared (E2E_TERMINATE_PARALLEL).
       const runs = Number(process.env['E2E_TERMINATE_RUNS'] ?? 6);
-      const parallel = Math.max(1, Number(process.env['E2E_TERMINATE_PARALLEL'] ?? 2));
+      const parallel = Number(process.env['E2E_TERMINATE_PARALLEL'] ?? 2);
+      // A value that is not a count would run nothing, and pass.
+      expect({ runs: Number.isInteger(runs) && runs > 0, parallel: Number.isInteger(parallel) && parallel > 0 }).toEqual({ runs: true, parallel: true });
       const terminateRun = async (run: number): Promise<void> => {
         const own = await createTestDatabase(`dbfaults_run${run}`);
         runDatabases.push(own);
