@@ -16,7 +16,7 @@ import { ingestOverHttp, makeTransfers, type TestTransfer } from './testing/tran
 const TRANSFERS = Number(process.env['E2E_FAULT_TRANSFERS'] ?? 10_000);
 const SHARED_REDIS = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const CONSUMER_ONLY = { RELAY_ENABLED: 'false', DB_POOL_SIZE: '4' };
-const TRIM_DRAIN_MS = Number(process.env['E2E_DRAIN_TIMEOUT_MS'] ?? 120_000);
+const DRAIN_TIMEOUT_MS = Number(process.env['E2E_DRAIN_TIMEOUT_MS'] ?? 120_000);
 
 /** `/admin/pipeline` over Redis: what waits, and what this process found lost. */
 interface PipelineState extends PipelineBacklog {
@@ -54,7 +54,7 @@ describe(`the split topology under faults (${TRANSFERS} transfers each, real Pos
   /** Analytics starts (its consumer group is made) and stops: a module that is down. */
   const analyticsThenStopped = async (env: NodeJS.ProcessEnv): Promise<void> => {
     const analytics = await start('analytics', { ...env, ...CONSUMER_ONLY, MODULES: 'analytics' });
-    await eventually(async () => (await fetch(`${analytics.baseUrl}/ready`)).ok, 'analytics to make its consumer group');
+    await eventually(async () => (await fetch(`${analytics.baseUrl}/ready`)).ok, 'analytics to make its consumer group', DRAIN_TIMEOUT_MS);
     await analytics.stop();
     running = running.filter((app) => app !== analytics);
   };
@@ -175,7 +175,7 @@ describe(`the split topology under faults (${TRANSFERS} transfers each, real Pos
     } finally {
       await dataSource.destroy();
     }
-    await eventually(async () => (await pipelineBacklog(core.baseUrl)).outboxPending === 0, 'the relay to take the re-driven events');
+    await eventually(async () => (await pipelineBacklog(core.baseUrl)).outboxPending === 0, 'the relay to take the re-driven events', DRAIN_TIMEOUT_MS);
     await waitForPipelineDrain(core.baseUrl, 180_000);
     const verify = runVerify(db.url);
     expect(verify.output).toContain('all invariants hold');
@@ -188,15 +188,15 @@ describe(`the split topology under faults (${TRANSFERS} transfers each, real Pos
     await analyticsThenStopped(env);
 
     expect(await ingestOverHttp(core.baseUrl, makeTransfers(5000, 500, 'trim'), 500, 2)).toBe(5000);
-    await eventually(async () => (await pipeline(core)).outboxPending === 0, 'the relay to hand every transfer to Redis', TRIM_DRAIN_MS);
+    await eventually(async () => (await pipeline(core)).outboxPending === 0, 'the relay to hand every transfer to Redis', DRAIN_TIMEOUT_MS);
 
     const restarted = await start('analytics-again', { ...env, ...CONSUMER_ONLY, MODULES: 'analytics' });
-    await waitForPipelineDrain(core.baseUrl, TRIM_DRAIN_MS);
+    await waitForPipelineDrain(core.baseUrl, DRAIN_TIMEOUT_MS);
     expect((await pipeline(restarted)).transportLost?.events).toBe(0);
     const verify = runVerify(db.url);
     expect(verify.output).toContain('all invariants hold');
     expect(verify.status).toBe(0);
-  }, 4 * TRIM_DRAIN_MS);
+  }, 4 * DRAIN_TIMEOUT_MS);
 
   it('entries trimmed behind a stopped module’s back: logged as an error, counted, lost (not pending) on /admin/pipeline, /ready and /metrics; outbox redrive recovers them', async () => {
     const server = await startRedisTestServer();
@@ -209,14 +209,14 @@ describe(`the split topology under faults (${TRANSFERS} transfers each, real Pos
     expect(await ingestOverHttp(core.baseUrl, makeTransfers(2000, 500, 'lost'), 500, 2)).toBe(2000);
     const redis = new Redis(server.url);
     try {
-      await eventually(async () => (await redis.xlen(transferStream())) === 2000, 'the relay to append every transfer', TRIM_DRAIN_MS);
+      await eventually(async () => (await redis.xlen(transferStream())) === 2000, 'the relay to append every transfer', DRAIN_TIMEOUT_MS);
       expect(await redis.xtrim(transferStream(), 'MAXLEN', 0)).toBe(2000);
     } finally {
       redis.disconnect();
     }
 
     const restarted = await start('analytics-again', { ...env, ...CONSUMER_ONLY, MODULES: 'analytics' });
-    await waitForPipelineDrain(core.baseUrl, TRIM_DRAIN_MS); // the lost entries are not pending for ever
+    await waitForPipelineDrain(core.baseUrl, DRAIN_TIMEOUT_MS); // the lost entries are not pending for ever
     expect((await pipeline(restarted)).transportLost).toEqual({ events: 2000, streamsOrGroupsVanished: 0, bestEffortEvents: 0 });
     const ready = (await (await fetch(`${restarted.baseUrl}/ready`)).json()) as { info: { transport: { lost?: { lost: number } } } };
     expect(ready.info.transport.lost?.lost).toBe(2000);
@@ -232,13 +232,13 @@ describe(`the split topology under faults (${TRANSFERS} transfers each, real Pos
     const redrive = spawnSync(process.execPath, [MAIN, 'outbox', 'redrive', '--since', since], {
       env: { ...process.env, DATABASE_URL: db.url, EVENT_TRANSPORT: 'inprocess', RELAY_ENABLED: 'false', LOG_FORMAT: 'json', LOG_LEVEL: 'warn', DB_POOL_SIZE: '4' },
       encoding: 'utf8',
-      timeout: TRIM_DRAIN_MS,
+      timeout: DRAIN_TIMEOUT_MS,
     });
     expect(redrive.status).toBe(0);
-    await eventually(async () => (await pipeline(core)).outboxPending === 0, 'the relay to take the re-driven events', TRIM_DRAIN_MS);
-    await waitForPipelineDrain(core.baseUrl, TRIM_DRAIN_MS);
+    await eventually(async () => (await pipeline(core)).outboxPending === 0, 'the relay to take the re-driven events', DRAIN_TIMEOUT_MS);
+    await waitForPipelineDrain(core.baseUrl, DRAIN_TIMEOUT_MS);
     const verify = runVerify(db.url);
     expect(verify.output).toContain('all invariants hold');
     expect(verify.status).toBe(0);
-  }, 4 * TRIM_DRAIN_MS);
+  }, 4 * DRAIN_TIMEOUT_MS);
 });

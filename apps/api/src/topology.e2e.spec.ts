@@ -9,6 +9,7 @@ import { ingestOverHttp, makeTransfers } from './testing/transfer-load';
 // over Redis Streams into four processes started from the same bundle with other MODULES.
 const TRANSFERS = Number(process.env['E2E_TOPOLOGY_TRANSFERS'] ?? 20_000);
 const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const DRAIN_TIMEOUT_MS = Number(process.env['E2E_DRAIN_TIMEOUT_MS'] ?? 120_000);
 const WATCHED = ['acc-7', 'acc-42'];
 const ACCOUNTS = Array.from({ length: 40 }, (_, i) => `acc-${i}`);
 
@@ -99,7 +100,7 @@ describe(`the reference app in two topologies (${TRANSFERS} transfers each, real
         expect(expected.length).toBeGreaterThan(0);
         for (const reader of readers) {
           const received = () => reader.messages.filter((message) => message.account === account).map((message) => ({ currency: message.currency, seq: message.entrySeq }));
-          await eventually(() => received().length >= expected.length, `${account}'s ${expected.length} changes on every notifications instance`);
+          await eventually(() => received().length >= expected.length, `${account}'s ${expected.length} changes on every notifications instance`, DRAIN_TIMEOUT_MS);
           // In commit order per balance: BalanceChanged is ordered per account and currency.
           expect(seqsByCurrency(received())).toEqual(seqsByCurrency(expected));
         }

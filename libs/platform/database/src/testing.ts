@@ -56,6 +56,42 @@ export async function createTestDatabase(label = 'test'): Promise<TestDatabase> 
   };
 }
 
+/** What {@link terminateBackends} ended. */
+export interface TerminatedBackends {
+  /** Backends `pg_terminate_backend` signalled. */
+  terminated: number;
+  /** Of those, the ones that had a transaction open. */
+  inTransaction: number;
+}
+
+/**
+ * Terminates the client backends of one database (never the caller's own), optionally only those
+ * whose `application_name` matches the LIKE pattern `applicationName`, or only those inside a
+ * transaction. Only ever that database's: with `pg_terminate_backend(pid)` in a WHERE clause
+ * beside `datname = ...`, PostgreSQL may call it while scanning pg_stat_get_activity, before the
+ * join to pg_database that the database filter needs, and so end every matching backend of the
+ * whole server (other test files' connections included). The victims are chosen in a
+ * materialized step first, and only then terminated.
+ */
+export async function terminateBackends(
+  client: Pick<Client, 'query'>,
+  database: string,
+  options: { applicationName?: string; inTransactionOnly?: boolean } = {},
+): Promise<TerminatedBackends> {
+  const { rows } = await client.query<{ terminated: number; in_transaction: number }>(
+    `WITH victims AS MATERIALIZED (
+       SELECT pid, xact_start IS NOT NULL AS in_transaction FROM pg_stat_activity
+        WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+          AND application_name LIKE $2 AND (NOT $3 OR xact_start IS NOT NULL)
+     ), ended AS MATERIALIZED (
+       SELECT in_transaction, pg_terminate_backend(pid) AS done FROM victims
+     )
+     SELECT count(*) FILTER (WHERE done)::int AS terminated, count(*) FILTER (WHERE done AND in_transaction)::int AS in_transaction FROM ended`,
+    [database, options.applicationName ?? '%', options.inTransactionOnly ?? false],
+  );
+  return { terminated: rows[0].terminated, inTransaction: rows[0].in_transaction };
+}
+
 function withDatabase(serverUrl: string, database: string): string {
   const url = new URL(serverUrl);
   url.pathname = `/${database}`;

@@ -4,7 +4,7 @@
 // connections), and a failing key holds back only its own later events.
 import type { INestApplicationContext } from '@nestjs/common';
 import { Client } from 'pg';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, terminateBackends, type TestDatabase } from '@modulith/database/testing';
 import { DeadLetters } from '../dead-letters/dead-letters';
 import { MessagingMetrics, type MessagingBacklog } from '../metrics/messaging-metrics';
 import { createFixtureApp } from '../test-support/fixture-app';
@@ -265,14 +265,10 @@ describe('Ordered delivery per key, in-process transport (real PostgreSQL)', () 
     for (let round = 0; round < 3; round += 1) {
       const before = await applied();
       await waitFor(async () => (await applied()) >= before + 80, { timeoutMs: 30_000, message: `delivery to go on before kill ${round + 1}` });
-      const [row] = await sql<{ killed: number; in_transaction: number }>(
-        `SELECT count(*)::int AS killed, count(*) FILTER (WHERE xact_start IS NOT NULL)::int AS in_transaction
-           FROM (SELECT pid, xact_start FROM pg_stat_activity
-                  WHERE datname = current_database() AND application_name LIKE 'modulith%' AND pid <> pg_backend_pid()) s
-          WHERE pg_terminate_backend(pid)`,
-      );
-      killed += row.killed;
-      killedInTransaction += row.in_transaction;
+      // This database's connections only: the server is shared with other test files.
+      const ended = await terminateBackends(client, db.name, { applicationName: 'modulith%' });
+      killed += ended.terminated;
+      killedInTransaction += ended.inTransaction;
     }
     producing = false;
     const totals = await load;

@@ -56,7 +56,7 @@ describe('Redis Streams: entries removed before a consumer group handled them (r
     const consumers = await start({ messaging, consumers: ['alpha', 'beta'] });
     const client = redis();
     try {
-      await waitFor(async () => ((await client.call('XINFO', 'GROUPS', stream()).catch(() => [])) as unknown[]).length === 2, { message: 'both groups' });
+      await waitFor(async () => ((await client.call('XINFO', 'GROUPS', stream()).catch(() => [])) as unknown[]).length === 2, { message: 'both groups', timeoutMs: WAIT_MS });
     } finally {
       client.disconnect();
     }
