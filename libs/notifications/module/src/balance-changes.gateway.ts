@@ -70,7 +70,8 @@ export class BalanceChangesGateway implements OnGatewayConnection, OnGatewayDisc
     if (error instanceof ValidationError) return { type: 'error', message: error.message };
     if (error instanceof SnapshotUnavailableError) {
       const accounts = (error.context['accounts'] as string[] | undefined) ?? [];
-      this.logger.warn(`subscribe of ${accounts.length} account(s) (${accounts.slice(0, 3).join(', ')}${accounts.length > 3 ? ', …' : ''}) refused [${error.code}]: ${error.message}`);
+      const cause = error.cause instanceof Error ? ` (${error.cause.name}: ${error.cause.message})` : '';
+      this.logger.warn(`subscribe of ${accounts.length} account(s) (${accounts.slice(0, 3).join(', ')}${accounts.length > 3 ? ', …' : ''}) refused [${error.code}]: ${error.message}${cause}`);
       return { type: 'error', code: error.code, message: `accounts: ${error.message}; nothing subscribed, try again` };
     }
     this.logger.error(`client message failed: ${(error as Error).message}`, (error as Error).stack);

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
+import { ModulithError } from '@modulith/core';
 import { GetBalanceQuery, type CurrencyBalance } from '@modulith/ledger/contracts';
 import { SnapshotUnavailableError } from './notifications.errors';
 import { NOTIFICATIONS_CONFIG, type NotificationsConfig } from './notifications.config';
@@ -68,7 +69,8 @@ export class BalanceSnapshotReader {
     try {
       const result = await Promise.race([query, expired]).catch((error: unknown) => {
         if (error instanceof SnapshotUnavailableError) throw error;
-        throw unavailable(`GetBalanceQuery failed: ${(error as Error).message}`, error);
+        // A typed error's message is meant for callers; anything else stays in the log (see the gateway).
+        throw unavailable(error instanceof ModulithError ? `GetBalanceQuery failed: ${error.message}` : 'GetBalanceQuery failed', error);
       });
       return result.balances.map((balance: SequencedBalance) => {
         if (typeof balance.entrySeq !== 'string' || !ENTRY_SEQ.test(balance.entrySeq)) {
