@@ -46,7 +46,7 @@ const scenarios = chosen.length ? chosen : Object.keys(SCENARIOS);
 /** Installs bench/'s dev dependencies unless every one is already there at the pinned version. */
 function ensureDependencies() {
   if (!fs.existsSync(path.join(ROOT, 'node_modules', '@swc', 'core'))) {
-    console.error('the workspace is not installed: run `npm install` at the repository root first');
+    console.error('the workspace is not installed: run `npm ci` at the repository root first');
     process.exit(2);
   }
   const wanted = JSON.parse(fs.readFileSync(path.join(BENCH, 'package.json'), 'utf8')).devDependencies;
@@ -59,8 +59,8 @@ function ensureDependencies() {
   });
   if (missing.length === 0) return;
   console.error(`installing bench dependencies (${missing.map(([name]) => name).join(', ')}) ...`);
-  // `install` rather than `ci`: the registry here lacks other platforms' optional binaries.
-  execFileSync('npm', ['install', '--prefix', BENCH, '--no-audit', '--no-fund', '--loglevel=error'], { stdio: 'inherit' });
+  // `ci`: exactly bench/package-lock.json, so a fresh clone's bench install leaves git clean.
+  execFileSync('npm', ['ci', '--prefix', BENCH, '--no-audit', '--no-fund', '--loglevel=error'], { stdio: 'inherit' });
 }
 
 // ------------------------------------------------------------ the machine

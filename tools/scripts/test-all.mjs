@@ -32,7 +32,13 @@ function collect(phase, suffix) {
   return files.sort().map((file) => {
     renameSync(join(resultsDir, file), join(phaseDir, file));
     const r = JSON.parse(readFileSync(join(phaseDir, file), 'utf8'));
-    return { project: `${r.project}${suffix}`, passed: r.passed ?? 0, failed: r.failed ?? 0, skipped: r.skipped ?? 0 };
+    return {
+      project: `${r.project}${suffix}`,
+      passed: r.passed ?? 0,
+      failed: r.failed ?? 0,
+      skipped: r.skipped ?? 0,
+      failures: r.failures ?? [],
+    };
   });
 }
 
@@ -80,6 +86,7 @@ console.log('');
 console.log(table(rows));
 console.log('');
 console.log(`time: ${timings.join(', ')}`);
+for (const failure of rows.flatMap((r) => r.failures)) console.log(`FAILED TEST: ${failure}`);
 for (const problem of problems) console.log(`FAILED: ${problem}`);
 console.log(`${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
 process.exit(problems.length > 0 ? 1 : 0);
