@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { CqrsModule } from '@nestjs/cqrs';
 import { MessagingModule } from '@modulith/messaging';
 import { BalanceChangesGateway } from './balance-changes.gateway';
 import { BalanceSnapshotReader } from './balance-snapshot.reader';
@@ -13,8 +12,11 @@ import { NOTIFICATIONS_CONFIG, notificationsConfigFromEnv } from './notification
  * balances (read with the ledger's `GetBalanceQuery`). Owns no schema: state is the connections
  * of this process. Best effort: bounded per connection, drops counted.
  */
+// No `CqrsModule` import: a plain import makes a second set of buses, on which the platform binds
+// no forwarding handler, so GetBalanceQuery would fail once the ledger runs elsewhere. The
+// composition root's `CqrsModule.forRoot()` is global.
 @Module({
-  imports: [CqrsModule, MessagingModule.forModule({ module: 'notifications', schema: 'notifications' })],
+  imports: [MessagingModule.forModule({ module: 'notifications', schema: 'notifications' })],
   providers: [
     { provide: NOTIFICATIONS_CONFIG, useFactory: () => notificationsConfigFromEnv() },
     ConnectionRegistry,
