@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { WebSocket } from 'ws';
 import { startApp, type RunningApp } from '../testing/app.fixture';
+import { findChromium } from '../testing/chromium';
 import { ingestOverHttp, makeTransfers } from '../testing/transfer-load';
 import { MODULE_CATALOG } from '../module-catalog';
 
@@ -13,18 +14,8 @@ declare const document: {
   querySelectorAll(selector: string): { length: number };
 };
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const SCREENSHOT = path.resolve(__dirname, '../../../../docs/console.png');
+// Under tmp/ (ignored), so a test run leaves git clean; CONSOLE_SCREENSHOT=docs/console.png refreshes the README's picture.
+const SCREENSHOT = path.resolve(__dirname, '../../../..', process.env['CONSOLE_SCREENSHOT'] ?? 'tmp/console.png');
 const ADMIN_TOKEN = 'console-admin-token';
 const TRANSFERS = 6000;
 
@@ -48,10 +39,8 @@ describe('the ops console in headless Chromium (whole app, real PostgreSQL)', ()
     );
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`the console test needs Chromium at ${CHROMIUM}: run "apt-get install -y chromium" (Debian), or set CHROMIUM_PATH`);
-    }
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 60_000 });
+    const { executablePath, args } = findChromium();
+    browser = await chromium.launch({ executablePath, args, timeout: 60_000 });
     running = await startApp({ ADMIN_TOKEN });
     sql = new Client({ connectionString: running.database.url });
     await sql.connect();

@@ -1,4 +1,5 @@
 import { Query } from '@nestjs/cqrs';
+import { PublicQuery } from '@modulith/core';
 import type { HourlyVolume } from './hourly-bucket';
 
 /** Page sizes of `GetHourlyVolumeQuery`, in buckets. */
@@ -9,6 +10,7 @@ export const HOURLY_PAGE = { defaultLimit: 1000, maxLimit: 10_000 } as const;
  * (inclusive) and `to` (exclusive): at most `limit` of them, after `cursor` (the `nextCursor` of
  * the previous page). A malformed cursor is a `ValidationError` naming `cursor`.
  */
+@PublicQuery({ module: 'analytics', type: 'analytics.get-hourly-volume' })
 export class GetHourlyVolumeQuery extends Query<HourlyVolume> {
   constructor(
     readonly currency?: string,

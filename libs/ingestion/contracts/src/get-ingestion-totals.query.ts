@@ -1,4 +1,5 @@
 import { Query } from '@nestjs/cqrs';
+import { PublicQuery } from '@modulith/core';
 
 /** What the invariant check recomputes from ingestion's own rows. */
 export interface IngestionTotals {
@@ -8,4 +9,5 @@ export interface IngestionTotals {
   netByAccount: { account: string; currency: string; net: string }[];
 }
 
+@PublicQuery({ module: 'ingestion', type: 'ingestion.get-ingestion-totals' })
 export class GetIngestionTotalsQuery extends Query<IngestionTotals> {}

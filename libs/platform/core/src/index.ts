@@ -1,6 +1,7 @@
 /**
  * @modulith/core — the few base types every platform library and module shares:
- * typed errors, environment parsing, time-ordered ids and the clock.
+ * typed errors, environment parsing, time-ordered ids, the clock, and the declarations of public
+ * commands and queries (`@PublicQuery`, `@PublicCommand`) with their call deadline.
  */
 export {
   ModulithError,
@@ -17,3 +18,7 @@ export { systemClock, CLOCK, ManualClock } from './clock';
 export type { Clock } from './clock';
 export { runWithCorrelation, currentCorrelation } from './correlation';
 export type { CorrelationContext } from './correlation';
+export { PublicQuery, PublicCommand, publicCalls, publicCallOf, publicCallByType } from './public-call';
+export type { PublicCall, PublicCallClass, PublicCallKind, PublicCallOptions } from './public-call';
+export { withCallDeadline, withCallDeadlineAt, currentCallDeadline } from './call-deadline';
+export { ModuleNotHostedError, CallDeadlineExceededError, ReplicaLostError, RemoteHandlerError } from './call-errors';

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { envInt, envString } from '@modulith/core';
+import { envBool, envInt, envString } from '@modulith/core';
 import { DEFAULT_DATABASE_TIMEOUTS } from './pool-options';
 
 const HOUR_MS = 3_600_000;
@@ -34,7 +34,7 @@ export function databaseConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Dat
     poolSize: envInt(env, 'DB_POOL_SIZE', 10, 1, 1000),
     dataDir: path.resolve(envString(env, 'DATA_DIR', '.data'), 'postgres'),
     embeddedPort: envInt(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
-    migrateOnStart: envString(env, 'MIGRATE_ON_START', 'true') !== 'false',
+    migrateOnStart: envBool(env, 'MIGRATE_ON_START', true),
     acquireTimeoutMs: envInt(env, 'DB_POOL_ACQUIRE_TIMEOUT_MS', DEFAULT_DATABASE_TIMEOUTS.acquireTimeoutMs, 0, HOUR_MS),
     statementTimeoutMs: envInt(env, 'DB_STATEMENT_TIMEOUT_MS', DEFAULT_DATABASE_TIMEOUTS.statementTimeoutMs, 0, HOUR_MS),
     lockTimeoutMs: envInt(env, 'DB_LOCK_TIMEOUT_MS', DEFAULT_DATABASE_TIMEOUTS.lockTimeoutMs, 0, HOUR_MS),

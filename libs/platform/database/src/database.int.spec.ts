@@ -5,6 +5,7 @@ import { Database } from './database';
 import { DatabaseModule } from './database.module';
 import { appliedMigrations, MigrationFailedError, runMigrations } from './migration-runner';
 import { defineModuleSchema } from './module-schema';
+import { withTransactionHook } from './transaction-hook';
 import { createTestDatabase, type TestDatabase } from './testing';
 
 class CreateOrders0001 implements MigrationInterface {
@@ -124,6 +125,36 @@ describe('Database (real PostgreSQL)', () => {
       }),
     ).rejects.toThrow(/duplicate key/);
     expect(await database.dataSource.query('SELECT id FROM orders.orders ORDER BY id')).toEqual([{ id: 1 }]);
+  });
+
+  it('runs a scope’s hook in the first transaction started in it, and only there', async () => {
+    const seen: string[] = [];
+    const hook = {
+      enter: async (tx: { query: (sql: string) => Promise<unknown> }) => {
+        await tx.query("INSERT INTO stock.stock (sku) VALUES ('receipt')");
+        seen.push('enter');
+      },
+      leave: async (_tx: unknown, result: unknown) => void seen.push(`leave ${String(result)}`),
+    };
+    const scope = withTransactionHook(hook, async () => {
+      const first = await database.transaction(async (tx) => (await tx.query('INSERT INTO orders.orders (id) VALUES (30) RETURNING id'))[0].id);
+      await database.transaction(async (tx) => tx.query('INSERT INTO orders.orders (id) VALUES (31)'));
+      return first;
+    });
+    expect(await scope.result).toBe(30);
+    expect(scope.hookRan()).toBe(true);
+    expect(seen).toEqual(['enter', 'leave 30']);
+    expect(await database.dataSource.query("SELECT count(*)::int AS n FROM stock.stock WHERE sku = 'receipt'")).toEqual([{ n: 1 }]);
+  });
+
+  it('rolls the transaction back with its work when the hook refuses it', async () => {
+    const refusing = { enter: async () => Promise.reject(new Error('already applied')) };
+    const scope = withTransactionHook(refusing, () => database.transaction(async (tx) => tx.query('INSERT INTO orders.orders (id) VALUES (40)')));
+    await expect(scope.result).rejects.toThrow('already applied');
+    expect(await database.dataSource.query('SELECT id FROM orders.orders WHERE id = 40')).toEqual([]);
+    // Outside a scope nothing runs but the work.
+    await database.transaction(async (tx) => tx.query('INSERT INTO orders.orders (id) VALUES (41)'));
+    expect(await database.dataSource.query('SELECT id FROM orders.orders WHERE id = 41')).toEqual([{ id: 41 }]);
   });
 
   it('refuses a schema name that is not a plain SQL identifier', () => {

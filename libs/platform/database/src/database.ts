@@ -6,6 +6,7 @@ import { EmbeddedPostgresServer } from './embedded-postgres.server';
 import { runMigrations, type MigrationReport } from './migration-runner';
 import { ModuleSchemaRegistration, type ModuleSchema } from './module-schema';
 import { poolOptions, resolveDatabaseTimeouts, type DatabaseTimeouts } from './pool-options';
+import { takeTransactionHook } from './transaction-hook';
 
 export const DATABASE_CONFIG = Symbol('DATABASE_CONFIG');
 
@@ -76,9 +77,20 @@ export class Database implements OnModuleInit, OnApplicationShutdown {
     return this.reports;
   }
 
-  /** Runs `work` in one transaction: everything it writes commits together or not at all. */
+  /**
+   * Runs `work` in one transaction: everything it writes commits together or not at all. The
+   * first transaction inside a `withTransactionHook` scope also runs that hook (a remote
+   * command's idempotency receipt), in the same transaction.
+   */
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(work);
+    const hook = takeTransactionHook();
+    if (!hook) return this.dataSource.transaction(work);
+    return this.dataSource.transaction(async (manager) => {
+      await hook.enter(manager);
+      const result = await work(manager);
+      await hook.leave?.(manager, result);
+      return result;
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -4,6 +4,8 @@
  */
 export { DatabaseModule } from './database.module';
 export { Database } from './database';
+export { withTransactionHook } from './transaction-hook';
+export type { TransactionHook } from './transaction-hook';
 export { databaseConfigFromEnv } from './database.config';
 export type { DatabaseConfig } from './database.config';
 export { DEFAULT_DATABASE_TIMEOUTS, resolveDatabaseTimeouts } from './pool-options';

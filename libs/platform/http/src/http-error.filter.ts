@@ -10,7 +10,7 @@ interface ReplyLike {
 
 /**
  * Every error a controller throws leaves as `HttpErrorBody`; a 500 is logged with its cause, a
- * 503 (database unavailable) with its message and a `retry-after`.
+ * 503 (database, or a remote module, unavailable) with its message and a `retry-after`.
  */
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
@@ -20,7 +20,7 @@ export class HttpErrorFilter implements ExceptionFilter {
     const response = toHttpError(error);
     const reply = host.switchToHttp().getResponse<ReplyLike>();
     if (response.statusCode === 503) {
-      this.logger.warn(`database unavailable: ${(error as Error)?.message ?? String(error)}`);
+      this.logger.warn(`${response.code ? 'remote module' : 'database'} unavailable: ${(error as Error)?.message ?? String(error)}`);
       reply.header('retry-after', '1');
     } else if (response.statusCode >= 500) {
       logUnexpected(this.logger, error);

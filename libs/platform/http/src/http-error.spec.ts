@@ -1,5 +1,14 @@
 import { BadRequestException, NotFoundException } from '@nestjs/common';
-import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } from '@modulith/core';
+import {
+  CallDeadlineExceededError,
+  ConflictError,
+  ModuleNotHostedError,
+  NotFoundError,
+  PayloadTooLargeError,
+  RemoteHandlerError,
+  ReplicaLostError,
+  ValidationError,
+} from '@modulith/core';
 import { toHttpError } from './http-error';
 
 describe('toHttpError', () => {
@@ -14,6 +23,26 @@ describe('toHttpError', () => {
     expect(toHttpError(new ConflictError('exists')).statusCode).toBe(409);
     expect(toHttpError(new NotFoundError('gone')).statusCode).toBe(404);
     expect(toHttpError(new PayloadTooLargeError('too many')).statusCode).toBe(413);
+  });
+
+  it('answers 503 or 504 naming the module when a remote call found no replica, lost it, or timed out; 500 for a remote bug', () => {
+    expect(toHttpError(new ModuleNotHostedError('ledger', 'ledger.get-balance'))).toEqual({
+      statusCode: 503,
+      error: 'Service Unavailable',
+      message: 'ledger: not running right now, retry later',
+      code: 'MODULE_NOT_HOSTED',
+    });
+    expect(toHttpError(new ReplicaLostError('replica host:1:ab lost', { module: 'ledger' }))).toMatchObject({ statusCode: 503, code: 'REPLICA_LOST' });
+    expect(toHttpError(new CallDeadlineExceededError('late', { module: 'ledger' }))).toMatchObject({
+      statusCode: 504,
+      error: 'Gateway Timeout',
+      message: 'ledger: no answer in time, retry shortly',
+    });
+    expect(toHttpError(new RemoteHandlerError('ledger.get-balance failed: TypeError: x is undefined', { module: 'ledger' }))).toEqual({
+      statusCode: 500,
+      error: 'Internal Server Error',
+      message: 'Internal server error',
+    });
   });
 
   it('rewords Fastify parser errors to name what was wrong', () => {

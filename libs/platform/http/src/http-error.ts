@@ -24,6 +24,7 @@ const STATUS_NAMES: Record<number, string> = {
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
+  504: 'Gateway Timeout',
 };
 
 const STATUS_BY_CODE: Record<string, number> = {
@@ -31,6 +32,17 @@ const STATUS_BY_CODE: Record<string, number> = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
+};
+
+/**
+ * A remote command or query that could not be answered in time, or by a live replica: the same
+ * request may succeed later. The body names the module, never a replica or an internal detail.
+ */
+const CALL_FAILURES: Record<string, { status: number; message: (module: string) => string }> = {
+  MODULE_NOT_HOSTED: { status: 503, message: (module) => `${module}: not running right now, retry later` },
+  REPLICA_LOST: { status: 503, message: (module) => `${module}: the instance serving the request stopped; its outcome is unknown, check before retrying` },
+  CALL_TRANSPORT_UNAVAILABLE: { status: 503, message: (module) => `${module}: unreachable right now, retry shortly` },
+  CALL_DEADLINE_EXCEEDED: { status: 504, message: (module) => `${module}: no answer in time, retry shortly` },
 };
 
 /** Fastify's own request errors, reworded so that they name what was wrong. */
@@ -115,6 +127,11 @@ export function toHttpError(error: unknown): HttpErrorBody {
   if (error instanceof ModulithError && STATUS_BY_CODE[error.code]) {
     const field = error instanceof ValidationError ? error.field : undefined;
     return body(STATUS_BY_CODE[error.code], error.message, { code: error.code, ...(field ? { field } : {}) });
+  }
+  const callFailure = error instanceof ModulithError ? CALL_FAILURES[error.code] : undefined;
+  if (callFailure) {
+    const module = String((error as ModulithError).context['module'] ?? 'module');
+    return body(callFailure.status, callFailure.message(module), { code: (error as ModulithError).code });
   }
   if (error instanceof HttpException) {
     const status = error.getStatus();

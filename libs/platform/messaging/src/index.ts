@@ -53,4 +53,12 @@ export type { Transport, TransportSubscription, DeliveryMode } from './transport
 export { RedisStreamsTransport } from './transport/redis/redis-streams.transport';
 export type { RedisStreamsOptions } from './transport/redis/redis-streams.transport';
 
-export { DirectPublishError, UnsupportedEventVersionError, EventSchemaError, ShutdownTimeoutError } from './messaging.errors';
+export { CallRouter } from './calls/call-router';
+export { CALL_TRANSPORT } from './calls/call-transport';
+export type { CallTransport } from './calls/call-transport';
+export { CallPayloadError } from './calls/call-payload';
+export type { CallsConfig } from './calls/calls.config';
+export { RedisCallTransport } from './transport/redis/redis-calls.transport';
+export type { RedisCallsOptions } from './transport/redis/redis-calls.transport';
+
+export { DirectPublishError, UnsupportedEventVersionError, EventSchemaError, ShutdownTimeoutError, CallTransportError } from './messaging.errors';

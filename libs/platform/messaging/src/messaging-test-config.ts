@@ -13,6 +13,8 @@ export function messagingTestConfig(overrides: Partial<MessagingConfig> = {}): P
     handlerTimeoutMs: 5000,
     // A log cursor held by a process that died is taken over after this.
     logLeaseMs: 2000,
+    // Public messages and their results must be plain JSON even in process, as a remote call needs.
+    callCheckInProcess: true,
     ...overrides,
   };
 }

@@ -27,7 +27,27 @@ describe('messaging configuration', () => {
     });
   });
 
+  it('reads the remote call settings, with defaults', () => {
+    expect(messagingConfigFromEnv({})).toMatchObject({
+      callTimeoutMs: 10_000,
+      callConcurrency: 64,
+      callHeartbeatMs: 1000,
+      callHostTtlMs: 3000,
+      callStreamMaxLen: 100_000,
+      callReceiptRetentionHours: 24,
+    });
+    expect(messagingConfigFromEnv({ CALL_TIMEOUT_MS: '2500', CALL_CONCURRENCY: '8', CALL_HEARTBEAT_MS: '200', CALL_HOST_TTL_MS: '600' })).toMatchObject({
+      callTimeoutMs: 2500,
+      callConcurrency: 8,
+      callHeartbeatMs: 200,
+      callHostTtlMs: 600,
+    });
+  });
+
   it.each([
+    [{ CALL_HEARTBEAT_MS: '1000', CALL_HOST_TTL_MS: '1500' }, 'CALL_HOST_TTL_MS (1500) must be at least twice CALL_HEARTBEAT_MS (1000)'],
+    [{ CALL_TIMEOUT_MS: 'soon' }, 'CALL_TIMEOUT_MS must be an integer'],
+    [{ CALL_CONCURRENCY: '0' }, 'CALL_CONCURRENCY must be between'],
     [{ EVENT_TRANSPORT: 'redis' }, 'EVENT_TRANSPORT=redis needs REDIS_URL'],
     [{ EVENT_TRANSPORT: 'kafka' }, 'EVENT_TRANSPORT must be one of inprocess, redis'],
     [{ EVENT_TRANSPORT: 'redis', REDIS_URL: 'localhost:6379' }, 'REDIS_URL must start with redis://'],

@@ -1,4 +1,5 @@
 import { ConfigurationError, envBool, envChoice, envInt, envString } from '@modulith/core';
+import { assertCallsConfig, callsConfigFromEnv, type CallsConfig } from './calls/calls.config';
 
 /** `inprocess`: subscribers in the relaying process, through the CQRS EventBus. `redis`: Redis Streams. */
 export type EventTransportKind = 'inprocess' | 'redis';
@@ -10,7 +11,7 @@ export interface DeclaredSubscriber {
   eventType: string;
 }
 
-export interface MessagingConfig {
+export interface MessagingConfig extends CallsConfig {
   /** Run the outbox relay in this process (`RELAY_ENABLED`). */
   relayEnabled: boolean;
   /** Outbox rows claimed per relay transaction (`RELAY_BATCH_SIZE`). */
@@ -138,6 +139,7 @@ export function messagingConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Me
     outboxRetentionHours: envInt(env, 'OUTBOX_RETENTION_HOURS', 0, 0, 87_600),
     outboxPruneIntervalMs: envInt(env, 'OUTBOX_PRUNE_INTERVAL_MS', 600_000, 1000, 86_400_000),
     ...redisConfigFromEnv(env),
+    ...callsConfigFromEnv(env),
   };
   assertMessagingConfig(config);
   return config;
@@ -163,6 +165,7 @@ export function assertMessagingConfig(config: MessagingConfig): void {
       { variable: 'MESSAGING_INSTANCE_EXPIRY_MS' },
     );
   }
+  assertCallsConfig(config);
   if (config.eventTransport === 'redis' && !config.redisUrl) {
     throw new ConfigurationError('EVENT_TRANSPORT=redis needs REDIS_URL, e.g. redis://127.0.0.1:6379', { variable: 'REDIS_URL' });
   }

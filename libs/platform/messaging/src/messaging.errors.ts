@@ -53,3 +53,11 @@ export class InfrastructureFailure extends ModulithError {
 export class KeyProgressConflictError extends ModulithError {
   readonly code = 'KEY_PROGRESS_CONFLICT';
 }
+
+/**
+ * The broker that carries remote commands and queries could not take the call (Redis away or not
+ * answering). A command may have been queued before the broker stopped answering: outcome unknown. HTTP 503.
+ */
+export class CallTransportError extends ModulithError {
+  readonly code = 'CALL_TRANSPORT_UNAVAILABLE';
+}

@@ -2,6 +2,8 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { CLOCK, ConfigurationError, systemClock, type Clock } from '@modulith/core';
 import { DatabaseModule } from '@modulith/database';
+import { CALL_TRANSPORT, InProcessCallTransport, type CallTransport } from './calls/call-transport';
+import { CallRouter } from './calls/call-router';
 import { DeadLetters } from './dead-letters/dead-letters';
 import { InboxPruner } from './inbox/inbox-pruner';
 import { assertMessagingConfig, MESSAGING_CONFIG, messagingConfigFromEnv, type MessagingConfig } from './messaging.config';
@@ -22,6 +24,7 @@ import { MessagingTopology } from './topology/messaging-topology';
 import { InProcessTransport } from './transport/in-process.transport';
 import { EventLog } from './log/event-log';
 import { IntegrationEventPublisher } from './transport/integration-event.publisher';
+import { RedisCallTransport } from './transport/redis/redis-calls.transport';
 import { RedisStreamsTransport } from './transport/redis/redis-streams.transport';
 import { TRANSPORT, type Transport } from './transport/transport';
 
@@ -35,7 +38,9 @@ const IDENTIFIER = /^[a-z][a-z0-9_]{0,62}$/;
 export class MessagingModule {
   /**
    * Outbox relay, transport (in-process, or Redis Streams with `EVENT_TRANSPORT=redis`), retries,
-   * dead letters, outbox retention and metrics, for the whole app. Settings come from the
+   * dead letters, outbox retention and metrics, and remote commands and queries (`@PublicQuery` /
+   * `@PublicCommand` of modules not hosted here travel over Redis with `EVENT_TRANSPORT=redis`,
+   * see `CallRouter`), for the whole app. Settings come from the
    * environment (see the README); `overrides` win over it. The composition root must also import
    * `CqrsModule.forRoot()`, once: the relay publishes through its EventBus (a second `forRoot()`
    * would make a second bus).
@@ -53,6 +58,8 @@ export class MessagingModule {
         InProcessTransport,
         { provide: TRANSPORT, useFactory: (inProcess: InProcessTransport) => chooseTransport(config, inProcess), inject: [InProcessTransport] },
         IntegrationEventPublisher,
+        { provide: CALL_TRANSPORT, useFactory: () => chooseCallTransport(config) },
+        CallRouter,
         ObserverDispatcher,
         MessagingTopology,
         OutboxSignals,
@@ -100,13 +107,20 @@ export class MessagingModule {
 
 function chooseTransport(config: MessagingConfig, inProcess: InProcessTransport): Transport {
   if (config.eventTransport !== 'redis') return inProcess;
-  return new RedisStreamsTransport({
-    url: config.redisUrl as string, // checked by assertMessagingConfig
-    keyPrefix: config.redisKeyPrefix,
-    streamMaxLen: config.redisStreamMaxLen,
-    claimIdleMs: config.redisClaimIdleMs,
-    commandTimeoutMs: config.redisCommandTimeoutMs,
-  });
+  return new RedisStreamsTransport({ ...redisOf(config), streamMaxLen: config.redisStreamMaxLen, claimIdleMs: config.redisClaimIdleMs });
+}
+
+/** Remote commands and queries travel with the events: over Redis, or nowhere (one process). */
+function chooseCallTransport(config: MessagingConfig): CallTransport {
+  if (config.eventTransport !== 'redis') return new InProcessCallTransport();
+  const { callHeartbeatMs: heartbeatMs, callHostTtlMs: hostTtlMs, callStreamMaxLen: streamMaxLen, callConcurrency: concurrency } = config;
+  return new RedisCallTransport({ ...redisOf(config), heartbeatMs, hostTtlMs, streamMaxLen, concurrency });
+}
+
+/** The Redis server, key prefix and call bound both transports share. */
+function redisOf(config: MessagingConfig): { url: string; keyPrefix: string; commandTimeoutMs: number } {
+  // redisUrl is checked by assertMessagingConfig when the transport is redis.
+  return { url: config.redisUrl as string, keyPrefix: config.redisKeyPrefix, commandTimeoutMs: config.redisCommandTimeoutMs };
 }
 
 /** One per registered module; separate from MessagingModule so `forModule` can repeat. */

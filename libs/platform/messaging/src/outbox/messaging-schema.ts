@@ -5,13 +5,14 @@ import { EnvelopesAsJson0003 } from './migrations/0003-envelopes-as-json.migrati
 import { CreateInstances0004 } from './migrations/0004-create-instances.migration';
 import { OrderedDelivery0005 } from './migrations/0005-ordered-delivery.migration';
 import { TraceContext0006 } from './migrations/0006-trace-context.migration';
+import { CallReceipts0007 } from './migrations/0007-call-receipts.migration';
 
-/** The schema the messaging platform owns: outbox (and its delivered rows, when kept), retries, dead letters. */
+/** The schema the messaging platform owns: outbox (and its delivered rows, when kept), retries, dead letters, remote command receipts. */
 export const MESSAGING_SCHEMA = 'messaging';
 
 export const messagingSchema = defineModuleSchema({
   module: 'messaging',
   schema: MESSAGING_SCHEMA,
   entities: [],
-  migrations: [CreateMessagingTables0001, CreateOutboxDelivered0002, EnvelopesAsJson0003, CreateInstances0004, OrderedDelivery0005, TraceContext0006],
+  migrations: [CreateMessagingTables0001, CreateOutboxDelivered0002, EnvelopesAsJson0003, CreateInstances0004, OrderedDelivery0005, TraceContext0006, CallReceipts0007],
 });

@@ -1,4 +1,5 @@
 import type { INestApplicationContext } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
 import { SpanKind, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { Redis } from 'ioredis';
@@ -8,6 +9,7 @@ import type { MessagingConfig } from '../messaging.config';
 import { createFixtureApp } from '../test-support/fixture-app';
 import { FixtureControl, payloads, ThingHappened } from '../test-support/fixture-events';
 import type { Producer } from '../test-support/fixture-modules';
+import { AccountsModule, SlowEchoQuery } from '../test-support/call-fixtures';
 import { parentSpanId, startInMemoryTracing, type InMemoryTracing } from '../test-support/in-memory-tracing';
 import { deleteRedisKeys, messagingTestConfig, redisTestPrefix, requireRedis, waitFor, waitForIdle } from '../testing';
 import { decodeEntry, streamKey, type RawStreamEntry } from '../transport/redis/stream-entries';
@@ -121,5 +123,25 @@ describe('Trace context through outbox, relay, transport and subscribers (real P
     } finally {
       redis.disconnect();
     }
+  }, 30_000);
+
+  it('continues a request’s trace through a remote query to the replica that serves it', async () => {
+    tracing = startInMemoryTracing();
+    const prefix = redisTestPrefix('tracing-calls');
+    prefixes.push(prefix);
+    const messaging = messagingTestConfig({ eventTransport: 'redis', redisUrl: REDIS_URL, redisKeyPrefix: prefix });
+    for (const imports of [[AccountsModule], []]) apps.push((await createFixtureApp({ database: db.config, messaging, consumers: [], imports })).app);
+    const queries = apps[apps.length - 1].get(QueryBus, { strict: false });
+    const traceId = await trace.getTracer('test').startActiveSpan('request', async (request) => {
+      await queries.execute(new SlowEchoQuery('traced', 0));
+      request.end();
+      return request.spanContext().traceId;
+    });
+    const [client] = spans(SpanKind.CLIENT, 'call fixture.slow-echo');
+    const [server] = spans(SpanKind.SERVER, 'serve fixture.slow-echo');
+    expect(client.spanContext().traceId).toBe(traceId);
+    expect(server.spanContext().traceId).toBe(traceId);
+    expect(parentSpanId(server)).toBe(client.spanContext().spanId);
+    expect(server.attributes).toMatchObject({ 'rpc.service': 'accounts', 'rpc.method': 'fixture.slow-echo' });
   }, 30_000);
 });

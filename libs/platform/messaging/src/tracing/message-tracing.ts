@@ -9,14 +9,21 @@ export type { TraceContextFields };
 const TRACER_NAME = '@modulith/messaging';
 const MESSAGING_SYSTEM = 'modulith';
 // Always W3C, whatever propagators the process configured: the envelope's fields are named after it.
-const w3c = new W3CTraceContextPropagator();
-const fieldGetter = {
+export const w3c = new W3CTraceContextPropagator();
+export const fieldGetter = {
   keys: (carrier: TraceContextFields) => Object.keys(carrier),
   get: (carrier: TraceContextFields, key: string) => (key === 'traceparent' ? carrier.traceparent : key === 'tracestate' ? carrier.tracestate : undefined),
 };
 
-function tracer() {
+export function tracer() {
   return trace.getTracer(TRACER_NAME);
+}
+
+/** The active context's trace fields to carry in a message (W3C `traceparent`, `tracestate`). */
+export function traceFieldsOf(active: Context): TraceContextFields {
+  const carrier: Record<string, string> = {};
+  w3c.inject(active, carrier, { set: (target, key, value) => (target[key] = value) });
+  return carrier.tracestate ? { traceparent: carrier.traceparent, tracestate: carrier.tracestate } : { traceparent: carrier.traceparent };
 }
 
 /**
@@ -34,12 +41,9 @@ export async function traceAppend<T>(source: string, eventType: string, count: n
     'modulith.module': source,
     ...(count > 1 ? { 'messaging.batch.message_count': count } : {}),
   };
-  return tracer().startActiveSpan(`create ${eventType}`, { kind: SpanKind.PRODUCER, attributes }, (span) => {
-    const carrier: Record<string, string> = {};
-    w3c.inject(trace.setSpan(context.active(), span), carrier, { set: (target, key, value) => (target[key] = value) });
-    const fields: TraceContextFields = carrier.tracestate ? { traceparent: carrier.traceparent, tracestate: carrier.tracestate } : { traceparent: carrier.traceparent };
-    return settle(span, () => work(fields));
-  });
+  return tracer().startActiveSpan(`create ${eventType}`, { kind: SpanKind.PRODUCER, attributes }, (span) =>
+    settle(span, () => work(traceFieldsOf(trace.setSpan(context.active(), span)))),
+  );
 }
 
 /** The relay's spans of one batch: `run` hands the batch on inside the first of them, `end` closes them all. */
@@ -126,8 +130,8 @@ function anyTraced(envelopes: readonly EventEnvelope[]): boolean {
   return false;
 }
 
-/** The trace context an envelope carries, as the parent of spans made for it. */
-function producerContext(envelope: TraceContextFields): Context {
+/** The trace context an envelope (or a call request) carries, as the parent of spans made for it. */
+export function producerContext(envelope: TraceContextFields): Context {
   return w3c.extract(ROOT_CONTEXT, envelope, fieldGetter);
 }
 
@@ -140,7 +144,8 @@ function linksOf(envelopes: readonly EventEnvelope[]): Link[] {
   return [...links.values()];
 }
 
-async function settle<T>(span: Span, work: () => Promise<T>, failureOf?: (result: T) => unknown): Promise<T> {
+/** Ends `span` with `work`'s outcome (an error status when it throws, or when `failureOf` names a failure). */
+export async function settle<T>(span: Span, work: () => Promise<T>, failureOf?: (result: T) => unknown): Promise<T> {
   try {
     const result = await work();
     end(span, failureOf?.(result));

@@ -1,0 +1,292 @@
+// Remote commands and queries over Redis (real Redis and PostgreSQL): the caller process hosts
+// no `accounts` module, so `bus.execute(new GetAccountQuery(...))` travels to a replica of it,
+// in this process's other app or in a child process that the tests SIGKILL mid-call.
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import type { INestApplicationContext } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import {
+  CallDeadlineExceededError,
+  currentCallDeadline,
+  ModuleNotHostedError,
+  NotFoundError,
+  RemoteHandlerError,
+  ReplicaLostError,
+  runWithCorrelation,
+  ValidationError,
+  withCallDeadline,
+} from '@modulith/core';
+import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { Redis } from 'ioredis';
+import { Client } from 'pg';
+import type { MessagingConfig } from '../messaging.config';
+import {
+  AccountsModule,
+  BadResultQuery,
+  executedEchoes,
+  GetAccountQuery,
+  OpenAccountCommand,
+  SlowEchoQuery,
+  type Echo,
+  type Opened,
+} from '../test-support/call-fixtures';
+import { createFixtureApp } from '../test-support/fixture-app';
+import { deleteRedisKeys, messagingTestConfig, redisTestPrefix, requireRedis, waitFor } from '../testing';
+import { callKeys, CALL_FIELD } from '../transport/redis/call-keys';
+import type { RedisCallTransport } from '../transport/redis/redis-calls.transport';
+import { CallPayloadError } from './call-payload';
+import { CALL_TRANSPORT } from './call-transport';
+import { decodeReply, encodeCall, type CallReply, type CallRequest } from './call-wire';
+
+const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const REGISTER = path.join(__dirname, '..', 'test-support', 'ts-register.cjs');
+const CHILD = path.join(__dirname, 'call-server-child.fixture.ts');
+/** Every wait of these tests (`CALL_FAULT_TEST_TIMEOUT_MS`): generous for a loaded machine, yet finite. */
+const WAIT_MS = Number(process.env['CALL_FAULT_TEST_TIMEOUT_MS'] ?? 30_000);
+jest.setTimeout(3 * WAIT_MS);
+
+describe('remote commands and queries over Redis (real Redis and PostgreSQL)', () => {
+  let db: TestDatabase;
+  let sql: Client;
+  let redis: Redis;
+  const prefixes: string[] = [];
+  const apps: INestApplicationContext[] = [];
+  const children = new Set<ChildProcess>();
+
+  const config = (prefix: string, overrides: Partial<MessagingConfig> = {}): Partial<MessagingConfig> =>
+    messagingTestConfig({ eventTransport: 'redis', redisUrl: REDIS_URL, redisKeyPrefix: prefix, callHeartbeatMs: 100, callHostTtlMs: 400, ...overrides });
+  const newPrefix = (label: string): string => {
+    const prefix = redisTestPrefix(`calls-${label}`);
+    prefixes.push(prefix);
+    return prefix;
+  };
+  /** A process that hosts `accounts` (serving) or not (calling only). */
+  const start = async (prefix: string, serving: boolean, overrides: Partial<MessagingConfig> = {}): Promise<INestApplicationContext> => {
+    const { app } = await createFixtureApp({ database: db.config, messaging: config(prefix, overrides), consumers: [], imports: serving ? [AccountsModule] : [] });
+    apps.push(app);
+    return app;
+  };
+  const buses = (app: INestApplicationContext): { queries: QueryBus; commands: CommandBus } => ({
+    queries: app.get(QueryBus, { strict: false }),
+    commands: app.get(CommandBus, { strict: false }),
+  });
+  const applications = async (id: string): Promise<number> =>
+    (await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM accounts.applications WHERE account_id = $1', [id])).rows[0].n;
+  const stats = (app: INestApplicationContext): ReturnType<RedisCallTransport['stats']> => app.get<RedisCallTransport>(CALL_TRANSPORT, { strict: false }).stats();
+
+  /** A replica of `accounts` in a child process; resolves once it is announced. */
+  const startChild = async (prefix: string): Promise<ChildProcess> => {
+    const child = spawn(process.execPath, ['-r', REGISTER, CHILD], {
+      env: { ...process.env, CALLS_DATABASE_URL: db.url, CALLS_REDIS_URL: REDIS_URL, CALLS_KEY_PREFIX: prefix },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.add(child);
+    child.once('exit', () => children.delete(child));
+    const output: string[] = [];
+    child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the child replica was not ready within ${WAIT_MS} ms: ${output.join('')}`)), WAIT_MS);
+      child.stdout?.on('data', (chunk: Buffer) => (chunk.toString().includes('ready') ? (clearTimeout(timer), resolve()) : undefined));
+      child.once('exit', (code, signal) => (clearTimeout(timer), reject(new Error(`child exited (${code ?? signal}) before it was ready: ${output.join('')}`))));
+    });
+    return child;
+  };
+  /** Resolves once a replica took the only call to `accounts` and has not answered it yet. */
+  const takenBy = async (prefix: string): Promise<string> => {
+    let holder = '';
+    await waitFor(
+      async () => {
+        const pending = (await redis.xpending(callKeys.requests(prefix, 'accounts'), 'accounts', '-', '+', 10)) as [string, string][];
+        holder = pending[0]?.[1] ?? '';
+        return pending.length === 1;
+      },
+      { timeoutMs: WAIT_MS, message: 'a replica to take the call' },
+    );
+    return holder;
+  };
+
+  beforeAll(async () => {
+    await requireRedis(REDIS_URL);
+    redis = new Redis(REDIS_URL);
+    db = await createTestDatabase('calls');
+    sql = new Client({ connectionString: db.url });
+    await sql.connect();
+  });
+
+  afterEach(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    await Promise.all(apps.splice(0).map((app) => app.close()));
+  });
+
+  afterAll(async () => {
+    await sql?.end();
+    await db?.drop();
+    for (const prefix of prefixes) await deleteRedisKeys(REDIS_URL, prefix);
+    redis?.disconnect();
+  });
+
+  it('runs a remote command and query from a process that hosts no accounts module, with their typed results', async () => {
+    const prefix = newPrefix('results');
+    await start(prefix, true);
+    const { queries, commands } = buses(await start(prefix, false));
+
+    const opened: Opened = await commands.execute(new OpenAccountCommand('acc-1', 'ada'));
+    expect(opened).toEqual({ id: 'acc-1', applications: 1 });
+    await expect(queries.execute(new GetAccountQuery('acc-1'))).resolves.toEqual({ id: 'acc-1', owner: 'ada' });
+  });
+
+  it('keeps the class, message and context of typed errors across the hop; an unserializable result fails at the handler side', async () => {
+    const prefix = newPrefix('errors');
+    await start(prefix, true);
+    const { queries, commands } = buses(await start(prefix, false));
+
+    const missing = await queries.execute(new GetAccountQuery('nobody')).catch((error: unknown) => error);
+    expect(missing).toBeInstanceOf(NotFoundError);
+    expect(missing).toMatchObject({ message: 'account nobody does not exist', context: { id: 'nobody' }, code: 'NOT_FOUND' });
+
+    const invalid = await commands.execute(new OpenAccountCommand('acc-2', '')).catch((error: unknown) => error);
+    expect(invalid).toBeInstanceOf(ValidationError);
+    expect(invalid).toMatchObject({ field: 'owner', message: 'owner: must not be empty' });
+
+    const unserializable = await queries.execute(new BadResultQuery()).catch((error: unknown) => error);
+    expect(unserializable).toBeInstanceOf(RemoteHandlerError);
+    expect(unserializable).toMatchObject({ context: { remoteCode: 'CALL_PAYLOAD_INVALID', module: 'accounts', messageType: 'fixture.bad-result' } });
+  });
+
+  it('carries the correlation id and the caller’s deadline to the handler', async () => {
+    const prefix = newPrefix('context');
+    await start(prefix, true);
+    const { queries } = buses(await start(prefix, false));
+
+    const { echo, deadline } = await runWithCorrelation({ correlationId: 'corr-remote-1' }, () =>
+      withCallDeadline(5000, async () => ({ echo: (await queries.execute(new SlowEchoQuery('context', 0))) as Echo, deadline: currentCallDeadline() })),
+    );
+    expect(echo).toEqual({ label: 'context', pid: process.pid, correlationId: 'corr-remote-1', deadline });
+  });
+
+  it('fails at once with ModuleNotHostedError naming the module when no process hosts it', async () => {
+    const { queries } = buses(await start(newPrefix('nohost'), false, { callTimeoutMs: 60_000 }));
+    const error = await queries.execute(new GetAccountQuery('acc-1')).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ModuleNotHostedError);
+    expect(error).toMatchObject({ module: 'accounts', context: { module: 'accounts', messageType: 'fixture.get-account' } });
+  });
+
+  it('never executes a call whose deadline passed while it was queued', async () => {
+    const prefix = newPrefix('expired');
+    const server = await start(prefix, true, { callConcurrency: 1 });
+    const { queries } = buses(await start(prefix, false));
+
+    const blocker = queries.execute(new SlowEchoQuery('blocker', 1500));
+    await waitFor(() => executedEchoes.includes('blocker'), { timeoutMs: WAIT_MS, message: 'the blocker to run' });
+    const late = await withCallDeadline(200, () => queries.execute(new SlowEchoQuery('late', 0))).catch((error: unknown) => error);
+    expect(late).toBeInstanceOf(CallDeadlineExceededError);
+    await expect(blocker).resolves.toMatchObject({ label: 'blocker' });
+    await waitFor(() => stats(server).expired === 1, { timeoutMs: WAIT_MS, message: 'the late call to be dropped' });
+    expect(executedEchoes).not.toContain('late');
+  });
+
+  it('applies a command delivered twice once, and answers both deliveries with the same result', async () => {
+    const prefix = newPrefix('twice');
+    await start(prefix, true);
+    await start(prefix, true);
+    const replyTo = 'test-replies';
+    const request: CallRequest = {
+      id: 'request-twice-1',
+      kind: 'command',
+      module: 'accounts',
+      type: 'fixture.open-account',
+      payload: { id: 'acc-twice', owner: 'grace', holdMs: 300 },
+      deadline: Date.now() + WAIT_MS,
+      replyTo,
+      correlationId: 'corr-twice',
+    };
+    // The same request twice, as a redelivery would bring it: both replicas take one at once.
+    const stream = callKeys.requests(prefix, 'accounts');
+    await redis.xadd(stream, '*', CALL_FIELD, encodeCall(request));
+    await redis.xadd(stream, '*', CALL_FIELD, encodeCall(request));
+    const replies: CallReply[] = [];
+    for (let index = 0; index < 2; index += 1) {
+      const popped = await redis.blpop(callKeys.replies(prefix, replyTo), WAIT_MS / 1000);
+      replies.push(decodeReply(popped?.[1] ?? '') as CallReply);
+    }
+    expect(replies.map((reply) => (reply.ok ? reply.result : reply.error))).toEqual([
+      { id: 'acc-twice', applications: 1 },
+      { id: 'acc-twice', applications: 1 },
+    ]);
+    expect(await applications('acc-twice')).toBe(1);
+
+    // Delivered again later, after both finished: still applied once, same reply.
+    await redis.xadd(stream, '*', CALL_FIELD, encodeCall(request));
+    const again = decodeReply((await redis.blpop(callKeys.replies(prefix, replyTo), WAIT_MS / 1000))?.[1] ?? '');
+    expect(again).toMatchObject({ ok: true, result: { id: 'acc-twice', applications: 1 } });
+    expect(await applications('acc-twice')).toBe(1);
+  });
+
+  it('sends a query again to another replica when the one serving it is killed mid-call', async () => {
+    const prefix = newPrefix('kill-query');
+    const child = await startChild(prefix);
+    const { queries } = buses(await start(prefix, false));
+
+    const answer = withCallDeadline(WAIT_MS, () => queries.execute(new SlowEchoQuery('survivor', 1000))) as Promise<Echo>;
+    expect(await takenBy(prefix)).toContain(`:${child.pid}:`);
+    await start(prefix, true);
+    child.kill('SIGKILL');
+    await expect(answer).resolves.toEqual(expect.objectContaining({ label: 'survivor', pid: process.pid }));
+  });
+
+  it('fails a command with ReplicaLostError within its deadline when its replica is killed mid-call, and does not send it again', async () => {
+    const prefix = newPrefix('kill-command');
+    const child = await startChild(prefix);
+    const caller = await start(prefix, false);
+    const { commands } = buses(caller);
+
+    const outcome = withCallDeadline(WAIT_MS, () => commands.execute(new OpenAccountCommand('acc-killed', 'linus', 5000))).catch((error: unknown) => error);
+    expect(await takenBy(prefix)).toContain(`:${child.pid}:`);
+    child.kill('SIGKILL');
+    const error = await outcome;
+    expect(error).toBeInstanceOf(ReplicaLostError);
+    expect(error).toMatchObject({ context: { module: 'accounts', messageType: 'fixture.open-account' } });
+    // Its transaction died with it; nobody applies it later.
+    expect(await applications('acc-killed')).toBe(0);
+    expect(await redis.xlen(callKeys.requests(prefix, 'accounts'))).toBe(0);
+    expect(stats(caller).resent).toBe(0);
+  });
+});
+
+describe('public commands and queries with the in-process transport', () => {
+  let db: TestDatabase;
+  const apps: INestApplicationContext[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase('calls_inprocess');
+  });
+
+  afterAll(async () => {
+    await Promise.all(apps.map((app) => app.close()));
+    await db?.drop();
+  });
+
+  it('calls a hosted module in process, unserialized, and fails at once for a module not loaded, naming it', async () => {
+    const production = messagingTestConfig({ callCheckInProcess: false });
+    const hosting = (await createFixtureApp({ database: db.config, messaging: production, consumers: [], imports: [AccountsModule] })).app;
+    const alone = (await createFixtureApp({ database: db.config, messaging: messagingTestConfig(), consumers: [] })).app;
+    apps.push(hosting, alone);
+
+    // A plain bus call: the bigint that could never cross the wire arrives as it is.
+    await expect(hosting.get(QueryBus, { strict: false }).execute(new BadResultQuery())).resolves.toEqual({ amount: 10n });
+    const error = await alone.get(QueryBus, { strict: false }).execute(new GetAccountQuery('acc-1')).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ModuleNotHostedError);
+    expect(error).toMatchObject({ module: 'accounts' });
+    expect((error as Error).message).toContain('EVENT_TRANSPORT');
+  });
+
+  it('with CALL_CHECK_IN_PROCESS (tests), refuses in process a result a remote call could not carry, naming the field', async () => {
+    const checking = (await createFixtureApp({ database: db.config, messaging: messagingTestConfig(), consumers: [], imports: [AccountsModule] })).app;
+    apps.push(checking);
+    const queries = checking.get(QueryBus, { strict: false });
+    const error = await queries.execute(new BadResultQuery()).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(CallPayloadError);
+    expect(error).toMatchObject({ context: { field: 'fixture.bad-result.result.amount', messageType: 'fixture.bad-result' } });
+    await expect(queries.execute(new SlowEchoQuery('checked', 0))).resolves.toMatchObject({ label: 'checked' });
+  });
+});
