@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { ModulithError } from '@modulith/core';
+import { ModulithError, withCallDeadlineAt } from '@modulith/core';
 import { GetBalanceQuery, type CurrencyBalance } from '@modulith/ledger/contracts';
 import { SnapshotUnavailableError } from './notifications.errors';
 import { NOTIFICATIONS_CONFIG, type NotificationsConfig } from './notifications.config';
@@ -60,7 +60,8 @@ export class BalanceSnapshotReader {
     if (!release) throw unavailable(`no read started within ${this.config.snapshotTimeoutMs} ms (NOTIFY_SNAPSHOT_TIMEOUT_MS)`);
     // The permit is held until the query itself ends, not just until we stop waiting for it:
     // queries that outlive their deadline still count against the concurrency.
-    const query = this.queries.execute(new GetBalanceQuery(account)).finally(release);
+    // The deadline travels with the call when the ledger runs elsewhere (a plain bus call ignores it).
+    const query = withCallDeadlineAt(deadline, () => this.queries.execute(new GetBalanceQuery(account))).finally(release);
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(unavailable(`the ledger did not answer within ${this.config.snapshotTimeoutMs} ms (NOTIFY_SNAPSHOT_TIMEOUT_MS)`)), Math.max(0, deadline - Date.now()));

@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { Injectable, Module } from '@nestjs/common';
-import { CqrsModule, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { currentCallDeadline } from '@modulith/core';
 import { BalanceChanged, GetBalanceQuery, type AccountBalances } from '@modulith/ledger/contracts';
+import { MessagingModule } from '@modulith/messaging';
 import { Scenario } from '@modulith/messaging/testing';
 import type { WebSocket } from 'ws';
 import { BalanceChangesGateway } from './balance-changes.gateway';
@@ -53,6 +55,8 @@ class RecordingSocket extends EventEmitter {
 class LedgerStandIn {
   answers = new Map<string, BalanceSnapshot[][]>();
   reads = new Map<string, number>();
+  /** The call deadline in force for each read (what a remote call would carry). */
+  deadlines: (number | undefined)[] = [];
   gate?: Promise<void>;
   private openGate: () => void = () => undefined;
 
@@ -67,6 +71,7 @@ class LedgerStandIn {
 
   async read(account: string): Promise<AccountBalances> {
     this.reads.set(account, (this.reads.get(account) ?? 0) + 1);
+    this.deadlines.push(currentCallDeadline());
     await this.gate;
     const answers = this.answers.get(account) ?? [[]];
     const answer = answers.length > 1 ? (answers.shift() as BalanceSnapshot[]) : answers[0];
@@ -83,7 +88,9 @@ class StandInGetBalanceHandler implements IQueryHandler<GetBalanceQuery> {
   }
 }
 
-@Module({ imports: [CqrsModule], providers: [LedgerStandIn, StandInGetBalanceHandler], exports: [LedgerStandIn] })
+// Registered as module `ledger`, so the platform counts the ledger as hosted here and leaves the
+// stand-in's handler in place (for a module hosted nowhere it would bind a remote forwarder).
+@Module({ imports: [MessagingModule.forModule({ module: 'ledger', schema: 'ledger' })], providers: [LedgerStandIn, StandInGetBalanceHandler], exports: [LedgerStandIn] })
 class LedgerStandInModule {}
 
 const change = (account: string, entrySeq: number, currency = 'EUR') =>
@@ -129,8 +136,13 @@ describe('notifications scenarios (module alone with the messaging platform and 
   it('given a client following an account, when its balance changes, then the client receives the change and others do not', async () => {
     const alice = connect();
     const bob = connect();
+    const asked = Date.now();
     await subscribed(alice, 'alice');
     await subscribed(bob, 'bob');
+    // Each read ran under the subscribe's deadline, which a remote GetBalanceQuery carries to the ledger.
+    expect(ledger.deadlines).toHaveLength(2);
+    for (const deadline of ledger.deadlines) expect(deadline).toBeGreaterThanOrEqual(asked + SNAPSHOT_TIMEOUT_MS);
+    expect(Math.max(...(ledger.deadlines as number[]))).toBeLessThanOrEqual(Date.now() + SNAPSHOT_TIMEOUT_MS);
 
     // Best-effort delivery is outside "settled" (no inbox), so the state is awaited after it.
     const { state } = await scenario.when
