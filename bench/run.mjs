@@ -15,7 +15,7 @@ const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(BENCH);
 const RESULTS = path.join(BENCH, 'results');
 const SCENARIOS = {
-  dispatch: 'in-process CommandBus/QueryBus vs the same call over HTTP',
+  dispatch: 'in-process CommandBus/QueryBus vs the same call over HTTP and from another process over Redis',
   pipeline: 'HTTP batch -> outbox -> ledger + analytics, beside bare SQL, pg-boss, graphile-worker, BullMQ',
   redis: 'the pipeline over the Redis Streams transport',
   'slow-consumer': 'a best-effort subscriber 100x slower than the producer: memory and drops',

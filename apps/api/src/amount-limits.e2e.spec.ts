@@ -47,8 +47,8 @@ describe('maximum amounts end to end (one process, real PostgreSQL)', () => {
     await waitForPipelineDrain(running.baseUrl, DRAIN_TIMEOUT_MS);
 
     expect((await get('/admin/dead-letters', ADMIN)).items).toEqual([]);
-    expect(await get('/accounts/whale/balances')).toEqual({ account: 'whale', balances: [{ currency: 'CHF', balance: times(3) }] });
-    expect(await get('/accounts/spender/balances')).toEqual({ account: 'spender', balances: [{ currency: 'CHF', balance: `-${times(3)}` }] });
+    expect(await get('/accounts/whale/balances')).toEqual({ account: 'whale', balances: [{ currency: 'CHF', balance: times(3), entrySeq: expect.stringMatching(/^[1-9][0-9]*$/) }] });
+    expect(await get('/accounts/spender/balances')).toEqual({ account: 'spender', balances: [{ currency: 'CHF', balance: `-${times(3)}`, entrySeq: expect.stringMatching(/^[1-9][0-9]*$/) }] });
     const entries = await get('/accounts/spender/entries');
     expect(entries.items.map((entry: { balanceAfter: string }) => entry.balanceAfter)).toEqual([`-${times(3)}`, `-${times(2)}`, `-${times(1)}`]);
 

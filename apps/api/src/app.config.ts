@@ -9,7 +9,7 @@ export type LogLevel = 'error' | 'warn' | 'log' | 'debug' | 'verbose';
 export interface AppConfig {
   port: number;
   host: string;
-  /** Modules to run in this process; all by default. */
+  /** Modules to run in this process; all by default; empty (`MODULES=none`) for a process that only calls the others. */
   modules?: string[];
   shutdownTimeoutMs: number;
   /**
@@ -31,7 +31,7 @@ export function appConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfi
   return {
     port: envInt(env, 'PORT', 3000, 0, 65535),
     host: envString(env, 'HOST', '0.0.0.0'),
-    modules: envList(env, 'MODULES'),
+    modules: modulesFromEnv(env),
     shutdownTimeoutMs,
     messagingShutdownTimeoutMs: nestedShutdownBudget(env, shutdownTimeoutMs),
     adminToken: envString(env, 'ADMIN_TOKEN'),
@@ -40,6 +40,19 @@ export function appConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfi
     database: databaseConfigFromEnv(env),
     http: httpOptionsFromEnv(env),
   };
+}
+
+/**
+ * `MODULES`: the modules named; unset, all of them; `none`, no business module at all (a process
+ * that only reads the others through their public queries, such as the invariant check).
+ */
+function modulesFromEnv(env: NodeJS.ProcessEnv): string[] | undefined {
+  const names = envList(env, 'MODULES');
+  if (!names?.includes('none')) return names;
+  if (names.length > 1) {
+    throw new ConfigurationError(`MODULES=none names no module, so it cannot go with others: got "${env['MODULES']}"`, { variable: 'MODULES' });
+  }
+  return [];
 }
 
 /**

@@ -32,7 +32,10 @@ export class AppModule {
   ): DynamicModule {
     const modules = selectModules(config.modules);
     const names = modules.map((entry) => entry.name);
-    const canCheckInvariants = INVARIANT_MODULES.every((name) => names.includes(name));
+    const messagingConfig = { ...messagingConfigFromEnv(), ...messaging };
+    // The check reads ingestion, ledger and analytics through their public queries: here, or
+    // over Redis in whichever processes host them (a process may host none of them).
+    const canCheckInvariants = INVARIANT_MODULES.every((name) => names.includes(name)) || messagingConfig.eventTransport === 'redis';
     const observability = observabilityConfigFromEnv();
     return {
       module: AppModule,
@@ -43,7 +46,7 @@ export class AppModule {
         ObservabilityModule.forRoot({
           moduleNames: new Map(modules.map((entry) => [entry.module, entry.name])),
           httpLogging: options.httpLogging,
-          readiness: { relayEnabled: { ...messagingConfigFromEnv(), ...messaging }.relayEnabled, timeoutMs: observability.readyTimeoutMs },
+          readiness: { relayEnabled: messagingConfig.relayEnabled, timeoutMs: observability.readyTimeoutMs },
           backlog: { refreshMs: observability.backlogRefreshMs, readTimeoutMs: observability.backlogReadTimeoutMs },
         }),
         ...modules.map((entry) => entry.module),

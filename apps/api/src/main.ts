@@ -11,8 +11,9 @@ import { AppModule } from './app.module';
 import { createApp, createLogger } from './bootstrap';
 import { closeOnSignals } from './graceful-shutdown';
 import { reportTracingProblems, shutdownTracing } from './tracing/tracing-reports';
-import { formatReport, INVARIANT_MODULES, InvariantsService } from './invariants/invariants.service';
+import { formatReport, InvariantsService } from './invariants/invariants.service';
 import { waitForDrain } from './invariants/pipeline-drain';
+import { verifyPlanFromEnv } from './invariants/verify-plan';
 
 async function serve(): Promise<void> {
   const config = appConfigFromEnv();
@@ -45,16 +46,19 @@ async function migrate(): Promise<void> {
 /**
  * `main.js verify`: waits for the pipeline to drain (VERIFY_TIMEOUT_MS), then checks the
  * invariants through each module's public queries; exit 1 names any violation. Read-only: it
- * loads every module but runs no relay, so it can sit beside a running app.
+ * runs no relay, so it can sit beside a running app. By default it loads the modules it reads;
+ * with `VERIFY_QUERIES=remote` it hosts none and its queries go over Redis to the processes that
+ * host them (see verifyPlanFromEnv).
  */
 async function verify(): Promise<void> {
   const base = appConfigFromEnv();
-  // Only the modules whose queries the check reads: others may not be deployed (or migrated) anywhere.
-  const config = { ...base, modules: [...INVARIANT_MODULES], database: { ...base.database, migrateOnStart: false } };
+  const plan = verifyPlanFromEnv();
+  // Only the modules whose queries the check reads (or none): others may not be deployed (or migrated) anywhere.
+  const config = { ...base, modules: plan.modules, database: { ...base.database, migrateOnStart: false } };
   const logger = createLogger(config);
-  const context = await NestFactory.createApplicationContext(AppModule.register(config, { relayEnabled: false, eventTransport: 'inprocess', registerInstance: false }), { logger });
+  const context = await NestFactory.createApplicationContext(AppModule.register(config, { relayEnabled: false, eventTransport: plan.eventTransport, registerInstance: false }), { logger });
   try {
-    const timeoutMs = envInt(process.env, 'VERIFY_TIMEOUT_MS', 120_000, 0);
+    const timeoutMs = plan.drainTimeoutMs;
     const { drained, backlog } = await waitForDrain(context.get(MessagingMetrics), timeoutMs);
     console.log(`pipeline: ${backlog.outboxPending} pending in the outbox, ${backlog.retriesPending} awaiting retry, ${backlog.deadLetters} dead letters`);
     if (!drained) console.log(`the pipeline did not drain within ${timeoutMs} ms: checking anyway`);

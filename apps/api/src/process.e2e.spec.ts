@@ -67,6 +67,21 @@ describe('the built app as a process', () => {
     expect(result.stdout + result.stderr).toContain('MODULES names unknown module "nope"');
   });
 
+  it('MODULES=none serves with no business module (a process that only calls the others); "verify" with VERIFY_QUERIES=remote needs Redis and says so', async () => {
+    const port = 40_000 + Math.floor(Math.random() * 10_000);
+    const app = startProcess({ DATABASE_URL: testDb.url, PORT: String(port), HOST: '127.0.0.1', MODULES: 'none', RELAY_ENABLED: 'false' });
+    try {
+      await waitForHealth(`http://127.0.0.1:${port}`);
+      expect(await (await fetch(`http://127.0.0.1:${port}/health`)).json()).toEqual({ status: 'ok', modules: [] });
+      expect((await fetch(`http://127.0.0.1:${port}/accounts/a/balances`)).status).toBe(404);
+    } finally {
+      app.child.kill('SIGKILL');
+    }
+    const verify = spawnSync(process.execPath, [MAIN, 'verify'], { env: { ...process.env, DATABASE_URL: testDb.url, VERIFY_QUERIES: 'remote' }, encoding: 'utf8', timeout: 30_000 });
+    expect(verify.status).toBe(1);
+    expect(verify.stdout + verify.stderr).toContain('VERIFY_QUERIES=remote sends the invariant check');
+  }, 60_000);
+
   it('on SIGTERM finishes the request in flight, then exits cleanly', async () => {
     const port = 40_000 + Math.floor(Math.random() * 10_000);
     const baseUrl = `http://127.0.0.1:${port}`;

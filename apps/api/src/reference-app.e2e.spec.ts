@@ -63,7 +63,7 @@ describe('the transfer ledger indexer end to end (one process, real PostgreSQL)'
 
     const last = reader.messages.filter((message) => message.account === 'acc-7').at(-1);
     const balances = await (await fetch(`${running.baseUrl}/accounts/acc-7/balances`)).json();
-    expect(balances.balances).toContainEqual({ currency: last?.currency, balance: last?.balance });
+    expect(balances.balances).toContainEqual({ currency: last?.currency, balance: last?.balance, entrySeq: last?.entrySeq });
     // Its running statement in that currency ends at the same balance (the invariant check compares every line).
     expect(await lastStatementBalance(running.baseUrl, 'acc-7', String(last?.currency))).toBe(last?.balance);
 

@@ -34,11 +34,11 @@ export class AdminController {
     return { ...backlog, transportLost: { events: lost, streamsOrGroupsVanished: groupsLost + streamsLost, bestEffortEvents: lostBestEffort }, streamsOverCap };
   }
 
-  /** The invariant check; needs ingestion, ledger and analytics in this process. */
+  /** The invariant check; needs ingestion, ledger and analytics in this process, or EVENT_TRANSPORT=redis to reach them elsewhere. */
   @Get('invariants')
   check(): Promise<InvariantReport> {
     if (!this.invariants) {
-      throw new NotFoundError('the invariant check needs the ingestion, ledger and analytics modules in this process');
+      throw new NotFoundError('the invariant check needs the ingestion, ledger and analytics modules in this process, or EVENT_TRANSPORT=redis to query them where they run');
     }
     return this.invariants.check();
   }

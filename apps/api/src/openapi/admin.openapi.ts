@@ -161,7 +161,7 @@ const DOCS: Record<string, Partial<Record<'get' | 'post', Partial<Operation>>>> 
   },
   '/admin/invariants': {
     get: {
-      summary: "Checks the ledger invariants through the modules' public queries (needs ingestion, ledger and analytics here)",
+      summary: "Checks the ledger invariants through the modules' public queries (needs ingestion, ledger and analytics here, or EVENT_TRANSPORT=redis to reach them where they run; else 404)",
       responses: { '200': json(INVARIANTS, 'The report; `ok` false names each violation'), ...GUARDED },
     },
   },

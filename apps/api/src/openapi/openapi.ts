@@ -21,7 +21,8 @@ export function createOpenApiDocument(app: INestApplication, options: OpenApiOpt
       'The HTTP API of the modules running in this process, and the operator endpoints. Every response carries ' +
         `\`${CORRELATION_HEADER}\` (the caller's, when it sends a plain token, or a new one): it follows the request through ` +
         'every module and event, and into every log line. Balance changes are also pushed over WebSocket at `/ws` ' +
-        '(`{"action":"subscribe","accounts":[...]}`). `/admin/*` needs `Authorization: Bearer <ADMIN_TOKEN>`. ' +
+        '(`{"action":"subscribe","accounts":[...]}`): the answer carries the accounts\' current balances, each with its `entrySeq`, ' +
+        'and the changes after them follow with no gap and no overlap. `/admin/*` needs `Authorization: Bearer <ADMIN_TOKEN>`. ' +
         'Lists are paged: a page holds at most `limit` items and `nextCursor` (`nextBefore` for dead letters) is null only on the last.',
     )
     .setVersion('0.1.0')

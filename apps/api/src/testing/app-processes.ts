@@ -76,8 +76,12 @@ export async function startAppProcess(name: string, env: NodeJS.ProcessEnv, time
   }
 }
 
-/** `main.js verify` against the database, in-process transport (read-only): its exit code and report. */
-export function runVerify(databaseUrl: string, timeoutMs = 120_000): { status: number | null; output: string } {
+/**
+ * `main.js verify` against the database (read-only): its exit code and report. By default it
+ * loads the modules it reads, on the in-process transport; `env` overrides that (e.g.
+ * `VERIFY_QUERIES=remote` with Redis: a process that hosts none of them).
+ */
+export function runVerify(databaseUrl: string, timeoutMs = 120_000, env: NodeJS.ProcessEnv = {}): { status: number | null; output: string } {
   const result = spawnSync(process.execPath, [MAIN, 'verify'], {
     env: {
       ...process.env,
@@ -87,6 +91,7 @@ export function runVerify(databaseUrl: string, timeoutMs = 120_000): { status: n
       LOG_LEVEL: 'warn',
       VERIFY_TIMEOUT_MS: String(Math.floor(timeoutMs / 2)),
       DB_POOL_SIZE: '4',
+      ...env,
     },
     encoding: 'utf8',
     timeout: timeoutMs,

@@ -9,12 +9,23 @@ export interface BalanceMessage {
   entrySeq: string;
 }
 
+/** A balance as the `subscribed` answer gives it: the changes after it have a higher entrySeq. */
+export interface BalanceSnapshot {
+  account: string;
+  currency: string;
+  balance: string;
+  entrySeq: string;
+}
+
 export interface BalanceReader {
   socket: WebSocket;
+  /** The current balances the `subscribed` answer carried. */
+  balances: BalanceSnapshot[];
+  /** The changes after them, as received. */
   messages: BalanceMessage[];
 }
 
-/** A WebSocket client of `/ws` following `accounts`; resolves once subscribed. */
+/** A WebSocket client of `/ws` following `accounts`; resolves once subscribed, rejects with the error answer. */
 export function openBalanceReader(baseUrl: string, accounts: string[]): Promise<BalanceReader> {
   const socket = new WebSocket(`${baseUrl.replace('http', 'ws')}/ws`);
   const messages: BalanceMessage[] = [];
@@ -23,8 +34,9 @@ export function openBalanceReader(baseUrl: string, accounts: string[]): Promise<
     socket.once('open', () => socket.send(JSON.stringify({ action: 'subscribe', accounts })));
     socket.on('message', (data) => {
       const message = JSON.parse(data.toString());
-      if (message.type === 'subscribed') resolve({ socket, messages });
+      if (message.type === 'subscribed') resolve({ socket, balances: message.balances, messages });
       else if (message.type === 'balance-changed') messages.push(message);
+      else if (message.type === 'error') reject(new Error(`subscribe refused: ${message.message}`));
     });
   });
 }
@@ -66,14 +78,20 @@ export async function waitForPipelineDrain(baseUrl: string, timeoutMs: number): 
   throw new Error(`the pipeline did not drain within ${timeoutMs} ms; last backlog ${JSON.stringify(last)}`);
 }
 
-/** Every ledger entry of an account, oldest first: its sequence number and currency (from the ledger's HTTP API). */
-export async function ledgerEntries(baseUrl: string, account: string): Promise<{ seq: string; currency: string }[]> {
-  const entries: { seq: string; currency: string }[] = [];
+export interface EntryProbe {
+  seq: string;
+  currency: string;
+  balanceAfter: string;
+}
+
+/** Every ledger entry of an account, oldest first: its sequence number, currency and the balance after it (from the ledger's HTTP API). */
+export async function ledgerEntries(baseUrl: string, account: string): Promise<EntryProbe[]> {
+  const entries: EntryProbe[] = [];
   let cursor: string | null = null;
   do {
     const response = await fetch(`${baseUrl}/accounts/${account}/entries?limit=500${cursor ? `&cursor=${cursor}` : ''}`);
-    const page = (await response.json()) as { items: { seq: string; currency: string }[]; nextCursor: string | null };
-    entries.push(...page.items.map((item) => ({ seq: item.seq, currency: item.currency })));
+    const page = (await response.json()) as { items: EntryProbe[]; nextCursor: string | null };
+    entries.push(...page.items.map((item) => ({ seq: item.seq, currency: item.currency, balanceAfter: item.balanceAfter })));
     cursor = page.nextCursor;
   } while (cursor);
   return entries.reverse();

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { CqrsModule } from '@nestjs/cqrs';
 import { DatabaseModule } from '@modulith/database';
 import { MessagingModule } from '@modulith/messaging';
 import { analyticsSchema } from './analytics.schema';
@@ -11,7 +10,7 @@ import { RecordTransfersHandler } from './record-transfers/record-transfers.hand
 
 /** Hourly volume and count per currency, fed by `TransferIngested`. */
 @Module({
-  imports: [CqrsModule, DatabaseModule.forModule(analyticsSchema), MessagingModule.forModule({ module: 'analytics', schema: 'analytics' })],
+  imports: [DatabaseModule.forModule(analyticsSchema), MessagingModule.forModule({ module: 'analytics', schema: 'analytics' })],
   controllers: [AnalyticsController],
   providers: [AnalyticsRepository, RecordTransfersHandler, GetHourlyVolumeHandler, GetAnalyticsTotalsHandler],
 })

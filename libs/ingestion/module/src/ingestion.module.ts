@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { CqrsModule } from '@nestjs/cqrs';
 import { DatabaseModule } from '@modulith/database';
 import { MessagingModule } from '@modulith/messaging';
 import { FindAccountTransfersHandler } from './find-account-transfers/find-account-transfers.handler';
@@ -15,7 +14,7 @@ import { TransferRepository } from './transfer.repository';
  * reach it only through `@modulith/ingestion/contracts`.
  */
 @Module({
-  imports: [CqrsModule, DatabaseModule.forModule(ingestionSchema), MessagingModule.forModule({ module: 'ingestion', schema: 'ingestion' })],
+  imports: [DatabaseModule.forModule(ingestionSchema), MessagingModule.forModule({ module: 'ingestion', schema: 'ingestion' })],
   controllers: [TransfersController],
   providers: [TransferRepository, IngestTransfersHandler, GetTransferHandler, FindAccountTransfersHandler, GetIngestionTotalsHandler],
 })

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { CqrsModule } from '@nestjs/cqrs';
 import { DatabaseModule } from '@modulith/database';
 import { MessagingModule } from '@modulith/messaging';
 import { ApplyTransfersHandler } from './apply-transfers/apply-transfers.handler';
@@ -15,7 +14,7 @@ import { StatementRepository } from './statement.repository';
 
 /** Double-entry balances per account and currency, fed by `TransferIngested`; running statements, fed by its own `BalanceChanged`. */
 @Module({
-  imports: [CqrsModule, DatabaseModule.forModule(ledgerSchema), MessagingModule.forModule({ module: 'ledger', schema: 'ledger' })],
+  imports: [DatabaseModule.forModule(ledgerSchema), MessagingModule.forModule({ module: 'ledger', schema: 'ledger' })],
   controllers: [AccountsController],
   providers: [
     LedgerRepository,

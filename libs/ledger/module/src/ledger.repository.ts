@@ -58,9 +58,18 @@ export class LedgerRepository {
     return rows.map((row) => row.seq);
   }
 
+  /**
+   * Each balance with the `seq` of its last entry (`entrySeq`, the `BalanceChanged` that set it),
+   * read in one statement, so one snapshot: the balance is exactly the one that entry left.
+   * A reader joins it to the live `BalanceChanged` stream by skipping changes at or below it.
+   */
   async balancesOf(account: string): Promise<AccountBalances> {
-    const rows: { currency: string; balance: string }[] = await this.database.dataSource.query(
-      'SELECT currency, balance::text FROM ledger.balances WHERE account = $1 ORDER BY currency',
+    // The newest entry of the balance comes from the (account, seq) index read backwards; a
+    // balance and its entries change in one transaction (the balance row lock orders them).
+    const rows: { currency: string; balance: string; entrySeq: string }[] = await this.database.dataSource.query(
+      `SELECT b.currency, b.balance::text,
+              (SELECT e.seq FROM ledger.entries e WHERE e.account = b.account AND e.currency = b.currency ORDER BY e.seq DESC LIMIT 1)::text AS "entrySeq"
+         FROM ledger.balances b WHERE b.account = $1 ORDER BY b.currency`,
       [account],
     );
     return { account, balances: rows };

@@ -29,7 +29,7 @@ describe('ledger scenarios (module alone with the messaging platform, real Postg
     expect(event.payload).toMatchObject({ account: 'bob', currency: 'EUR', delta: '-30', balance: '70', transferId: 't-2' });
     // The stimulus, then one change per posting (carol's and bob's, in entry order).
     expect(events.map((envelope) => envelope.type)).toEqual(['ingestion.transfer-ingested', 'ledger.balance-changed', 'ledger.balance-changed']);
-    expect((await scenario.query(new GetBalanceQuery('bob'))).balances).toEqual([{ currency: 'EUR', balance: '70' }]);
+    expect((await scenario.query(new GetBalanceQuery('bob'))).balances).toEqual([{ currency: 'EUR', balance: '70', entrySeq: event.payload.entrySeq }]);
     // Settled means the ledger's own statement subscriber handled the BalanceChanged it caused:
     // no waiting for the statement here.
     const statement = await scenario.query(new GetStatementQuery('bob', 'EUR', 10));

@@ -2,14 +2,22 @@ import { Inject, Logger } from '@nestjs/common';
 import { WebSocketGateway, type OnGatewayConnection, type OnGatewayDisconnect } from '@nestjs/websockets';
 import type { WebSocket } from 'ws';
 import { ValidationError } from '@modulith/core';
+import { BalanceSubscriptions } from './balance-subscriptions';
 import { parseClientMessage } from './client-message.rules';
 import { ConnectionRegistry } from './connection-registry';
+import { SnapshotUnavailableError } from './notifications.errors';
 import { NOTIFICATIONS_CONFIG, type NotificationsConfig } from './notifications.config';
+import { SerialCommands } from './serial-commands';
 import { SubscriberConnection } from './subscriber-connection';
 
+const OPEN = 1;
+
 /**
- * `ws://host/ws`: a client sends `{"action":"subscribe","accounts":["acc-1"]}` and then receives
- * `{"type":"balance-changed", ...}` for those accounts. Best effort: see SubscriberConnection.
+ * `ws://host/ws`: a client sends `{"action":"subscribe","accounts":["acc-1"]}`, receives
+ * `{"type":"subscribed","accounts":[...],"balances":[{account,currency,balance,entrySeq}]}` with
+ * the current balances of the accounts it newly follows, then `{"type":"balance-changed", ...}`
+ * for the changes after them. Commands are answered one at a time, in order. Best effort: see
+ * SubscriberConnection.
  */
 // maxPayload: client frames are tiny commands; the ws default (100 MiB) would let one client make us buffer that much.
 @WebSocketGateway({ path: '/ws', maxPayload: 64 * 1024 })
@@ -19,15 +27,22 @@ export class BalanceChangesGateway implements OnGatewayConnection, OnGatewayDisc
 
   constructor(
     private readonly registry: ConnectionRegistry,
+    private readonly subscriptions: BalanceSubscriptions,
     @Inject(NOTIFICATIONS_CONFIG) private readonly config: NotificationsConfig,
   ) {}
 
   handleConnection(socket: WebSocket): void {
-    const connection = new SubscriberConnection(socket, this.config.queueSize, this.config.maxBufferedBytes, () => this.registry.countDrop());
+    const { queueSize, maxBufferedBytes, snapshotBufferSize, maxPendingCommands } = this.config;
+    const connection = new SubscriberConnection(socket, queueSize, maxBufferedBytes, () => this.registry.countDrop(), snapshotBufferSize);
+    const commands = new SerialCommands(maxPendingCommands);
     this.connections.set(socket, connection);
     this.registry.add(connection);
     // Raw frames rather than Nest's message routing: the protocol is two commands, parsed strictly.
-    socket.on('message', (data) => this.onMessage(socket, connection, data.toString()));
+    socket.on('message', (data) => {
+      if (!commands.run(() => this.onMessage(socket, connection, data.toString()))) {
+        this.reply(socket, { type: 'error', message: `message: more than ${maxPendingCommands} commands wait for their answer; wait for one` });
+      }
+    });
   }
 
   handleDisconnect(socket: WebSocket): void {
@@ -35,22 +50,35 @@ export class BalanceChangesGateway implements OnGatewayConnection, OnGatewayDisc
     if (connection) this.registry.remove(connection);
   }
 
-  private onMessage(socket: WebSocket, connection: SubscriberConnection, raw: string): void {
+  private async onMessage(socket: WebSocket, connection: SubscriberConnection, raw: string): Promise<void> {
     try {
       const command = parseClientMessage(raw, this.config.maxSubscriptions);
       if (command.action === 'subscribe') {
-        if (connection.accounts.size + command.accounts.length > this.config.maxSubscriptions) {
-          throw new ValidationError('accounts', `a connection may follow at most ${this.config.maxSubscriptions} accounts`);
-        }
-        for (const account of command.accounts) this.registry.follow(connection, account);
+        await this.subscriptions.subscribe(connection, command.accounts, (balances) =>
+          this.reply(socket, { type: 'subscribed', accounts: [...connection.accounts].sort(), balances }),
+        );
       } else {
         for (const account of command.accounts) this.registry.unfollow(connection, account);
+        this.reply(socket, { type: 'unsubscribed', accounts: [...connection.accounts].sort() });
       }
-      socket.send(JSON.stringify({ type: `${command.action}d`, accounts: [...connection.accounts].sort() }));
     } catch (error) {
-      if (!(error instanceof ValidationError)) this.logger.error(`client message failed: ${(error as Error).message}`);
-      const message = error instanceof ValidationError ? error.message : 'internal error';
-      socket.send(JSON.stringify({ type: 'error', message }));
+      this.reply(socket, this.errorFrame(error));
     }
+  }
+
+  private errorFrame(error: unknown): { type: 'error'; message: string; code?: string } {
+    if (error instanceof ValidationError) return { type: 'error', message: error.message };
+    if (error instanceof SnapshotUnavailableError) {
+      const accounts = (error.context['accounts'] as string[] | undefined) ?? [];
+      const cause = error.cause instanceof Error ? ` (${error.cause.name}: ${error.cause.message})` : '';
+      this.logger.warn(`subscribe of ${accounts.length} account(s) (${accounts.slice(0, 3).join(', ')}${accounts.length > 3 ? ', …' : ''}) refused [${error.code}]: ${error.message}${cause}`);
+      return { type: 'error', code: error.code, message: `accounts: ${error.message}; nothing subscribed, try again` };
+    }
+    this.logger.error(`client message failed: ${(error as Error).message}`, (error as Error).stack);
+    return { type: 'error', message: 'internal error' };
+  }
+
+  private reply(socket: WebSocket, frame: object): void {
+    if (socket.readyState === OPEN) socket.send(JSON.stringify(frame));
   }
 }

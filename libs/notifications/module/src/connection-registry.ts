@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-
-import type { SubscriberConnection } from './subscriber-connection';
+import type { BalanceChangedPayload } from '@modulith/ledger/contracts';
+import type { BalanceSnapshot } from './snapshot-fence';
+import { changeFrame, type SubscriberConnection } from './subscriber-connection';
 
 /** Figures for the metrics endpoint and the ops console. */
 export interface NotificationsStats {
@@ -29,7 +30,9 @@ export class ConnectionRegistry {
     connection.close();
   }
 
+  /** From now on `account`'s changes reach `connection`, held until `release` hands it the account's snapshot. */
   follow(connection: SubscriberConnection, account: string): void {
+    connection.fence.hold(account);
     connection.accounts.add(account);
     const followers = this.byAccount.get(account) ?? new Set<SubscriberConnection>();
     followers.add(connection);
@@ -37,18 +40,27 @@ export class ConnectionRegistry {
   }
 
   unfollow(connection: SubscriberConnection, account: string): void {
+    connection.fence.forget(account);
     connection.accounts.delete(account);
     const followers = this.byAccount.get(account);
     followers?.delete(connection);
     if (followers?.size === 0) this.byAccount.delete(account);
   }
 
-  /** Queues `message` for every follower of `account`; never waits on a socket. */
-  publish(account: string, message: string): void {
-    const followers = this.byAccount.get(account);
+  /** Hands `change` to every follower of its account (queued, or held while a snapshot is read); never waits on a socket. */
+  publish(change: BalanceChangedPayload): void {
+    const followers = this.byAccount.get(change.account);
     if (!followers) return;
-    for (const connection of followers) {
-      connection.push(message);
+    for (const connection of followers) if (connection.offer(change)) this.deliveredTotal += 1;
+  }
+
+  /**
+   * Ends holding `account` for `connection`: queues the held changes newer than `snapshot`. Call
+   * it in the same tick as sending the snapshot itself, right after it, so nothing comes between.
+   */
+  release(connection: SubscriberConnection, account: string, snapshot: readonly BalanceSnapshot[]): void {
+    for (const change of connection.fence.release(account, snapshot)) {
+      connection.push(changeFrame(change));
       this.deliveredTotal += 1;
     }
   }

@@ -20,10 +20,14 @@ class RecordingSocket implements SocketLike {
 const change = (account: string, entrySeq: number, currency = 'EUR') =>
   new BalanceChanged({ account, currency, balance: String(entrySeq), delta: '1', transferId: `t-${entrySeq}`, entrySeq: String(entrySeq) });
 
+/** A connection following `accounts`, each with an empty snapshot (as for accounts with no balance yet). */
 function follower(registry: ConnectionRegistry, accounts: string[], socket = new RecordingSocket(), queueSize = 100, maxBufferedBytes = 1_000_000) {
   const connection = new SubscriberConnection(socket, queueSize, maxBufferedBytes, () => registry.countDrop());
   registry.add(connection);
-  for (const account of accounts) registry.follow(connection, account);
+  for (const account of accounts) {
+    registry.follow(connection, account);
+    registry.release(connection, account, []);
+  }
   return { socket, connection };
 }
 
@@ -46,16 +50,45 @@ describe('forwarding balance changes', () => {
     ]);
   });
 
-  it('keeps no reordering buffer: a change is forwarded as it arrives, even after a gap, since order is the platform’s', () => {
+  it('keeps no reordering buffer: a change is forwarded as it arrives, even after a gap, since order is the platform’s; one the client has already is skipped', () => {
     const registry = new ConnectionRegistry();
     const handler = new ForwardBalanceChangesHandler(registry);
     const { socket, connection } = follower(registry, ['acc-1']);
 
     handler.forward(change('acc-1', 7));
-    handler.forward(change('acc-1', 5));
+    handler.forward(change('acc-1', 5)); // older than what the client shows: never sent after 7
+    handler.forward(change('acc-1', 7)); // again
+    handler.forward(change('acc-1', 5, 'USD')); // another balance: its own sequence
 
-    expect(socket.frames.map((frame) => frame.entrySeq)).toEqual(['7', '5']);
+    expect(socket.frames.map((frame) => [frame.currency, frame.entrySeq])).toEqual([
+      ['EUR', '7'],
+      ['USD', '5'],
+    ]);
     expect(connection.queued).toBe(0);
+    expect(registry.stats().delivered).toBe(2);
+  });
+
+  it('given a follower whose snapshot is being read, then its changes wait, and after the snapshot come only those above it, in order', () => {
+    const registry = new ConnectionRegistry();
+    const handler = new ForwardBalanceChangesHandler(registry);
+    const socket = new RecordingSocket();
+    const connection = new SubscriberConnection(socket, 100, 1_000_000, () => registry.countDrop());
+    registry.add(connection);
+    registry.follow(connection, 'acc-1');
+
+    for (const seq of [3, 4, 5, 6]) handler.forward(change('acc-1', seq));
+    handler.forward(change('acc-1', 2, 'USD'));
+    expect(socket.frames).toEqual([]);
+
+    registry.release(connection, 'acc-1', [{ account: 'acc-1', currency: 'EUR', balance: '4', entrySeq: '4' }]);
+    handler.forward(change('acc-1', 7));
+
+    expect(socket.frames.map((frame) => [frame.currency, frame.entrySeq])).toEqual([
+      ['EUR', '5'],
+      ['EUR', '6'],
+      ['USD', '2'],
+      ['EUR', '7'],
+    ]);
   });
 
   it('given a follower that stops reading, then its queue stays bounded, drops are counted, and other followers get everything', () => {

@@ -5,10 +5,11 @@ import { ConnectionRegistry } from './connection-registry';
 
 /**
  * Hands each balance change to the connections following its account (every instance sees every
- * event), at once and in the order it arrives. That order is the platform's: `BalanceChanged` is
- * keyed by account and currency, and best-effort subscribers receive events in relay order, which
- * is each key's commit order (`entrySeq` ascending). So there is no reordering buffer here, and
- * nothing waits for a missing change; the only queues are the bounded per-connection ones.
+ * event), in the order it arrives. That order is the platform's: `BalanceChanged` is keyed by
+ * account and currency, and best-effort subscribers receive events in relay order, which is each
+ * key's commit order (`entrySeq` ascending). So there is no reordering buffer, and nothing waits
+ * for a missing change. A connection holds an account's changes only while that account's
+ * snapshot is read, and skips those its client already has (see SnapshotFence).
  */
 @Injectable()
 export class ForwardBalanceChangesHandler {
@@ -16,6 +17,6 @@ export class ForwardBalanceChangesHandler {
 
   @OnIntegrationEvent(BalanceChanged, { delivery: 'best-effort', name: 'notifications.forward-balance-changes' })
   forward(event: BalanceChanged): void {
-    this.registry.publish(event.payload.account, JSON.stringify({ type: 'balance-changed', ...event.payload }));
+    this.registry.publish(event.payload);
   }
 }

@@ -1,6 +1,8 @@
 /**
- * @modulith/notifications — WebSocket fan-out of `BalanceChanged` (path `/ws`). Owns no schema.
- * Consumes `BalanceChanged` best effort (every instance sees every event); publishes nothing.
+ * @modulith/notifications — WebSocket fan-out of `BalanceChanged` (path `/ws`): on subscribe the
+ * current balances (the ledger's `GetBalanceQuery`), then the changes after them, no gap, no
+ * overlap. Owns no schema. Consumes `BalanceChanged` best effort (every instance sees every
+ * event); publishes nothing.
  * `ConnectionRegistry` is exported for monitoring only (connections, queued, dropped).
  */
 export { NotificationsModule } from './notifications.module';

@@ -7,6 +7,12 @@ export class CurrencyBalanceDto implements CurrencyBalance {
   @ApiProperty({ example: 'EUR' }) currency!: string;
   @ApiProperty({ pattern: '^-?[0-9]+$', example: '-1250', description: 'Signed integer in minor units, as a decimal string; may exceed 64 bits' })
   balance!: string;
+  @ApiProperty({
+    pattern: '^[1-9][0-9]*$',
+    example: '42',
+    description: "`seq` of the balance's last ledger entry: the `entrySeq` of the `BalanceChanged` that set it. Changes with a higher entrySeq came after this balance",
+  })
+  entrySeq!: string;
 }
 
 export class AccountBalancesDto implements AccountBalances {
