@@ -6,10 +6,20 @@ export interface CurrencyBalance {
   balance: string;
 }
 
+/** One currency's balance of an account as of its last ledger entry. */
+export interface BalanceAtEntry extends CurrencyBalance {
+  /**
+   * `seq` of the balance's last entry, a decimal string: the `entrySeq` of the `BalanceChanged` that
+   * set it. A change with a higher `entrySeq` came after this balance (how a reader joins a
+   * snapshot to the live changes with no gap and no overlap).
+   */
+  entrySeq: string;
+}
+
 /** An account's balances; an unknown account has an empty list. */
 export interface AccountBalances {
   account: string;
-  balances: CurrencyBalance[];
+  balances: BalanceAtEntry[];
 }
 
 /** One side of a transfer as the ledger recorded it: negative for a debit, positive for a credit. */

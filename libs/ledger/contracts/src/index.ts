@@ -9,5 +9,5 @@ export { GetBalanceQuery } from './get-balance.query';
 export { FindEntriesQuery } from './find-entries.query';
 export { GetLedgerTotalsQuery } from './get-ledger-totals.query';
 export { GetStatementQuery } from './get-statement.query';
-export type { AccountBalances, CurrencyBalance, LedgerEntry, LedgerEntryPage, LedgerTotals } from './balance';
+export type { AccountBalances, BalanceAtEntry, CurrencyBalance, LedgerEntry, LedgerEntryPage, LedgerTotals } from './balance';
 export type { StatementLineView, StatementPage, StatementTotals } from './statement';

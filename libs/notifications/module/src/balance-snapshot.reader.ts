@@ -1,14 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ModulithError, withCallDeadlineAt } from '@modulith/core';
-import { GetBalanceQuery, type CurrencyBalance } from '@modulith/ledger/contracts';
+import { GetBalanceQuery, type BalanceAtEntry } from '@modulith/ledger/contracts';
 import { SnapshotUnavailableError } from './notifications.errors';
 import { NOTIFICATIONS_CONFIG, type NotificationsConfig } from './notifications.config';
 import { ReadPermits } from './read-permits';
 import type { BalanceSnapshot } from './snapshot-fence';
-
-/** A balance as `GetBalanceQuery` answers it: with the entry it stands at. */
-type SequencedBalance = CurrencyBalance & { entrySeq?: unknown };
 
 const ENTRY_SEQ = /^[1-9][0-9]*$/;
 
@@ -73,7 +70,8 @@ export class BalanceSnapshotReader {
         // A typed error's message is meant for callers; anything else stays in the log (see the gateway).
         throw unavailable(error instanceof ModulithError ? `GetBalanceQuery failed: ${error.message}` : 'GetBalanceQuery failed', error);
       });
-      return result.balances.map((balance: SequencedBalance) => {
+      // Checked, not trusted: over Redis the answer comes from whatever ledger replica runs, maybe an older build.
+      return result.balances.map((balance: BalanceAtEntry) => {
         if (typeof balance.entrySeq !== 'string' || !ENTRY_SEQ.test(balance.entrySeq)) {
           throw unavailable(`GetBalanceQuery answered ${balance.currency} of ${account} without an entrySeq`);
         }
