@@ -57,8 +57,9 @@ export class CallRouter implements OnApplicationBootstrap, OnModuleDestroy {
       const checked = checkPublicHandlersInProcess(this.discovery, hostedCalls);
       this.logger.log(`CALL_CHECK_IN_PROCESS: ${checked} public handlers here check that messages and results are plain JSON`);
     }
-    const buses = { queryBus, commandBus };
-    for (const call of remote) bindRemoteHandler(call, (target, message) => this.send(target, message), buses);
+    const send = (target: PublicCall, message: object): Promise<unknown> => this.send(target, message);
+    const buses = this.everyBus(queryBus, commandBus);
+    for (const call of remote) bindRemoteHandler(call, send, buses);
     if (remote.length === 0 && served.length === 0) return;
     const receipts = new CallReceipts(() => this.database.dataSource);
     const executor = new CallExecutor({
@@ -119,6 +120,19 @@ export class CallRouter implements OnApplicationBootstrap, OnModuleDestroy {
     prune();
     this.pruner = setInterval(prune, RECEIPT_PRUNE_INTERVAL_MS);
     this.pruner.unref();
+  }
+
+  /**
+   * The root's buses and any others: a module that imports a plain `CqrsModule` gets buses of its
+   * own (Nest counts it a module apart from `CqrsModule.forRoot()`), and its handlers are explored
+   * onto both, so a caller injecting that module's QueryBus must reach forwarding handlers too.
+   */
+  private everyBus(queryBus: QueryBus, commandBus: CommandBus): { queryBuses: QueryBus[]; commandBuses: CommandBus[] } {
+    const instances = this.discovery.getProviders().map((wrapper) => wrapper.instance as unknown);
+    return {
+      queryBuses: [...new Set([queryBus, ...instances.filter((instance): instance is QueryBus => instance instanceof QueryBus)])],
+      commandBuses: [...new Set([commandBus, ...instances.filter((instance): instance is CommandBus => instance instanceof CommandBus)])],
+    };
   }
 
   private discoverHostedModules(): Set<string> {

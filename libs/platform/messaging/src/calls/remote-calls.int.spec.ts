@@ -21,6 +21,8 @@ import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import type { MessagingConfig } from '../messaging.config';
 import {
+  AccountLookup,
+  AccountLookupModule,
   AccountsModule,
   BadResultQuery,
   executedEchoes,
@@ -151,6 +153,17 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
     const unserializable = await queries.execute(new BadResultQuery()).catch((error: unknown) => error);
     expect(unserializable).toBeInstanceOf(RemoteHandlerError);
     expect(unserializable).toMatchObject({ context: { remoteCode: 'CALL_PAYLOAD_INVALID', module: 'accounts', messageType: 'fixture.bad-result' } });
+  });
+
+  it('forwards from the buses of a module that imports a plain CqrsModule too, not only from the root ones', async () => {
+    const prefix = newPrefix('module-buses');
+    await start(prefix, true);
+    const { commands } = buses(await start(prefix, false));
+    await commands.execute(new OpenAccountCommand('acc-buses', 'lin'));
+    const { app } = await createFixtureApp({ database: db.config, messaging: config(prefix), consumers: [], imports: [AccountLookupModule] });
+    apps.push(app);
+
+    await expect(app.get(AccountLookup, { strict: false }).find('acc-buses')).resolves.toEqual({ id: 'acc-buses', owner: 'lin' });
   });
 
   it('carries the correlation id and the caller’s deadline to the handler', async () => {

@@ -2,7 +2,7 @@
 // opens accounts with a command (one row per application, no unique constraint, so a command
 // applied twice shows as two rows) and answers queries, some slow, failing or unserializable.
 import { Injectable, Module } from '@nestjs/common';
-import { Command, CommandHandler, CqrsModule, Query, QueryHandler, type ICommandHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { Command, CommandHandler, CqrsModule, Query, QueryBus, QueryHandler, type ICommandHandler, type IQueryHandler } from '@nestjs/cqrs';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { currentCallDeadline, currentCorrelation, NotFoundError, PublicCommand, PublicQuery, ValidationError } from '@modulith/core';
 import { Database, DatabaseModule, defineModuleSchema } from '@modulith/database';
@@ -129,3 +129,20 @@ export class BadResultHandler implements IQueryHandler<BadResultQuery> {
   providers: [GetAccountHandler, OpenAccountHandler, SlowEchoHandler, BadResultHandler],
 })
 export class AccountsModule {}
+
+/**
+ * A caller in a module that imports a plain `CqrsModule`: Nest gives that import buses of its own,
+ * beside the root's `CqrsModule.forRoot()` ones, and this module's QueryBus is that other one.
+ */
+@Injectable()
+export class AccountLookup {
+  constructor(private readonly queries: QueryBus) {}
+
+  find(id: string): Promise<AccountView> {
+    return this.queries.execute(new GetAccountQuery(id));
+  }
+}
+
+/** Calls `accounts` without hosting it, through its own module's buses. */
+@Module({ imports: [CqrsModule], providers: [AccountLookup], exports: [AccountLookup] })
+export class AccountLookupModule {}
