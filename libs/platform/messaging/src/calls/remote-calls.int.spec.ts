@@ -222,6 +222,23 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
     expect(await applications('acc-twice')).toBe(1);
   });
 
+  it('forgets the consumers that replicas gone for good left in the module’s group, so restarts do not grow it without bound', async () => {
+    const prefix = newPrefix('consumers');
+    // Replicas that come and go, as restarts and crashes leave them: each one a consumer of the group.
+    for (let index = 0; index < 3; index += 1) (await startChild(prefix)).kill('SIGKILL');
+    const survivor = await start(prefix, true);
+    const { queries } = buses(await start(prefix, false));
+    await expect(queries.execute(new SlowEchoQuery('consumers', 0))).resolves.toMatchObject({ label: 'consumers' });
+    const consumers = async (): Promise<string[]> =>
+      ((await redis.xinfo('CONSUMERS', callKeys.requests(prefix, 'accounts'), 'accounts')) as string[][]).map((fields) => fields[1]);
+    const replica = survivor.get<RedisCallTransport>(CALL_TRANSPORT, { strict: false }).replica;
+    await waitFor(async () => (await consumers()).every((name) => name === replica), {
+      timeoutMs: WAIT_MS,
+      message: 'the consumers of the killed replicas to be forgotten',
+    });
+    expect(await consumers()).toEqual([replica]);
+  });
+
   it('sends a query again to another replica when the one serving it is killed mid-call', async () => {
     const prefix = newPrefix('kill-query');
     const child = await startChild(prefix);

@@ -65,6 +65,27 @@ if #ids == 0 then return {} end
 return redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], unpack(ids))`;
 
 /**
+ * Forgets the consumers that lapsed replicas left in the module's group (every restart or crash
+ * leaves one, named by its process): those holding no call, idle for at least `min idle` ms, and
+ * neither serving nor draining. One that was only paused makes itself again on its next read.
+ * KEYS: requests stream, hosts set, draining set. ARGV: group, this replica, min idle ms.
+ * Returns how many were forgotten.
+ */
+export const FORGET_LAPSED_CONSUMERS_SCRIPT = `${NOW}
+${ALIVE}
+local forgotten = 0
+for _, fields in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local info = {}
+  for index = 1, #fields, 2 do info[fields[index]] = fields[index + 1] end
+  local name = info['name']
+  if name ~= ARGV[2] and tonumber(info['pending']) == 0 and tonumber(info['idle']) >= tonumber(ARGV[3]) and not alive(name) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], name)
+    forgotten = forgotten + 1
+  end
+end
+return forgotten`;
+
+/**
  * Renews this replica's presence until now + ttl, in each module's hosts set (ARGV mode
  * `serve`: new calls may come to it) or draining set (`drain`: it finishes what it took, takes
  * nothing new), removing it from the other; `gone` removes it from both. Forgets replicas whose
