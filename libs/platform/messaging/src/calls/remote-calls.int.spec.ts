@@ -75,9 +75,9 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
   const stats = (app: INestApplicationContext): ReturnType<RedisCallTransport['stats']> => app.get<RedisCallTransport>(CALL_TRANSPORT, { strict: false }).stats();
 
   /** A replica of `accounts` in a child process; resolves once it is announced. */
-  const startChild = async (prefix: string): Promise<ChildProcess> => {
+  const startChild = async (prefix: string, env: NodeJS.ProcessEnv = {}): Promise<ChildProcess> => {
     const child = spawn(process.execPath, ['-r', REGISTER, CHILD], {
-      env: { ...process.env, CALLS_DATABASE_URL: db.url, CALLS_REDIS_URL: REDIS_URL, CALLS_KEY_PREFIX: prefix },
+      env: { ...process.env, CALLS_DATABASE_URL: db.url, CALLS_REDIS_URL: REDIS_URL, CALLS_KEY_PREFIX: prefix, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.add(child);
@@ -237,6 +237,17 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
       message: 'the consumers of the killed replicas to be forgotten',
     });
     expect(await consumers()).toEqual([replica]);
+  });
+
+  it('agrees on a deadline with a replica whose clock runs an hour ahead: its calls are answered, not dropped as expired', async () => {
+    const prefix = newPrefix('skew');
+    await startChild(prefix, { CALLS_CLOCK_SKEW_MS: String(3_600_000) });
+    const { queries, commands } = buses(await start(prefix, false));
+
+    const echo = (await withCallDeadline(WAIT_MS, () => queries.execute(new SlowEchoQuery('skewed', 0)))) as Echo;
+    expect(echo).toMatchObject({ label: 'skewed' });
+    expect(echo.pid).not.toBe(process.pid);
+    await expect(withCallDeadline(WAIT_MS, () => commands.execute(new OpenAccountCommand('acc-skewed', 'edsger')))).resolves.toEqual({ id: 'acc-skewed', applications: 1 });
   });
 
   it('sends a query again to another replica when the one serving it is killed mid-call', async () => {

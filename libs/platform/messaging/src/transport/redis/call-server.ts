@@ -7,6 +7,7 @@ import { describeFailure } from '../../retries/failure';
 import { CALL_FIELD, callKeys } from './call-keys';
 import { CLAIM_LAPSED_SCRIPT, CREATE_CALL_GROUP_SCRIPT, FORGET_LAPSED_CONSUMERS_SCRIPT } from './call-scripts';
 import type { CallSlots } from './call-slots';
+import type { RedisClock } from './redis-clock';
 import { bounded, resetOnTimeout } from './redis-connection';
 import { RedisLoop } from './redis-loop';
 import { entriesOfReply, record, type RawStreamEntry } from './stream-entries';
@@ -25,6 +26,8 @@ export interface CallServerOptions {
   /** Calls held by lapsed replicas for this long are taken over (`CALL_HOST_TTL_MS`). */
   claimIdleMs: number;
   commandTimeoutMs: number;
+  /** Redis's clock: a request's deadline is in its time, turned into this process's on arrival. */
+  clock: RedisClock;
   logger: Logger;
 }
 
@@ -154,8 +157,9 @@ export class CallServer extends RedisLoop {
   }
 
   private async handle(id: string, fields: string[] | null): Promise<void> {
-    const { logger, module, handler } = this.options;
-    const request = fields ? decodeRequest(String(record(fields)[CALL_FIELD] ?? '')) : undefined;
+    const { logger, module, handler, clock } = this.options;
+    const received = fields ? decodeRequest(String(record(fields)[CALL_FIELD] ?? '')) : undefined;
+    const request = received && { ...received, deadline: clock.fromRedis(received.deadline) };
     if (!request) {
       logger.warn(`dropped entry ${id} of ${this.stream}: not a call request`);
       await this.settle(id).catch(() => undefined);
