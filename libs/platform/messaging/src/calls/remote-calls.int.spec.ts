@@ -250,6 +250,51 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
     await expect(withCallDeadline(WAIT_MS, () => commands.execute(new OpenAccountCommand('acc-skewed', 'edsger')))).resolves.toEqual({ id: 'acc-skewed', applications: 1 });
   });
 
+  it('never applies a command past its deadline, even one that waited for the receipt of a delivery whose backend was terminated', async () => {
+    const prefix = newPrefix('late-receipt');
+    await start(prefix, true);
+    await start(prefix, true);
+    const replyTo = 'test-replies-late';
+    const deadline = Date.now() + 1000;
+    const request: CallRequest = {
+      id: 'request-late-1',
+      kind: 'command',
+      module: 'accounts',
+      type: 'fixture.open-account',
+      payload: { id: 'acc-late', owner: 'tony', holdMs: 3000 },
+      deadline,
+      replyTo,
+      correlationId: 'corr-late',
+    };
+    // Delivered twice: the first holds its transaction (and the receipt row) open, the second waits on that row.
+    const stream = callKeys.requests(prefix, 'accounts');
+    await redis.xadd(stream, '*', CALL_FIELD, encodeCall(request));
+    await redis.xadd(stream, '*', CALL_FIELD, encodeCall(request));
+    const backends = async (condition: string): Promise<number[]> =>
+      (await sql.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND ${condition}`)).rows.map(
+        (row) => row.pid,
+      );
+    await waitFor(async () => (await backends("wait_event_type = 'Lock'")).length === 1, {
+      timeoutMs: WAIT_MS,
+      message: 'the second delivery to wait on the receipt of the first',
+    });
+    // The deadline passes while the second waits; then the first one's backend goes (an operator, a failover).
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now()) + 200));
+    const holders = await backends("state = 'idle in transaction' AND query LIKE '%accounts.accounts%'");
+    expect(holders).toHaveLength(1);
+    await sql.query('SELECT pg_terminate_backend($1)', [holders[0]]);
+
+    const replies: CallReply[] = [];
+    for (let index = 0; index < 2; index += 1) {
+      const popped = await redis.blpop(callKeys.replies(prefix, replyTo), WAIT_MS / 1000);
+      replies.push(decodeReply(popped?.[1] ?? '') as CallReply);
+    }
+    expect(replies.map((reply) => (reply.ok ? reply.result : reply.error.code))).toContain('CALL_DEADLINE_EXCEEDED');
+    expect(replies.every((reply) => !reply.ok)).toBe(true);
+    expect(replies.map((reply) => (reply.ok ? undefined : reply.error.code))).toContain('CALL_DEADLINE_EXCEEDED');
+    expect(await applications('acc-late')).toBe(0);
+  });
+
   it('sends a query again to another replica when the one serving it is killed mid-call', async () => {
     const prefix = newPrefix('kill-query');
     const child = await startChild(prefix);
