@@ -20,6 +20,7 @@ import { createTestDatabase, type TestDatabase } from '@modulith/database/testin
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import type { MessagingConfig } from '../messaging.config';
+import { CallTransportError } from '../messaging.errors';
 import {
   AccountsModule,
   BadResultQuery,
@@ -183,6 +184,30 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
     await expect(blocker).resolves.toMatchObject({ label: 'blocker' });
     await waitFor(() => stats(server).expired === 1, { timeoutMs: WAIT_MS, message: 'the late call to be dropped' });
     expect(executedEchoes).not.toContain('late');
+  });
+
+  it('refuses at once a call sent while the module’s stream holds CALL_STREAM_MAXLEN calls, and never drops one already queued', async () => {
+    const prefix = newPrefix('flood');
+    await start(prefix, true, { callConcurrency: 1 });
+    const { queries } = buses(await start(prefix, false, { callStreamMaxLen: 100 }));
+
+    const blocker = queries.execute(new SlowEchoQuery('flood-blocker', 1000));
+    await waitFor(() => executedEchoes.includes('flood-blocker'), { timeoutMs: WAIT_MS, message: 'the blocker to run' });
+    const labels = Array.from({ length: 150 }, (_, index) => `flood-${index}`);
+    const outcomes = await Promise.all(
+      labels.map((label) =>
+        withCallDeadline(WAIT_MS, () => queries.execute(new SlowEchoQuery(label, 0))).then(
+          () => 'answered',
+          (error: unknown) => (error instanceof CallTransportError ? 'refused' : String(error)),
+        ),
+      ),
+    );
+    await blocker;
+    const answered = outcomes.filter((outcome) => outcome === 'answered').length;
+    expect(outcomes.filter((outcome) => outcome !== 'answered' && outcome !== 'refused')).toEqual([]);
+    expect(answered).toBeGreaterThanOrEqual(90);
+    expect(answered).toBeLessThan(labels.length);
+    expect(executedEchoes.filter((label) => labels.includes(label))).toHaveLength(answered);
   });
 
   it('applies a command delivered twice once, and answers both deliveries with the same result', async () => {

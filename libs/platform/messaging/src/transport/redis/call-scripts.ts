@@ -11,13 +11,16 @@ end`;
 
 /**
  * Sends a request only while some replica of the module is live: one round trip, and a module
- * nobody hosts fails fast instead of queueing a call nobody will take.
- * KEYS: requests stream, hosts set. ARGV: stream cap (about), request JSON, field name.
- * Returns the entry id, or false when no replica is live.
+ * nobody hosts fails fast instead of queueing a call nobody will take. A stream holding its cap
+ * of calls (queued or running) refuses the new one, rather than trimming calls already queued
+ * (their callers would wait out their deadlines for calls nobody runs).
+ * KEYS: requests stream, hosts set. ARGV: stream cap, request JSON, field name.
+ * Returns the entry id, false when no replica is live, or 0 when the stream is full.
  */
 export const SEND_CALL_SCRIPT = `${NOW}
 if redis.call('ZCOUNT', KEYS[2], now, '+inf') == 0 then return false end
-return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', ARGV[3], ARGV[2])`;
+if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+return redis.call('XADD', KEYS[1], '*', ARGV[3], ARGV[2])`;
 
 /**
  * A caller's look at one call in flight. KEYS: requests stream, hosts set, draining set. ARGV: group, entry id.
