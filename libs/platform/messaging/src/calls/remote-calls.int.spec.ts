@@ -92,6 +92,26 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
     });
     return child;
   };
+  /** An `OpenAccountCommand` for account `acc-<label>` as a caller sends it, for the tests that deliver it by hand. */
+  const openAccountRequest = (label: string, owner: string, holdMs: number, deadline: number): CallRequest => ({
+    id: `request-${label}-1`,
+    kind: 'command',
+    module: 'accounts',
+    type: 'fixture.open-account',
+    payload: { id: `acc-${label}`, owner, holdMs },
+    deadline,
+    replyTo: `test-replies-${label}`,
+    correlationId: `corr-${label}`,
+  });
+  /** The next `count` replies to `request`, each waited for up to WAIT_MS. */
+  const repliesTo = async (prefix: string, request: CallRequest, count: number): Promise<CallReply[]> => {
+    const replies: CallReply[] = [];
+    for (let index = 0; index < count; index += 1) {
+      const popped = await redis.blpop(callKeys.replies(prefix, request.replyTo), WAIT_MS / 1000);
+      replies.push(decodeReply(popped?.[1] ?? '') as CallReply);
+    }
+    return replies;
+  };
   /** Resolves once a replica took the only call to `accounts` and has not answered it yet. */
   const takenBy = async (prefix: string): Promise<string> => {
     let holder = '';
@@ -214,26 +234,12 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
     const prefix = newPrefix('twice');
     await start(prefix, true);
     await start(prefix, true);
-    const replyTo = 'test-replies';
-    const request: CallRequest = {
-      id: 'request-twice-1',
-      kind: 'command',
-      module: 'accounts',
-      type: 'fixture.open-account',
-      payload: { id: 'acc-twice', owner: 'grace', holdMs: 300 },
-      deadline: Date.now() + WAIT_MS,
-      replyTo,
-      correlationId: 'corr-twice',
-    };
+    const request = openAccountRequest('twice', 'grace', 300, Date.now() + WAIT_MS);
     // The same request twice, as a redelivery would bring it: both replicas take one at once.
     const stream = callKeys.requests(prefix, 'accounts');
     await redis.xadd(stream, '*', CALL_FIELD, encodeCall(request));
     await redis.xadd(stream, '*', CALL_FIELD, encodeCall(request));
-    const replies: CallReply[] = [];
-    for (let index = 0; index < 2; index += 1) {
-      const popped = await redis.blpop(callKeys.replies(prefix, replyTo), WAIT_MS / 1000);
-      replies.push(decodeReply(popped?.[1] ?? '') as CallReply);
-    }
+    const replies = await repliesTo(prefix, request, 2);
     expect(replies.map((reply) => (reply.ok ? reply.result : reply.error))).toEqual([
       { id: 'acc-twice', applications: 1 },
       { id: 'acc-twice', applications: 1 },
@@ -242,7 +248,7 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
 
     // Delivered again later, after both finished: still applied once, same reply.
     await redis.xadd(stream, '*', CALL_FIELD, encodeCall(request));
-    const again = decodeReply((await redis.blpop(callKeys.replies(prefix, replyTo), WAIT_MS / 1000))?.[1] ?? '');
+    const [again] = await repliesTo(prefix, request, 1);
     expect(again).toMatchObject({ ok: true, result: { id: 'acc-twice', applications: 1 } });
     expect(await applications('acc-twice')).toBe(1);
   });
@@ -279,18 +285,8 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
     const prefix = newPrefix('late-receipt');
     await start(prefix, true);
     await start(prefix, true);
-    const replyTo = 'test-replies-late';
     const deadline = Date.now() + 1000;
-    const request: CallRequest = {
-      id: 'request-late-1',
-      kind: 'command',
-      module: 'accounts',
-      type: 'fixture.open-account',
-      payload: { id: 'acc-late', owner: 'tony', holdMs: 3000 },
-      deadline,
-      replyTo,
-      correlationId: 'corr-late',
-    };
+    const request = openAccountRequest('late', 'tony', 3000, deadline);
     // Delivered twice: the first holds its transaction (and the receipt row) open, the second waits on that row.
     const stream = callKeys.requests(prefix, 'accounts');
     await redis.xadd(stream, '*', CALL_FIELD, encodeCall(request));
@@ -309,11 +305,7 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
     expect(holders).toHaveLength(1);
     await sql.query('SELECT pg_terminate_backend($1)', [holders[0]]);
 
-    const replies: CallReply[] = [];
-    for (let index = 0; index < 2; index += 1) {
-      const popped = await redis.blpop(callKeys.replies(prefix, replyTo), WAIT_MS / 1000);
-      replies.push(decodeReply(popped?.[1] ?? '') as CallReply);
-    }
+    const replies = await repliesTo(prefix, request, 2);
     expect(replies.map((reply) => (reply.ok ? reply.result : reply.error.code))).toContain('CALL_DEADLINE_EXCEEDED');
     expect(replies.every((reply) => !reply.ok)).toBe(true);
     expect(replies.map((reply) => (reply.ok ? undefined : reply.error.code))).toContain('CALL_DEADLINE_EXCEEDED');
