@@ -23,4 +23,10 @@ describe('call deadline scope', () => {
     expect(() => withCallDeadline(0, () => undefined)).toThrow(ValidationError);
     expect(() => withCallDeadline(1.5, () => undefined)).toThrow('ms: must be a positive integer');
   });
+
+  it('refuses an absolute deadline that is not a number of ms (NaN would slip through every comparison), naming the argument', () => {
+    expect(() => withCallDeadlineAt(Number.NaN, () => undefined)).toThrow(ValidationError);
+    expect(() => withCallDeadlineAt(Date.parse('not a date'), () => undefined)).toThrow('epochMs: must be a Unix epoch time in ms');
+    expect(withCallDeadlineAt(Number.POSITIVE_INFINITY, () => currentCallDeadline())).toBe(Number.POSITIVE_INFINITY);
+  });
 });

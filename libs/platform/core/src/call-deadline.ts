@@ -14,8 +14,12 @@ export function withCallDeadline<T>(ms: number, work: () => T): T {
   return withCallDeadlineAt(Date.now() + ms, work);
 }
 
-/** Runs `work` with the absolute deadline `epochMs` (Unix epoch, ms), or the one in force if earlier. */
+/**
+ * Runs `work` with the absolute deadline `epochMs` (Unix epoch, ms), or the one in force if
+ * earlier. Throws `ValidationError` (field `epochMs`) for NaN, which no comparison would catch.
+ */
 export function withCallDeadlineAt<T>(epochMs: number, work: () => T): T {
+  if (typeof epochMs !== 'number' || Number.isNaN(epochMs)) throw new ValidationError('epochMs', `must be a Unix epoch time in ms, got ${String(epochMs)}`);
   const current = storage.getStore();
   return storage.run(current === undefined ? epochMs : Math.min(current, epochMs), work);
 }

@@ -32,3 +32,20 @@ describe('errors across a remote call', () => {
     expect(odd.context).toEqual({ amount: '10', nested: { when: '1970-01-01T00:00:00.000Z' } });
   });
 });
+
+describe('errors across a remote call, from a damaged or foreign reply', () => {
+  it('never lets a wire code reach an inherited property, nor a missing context break the caller: still a typed error', () => {
+    for (const code of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      const error = errorFromWire({ code, name: 'OddError', message: 'odd', context: {} }, request);
+      expect(error).toBeInstanceOf(RemoteHandlerError);
+      expect(error).toMatchObject({ context: { remoteCode: code, remoteName: 'OddError' } });
+    }
+    // A reply from a replica of another version, without context: the class it names, still.
+    const foreign = JSON.parse('{"code":"VALIDATION_FAILED","name":"ValidationError","message":"amount: must be positive"}');
+    const invalid = errorFromWire(foreign, request);
+    expect(invalid).toBeInstanceOf(ValidationError);
+    expect(invalid).toMatchObject({ message: 'amount: must be positive', context: {} });
+    const notFound = errorFromWire({ ...foreign, code: 'NOT_FOUND', context: null }, request);
+    expect(notFound).toBeInstanceOf(NotFoundError);
+  });
+});

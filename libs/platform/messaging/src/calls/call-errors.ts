@@ -36,8 +36,12 @@ export function errorToWire(error: unknown): WireError {
  * The caller-side error for a remote one: the same class for the typed errors of
  * `@modulith/core` (a 404 stays a 404), else `RemoteHandlerError` (500) naming the remote error.
  */
-export function errorFromWire(wire: WireError, request: Pick<CallRequest, 'id' | 'module' | 'type'>): ModulithError {
-  const rebuild = wire.code ? REBUILDERS[wire.code] : undefined;
+export function errorFromWire(received: WireError, request: Pick<CallRequest, 'id' | 'module' | 'type'>): ModulithError {
+  // A reply from a replica of another version (or a damaged one) may lack a context.
+  const context = typeof received.context === 'object' && received.context !== null ? received.context : {};
+  const wire = { ...received, context };
+  // Own keys only: a code such as "constructor" must not pick an inherited function.
+  const rebuild = wire.code && Object.hasOwn(REBUILDERS, wire.code) ? REBUILDERS[wire.code] : undefined;
   if (rebuild) {
     const error = rebuild(wire);
     // The remote message as it was, not as this side's constructor would word it.

@@ -56,7 +56,7 @@ export class CallExecutor {
 
   private async command(call: PublicCall, request: CallRequest, run: () => Promise<unknown>): Promise<unknown> {
     const { receipts, logger } = this.options;
-    const hook = receipts.hook(call.module, request.id);
+    const hook = receipts.hook(call.module, request.id, request.deadline);
     const scope = withTransactionHook(hook, run);
     try {
       const result = await scope.result;

@@ -1,3 +1,4 @@
+import { CallDeadlineExceededError } from '@modulith/core';
 import type { TransactionHook } from '@modulith/database';
 import type { DataSource, EntityManager } from 'typeorm';
 import { queryRows } from '../sql/query-rows';
@@ -16,12 +17,14 @@ const POLL_MS = 50;
  * `Database.transaction` in the command handler's first transaction: it inserts the receipt
  * before the handler's writes (a second delivery waits there on the unique index while the first
  * runs, then finds it and rolls back with `AlreadyApplied`) and stores the transaction's result
- * before the commit.
+ * before the commit. A delivery that gets its receipt only past the call's `deadline` (it waited
+ * for a pool connection, or for a first delivery that then rolled back) rolls back with
+ * `CallDeadlineExceededError`: its caller has given up, so it is not applied late.
  */
 export class CallReceipts {
   constructor(private readonly dataSource: () => DataSource) {}
 
-  hook(module: string, key: string): TransactionHook & { stored?: string } {
+  hook(module: string, key: string, deadline: number): TransactionHook & { stored?: string } {
     const hook: TransactionHook & { stored?: string } = {
       async enter(manager: EntityManager) {
         const inserted = await queryRows(
@@ -30,6 +33,13 @@ export class CallReceipts {
           [module, key],
         );
         if (inserted.length === 0) throw new AlreadyApplied(module, key);
+        if (Date.now() >= deadline) {
+          throw new CallDeadlineExceededError(`remote command ${key} of module ${module} reached its transaction past its deadline: not applied`, {
+            module,
+            requestId: key,
+            deadline,
+          });
+        }
       },
       async leave(manager: EntityManager, result: unknown) {
         const json = storable(result);

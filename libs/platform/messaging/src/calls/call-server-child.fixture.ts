@@ -1,8 +1,15 @@
 // A replica of the `accounts` module in a process of its own, for the remote-call tests to
 // SIGKILL mid-call. Run with: node -r ../test-support/ts-register.cjs call-server-child.fixture.ts
-// (CALLS_DATABASE_URL, CALLS_REDIS_URL, CALLS_KEY_PREFIX). Prints "ready" once it is announced.
+// (CALLS_DATABASE_URL, CALLS_REDIS_URL, CALLS_KEY_PREFIX; CALLS_CLOCK_SKEW_MS sets this process's
+// clock that far from the others'). Prints "ready" once it is announced.
 import { AccountsModule } from '../test-support/call-fixtures';
 import { createFixtureApp } from '../test-support/fixture-app';
+
+const skewMs = Number(process.env['CALLS_CLOCK_SKEW_MS'] ?? 0);
+if (skewMs !== 0) {
+  const systemNow = Date.now.bind(Date);
+  Date.now = () => systemNow() + skewMs;
+}
 
 async function main(): Promise<void> {
   const env = (name: string): string => {

@@ -13,7 +13,11 @@ export interface CallsConfig {
   callHeartbeatMs: number;
   /** A replica whose presence was not renewed for this long is gone (`CALL_HOST_TTL_MS`): its calls are re-sent (queries) or fail (commands). */
   callHostTtlMs: number;
-  /** Entries a module's request stream keeps, about (`CALL_STREAM_MAXLEN`); handled entries are deleted at once, so only a backlog reaches it. */
+  /**
+   * Calls a module's request stream holds at most, queued or running (`CALL_STREAM_MAXLEN`);
+   * handled entries are deleted at once, so only a backlog reaches it, and a call sent then is
+   * refused with `CallTransportError` (503) instead of pushing out calls already queued.
+   */
   callStreamMaxLen: number;
   /** Idempotency receipts of remote commands are kept this long, in hours (`CALL_RECEIPT_RETENTION_HOURS`). */
   callReceiptRetentionHours: number;

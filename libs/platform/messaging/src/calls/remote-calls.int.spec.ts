@@ -20,6 +20,7 @@ import { createTestDatabase, type TestDatabase } from '@modulith/database/testin
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import type { MessagingConfig } from '../messaging.config';
+import { CallTransportError } from '../messaging.errors';
 import {
   AccountLookup,
   AccountLookupModule,
@@ -77,9 +78,9 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
   const stats = (app: INestApplicationContext): ReturnType<RedisCallTransport['stats']> => app.get<RedisCallTransport>(CALL_TRANSPORT, { strict: false }).stats();
 
   /** A replica of `accounts` in a child process; resolves once it is announced. */
-  const startChild = async (prefix: string): Promise<ChildProcess> => {
+  const startChild = async (prefix: string, env: NodeJS.ProcessEnv = {}): Promise<ChildProcess> => {
     const child = spawn(process.execPath, ['-r', REGISTER, CHILD], {
-      env: { ...process.env, CALLS_DATABASE_URL: db.url, CALLS_REDIS_URL: REDIS_URL, CALLS_KEY_PREFIX: prefix },
+      env: { ...process.env, CALLS_DATABASE_URL: db.url, CALLS_REDIS_URL: REDIS_URL, CALLS_KEY_PREFIX: prefix, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.add(child);
@@ -92,6 +93,26 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
       child.once('exit', (code, signal) => (clearTimeout(timer), reject(new Error(`child exited (${code ?? signal}) before it was ready: ${output.join('')}`))));
     });
     return child;
+  };
+  /** An `OpenAccountCommand` for account `acc-<label>` as a caller sends it, for the tests that deliver it by hand. */
+  const openAccountRequest = (label: string, owner: string, holdMs: number, deadline: number): CallRequest => ({
+    id: `request-${label}-1`,
+    kind: 'command',
+    module: 'accounts',
+    type: 'fixture.open-account',
+    payload: { id: `acc-${label}`, owner, holdMs },
+    deadline,
+    replyTo: `test-replies-${label}`,
+    correlationId: `corr-${label}`,
+  });
+  /** The next `count` replies to `request`, each waited for up to WAIT_MS. */
+  const repliesTo = async (prefix: string, request: CallRequest, count: number): Promise<CallReply[]> => {
+    const replies: CallReply[] = [];
+    for (let index = 0; index < count; index += 1) {
+      const popped = await redis.blpop(callKeys.replies(prefix, request.replyTo), WAIT_MS / 1000);
+      replies.push(decodeReply(popped?.[1] ?? '') as CallReply);
+    }
+    return replies;
   };
   /** Resolves once a replica took the only call to `accounts` and has not answered it yet. */
   const takenBy = async (prefix: string): Promise<string> => {
@@ -198,30 +219,40 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
     expect(executedEchoes).not.toContain('late');
   });
 
+  it('refuses at once a call sent while the module’s stream holds CALL_STREAM_MAXLEN calls, and never drops one already queued', async () => {
+    const prefix = newPrefix('flood');
+    await start(prefix, true, { callConcurrency: 1 });
+    const { queries } = buses(await start(prefix, false, { callStreamMaxLen: 100 }));
+
+    const blocker = queries.execute(new SlowEchoQuery('flood-blocker', 1000));
+    await waitFor(() => executedEchoes.includes('flood-blocker'), { timeoutMs: WAIT_MS, message: 'the blocker to run' });
+    const labels = Array.from({ length: 150 }, (_, index) => `flood-${index}`);
+    const outcomes = await Promise.all(
+      labels.map((label) =>
+        withCallDeadline(WAIT_MS, () => queries.execute(new SlowEchoQuery(label, 0))).then(
+          () => 'answered',
+          (error: unknown) => (error instanceof CallTransportError ? 'refused' : String(error)),
+        ),
+      ),
+    );
+    await blocker;
+    const answered = outcomes.filter((outcome) => outcome === 'answered').length;
+    expect(outcomes.filter((outcome) => outcome !== 'answered' && outcome !== 'refused')).toEqual([]);
+    expect(answered).toBeGreaterThanOrEqual(90);
+    expect(answered).toBeLessThan(labels.length);
+    expect(executedEchoes.filter((label) => labels.includes(label))).toHaveLength(answered);
+  });
+
   it('applies a command delivered twice once, and answers both deliveries with the same result', async () => {
     const prefix = newPrefix('twice');
     await start(prefix, true);
     await start(prefix, true);
-    const replyTo = 'test-replies';
-    const request: CallRequest = {
-      id: 'request-twice-1',
-      kind: 'command',
-      module: 'accounts',
-      type: 'fixture.open-account',
-      payload: { id: 'acc-twice', owner: 'grace', holdMs: 300 },
-      deadline: Date.now() + WAIT_MS,
-      replyTo,
-      correlationId: 'corr-twice',
-    };
+    const request = openAccountRequest('twice', 'grace', 300, Date.now() + WAIT_MS);
     // The same request twice, as a redelivery would bring it: both replicas take one at once.
     const stream = callKeys.requests(prefix, 'accounts');
     await redis.xadd(stream, '*', CALL_FIELD, encodeCall(request));
     await redis.xadd(stream, '*', CALL_FIELD, encodeCall(request));
-    const replies: CallReply[] = [];
-    for (let index = 0; index < 2; index += 1) {
-      const popped = await redis.blpop(callKeys.replies(prefix, replyTo), WAIT_MS / 1000);
-      replies.push(decodeReply(popped?.[1] ?? '') as CallReply);
-    }
+    const replies = await repliesTo(prefix, request, 2);
     expect(replies.map((reply) => (reply.ok ? reply.result : reply.error))).toEqual([
       { id: 'acc-twice', applications: 1 },
       { id: 'acc-twice', applications: 1 },
@@ -230,9 +261,68 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
 
     // Delivered again later, after both finished: still applied once, same reply.
     await redis.xadd(stream, '*', CALL_FIELD, encodeCall(request));
-    const again = decodeReply((await redis.blpop(callKeys.replies(prefix, replyTo), WAIT_MS / 1000))?.[1] ?? '');
+    const [again] = await repliesTo(prefix, request, 1);
     expect(again).toMatchObject({ ok: true, result: { id: 'acc-twice', applications: 1 } });
     expect(await applications('acc-twice')).toBe(1);
+  });
+
+  it('forgets the consumers that replicas gone for good left in the module’s group, so restarts do not grow it without bound', async () => {
+    const prefix = newPrefix('consumers');
+    // Replicas that come and go, as restarts and crashes leave them: each one a consumer of the group.
+    for (let index = 0; index < 3; index += 1) (await startChild(prefix)).kill('SIGKILL');
+    const survivor = await start(prefix, true);
+    const { queries } = buses(await start(prefix, false));
+    await expect(queries.execute(new SlowEchoQuery('consumers', 0))).resolves.toMatchObject({ label: 'consumers' });
+    const consumers = async (): Promise<string[]> =>
+      ((await redis.xinfo('CONSUMERS', callKeys.requests(prefix, 'accounts'), 'accounts')) as string[][]).map((fields) => fields[1]);
+    const replica = survivor.get<RedisCallTransport>(CALL_TRANSPORT, { strict: false }).replica;
+    await waitFor(async () => (await consumers()).every((name) => name === replica), {
+      timeoutMs: WAIT_MS,
+      message: 'the consumers of the killed replicas to be forgotten',
+    });
+    expect(await consumers()).toEqual([replica]);
+  });
+
+  it('agrees on a deadline with a replica whose clock runs an hour ahead: its calls are answered, not dropped as expired', async () => {
+    const prefix = newPrefix('skew');
+    await startChild(prefix, { CALLS_CLOCK_SKEW_MS: String(3_600_000) });
+    const { queries, commands } = buses(await start(prefix, false));
+
+    const echo = (await withCallDeadline(WAIT_MS, () => queries.execute(new SlowEchoQuery('skewed', 0)))) as Echo;
+    expect(echo).toMatchObject({ label: 'skewed' });
+    expect(echo.pid).not.toBe(process.pid);
+    await expect(withCallDeadline(WAIT_MS, () => commands.execute(new OpenAccountCommand('acc-skewed', 'edsger')))).resolves.toEqual({ id: 'acc-skewed', applications: 1 });
+  });
+
+  it('never applies a command past its deadline, even one that waited for the receipt of a delivery whose backend was terminated', async () => {
+    const prefix = newPrefix('late-receipt');
+    await start(prefix, true);
+    await start(prefix, true);
+    const deadline = Date.now() + 1000;
+    const request = openAccountRequest('late', 'tony', 3000, deadline);
+    // Delivered twice: the first holds its transaction (and the receipt row) open, the second waits on that row.
+    const stream = callKeys.requests(prefix, 'accounts');
+    await redis.xadd(stream, '*', CALL_FIELD, encodeCall(request));
+    await redis.xadd(stream, '*', CALL_FIELD, encodeCall(request));
+    const backends = async (condition: string): Promise<number[]> =>
+      (await sql.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND ${condition}`)).rows.map(
+        (row) => row.pid,
+      );
+    await waitFor(async () => (await backends("wait_event_type = 'Lock'")).length === 1, {
+      timeoutMs: WAIT_MS,
+      message: 'the second delivery to wait on the receipt of the first',
+    });
+    // The deadline passes while the second waits; then the first one's backend goes (an operator, a failover).
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now()) + 200));
+    const holders = await backends("state = 'idle in transaction' AND query LIKE '%accounts.accounts%'");
+    expect(holders).toHaveLength(1);
+    await sql.query('SELECT pg_terminate_backend($1)', [holders[0]]);
+
+    const replies = await repliesTo(prefix, request, 2);
+    expect(replies.map((reply) => (reply.ok ? reply.result : reply.error.code))).toContain('CALL_DEADLINE_EXCEEDED');
+    expect(replies.every((reply) => !reply.ok)).toBe(true);
+    expect(replies.map((reply) => (reply.ok ? undefined : reply.error.code))).toContain('CALL_DEADLINE_EXCEEDED');
+    expect(await applications('acc-late')).toBe(0);
   });
 
   it('sends a query again to another replica when the one serving it is killed mid-call', async () => {

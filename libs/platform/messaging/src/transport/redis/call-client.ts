@@ -6,6 +6,7 @@ import { CallTransportError } from '../../messaging.errors';
 import { describeFailure } from '../../retries/failure';
 import { CALL_FIELD, callKeys } from './call-keys';
 import { SEND_CALL_SCRIPT, WATCH_CALL_SCRIPT } from './call-scripts';
+import type { RedisClock } from './redis-clock';
 import { bounded, resetOnTimeout } from './redis-connection';
 import { RedisLoop } from './redis-loop';
 
@@ -21,6 +22,8 @@ export interface CallClientOptions {
   /** How often calls in flight are looked at (`CALL_HEARTBEAT_MS`). */
   heartbeatMs: number;
   commandTimeoutMs: number;
+  /** Redis's clock: the deadline travels in its time, whatever this process's clock says. */
+  clock: RedisClock;
   logger: Logger;
 }
 
@@ -87,11 +90,12 @@ export class CallClient extends RedisLoop {
 
   /** Appends the request; the pending call learns its entry id, or fails typed. */
   private async enqueue(request: CallRequest): Promise<void> {
-    const { publisher, keyPrefix, streamMaxLen } = this.options;
+    const { publisher, keyPrefix, streamMaxLen, clock } = this.options;
     let entryId: unknown;
     try {
       const keys = [callKeys.requests(keyPrefix, request.module), callKeys.hosts(keyPrefix, request.module)];
-      entryId = await resetOnTimeout(publisher, publisher.call('EVAL', SEND_CALL_SCRIPT, 2, ...keys, streamMaxLen, encodeCall(request), CALL_FIELD));
+      const wire = encodeCall({ ...request, deadline: clock.toRedis(request.deadline) });
+      entryId = await resetOnTimeout(publisher, publisher.call('EVAL', SEND_CALL_SCRIPT, 2, ...keys, streamMaxLen, wire, CALL_FIELD));
     } catch (error) {
       throw new CallTransportError(`${request.type} could not be sent to module ${request.module}: Redis did not take it (${describeFailure(error).message})`, {
         module: request.module,
@@ -100,6 +104,13 @@ export class CallClient extends RedisLoop {
       });
     }
     if (entryId === null) throw new ModuleNotHostedError(request.module, request.type);
+    if (entryId === 0) {
+      throw new CallTransportError(`${request.type} was refused: module ${request.module} already has ${streamMaxLen} calls queued or running (CALL_STREAM_MAXLEN); it was not sent`, {
+        module: request.module,
+        messageType: request.type,
+        requestId: request.id,
+      });
+    }
     const call = this.pending.get(request.id);
     if (call) {
       call.entryId = String(entryId);

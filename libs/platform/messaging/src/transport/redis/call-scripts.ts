@@ -11,13 +11,16 @@ end`;
 
 /**
  * Sends a request only while some replica of the module is live: one round trip, and a module
- * nobody hosts fails fast instead of queueing a call nobody will take.
- * KEYS: requests stream, hosts set. ARGV: stream cap (about), request JSON, field name.
- * Returns the entry id, or false when no replica is live.
+ * nobody hosts fails fast instead of queueing a call nobody will take. A stream holding its cap
+ * of calls (queued or running) refuses the new one, rather than trimming calls already queued
+ * (their callers would wait out their deadlines for calls nobody runs).
+ * KEYS: requests stream, hosts set. ARGV: stream cap, request JSON, field name.
+ * Returns the entry id, false when no replica is live, or 0 when the stream is full.
  */
 export const SEND_CALL_SCRIPT = `${NOW}
 if redis.call('ZCOUNT', KEYS[2], now, '+inf') == 0 then return false end
-return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', ARGV[3], ARGV[2])`;
+if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+return redis.call('XADD', KEYS[1], '*', ARGV[3], ARGV[2])`;
 
 /**
  * A caller's look at one call in flight. KEYS: requests stream, hosts set, draining set. ARGV: group, entry id.
@@ -63,6 +66,27 @@ for _, entry in ipairs(pending) do
 end
 if #ids == 0 then return {} end
 return redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], unpack(ids))`;
+
+/**
+ * Forgets the consumers that lapsed replicas left in the module's group (every restart or crash
+ * leaves one, named by its process): those holding no call, idle for at least `min idle` ms, and
+ * neither serving nor draining. One that was only paused makes itself again on its next read.
+ * KEYS: requests stream, hosts set, draining set. ARGV: group, this replica, min idle ms.
+ * Returns how many were forgotten.
+ */
+export const FORGET_LAPSED_CONSUMERS_SCRIPT = `${NOW}
+${ALIVE}
+local forgotten = 0
+for _, fields in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local info = {}
+  for index = 1, #fields, 2 do info[fields[index]] = fields[index + 1] end
+  local name = info['name']
+  if name ~= ARGV[2] and tonumber(info['pending']) == 0 and tonumber(info['idle']) >= tonumber(ARGV[3]) and not alive(name) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], name)
+    forgotten = forgotten + 1
+  end
+end
+return forgotten`;
 
 /**
  * Renews this replica's presence until now + ttl, in each module's hosts set (ARGV mode

@@ -5,8 +5,9 @@ import type { CallHandler } from '../../calls/call-transport';
 import { decodeRequest, encodeCall, type CallReply, type CallRequest } from '../../calls/call-wire';
 import { describeFailure } from '../../retries/failure';
 import { CALL_FIELD, callKeys } from './call-keys';
-import { CLAIM_LAPSED_SCRIPT, CREATE_CALL_GROUP_SCRIPT } from './call-scripts';
+import { CLAIM_LAPSED_SCRIPT, CREATE_CALL_GROUP_SCRIPT, FORGET_LAPSED_CONSUMERS_SCRIPT } from './call-scripts';
 import type { CallSlots } from './call-slots';
+import type { RedisClock } from './redis-clock';
 import { bounded, resetOnTimeout } from './redis-connection';
 import { RedisLoop } from './redis-loop';
 import { entriesOfReply, record, type RawStreamEntry } from './stream-entries';
@@ -25,6 +26,8 @@ export interface CallServerOptions {
   /** Calls held by lapsed replicas for this long are taken over (`CALL_HOST_TTL_MS`). */
   claimIdleMs: number;
   commandTimeoutMs: number;
+  /** Redis's clock: a request's deadline is in its time, turned into this process's on arrival. */
+  clock: RedisClock;
   logger: Logger;
 }
 
@@ -81,7 +84,10 @@ export class CallServer extends RedisLoop {
     await Promise.all(this.inFlight.values());
   }
 
-  /** Takes over calls that lapsed replicas took and never answered (called once per heartbeat). */
+  /**
+   * Takes over calls that lapsed replicas took and never answered, and forgets their consumers
+   * once they hold none, so the group does not grow with every restart (called once per heartbeat).
+   */
   async claimLapsed(): Promise<void> {
     if (!this.running) return;
     const { publisher, module, replica, claimIdleMs, logger } = this.options;
@@ -89,6 +95,9 @@ export class CallServer extends RedisLoop {
       publisher,
       publisher.call('EVAL', CLAIM_LAPSED_SCRIPT, 3, this.stream, this.hosts, this.draining, module, replica, claimIdleMs, CLAIM_COUNT),
     )) as RawStreamEntry[];
+    // Idle longer than a blocked read lasts: a replica starting up is never taken for a lapsed one.
+    const forgetIdleMs = Math.max(claimIdleMs, 2 * BLOCK_MS);
+    await resetOnTimeout(publisher, publisher.call('EVAL', FORGET_LAPSED_CONSUMERS_SCRIPT, 3, this.stream, this.hosts, this.draining, module, replica, forgetIdleMs));
     if (claimed.length === 0) return;
     this.counts.reclaimed += claimed.length;
     logger.warn(`took over ${claimed.length} calls to ${module} that a stopped replica had taken and not answered`);
@@ -148,8 +157,9 @@ export class CallServer extends RedisLoop {
   }
 
   private async handle(id: string, fields: string[] | null): Promise<void> {
-    const { logger, module, handler } = this.options;
-    const request = fields ? decodeRequest(String(record(fields)[CALL_FIELD] ?? '')) : undefined;
+    const { logger, module, handler, clock } = this.options;
+    const received = fields ? decodeRequest(String(record(fields)[CALL_FIELD] ?? '')) : undefined;
+    const request = received && { ...received, deadline: clock.fromRedis(received.deadline) };
     if (!request) {
       logger.warn(`dropped entry ${id} of ${this.stream}: not a call request`);
       await this.settle(id).catch(() => undefined);

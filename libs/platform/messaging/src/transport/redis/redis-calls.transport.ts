@@ -10,6 +10,7 @@ import { callKeys } from './call-keys';
 import { ANNOUNCE_SCRIPT } from './call-scripts';
 import { CallServer } from './call-server';
 import { CallSlots } from './call-slots';
+import { RedisClock } from './redis-clock';
 import { closeRedis, openRedis, resetOnTimeout, whenReady } from './redis-connection';
 
 export interface RedisCallsOptions {
@@ -51,6 +52,7 @@ export class RedisCallTransport implements CallTransport {
   private beating?: Promise<void>;
   private mode: 'serve' | 'drain' = 'serve';
   private stopped?: Promise<void>;
+  private readonly clock = new RedisClock();
 
   constructor(private readonly options: RedisCallsOptions) {
     this.replica = options.replica ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -69,7 +71,8 @@ export class RedisCallTransport implements CallTransport {
     const publisher = openRedis(url, 'publisher', `modulith-calls-${process.pid}`, this.logger, commandTimeoutMs);
     this.publisher = publisher;
     const replies = openRedis(url, 'consumer', `modulith-call-replies-${process.pid}`, this.logger, commandTimeoutMs);
-    this.client = new CallClient({ publisher, replies, keyPrefix, replica: this.replica, streamMaxLen, heartbeatMs, commandTimeoutMs, logger: this.logger });
+    const clock = this.clock;
+    this.client = new CallClient({ publisher, replies, keyPrefix, replica: this.replica, streamMaxLen, heartbeatMs, commandTimeoutMs, clock, logger: this.logger });
     const slots = new CallSlots(concurrency);
     this.servers = this.served.modules.map(
       (module) =>
@@ -83,6 +86,7 @@ export class RedisCallTransport implements CallTransport {
           handler: this.served.handler,
           claimIdleMs: hostTtlMs,
           commandTimeoutMs,
+          clock,
           logger: this.logger,
         }),
     );
@@ -151,20 +155,29 @@ export class RedisCallTransport implements CallTransport {
     const mode = this.mode;
     try {
       await this.announce(mode);
-      if (mode !== 'serve') return;
+      if (mode !== 'serve' || this.servers.length === 0) return;
       if (!this.announced) this.logger.log(`announced as a replica of ${this.served.modules.join(', ')}`);
       this.announced = true;
       for (const server of this.servers) await server.claimLapsed();
     } catch (error) {
-      this.logger.warn(`could not renew the presence of ${this.served.modules.join(', ')} (${describeFailure(error).message})`);
+      // A process serving nothing only read Redis's time: its reply loop reports Redis away.
+      if (this.servers.length > 0) this.logger.warn(`could not renew the presence of ${this.served.modules.join(', ')} (${describeFailure(error).message})`);
     }
   }
 
+  /** Renews (or withdraws) this replica's presence, and takes Redis's time for the clock (a process serving nothing only reads it). */
   private async announce(mode: 'serve' | 'drain' | 'gone'): Promise<void> {
     const publisher = this.publisher;
-    if (!publisher || this.servers.length === 0) return;
+    if (!publisher) return;
+    const sentAt = Date.now();
+    if (this.servers.length === 0) {
+      const [seconds, micros] = await resetOnTimeout(publisher, publisher.time());
+      this.clock.observe(Number(seconds) * 1000 + Math.floor(Number(micros) / 1000), sentAt);
+      return;
+    }
     const { keyPrefix, hostTtlMs } = this.options;
     const keys = this.served.modules.flatMap((module) => [callKeys.hosts(keyPrefix, module), callKeys.draining(keyPrefix, module)]);
-    await resetOnTimeout(publisher, publisher.call('EVAL', ANNOUNCE_SCRIPT, keys.length, ...keys, this.replica, hostTtlMs, mode));
+    const now = await resetOnTimeout(publisher, publisher.call('EVAL', ANNOUNCE_SCRIPT, keys.length, ...keys, this.replica, hostTtlMs, mode));
+    this.clock.observe(Number(now), sentAt);
   }
 }
