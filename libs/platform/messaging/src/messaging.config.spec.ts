@@ -34,6 +34,7 @@ describe('messaging configuration', () => {
       callHeartbeatMs: 1000,
       callHostTtlMs: 3000,
       callStreamMaxLen: 100_000,
+      callOverrunGraceMs: 5000,
       callReceiptRetentionHours: 24,
     });
     expect(messagingConfigFromEnv({ CALL_TIMEOUT_MS: '2500', CALL_CONCURRENCY: '8', CALL_HEARTBEAT_MS: '200', CALL_HOST_TTL_MS: '600' })).toMatchObject({

@@ -114,7 +114,7 @@ function chooseTransport(config: MessagingConfig, inProcess: InProcessTransport)
 function chooseCallTransport(config: MessagingConfig): CallTransport {
   if (config.eventTransport !== 'redis') return new InProcessCallTransport();
   const { callHeartbeatMs: heartbeatMs, callHostTtlMs: hostTtlMs, callStreamMaxLen: streamMaxLen, callConcurrency: concurrency } = config;
-  return new RedisCallTransport({ ...redisOf(config), heartbeatMs, hostTtlMs, streamMaxLen, concurrency });
+  return new RedisCallTransport({ ...redisOf(config), heartbeatMs, hostTtlMs, streamMaxLen, concurrency, overrunGraceMs: config.callOverrunGraceMs });
 }
 
 /** The Redis server, key prefix and call bound both transports share. */

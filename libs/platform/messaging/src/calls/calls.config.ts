@@ -19,6 +19,12 @@ export interface CallsConfig {
    * refused with `CallTransportError` (503) instead of pushing out calls already queued.
    */
   callStreamMaxLen: number;
+  /**
+   * A call still running this long past its deadline, in ms, is logged as an error and gives its
+   * slot of `CALL_CONCURRENCY` to the next call (`CALL_OVERRUN_GRACE_MS`); at most that many such
+   * calls are abandoned at once, then the replica takes no more until one returns.
+   */
+  callOverrunGraceMs: number;
   /** Idempotency receipts of remote commands are kept this long, in hours (`CALL_RECEIPT_RETENTION_HOURS`). */
   callReceiptRetentionHours: number;
   /**
@@ -35,6 +41,7 @@ export function callsConfigFromEnv(env: NodeJS.ProcessEnv): CallsConfig {
     callHeartbeatMs: envInt(env, 'CALL_HEARTBEAT_MS', 1000, 20, 60_000),
     callHostTtlMs: envInt(env, 'CALL_HOST_TTL_MS', 3000, 50, 600_000),
     callStreamMaxLen: envInt(env, 'CALL_STREAM_MAXLEN', 100_000, 100, 100_000_000),
+    callOverrunGraceMs: envInt(env, 'CALL_OVERRUN_GRACE_MS', 5000, 0, 3_600_000),
     callReceiptRetentionHours: envInt(env, 'CALL_RECEIPT_RETENTION_HOURS', 24, 1, 87_600),
     callCheckInProcess: envBool(env, 'CALL_CHECK_IN_PROCESS', false),
   };

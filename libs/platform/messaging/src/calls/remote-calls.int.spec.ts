@@ -27,6 +27,8 @@ import {
   AccountsModule,
   BadResultQuery,
   executedEchoes,
+  HangQuery,
+  releaseHungQueries,
   GetAccountQuery,
   OpenAccountCommand,
   SlowEchoQuery,
@@ -241,6 +243,31 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
     expect(answered).toBeGreaterThanOrEqual(90);
     expect(answered).toBeLessThan(labels.length);
     expect(executedEchoes.filter((label) => labels.includes(label))).toHaveLength(answered);
+  });
+
+  it('does not let handlers that never return wedge a replica: past deadline and grace their slots go to the next calls, and at most CALL_CONCURRENCY are abandoned', async () => {
+    const prefix = newPrefix('overrun');
+    const server = await start(prefix, true, { callConcurrency: 2, callOverrunGraceMs: 100 });
+    const { queries } = buses(await start(prefix, false));
+    const { commands } = buses(server);
+    await commands.execute(new OpenAccountCommand('acc-overrun', 'kim'));
+    try {
+      const hang = () => withCallDeadline(300, () => queries.execute(new HangQuery()));
+      await Promise.all([hang(), hang()].map((call) => expect(call).rejects.toBeInstanceOf(CallDeadlineExceededError)));
+      await waitFor(async () => stats(server).overran === 2, { timeoutMs: WAIT_MS, message: 'both hung calls abandoned' });
+
+      // Both slots were held by handlers that never return; the replica still answers.
+      await expect(withCallDeadline(WAIT_MS, () => queries.execute(new GetAccountQuery('acc-overrun')))).resolves.toEqual({ id: 'acc-overrun', owner: 'kim' });
+
+      // Two more hang past the bound: they keep their slots, so at most 2 x CALL_CONCURRENCY handlers ever run.
+      await Promise.all([hang(), hang()].map((call) => expect(call).rejects.toBeInstanceOf(CallDeadlineExceededError)));
+      await waitFor(async () => stats(server).overran === 4, { timeoutMs: WAIT_MS, message: 'the next two hung calls overran' });
+      await expect(withCallDeadline(500, () => queries.execute(new GetAccountQuery('acc-overrun')))).rejects.toBeInstanceOf(CallDeadlineExceededError);
+    } finally {
+      releaseHungQueries();
+    }
+    // Once the handlers return, the slots are free again.
+    await expect(withCallDeadline(WAIT_MS, () => queries.execute(new GetAccountQuery('acc-overrun')))).resolves.toEqual({ id: 'acc-overrun', owner: 'kim' });
   });
 
   it('applies a command delivered twice once, and answers both deliveries with the same result', async () => {

@@ -123,10 +123,29 @@ export class BadResultHandler implements IQueryHandler<BadResultQuery> {
   }
 }
 
+@PublicQuery({ module: 'accounts', type: 'fixture.hang' })
+export class HangQuery extends Query<{ released: true }> {}
+
+const hung: (() => void)[] = [];
+/** Ends every `HangQuery` handler still running in this process. */
+export function releaseHungQueries(): void {
+  hung.splice(0).forEach((release) => release());
+}
+
+/** Never returns until the test releases it: a handler stuck on a lock or a dead socket. */
+@Injectable()
+@QueryHandler(HangQuery)
+export class HangHandler implements IQueryHandler<HangQuery> {
+  async execute(): Promise<{ released: true }> {
+    await new Promise<void>((resolve) => hung.push(resolve));
+    return { released: true };
+  }
+}
+
 /** The module that owns the public messages above. */
 @Module({
   imports: [CqrsModule, DatabaseModule.forModule(accountsSchema), MessagingModule.forModule({ module: 'accounts', schema: 'accounts' })],
-  providers: [GetAccountHandler, OpenAccountHandler, SlowEchoHandler, BadResultHandler],
+  providers: [GetAccountHandler, OpenAccountHandler, SlowEchoHandler, BadResultHandler, HangHandler],
 })
 export class AccountsModule {}
 

@@ -23,6 +23,8 @@ export interface CallServerOptions {
   replica: string;
   slots: CallSlots;
   handler: CallHandler;
+  /** A call still running this long past its deadline gives its slot up and is logged (`CALL_OVERRUN_GRACE_MS`). */
+  overrunGraceMs: number;
   /** Calls held by lapsed replicas for this long are taken over (`CALL_HOST_TTL_MS`). */
   claimIdleMs: number;
   commandTimeoutMs: number;
@@ -58,8 +60,11 @@ export class CallServer extends RedisLoop {
   readonly ready = new Promise<void>((resolve) => (this.markReady = resolve));
   /** True once the module's group exists. */
   isReady = false;
-  /** Calls executed, dropped because their deadline passed while queued, taken over from lapsed replicas. */
-  readonly counts = { executed: 0, expired: 0, reclaimed: 0 };
+  /**
+   * Calls executed, dropped because their deadline passed while queued, taken over from lapsed
+   * replicas, and abandoned (still running past deadline and grace, their slot given up).
+   */
+  readonly counts = { executed: 0, expired: 0, reclaimed: 0, overran: 0 };
 
   constructor(private readonly options: CallServerOptions) {
     super();
@@ -147,16 +152,20 @@ export class CallServer extends RedisLoop {
   private async take(entries: readonly RawStreamEntry[]): Promise<void> {
     for (const [id, fields] of entries) {
       if (this.inFlight.has(id)) continue;
-      await this.options.slots.acquire();
-      const work = this.handle(id, fields).finally(() => {
+      const { slots } = this.options;
+      await slots.acquire();
+      let abandoned = false;
+      const abandon = (): boolean => (abandoned = slots.abandon());
+      const work = this.handle(id, fields, abandon).finally(() => {
         this.inFlight.delete(id);
-        this.options.slots.release();
+        if (abandoned) slots.abandonedEnded();
+        else slots.release();
       });
       this.inFlight.set(id, work);
     }
   }
 
-  private async handle(id: string, fields: string[] | null): Promise<void> {
+  private async handle(id: string, fields: string[] | null, abandon: () => boolean): Promise<void> {
     const { logger, module, handler, clock } = this.options;
     const received = fields ? decodeRequest(String(record(fields)[CALL_FIELD] ?? '')) : undefined;
     const request = received && { ...received, deadline: clock.fromRedis(received.deadline) };
@@ -172,9 +181,10 @@ export class CallServer extends RedisLoop {
       return;
     }
     this.counts.executed += 1;
-    const reply = await handler(request).catch(
-      (error: unknown): CallReply => ({ id: request.id, replica: this.options.replica, ok: false, error: errorToWire(error) }),
-    );
+    const overrun = setTimeout(() => this.overran(request, abandon), Math.max(0, request.deadline - Date.now()) + this.options.overrunGraceMs);
+    const reply = await handler(request)
+      .catch((error: unknown): CallReply => ({ id: request.id, replica: this.options.replica, ok: false, error: errorToWire(error) }))
+      .finally(() => clearTimeout(overrun));
     try {
       await this.settle(id, request, reply);
     } catch (error) {
@@ -182,6 +192,18 @@ export class CallServer extends RedisLoop {
       this.ownPendingFirst = true;
       logger.warn(`could not reply to ${request.type} ${request.id} of ${module} (${describeFailure(error).message}); it is served again`);
     }
+  }
+
+  /**
+   * A handler still running past its call's deadline and grace: its caller has its typed error
+   * already, so the slot goes to the next call rather than wedging this replica (see CallSlots).
+   */
+  private overran(request: CallRequest, abandon: () => boolean): void {
+    const { logger, module, overrunGraceMs, slots } = this.options;
+    this.counts.overran += 1;
+    const late = `${request.type} ${request.id} of ${module} is still running ${overrunGraceMs} ms past its deadline (CALL_OVERRUN_GRACE_MS); its caller has given up`;
+    if (abandon()) logger.error(`${late}: its slot goes to the next call (${slots.abandoned} of at most ${slots.size} abandoned)`);
+    else logger.error(`${late}, and ${slots.size} abandoned calls are still running: it keeps its slot of CALL_CONCURRENCY`);
   }
 
   /** Acknowledges and deletes the entry, and pushes the reply (if any), in one transaction. */

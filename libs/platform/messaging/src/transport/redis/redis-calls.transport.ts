@@ -27,6 +27,8 @@ export interface RedisCallsOptions {
   streamMaxLen: number;
   /** Calls executed at once in this process (`CALL_CONCURRENCY`). */
   concurrency: number;
+  /** A call running this long past its deadline gives its slot up (`CALL_OVERRUN_GRACE_MS`). */
+  overrunGraceMs: number;
   /** This process's name (replica and reply channel); default `<host>:<pid>:<random>`. */
   replica?: string;
 }
@@ -67,7 +69,7 @@ export class RedisCallTransport implements CallTransport {
     if (this.publisher) return;
     this.stopped = undefined;
     this.mode = 'serve';
-    const { url, commandTimeoutMs, keyPrefix, heartbeatMs, hostTtlMs, streamMaxLen, concurrency } = this.options;
+    const { url, commandTimeoutMs, keyPrefix, heartbeatMs, hostTtlMs, streamMaxLen, concurrency, overrunGraceMs } = this.options;
     const publisher = openRedis(url, 'publisher', `modulith-calls-${process.pid}`, this.logger, commandTimeoutMs);
     this.publisher = publisher;
     const replies = openRedis(url, 'consumer', `modulith-call-replies-${process.pid}`, this.logger, commandTimeoutMs);
@@ -84,6 +86,7 @@ export class RedisCallTransport implements CallTransport {
           replica: this.replica,
           slots,
           handler: this.served.handler,
+          overrunGraceMs,
           claimIdleMs: hostTtlMs,
           commandTimeoutMs,
           clock,
@@ -139,9 +142,9 @@ export class RedisCallTransport implements CallTransport {
   }
 
   /** Calls executed, dropped expired, reclaimed (served here); queries re-sent (called from here). */
-  stats(): { executed: number; expired: number; reclaimed: number; resent: number } {
-    const sum = (key: 'executed' | 'expired' | 'reclaimed'): number => this.servers.reduce((total, server) => total + server.counts[key], 0);
-    return { executed: sum('executed'), expired: sum('expired'), reclaimed: sum('reclaimed'), resent: this.client?.counts.resent ?? 0 };
+  stats(): { executed: number; expired: number; reclaimed: number; overran: number; resent: number } {
+    const sum = (key: keyof CallServer['counts']): number => this.servers.reduce((total, server) => total + server.counts[key], 0);
+    return { executed: sum('executed'), expired: sum('expired'), reclaimed: sum('reclaimed'), overran: sum('overran'), resent: this.client?.counts.resent ?? 0 };
   }
 
   /** Renews this replica's presence (once its groups exist) and, while it serves, takes over calls of lapsed replicas. */
