@@ -8,7 +8,7 @@ import { retryDelayMs } from '../retries/backoff';
 import { describeFailure, isInfrastructureFailure, type FailureDescription } from '../retries/failure';
 import type { DeadLetteredKeyRule, ParkedEvent, RetryStore } from '../retries/retry-store';
 import { EventSchemaError, KeyProgressConflictError } from '../messaging.errors';
-import { advanceProgress, planDelivery, type DeliveryPlan } from './key-order';
+import { advanceProgress, planDelivery, PROGRESS_ADVANCED, PROGRESS_CTES, type DeliveryPlan } from './key-order';
 import type { OutboxSignals } from '../outbox/outbox-signals';
 import type { MessagingConnections } from '../sql/messaging-connections';
 import type { TransportSubscription } from '../transport/transport';
@@ -58,6 +58,7 @@ export class DurableSubscriber implements TransportSubscription {
   private readonly readInbox: string;
   private readonly writeInbox: string;
   private readonly inboxStatement: string;
+  private readonly writeInboxAndProgress: string;
   /** Longest a handler call may take (its `{ timeoutMs }`, else `HANDLER_TIMEOUT_MS`). */
   readonly timeoutMs: number;
   private readonly keyRule: DeadLetteredKeyRule;
@@ -86,6 +87,12 @@ export class DurableSubscriber implements TransportSubscription {
     this.writeInbox = `INSERT INTO "${definition.schema}".inbox (subscriber, event_id)
                        SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING RETURNING event_id`;
     this.inboxStatement = `modulith-inbox-${definition.schema}`;
+    // Keyed events: inbox rows and key progress in one round trip (parameters as `advanceProgress`'s, ids as $5).
+    this.writeInboxAndProgress = `
+      WITH inboxed AS (INSERT INTO "${definition.schema}".inbox (subscriber, event_id)
+                       SELECT $1, unnest($5::uuid[]) ON CONFLICT DO NOTHING RETURNING 1),
+      ${PROGRESS_CTES}
+      SELECT (SELECT count(*) FROM inboxed) AS inboxed, ${PROGRESS_ADVANCED}`;
   }
 
   /**
@@ -189,8 +196,8 @@ export class DurableSubscriber implements TransportSubscription {
         return todo.length;
       },
       finish: async (todo, client) => {
-        await this.recordInInbox(client, todo);
-        await advanceProgress(client, this.subscriber, plan as DeliveryPlan);
+        if ((plan as DeliveryPlan).advance.length === 0) await this.recordInInbox(client, todo);
+        else await this.recordInInboxAndProgress(client, todo, plan as DeliveryPlan);
       },
     });
     if (!outcome.ok) return outcome;
@@ -246,6 +253,16 @@ export class DurableSubscriber implements TransportSubscription {
       values: [this.subscriber, handled.map((envelope) => envelope.id)],
     });
     if (rows.length !== handled.length) {
+      throw new KeyProgressConflictError(`${this.subscriber}: another attempt handled some of these events meanwhile`, { subscriber: this.subscriber });
+    }
+  }
+
+  /** `recordInInbox` and `advanceProgress` in one statement; a conflict in either rolls the attempt back. */
+  private async recordInInboxAndProgress(client: PoolClient, handled: readonly EventEnvelope[], plan: DeliveryPlan): Promise<void> {
+    const statement = { name: `${this.inboxStatement}-write-progress`, text: this.writeInboxAndProgress };
+    const ids = handled.map((envelope) => envelope.id);
+    const row = await advanceProgress<{ advanced: string; inboxed: string }>(client, this.subscriber, plan, statement, [ids]);
+    if (Number(row?.inboxed) !== handled.length) {
       throw new KeyProgressConflictError(`${this.subscriber}: another attempt handled some of these events meanwhile`, { subscriber: this.subscriber });
     }
   }
