@@ -32,12 +32,20 @@ type Attempt = { ok: true; held: EventEnvelope[]; seen: EventEnvelope[] } | { ok
 
 /** Re-plans of one chunk after a key moved under it (`KeyProgressConflictError`) before its keyed events are held. */
 const MAX_KEY_CONFLICTS = 3;
+/**
+ * Fewest events worth a partition (an attempt of its own) of a delivery. Each attempt costs ~5
+ * round trips and a commit whatever its size, and for a subscriber aggregating into shared rows
+ * two attempts at once wait on each other's row locks: a small delivery (what a steady trickle
+ * brings, 10-50 events at 1,000/s) runs as one attempt, a backlog's batches are still split.
+ */
+const MIN_PARTITION_EVENTS = 100;
 /** Keys remembered as having events held here: handling one of them wakes the retry poller. */
 const MAX_REMEMBERED_HELD_KEYS = 10_000;
 
 /**
  * Runs one durable subscriber: a delivery is split by ordering key into up to `RELAY_CONCURRENCY`
- * partitions that run side by side (one key's events always in one, in order); each batch in
+ * partitions of at least `MIN_PARTITION_EVENTS` that run side by side (one key's events always
+ * in one, in order); each batch in
  * one transaction that first decides, per ordering key, which events are next (`planDelivery`)
  * and which are not in the module's inbox yet (reads only), lets the handler write its effect,
  * then records them in the inbox and moves the keys' progress, so effect, inbox rows and
@@ -312,11 +320,13 @@ export class DurableSubscriber implements TransportSubscription {
 }
 
 /**
- * Splits a delivery into up to `count` partitions that may run side by side: one key's events
- * always in the same partition, in their order; unordered events spread evenly.
+ * Splits a delivery into up to `wanted` partitions that may run side by side, each of at least
+ * `MIN_PARTITION_EVENTS`: one key's events always in the same partition, in their order;
+ * unordered events spread evenly.
  */
-function partitionByKey(envelopes: readonly EventEnvelope[], count: number): EventEnvelope[][] {
-  if (count <= 1 || envelopes.length <= 1) return [[...envelopes]];
+function partitionByKey(envelopes: readonly EventEnvelope[], wanted: number): EventEnvelope[][] {
+  const count = Math.min(wanted, Math.floor(envelopes.length / MIN_PARTITION_EVENTS));
+  if (count <= 1) return [[...envelopes]];
   const partitions: EventEnvelope[][] = Array.from({ length: count }, () => []);
   envelopes.forEach((envelope, index) => {
     const slot = envelope.orderingKey === undefined ? index % count : hash(envelope.orderingKey) % count;
