@@ -70,6 +70,8 @@ export class DurableSubscriber implements TransportSubscription {
   /** Longest a handler call may take (its `{ timeoutMs }`, else `HANDLER_TIMEOUT_MS`). */
   readonly timeoutMs: number;
   private readonly keyRule: DeadLetteredKeyRule;
+  /** Attempts in flight at once: the `concurrency` option, at most `RELAY_CONCURRENCY` (what the pool is sized for). */
+  readonly concurrency: number;
   private readonly heldKeys = new Set<string>();
   private readonly target: DeliveryTarget;
 
@@ -83,6 +85,7 @@ export class DurableSubscriber implements TransportSubscription {
     this.maxBatch = definition.batch;
     this.timeoutMs = definition.timeoutMs ?? deps.config.handlerTimeoutMs;
     this.keyRule = definition.deadLetteredKey ?? 'hold';
+    this.concurrency = Math.min(definition.concurrency ?? deps.config.relayConcurrency, deps.config.relayConcurrency);
     this.logger = new Logger(`Messaging:${definition.subscriber}`);
     this.target = { subscriber: definition.subscriber, module: definition.module, eventType: definition.eventClass.type };
     // One primary-key probe per id, whatever the statistics: a plain join of the ids with the
@@ -109,7 +112,7 @@ export class DurableSubscriber implements TransportSubscription {
    * parked or dead-lettered; rejects with `InfrastructureFailure` when the database is away.
    */
   async deliver(envelopes: readonly EventEnvelope[]): Promise<void> {
-    const partitions = partitionByKey(distinctById(envelopes), this.deps.config.relayConcurrency);
+    const partitions = partitionByKey(distinctById(envelopes), this.concurrency);
     // Partitions side by side, each in order; every one finishes before a failure is reported,
     // so a redelivery never runs beside the attempt it repeats.
     const results = await Promise.allSettled(partitions.map((partition) => this.deliverInOrder(partition)));
