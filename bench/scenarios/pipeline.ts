@@ -299,7 +299,7 @@ export async function run(): Promise<ScenarioResult> {
             `The ${fmtInt(sizes.pipeline.largeTransfers)}-transfer runs are for the ceiling, the Modulith variants and the best peer at ${fmtInt(sizes.pipeline.transfers)} (graphile-worker and BullMQ would take minutes per run); they follow the ${fmtInt(sizes.pipeline.transfers)}-transfer rounds, which serve as their warm-up.`,
           ]
         : []),
-      'Latency split (Modulith): "relayed" is when the relay handed the batch to the transport (in-process: its claim committed it to the event log), "delivery" when the subscriber\'s log reader handed it to the subscriber; for the others the split is at the moment a consumer took the event, and "relayed" is n/a.',
+      'Latency split (Modulith): "relayed" is when the relay handed the batch to the transport (Redis: inside its claim; in-process it is n/a: the claim returns only the rows of types the process hands on itself, and no one here takes TransferIngested but the log readers), "delivery" when the subscriber\'s log reader handed it to the subscriber; for the others the split is at the moment a consumer took the event, and "relayed" is n/a.',
     ],
     data: { sizes: sizes.pipeline, runs: sizes.runs, server: { before, after }, targets, outcomes },
   };

@@ -13,4 +13,10 @@ describe('uuidv7', () => {
     expect([...ids].sort()).toEqual(ids);
     expect(new Set(ids).size).toBe(ids.length);
   });
+
+  it('draws fresh random bits for every id, across refills of its entropy pool', () => {
+    // 2,000 ids use the pool (256 ids' worth) about eight times over: no random tail may repeat.
+    const tails = Array.from({ length: 2000 }, () => uuidv7().replace(/-/g, '').slice(16));
+    expect(new Set(tails).size).toBe(tails.length);
+  });
 });

@@ -18,7 +18,9 @@ export class ApplyTransfersHandler {
     private readonly outbox: Outbox,
   ) {}
 
-  @OnIntegrationEvent(TransferIngested, { batch: 500, name: 'ledger.apply-transfers' })
+  // One attempt at a time: unordered transfers all land on the same few balances (and their BalanceChanged keys), so a second
+  // attempt beside the first would only wait on its row locks.
+  @OnIntegrationEvent(TransferIngested, { batch: 500, name: 'ledger.apply-transfers', concurrency: 1 })
   async apply(events: TransferIngested[], { manager }: BatchDeliveryContext): Promise<void> {
     const postings = postingsFor(events.map((event) => event.payload));
     const finalBalances = await this.ledger.addToBalances(manager, netChanges(postings));

@@ -108,7 +108,11 @@ describe('crash safety (SIGKILL of a process running the relay and subscribers)'
         await sleep(100 + Math.random() * 600);
       }
       const [{ open }] = (
-        await sql.query(`SELECT count(*)::int AS open FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND xact_start IS NOT NULL AND application_name = 'modulith'`, [db.name])
+        // The app's pool (producers) and messaging's ('modulith-messaging': claims, handler batches).
+        await sql.query(
+          `SELECT count(*)::int AS open FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND xact_start IS NOT NULL AND application_name IN ('modulith', 'modulith-messaging')`,
+          [db.name],
+        )
       ).rows as { open: number }[];
       child.process.kill('SIGKILL');
       await child.exited;

@@ -134,13 +134,17 @@ export class EventLog {
 
   /**
    * Moves the subscriber's cursor to `position` (never back) and renews the lease; false when
-   * `owner` no longer holds it (its lease ran out and another process took over).
+   * `owner` no longer holds it (its lease ran out and another process took over). The move
+   * commits asynchronously (no WAL flush to wait for, one per batch and subscriber): a server
+   * crash can only take the cursor back, and the events are then read again and skipped by the
+   * inbox and key progress; the next synchronous commit (a handler's, a trim) flushes it.
    */
   async advance(subscriber: string, owner: string, position: number, leaseMs: number): Promise<boolean> {
     const rows = await queryRows(
       await this.connections.dataSource(),
       `UPDATE messaging.log_cursors
           SET position = greatest(position, $3), lease_until = clock_timestamp() + $4 * interval '1 millisecond', updated_at = now()
+         FROM (SELECT set_config('synchronous_commit', 'off', true)) AS asynchronous
         WHERE subscriber = $1 AND owner = $2
         RETURNING 1`,
       [subscriber, owner, position, leaseMs],

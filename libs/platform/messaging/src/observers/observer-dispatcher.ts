@@ -57,6 +57,11 @@ export class ObserverDispatcher {
     }
   }
 
+  /** The event types some observer here takes. */
+  types(): readonly string[] {
+    return [...this.byType.keys()];
+  }
+
   /** Hands relayed envelopes to the observers of their types; never waits for a call. */
   dispatch(envelopes: readonly EventEnvelope[]): void {
     if (this.byType.size === 0) return;

@@ -8,6 +8,7 @@ import { MessagingMetrics } from '../metrics/messaging-metrics';
 import { Outbox } from './outbox';
 import { createFixtureApp } from '../test-support/fixture-app';
 import { payloads, ThingHappened } from '../test-support/fixture-events';
+import { Moved } from '../test-support/ordered-events';
 import type { Producer } from '../test-support/fixture-modules';
 import { messagingTestConfig, waitFor } from '../testing';
 
@@ -64,6 +65,19 @@ describe('Outbox (real PostgreSQL)', () => {
     });
     expect(seen.filter((sql) => sql.includes('messaging.outbox'))).toHaveLength(1);
     expect(await database.dataSource.query('SELECT count(*)::int AS n FROM messaging.outbox')).toEqual([{ n: 500 }]);
+  });
+
+  it('numbers keyed events per type and key in the order of the append, beside unkeyed ones, in one statement', async () => {
+    const outbox = app.get(Outbox, { strict: false });
+    const moved = (key: string): Moved => new Moved({ key, label: key });
+    const first = await database.transaction((tx) => outbox.append(tx, [moved('k1'), new ThingHappened({ seq: 1, label: 'x' }), moved('k1'), moved('k2'), moved('k1')]));
+    expect(first.map((envelope) => [envelope.orderingKey, envelope.keySeq])).toEqual([['k1', 1], [undefined, undefined], ['k1', 2], ['k2', 1], ['k1', 3]]);
+    const second = await database.transaction((tx) => outbox.append(tx, [moved('k2'), moved('k1')]));
+    expect(second.map((envelope) => envelope.keySeq)).toEqual([2, 4]);
+    const rows: Array<{ id: string; ordering_key: string | null; key_seq: string | null }> = await database.dataSource.query(
+      'SELECT id, ordering_key, key_seq::text AS key_seq FROM messaging.outbox ORDER BY seq',
+    );
+    expect(rows).toEqual([...first, ...second].map((envelope) => ({ id: envelope.id, ordering_key: envelope.orderingKey ?? null, key_seq: envelope.keySeq?.toString() ?? null })));
   });
 
   it('falls back to a correlation of its own and keeps an explicit origin', async () => {

@@ -11,22 +11,32 @@ const APPEND = `
   SELECT e.id, e.type, e.version, $4::timestamptz, $5, $6, $7, $8, $9, e.payload
     FROM unnest($1::uuid[], $2::text[], $3::integer[], $10::json[]) AS e(id, type, version, payload)`;
 
+// Keyed events are numbered and written in one statement: it reserves `count` numbers per event
+// type and key (`ordering_keys`), numbers the events from them in the order of the append, and
+// inserts them. The row lock the reservation takes on each key is held until the producer's
+// transaction ends, so producers of one key append one after the other and their numbers follow
+// commit order; keys are locked in sorted order, so two producers of the same keys cannot
+// deadlock on them. (Reserving in a statement of its own and numbering in the app held those
+// locks one round trip longer, while the other producer of the same keys waited.)
 const APPEND_KEYED = `
+  WITH e AS (
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::integer[], $10::json[], $11::text[])
+                  WITH ORDINALITY AS e(id, type, version, payload, ordering_key, n)),
+       counts AS (
+         SELECT type, ordering_key, count(*) AS count FROM e WHERE ordering_key IS NOT NULL GROUP BY type, ordering_key),
+       reserved AS (
+         INSERT INTO messaging.ordering_keys AS k (event_type, ordering_key, seq)
+         SELECT type, ordering_key, count FROM counts ORDER BY type, ordering_key
+         ON CONFLICT (event_type, ordering_key) DO UPDATE SET seq = k.seq + excluded.seq
+         RETURNING event_type, ordering_key, seq AS last),
+       numbered AS (
+         SELECT e.*, r.last - c.count + row_number() OVER (PARTITION BY e.type, e.ordering_key ORDER BY e.n) AS key_seq
+           FROM e LEFT JOIN reserved r ON r.event_type = e.type AND r.ordering_key = e.ordering_key
+                  LEFT JOIN counts c ON c.type = e.type AND c.ordering_key = e.ordering_key)
   INSERT INTO messaging.outbox (id, type, version, occurred_at, source, correlation_id, causation_id, traceparent, tracestate, payload, ordering_key, key_seq)
-  SELECT e.id, e.type, e.version, $4::timestamptz, $5, $6, $7, $8, $9, e.payload, e.ordering_key, e.key_seq
-    FROM unnest($1::uuid[], $2::text[], $3::integer[], $10::json[], $11::text[], $12::bigint[]) AS e(id, type, version, payload, ordering_key, key_seq)`;
-
-// Reserves `count` numbers per event type and key. The row lock this takes on each is held until
-// the producer's transaction ends, so producers of one key append one after the other and their
-// numbers follow commit order; rows are locked in sorted order, so two producers of the same
-// keys cannot deadlock on them.
-const RESERVE_KEY_SEQS = `
-  INSERT INTO messaging.ordering_keys AS k (event_type, ordering_key, seq)
-  SELECT r.event_type, r.ordering_key, r.count
-    FROM unnest($1::text[], $2::text[], $3::bigint[]) AS r(event_type, ordering_key, count)
-   ORDER BY r.event_type, r.ordering_key
-  ON CONFLICT (event_type, ordering_key) DO UPDATE SET seq = k.seq + excluded.seq
-  RETURNING event_type, ordering_key, seq::text AS last`;
+  SELECT id, type, version, $4::timestamptz, $5, $6, $7, $8, $9, payload, ordering_key, CASE WHEN ordering_key IS NULL THEN NULL ELSE key_seq END
+    FROM numbered ORDER BY n
+  RETURNING id, key_seq::text AS key_seq`;
 
 /**
  * Where a module publishes integration events: inside the transaction that makes the change
@@ -66,11 +76,10 @@ export class Outbox {
   }
 
   private async write(manager: EntityManager, events: readonly IntegrationEvent[], origin: EnvelopeOrigin | undefined, traceContext?: TraceContextFields): Promise<EventEnvelope[]> {
-    let envelopes = buildEnvelopes(events, this.module, origin, this.clock, traceContext);
+    const envelopes = buildEnvelopes(events, this.module, origin, this.clock, traceContext);
     const first = envelopes[0];
     const keyed = envelopes.some((envelope) => envelope.orderingKey !== undefined);
-    if (keyed) envelopes = await numberPerKey(manager, envelopes);
-    await queryRows(manager, keyed ? APPEND_KEYED : APPEND, [
+    const rows = await queryRows<{ id: string; key_seq: string | null }>(manager, keyed ? APPEND_KEYED : APPEND, [
       envelopes.map((envelope) => envelope.id),
       envelopes.map((envelope) => envelope.type),
       envelopes.map((envelope) => envelope.version),
@@ -81,44 +90,18 @@ export class Outbox {
       traceContext?.traceparent ?? null,
       traceContext?.tracestate ?? null,
       envelopes.map((envelope) => JSON.stringify(envelope.payload)),
-      ...(keyed ? [envelopes.map((envelope) => envelope.orderingKey ?? null), envelopes.map((envelope) => envelope.keySeq ?? null)] : []),
+      ...(keyed ? [envelopes.map((envelope) => envelope.orderingKey ?? null)] : []),
     ]);
     this.signals.appended(manager);
-    return envelopes;
+    return keyed ? withKeySeqs(envelopes, rows) : envelopes;
   }
 }
 
-/** Gives each keyed envelope its `keySeq`: its type and key's next numbers, in the order of the append. */
-async function numberPerKey(manager: EntityManager, envelopes: EventEnvelope[]): Promise<EventEnvelope[]> {
-  const counts = new Map<string, { type: string; key: string; count: number }>();
-  for (const { type, orderingKey } of envelopes) {
-    if (orderingKey === undefined) continue;
-    const id = sequenceId(type, orderingKey);
-    const entry = counts.get(id) ?? { type, key: orderingKey, count: 0 };
-    entry.count += 1;
-    counts.set(id, entry);
-  }
-  const entries = [...counts.values()];
-  const rows = await queryRows<{ event_type: string; ordering_key: string; last: string }>(manager, RESERVE_KEY_SEQS, [
-    entries.map((entry) => entry.type),
-    entries.map((entry) => entry.key),
-    entries.map((entry) => entry.count),
-  ]);
-  const next = new Map(
-    rows.map((row) => {
-      const id = sequenceId(row.event_type, row.ordering_key);
-      return [id, Number(row.last) - (counts.get(id)?.count ?? 0) + 1];
-    }),
-  );
+/** The envelopes with the `keySeq` the append gave each keyed one (rows: id and key_seq, in any order). */
+function withKeySeqs(envelopes: EventEnvelope[], rows: ReadonlyArray<{ id: string; key_seq: string | null }>): EventEnvelope[] {
+  const numbers = new Map(rows.map((row) => [row.id.toLowerCase(), row.key_seq]));
   return envelopes.map((envelope) => {
-    if (envelope.orderingKey === undefined) return envelope;
-    const id = sequenceId(envelope.type, envelope.orderingKey);
-    const keySeq = next.get(id) as number;
-    next.set(id, keySeq + 1);
-    return { ...envelope, keySeq };
+    const keySeq = envelope.orderingKey === undefined ? null : numbers.get(envelope.id.toLowerCase());
+    return keySeq == null ? envelope : { ...envelope, keySeq: Number(keySeq) };
   });
-}
-
-function sequenceId(type: string, key: string): string {
-  return `${type}\u0000${key}`;
 }

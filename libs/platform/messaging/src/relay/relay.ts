@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { PoolClient } from 'pg';
+import type { QueryRunner } from 'typeorm';
 import type { EventEnvelope } from '../events/event-envelope';
 import type { IntegrationEventClass } from '../events/integration-event';
 import { MESSAGING_CONFIG, type MessagingConfig } from '../messaging.config';
@@ -12,6 +13,7 @@ import { releaseRunner } from '../sql/release-runner';
 import { relayedEvent } from '../transport/relayed-events';
 import { TRANSPORT, type Transport } from '../transport/transport';
 import { traceRelay, type RelayTrace } from '../tracing/message-tracing';
+import { ObserverDispatcher } from '../observers/observer-dispatcher';
 import { OutboxRetention } from './outbox-retention';
 import { Wakeup } from './wakeup';
 
@@ -59,6 +61,35 @@ function claimStatement(keep: boolean, log: boolean): { name: string; text: stri
   };
 }
 
+// With the in-process transport nothing happens between the claim and its commit, so the claim
+// is one statement in its own (implicit) transaction: one round trip instead of four (BEGIN with
+// SET LOCAL, lock, claim, COMMIT). The lock is taken first (an init plan of the row selection)
+// and held until that transaction commits; `set_config(..., true)` makes this commit
+// asynchronous, as SET LOCAL did. The statement's snapshot predates the lock: rows another relay
+// deleted meanwhile are skipped by the DELETE (it rechecks each row), and rows committed after
+// the snapshot wait for the next claim, as a late commit always does.
+// Durable subscribers read the batch from the log, so the statement returns only the rows this
+// process hands on itself (types of its best-effort subscribers and observers, $2; traced events,
+// for the relay's spans) and, on every row, how many events of each source and type it claimed:
+// parsing every claimed payload once more in the app cost as much as the HTTP ingest beside it.
+const LOCK = `
+  lock AS (SELECT pg_try_advisory_xact_lock(1835297652, 1) AS locked, set_config('synchronous_commit', 'off', true) AS async)`;
+
+function loggedClaimStatement(keep: boolean, log: boolean): { name: string; text: string } {
+  const claimed = CLAIMED.replace('FROM messaging.outbox ORDER BY seq', 'FROM messaging.outbox WHERE (SELECT locked FROM lock) ORDER BY seq');
+  const ctes = [LOCK, `claimed AS (${claimed})`, ...(keep ? [KEPT] : []), ...(log ? [LOGGED] : [])];
+  return {
+    name: `modulith-relay-claim-once${keep ? '-keep' : ''}${log ? '-log' : ''}`,
+    text: `WITH ${ctes.join(',\n')}
+      SELECT l.locked, t.counts, c.seq, ${COLUMNS.split(', ').map((column) => `c.${column}`).join(', ')}
+        FROM lock l
+       CROSS JOIN (SELECT json_agg(json_build_object('source', source, 'eventType', type, 'events', events)) AS counts
+                     FROM (SELECT source, type, count(*)::int AS events FROM claimed GROUP BY source, type) g) t
+        LEFT JOIN (SELECT * FROM claimed WHERE type = ANY ($2::text[]) OR traceparent IS NOT NULL) c ON true
+       ORDER BY c.seq`,
+  };
+}
+
 // Log rows a relay finds after the transport changed from in-process: published (again) first.
 const LEFT_IN_LOG = `
   DELETE FROM messaging.event_log WHERE position = ANY (ARRAY(SELECT position FROM messaging.event_log ORDER BY position LIMIT 4))
@@ -81,8 +112,27 @@ interface OutboxRow {
   key_seq: string | null;
 }
 
+/** Events of one source and type in a claim (the relay's `published` metric). */
+interface ClaimCount {
+  source: string;
+  eventType: string;
+  events: number;
+}
+
+/**
+ * A row of the one-statement claim: `locked` and the claim's `counts` (null when it claimed
+ * nothing) on every row, the columns of a returned event (null when none is returned).
+ */
+type ClaimedRow = OutboxRow & { locked: boolean; counts: ClaimCount[] | null; seq: string | null };
+
 /** What one claim did: `busy` when another relay held the claim lock. */
 export type ClaimOutcome = { claimed: number; busy?: boolean };
+
+/** What an in-process claim hands on after its commit: the envelopes wanted here, and what it claimed. */
+type ClaimedBatch = { envelopes: EventEnvelope[]; counts: ClaimCount[] };
+
+/** A claim, and (in-process) its batch's turn to go to best-effort subscribers, settled after it. */
+type ClaimStep = { outcome: ClaimOutcome; turn?: Promise<void> };
 
 /**
  * Moves committed outbox rows to the transport, in insertion order, one claim at a time across
@@ -106,12 +156,15 @@ export class Relay {
   private eventClasses = new Map<string, IntegrationEventClass>();
   // Batches go to best-effort subscribers in claim order, whichever claim loop finishes first.
   private dispatchTurn: Promise<void> = Promise.resolve();
+  // The claim in flight in this process (claims here run one at a time).
+  private claiming: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly connections: MessagingConnections,
     private readonly publisher: IntegrationEventPublisher,
     private readonly metrics: MessagingMetrics,
     private readonly retention: OutboxRetention,
+    private readonly observers: ObserverDispatcher,
     @Inject(TRANSPORT) private readonly transport: Transport,
     @Inject(MESSAGING_CONFIG) private readonly config: MessagingConfig,
   ) {}
@@ -148,15 +201,63 @@ export class Relay {
     return (await this.claimOnce()).claimed;
   }
 
-  /** Like `relayOnce`, and says whether another relay held the claim lock. */
+  /**
+   * Like `relayOnce`, and says whether another relay held the claim lock. Claims of this process
+   * run one after the other (a loop that finds one in flight waits for it, then claims): across
+   * the database they are one at a time anyway (the claim lock), and a loop that met the lock
+   * taken by its own process would only pay a round trip and sleep.
+   */
   async claimOnce(): Promise<ClaimOutcome> {
+    const claim: Promise<ClaimStep> = this.claiming.then(() =>
+      this.transport.delivery === 'log' ? this.claimToLog() : this.claimAndPublish().then((outcome) => ({ outcome })),
+    );
+    this.claiming = claim.catch(() => undefined);
+    const { outcome, turn } = await claim;
+    // The next claim need not wait for this batch's hand-over to best-effort subscribers.
+    await turn;
+    return outcome;
+  }
+
+  /** The in-process transport's claim: one statement; the batch is handed on in its dispatch turn. */
+  private async claimToLog(): Promise<ClaimStep> {
     const started = performance.now();
-    const afterCommit = this.transport.delivery === 'log';
     // Nobody reads a log that no durable subscriber has: the batch then only goes to best-effort ones.
-    const logged = afterCommit && (this.transport.logReaders?.() ?? 0) > 0;
-    if (afterCommit) await this.transport.assertMayClaim?.();
-    let dispatch: ((envelopes: EventEnvelope[]) => void) | undefined;
-    let turn: Promise<void> | undefined;
+    const logged = (this.transport.logReaders?.() ?? 0) > 0;
+    await this.transport.assertMayClaim?.();
+    const handedOn = [...new Set([...(this.transport.publishedTypes?.() ?? []), ...this.observers.types()])];
+    // Claims of this process are one at a time, so turns taken here follow claim order.
+    const [dispatch, turn] = this.takeDispatchTurn();
+    let batch: ClaimedBatch = { envelopes: [], counts: [] };
+    let runner: QueryRunner | undefined;
+    let broken: Error | undefined;
+    try {
+      runner = (await this.connections.dataSource()).createQueryRunner();
+      const client = (await runner.connect()) as PoolClient;
+      const claim = loggedClaimStatement(this.retention.enabled, logged);
+      let rows: ClaimedRow[];
+      try {
+        ({ rows } = await client.query<ClaimedRow>({ ...claim, values: [this.config.relayBatchSize, handedOn] }));
+      } catch (error) {
+        // Nothing is committed when the statement fails; the connection may be gone: not reused.
+        broken = error as Error;
+        throw error;
+      }
+      if (!rows[0]?.locked) return { outcome: { claimed: 0, busy: true }, turn };
+      batch = { envelopes: rows.filter((row) => row.seq !== null).map(toEnvelope), counts: rows[0].counts ?? [] };
+      traceRelay(batch.envelopes, this.transport.name, started)?.end();
+    } finally {
+      // Whatever happened, the turn is given up (with nothing, unless the batch committed).
+      dispatch(batch);
+      if (runner) await releaseRunner(runner, broken);
+    }
+    const claimed = batch.counts.reduce((sum, count) => sum + count.events, 0);
+    if (claimed > 0) this.recordCounts(batch.counts, claimed, performance.now() - started);
+    return { outcome: { claimed }, turn };
+  }
+
+  /** A broker's claim: the batch is published inside the claim transaction, deleted once the broker took it. */
+  private async claimAndPublish(): Promise<ClaimOutcome> {
+    const started = performance.now();
     const runner = (await this.connections.dataSource()).createQueryRunner();
     let broken: Error | undefined;
     let envelopes: EventEnvelope[] = [];
@@ -175,14 +276,12 @@ export class Relay {
           await client.query('ROLLBACK');
           return { claimed: 0, busy: true };
         }
-        if (!afterCommit) envelopes = await this.publishLeftInLog(client);
-        const claim = claimStatement(this.retention.enabled, logged);
+        envelopes = await this.publishLeftInLog(client);
+        const claim = claimStatement(this.retention.enabled, false);
         const { rows } = await client.query<OutboxRow>({ ...claim, values: [this.config.relayBatchSize] });
         const claimed = rows.map(toEnvelope);
         relayTrace = traceRelay(claimed, this.transport.name, started);
-        if (!afterCommit && claimed.length > 0) await (relayTrace ? relayTrace.run(() => this.publish(claimed)) : this.publish(claimed));
-        // Takes this batch's turn while the claim lock is held: turns follow claim order.
-        if (afterCommit) [dispatch, turn] = this.takeDispatchTurn();
+        if (claimed.length > 0) await (relayTrace ? relayTrace.run(() => this.publish(claimed)) : this.publish(claimed));
         await client.query('COMMIT');
         relayTrace?.end();
         relayTrace = undefined;
@@ -193,13 +292,10 @@ export class Relay {
         throw error;
       }
     } finally {
-      // Whatever happened, the turn is given up (with nothing, unless the batch committed).
-      dispatch?.(envelopes);
       // A connection that could not roll back is destroyed, never handed to the next claim.
       await releaseRunner(runner, broken);
     }
     if (envelopes.length > 0) this.recordPublished(envelopes, performance.now() - started);
-    await turn;
     return { claimed: envelopes.length };
   }
 
@@ -207,10 +303,10 @@ export class Relay {
    * After the commit, in claim order: the log readers look now, and best-effort subscribers and
    * observers get the batch (at most once: what they miss in a crash is not theirs to have).
    */
-  private takeDispatchTurn(): [(envelopes: EventEnvelope[]) => void, Promise<void>] {
-    let dispatch!: (envelopes: EventEnvelope[]) => void;
-    const committed = new Promise<EventEnvelope[]>((resolve) => (dispatch = resolve));
-    const turn = this.dispatchTurn.then(() => committed).then((envelopes) => (envelopes.length > 0 ? this.publishAfterLog(envelopes) : undefined));
+  private takeDispatchTurn(): [(batch: ClaimedBatch) => void, Promise<void>] {
+    let dispatch!: (batch: ClaimedBatch) => void;
+    const committed = new Promise<ClaimedBatch>((resolve) => (dispatch = resolve));
+    const turn = this.dispatchTurn.then(() => committed).then((batch) => this.publishAfterLog(batch));
     this.dispatchTurn = turn;
     return [dispatch, turn];
   }
@@ -223,24 +319,30 @@ export class Relay {
     return envelopes;
   }
 
-  private async publishAfterLog(envelopes: EventEnvelope[]): Promise<void> {
+  private async publishAfterLog({ envelopes, counts }: ClaimedBatch): Promise<void> {
     try {
-      await this.publish(envelopes);
+      if (envelopes.length > 0) await this.publish(envelopes);
+      // Nothing to hand on here, but the log has new rows: its readers look now.
+      else if (counts.length > 0) await this.transport.publish([]);
     } catch (error) {
       this.logger.warn(`best-effort delivery of a relayed batch failed (durable subscribers are not affected): ${describeFailure(error).message}`);
     }
   }
 
   private recordPublished(envelopes: readonly EventEnvelope[], durationMs: number): void {
-    this.metrics.record({ kind: 'relay-batch', events: envelopes.length, durationMs });
-    const counts = new Map<string, { source: string; eventType: string; events: number }>();
+    const counts = new Map<string, ClaimCount>();
     for (const { source, type } of envelopes) {
       const key = `${source}\u0000${type}`;
       const entry = counts.get(key) ?? { source, eventType: type, events: 0 };
       entry.events += 1;
       counts.set(key, entry);
     }
-    for (const entry of counts.values()) this.metrics.record({ kind: 'published', ...entry });
+    this.recordCounts([...counts.values()], envelopes.length, durationMs);
+  }
+
+  private recordCounts(counts: readonly ClaimCount[], events: number, durationMs: number): void {
+    this.metrics.record({ kind: 'relay-batch', events, durationMs });
+    for (const entry of counts) this.metrics.record({ kind: 'published', ...entry });
   }
 
   private publish(envelopes: EventEnvelope[]): Promise<void> {

@@ -23,8 +23,8 @@ const READ_PROGRESS = `SELECT ordering_key, seq::text AS seq FROM messaging.key_
 // Compare-and-set of every key's progress: updated only where it still is what the plan read
 // (a key never seen has no row: inserted, unless someone else inserted it first). Each key's
 // row lock is then held until commit, so two attempts cannot both advance one key.
-const ADVANCE_PROGRESS = `
-  WITH input AS (SELECT * FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS i(ordering_key, expected, seq)),
+export const PROGRESS_CTES = `
+       input AS (SELECT * FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS i(ordering_key, expected, seq)),
        updated AS (
          UPDATE messaging.key_progress p SET seq = i.seq FROM input i
           WHERE p.subscriber = $1 AND p.ordering_key = i.ordering_key AND p.seq = i.expected
@@ -33,8 +33,9 @@ const ADVANCE_PROGRESS = `
          INSERT INTO messaging.key_progress (subscriber, ordering_key, seq)
          SELECT $1, ordering_key, seq FROM input WHERE expected = 0
          ON CONFLICT DO NOTHING
-         RETURNING 1)
-  SELECT (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted) AS advanced`;
+         RETURNING 1)`;
+export const PROGRESS_ADVANCED = '(SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted) AS advanced';
+const ADVANCE_PROGRESS = `WITH ${PROGRESS_CTES} SELECT ${PROGRESS_ADVANCED}`;
 
 /**
  * Decides, from the subscriber's progress per key, which events of `chunk` this attempt
@@ -104,18 +105,28 @@ export function planFromProgress(
   return plan;
 }
 
-/** Writes the plan's progress in the attempt's transaction; throws `KeyProgressConflictError` if a key moved meanwhile. */
-export async function advanceProgress(client: PoolClient, subscriber: string, plan: DeliveryPlan): Promise<void> {
-  if (plan.advance.length === 0) return;
+/**
+ * Writes the plan's progress in the attempt's transaction; throws `KeyProgressConflictError` if a
+ * key moved meanwhile. `statement` (default: the progress alone) may add its own CTEs and columns
+ * around `PROGRESS_CTES` (parameters $1-$4) and `PROGRESS_ADVANCED`, with `extra` values from $5:
+ * the subscriber writes its inbox rows in the same round trip. Returns the statement's row.
+ */
+export async function advanceProgress<R extends { advanced: string }>(
+  client: PoolClient,
+  subscriber: string,
+  plan: DeliveryPlan,
+  statement: { name: string; text: string } = { name: 'modulith-key-progress-advance', text: ADVANCE_PROGRESS },
+  extra: unknown[] = [],
+): Promise<R | undefined> {
+  if (plan.advance.length === 0) return undefined;
   // In key order, like producers lock `ordering_keys`, so two attempts sharing keys take their row
   // locks alike (the planner joins a small input in its order); a deadlock would only cost an attempt.
   plan.advance.sort((left, right) => (left.key < right.key ? -1 : left.key > right.key ? 1 : 0));
-  let rows: Array<{ advanced: string }>;
+  let rows: R[];
   try {
-    ({ rows } = await client.query<{ advanced: string }>({
-      name: 'modulith-key-progress-advance',
-      text: ADVANCE_PROGRESS,
-      values: [subscriber, plan.advance.map((entry) => entry.key), plan.advance.map((entry) => entry.expected), plan.advance.map((entry) => entry.seq)],
+    ({ rows } = await client.query<R>({
+      ...statement,
+      values: [subscriber, plan.advance.map((entry) => entry.key), plan.advance.map((entry) => entry.expected), plan.advance.map((entry) => entry.seq), ...extra],
     }));
   } catch (error) {
     // Two attempts advancing the same keys met in the other order: the one PostgreSQL chose to
@@ -128,4 +139,5 @@ export async function advanceProgress(client: PoolClient, subscriber: string, pl
   if (Number(rows[0]?.advanced) !== plan.advance.length) {
     throw new KeyProgressConflictError(`${subscriber}: an ordering key moved on during the attempt`, { subscriber });
   }
+  return rows[0];
 }

@@ -14,7 +14,7 @@ describe('@OnIntegrationEvent', () => {
         // recorded, not called
       }
 
-      @OnIntegrationEvent(Pinged, { batch: 100, name: 'pings' })
+      @OnIntegrationEvent(Pinged, { batch: 100, name: 'pings', concurrency: 1 })
       async many(_events: Pinged[]): Promise<void> {
         // recorded, not called
       }
@@ -25,15 +25,16 @@ describe('@OnIntegrationEvent', () => {
       }
     }
     const metadata = (method: keyof Subscriber): SubscriptionMetadata => Reflect.getMetadata(SUBSCRIPTION_METADATA, Subscriber.prototype[method]);
-    expect(metadata('one')).toEqual({ eventClass: Pinged, mode: 'single', batch: 1, name: undefined, timeoutMs: undefined, deadLetteredKey: 'hold' });
-    expect(metadata('many')).toEqual({ eventClass: Pinged, mode: 'batch', batch: 100, name: 'pings', timeoutMs: undefined, deadLetteredKey: 'hold' });
+    expect(metadata('one')).toEqual({ eventClass: Pinged, mode: 'single', batch: 1, name: undefined, timeoutMs: undefined, deadLetteredKey: 'hold', concurrency: undefined });
+    expect(metadata('many')).toEqual({ eventClass: Pinged, mode: 'batch', batch: 100, name: 'pings', timeoutMs: undefined, deadLetteredKey: 'hold', concurrency: 1 });
     expect(metadata('watch')).toMatchObject({ mode: 'best-effort' });
   });
 
-  it('fails at declaration on a bad event class, batch size, or a second subscription on one method', () => {
+  it('fails at declaration on a bad event class, batch size, concurrency, or a second subscription on one method', () => {
     class Untyped extends IntegrationEvent {}
     expect(() => OnIntegrationEvent(Untyped as never)).toThrow(/static readonly type/);
     expect(() => OnIntegrationEvent(Pinged, { batch: 0 })).toThrow(/batch must be a positive integer/);
+    expect(() => OnIntegrationEvent(Pinged, { batch: 10, concurrency: 0 })).toThrow(/concurrency must be a positive integer/);
     expect(() => {
       class Twice {
         @OnIntegrationEvent(Pinged)

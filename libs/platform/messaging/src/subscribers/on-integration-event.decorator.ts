@@ -42,6 +42,13 @@ export interface SubscribeOptions {
    * letter later applies it after them, out of order.
    */
   deadLetteredKey?: 'hold' | 'release';
+  /**
+   * Durable subscribers: most attempts of this subscriber in flight at once, i.e. partitions a
+   * delivery is split into by ordering key (default, and at most, `RELAY_CONCURRENCY`). Set 1 for
+   * a handler that aggregates unordered events into a few shared rows (totals, balances, hourly
+   * buckets): two attempts at once would only wait on each other's row locks.
+   */
+  concurrency?: number;
 }
 export interface BatchSubscribeOptions extends SubscribeOptions {
   /** Most events per call; each call is one transaction with one inbox insert. */
@@ -64,6 +71,7 @@ export interface SubscriptionMetadata {
   name?: string;
   timeoutMs?: number;
   deadLetteredKey: 'hold' | 'release';
+  concurrency?: number;
 }
 
 export const SUBSCRIPTION_METADATA = Symbol('modulith:integration-event-subscription');
@@ -111,6 +119,9 @@ export function OnIntegrationEvent(
   if (options.deadLetteredKey !== undefined && options.deadLetteredKey !== 'hold' && options.deadLetteredKey !== 'release') {
     throw new RangeError(`@OnIntegrationEvent(${eventClass.name}): deadLetteredKey must be 'hold' or 'release'`);
   }
+  if (options.concurrency !== undefined && (!Number.isSafeInteger(options.concurrency) || options.concurrency < 1)) {
+    throw new RangeError(`@OnIntegrationEvent(${eventClass.name}): concurrency must be a positive integer`);
+  }
   const metadata: SubscriptionMetadata = {
     eventClass,
     mode: options.delivery === 'best-effort' ? 'best-effort' : options.batch !== undefined ? 'batch' : 'single',
@@ -118,6 +129,7 @@ export function OnIntegrationEvent(
     name: options.name,
     timeoutMs: options.timeoutMs,
     deadLetteredKey: options.deadLetteredKey ?? 'hold',
+    concurrency: options.concurrency,
   };
   return (target, key, descriptor) => {
     const method = descriptor.value;

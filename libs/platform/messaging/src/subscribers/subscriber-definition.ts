@@ -19,6 +19,8 @@ export interface SubscriberDefinition {
   readonly timeoutMs?: number;
   /** What a dead-lettered keyed event does to its key: see `SubscribeOptions.deadLetteredKey`. */
   readonly deadLetteredKey?: 'hold' | 'release';
+  /** The `concurrency` option: attempts in flight at once (capped by `RELAY_CONCURRENCY`, its default). */
+  readonly concurrency?: number;
   readonly instance: object;
   readonly method: string;
 }

@@ -59,6 +59,7 @@ export class SubscriberRegistry {
           batch: metadata.batch,
           timeoutMs: metadata.timeoutMs,
           deadLetteredKey: metadata.deadLetteredKey ?? 'hold',
+          concurrency: metadata.concurrency,
           instance,
           method,
         });

@@ -52,6 +52,10 @@ export class InProcessTransport implements Transport {
     return this.lanes.length;
   }
 
+  publishedTypes(): readonly string[] {
+    return [...new Set(this.bestEffort.flatMap((subscription) => subscription.eventTypes))];
+  }
+
   /**
    * Refuses a claim while the topology says the relay may not move events on (checked at most
    * every `TOPOLOGY_CHECK_EVERY_MS`: a claim only moves events into the log, which keeps them for
@@ -65,7 +69,11 @@ export class InProcessTransport implements Transport {
     this.checkedAt = now;
   }
 
-  /** After the relay committed a batch to the log: wakes the log readers, then feeds best-effort subscribers. */
+  /**
+   * After the relay committed a batch to the log: wakes the log readers, then feeds best-effort
+   * subscribers. The relay passes only the envelopes of the types someone here takes (see
+   * `publishedTypes`), none when no one does.
+   */
   async publish(envelopes: readonly EventEnvelope[]): Promise<void> {
     for (const lane of this.lanes) lane.wake();
     const deliveries = this.bestEffort

@@ -48,6 +48,8 @@ export interface Transport {
   assertMayClaim?(): Promise<void>;
   /** `log` transports: durable subscribers reading the log here (none: batches skip the log). */
   logReaders?(): number;
+  /** `log` transports: the event types `publish` hands to subscribers here (its best-effort ones). */
+  publishedTypes?(): readonly string[];
   /** Registers a subscriber hosted in this process; called before `start`. */
   subscribe(subscription: TransportSubscription): void;
   /**
