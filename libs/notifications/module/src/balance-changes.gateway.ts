@@ -2,6 +2,7 @@ import { Inject, Logger } from '@nestjs/common';
 import { WebSocketGateway, type OnGatewayConnection, type OnGatewayDisconnect } from '@nestjs/websockets';
 import type { WebSocket } from 'ws';
 import { ValidationError } from '@modulith/core';
+import { AnswerWriter } from './answer-writer';
 import { BalanceSubscriptions } from './balance-subscriptions';
 import { parseClientMessage } from './client-message.rules';
 import { ConnectionRegistry } from './connection-registry';
@@ -9,8 +10,6 @@ import { SnapshotUnavailableError } from './notifications.errors';
 import { NOTIFICATIONS_CONFIG, type NotificationsConfig } from './notifications.config';
 import { SerialCommands } from './serial-commands';
 import { SubscriberConnection } from './subscriber-connection';
-
-const OPEN = 1;
 
 /**
  * `ws://host/ws`: a client sends `{"action":"subscribe","accounts":["acc-1"]}`, receives
@@ -35,12 +34,13 @@ export class BalanceChangesGateway implements OnGatewayConnection, OnGatewayDisc
     const { queueSize, maxBufferedBytes, snapshotBufferSize, maxPendingCommands } = this.config;
     const connection = new SubscriberConnection(socket, queueSize, maxBufferedBytes, () => this.registry.countDrop(), snapshotBufferSize);
     const commands = new SerialCommands(maxPendingCommands);
+    const answers = new AnswerWriter(socket, maxBufferedBytes);
     this.connections.set(socket, connection);
     this.registry.add(connection);
     // Raw frames rather than Nest's message routing: the protocol is two commands, parsed strictly.
     socket.on('message', (data) => {
-      if (!commands.run(() => this.onMessage(socket, connection, data.toString()))) {
-        this.reply(socket, { type: 'error', message: `message: more than ${maxPendingCommands} commands wait for their answer; wait for one` });
+      if (!commands.run(() => this.onMessage(answers, connection, data.toString()))) {
+        answers.send({ type: 'error', message: `message: more than ${maxPendingCommands} commands wait for their answer; wait for one` });
       }
     });
   }
@@ -50,19 +50,19 @@ export class BalanceChangesGateway implements OnGatewayConnection, OnGatewayDisc
     if (connection) this.registry.remove(connection);
   }
 
-  private async onMessage(socket: WebSocket, connection: SubscriberConnection, raw: string): Promise<void> {
+  private async onMessage(answers: AnswerWriter, connection: SubscriberConnection, raw: string): Promise<void> {
     try {
       const command = parseClientMessage(raw, this.config.maxSubscriptions);
       if (command.action === 'subscribe') {
         await this.subscriptions.subscribe(connection, command.accounts, (balances) =>
-          this.reply(socket, { type: 'subscribed', accounts: [...connection.accounts].sort(), balances }),
+          answers.send({ type: 'subscribed', accounts: [...connection.accounts].sort(), balances }),
         );
       } else {
         for (const account of command.accounts) this.registry.unfollow(connection, account);
-        this.reply(socket, { type: 'unsubscribed', accounts: [...connection.accounts].sort() });
+        answers.send({ type: 'unsubscribed', accounts: [...connection.accounts].sort() });
       }
     } catch (error) {
-      this.reply(socket, this.errorFrame(error));
+      answers.send(this.errorFrame(error));
     }
   }
 
@@ -76,9 +76,5 @@ export class BalanceChangesGateway implements OnGatewayConnection, OnGatewayDisc
     }
     this.logger.error(`client message failed: ${(error as Error).message}`, (error as Error).stack);
     return { type: 'error', message: 'internal error' };
-  }
-
-  private reply(socket: WebSocket, frame: object): void {
-    if (socket.readyState === OPEN) socket.send(JSON.stringify(frame));
   }
 }
