@@ -2,7 +2,6 @@ import { Inject, Logger } from '@nestjs/common';
 import { WebSocketGateway, type OnGatewayConnection, type OnGatewayDisconnect } from '@nestjs/websockets';
 import type { WebSocket } from 'ws';
 import { ValidationError } from '@modulith/core';
-import { AnswerWriter } from './answer-writer';
 import { BalanceSubscriptions } from './balance-subscriptions';
 import { parseClientMessage } from './client-message.rules';
 import { ConnectionRegistry } from './connection-registry';
@@ -34,13 +33,12 @@ export class BalanceChangesGateway implements OnGatewayConnection, OnGatewayDisc
     const { queueSize, maxBufferedBytes, snapshotBufferSize, maxPendingCommands } = this.config;
     const connection = new SubscriberConnection(socket, queueSize, maxBufferedBytes, () => this.registry.countDrop(), snapshotBufferSize);
     const commands = new SerialCommands(maxPendingCommands);
-    const answers = new AnswerWriter(socket, maxBufferedBytes);
     this.connections.set(socket, connection);
     this.registry.add(connection);
     // Raw frames rather than Nest's message routing: the protocol is two commands, parsed strictly.
     socket.on('message', (data) => {
-      if (!commands.run(() => this.onMessage(answers, connection, data.toString()))) {
-        answers.send({ type: 'error', message: `message: more than ${maxPendingCommands} commands wait for their answer; wait for one` });
+      if (!commands.run(() => this.onMessage(connection, data.toString()))) {
+        connection.answer(JSON.stringify({ type: 'error', message: `message: more than ${maxPendingCommands} commands wait for their answer; wait for one` }));
       }
     });
   }
@@ -50,19 +48,19 @@ export class BalanceChangesGateway implements OnGatewayConnection, OnGatewayDisc
     if (connection) this.registry.remove(connection);
   }
 
-  private async onMessage(answers: AnswerWriter, connection: SubscriberConnection, raw: string): Promise<void> {
+  private async onMessage(connection: SubscriberConnection, raw: string): Promise<void> {
     try {
       const command = parseClientMessage(raw, this.config.maxSubscriptions);
       if (command.action === 'subscribe') {
         await this.subscriptions.subscribe(connection, command.accounts, (balances) =>
-          answers.send({ type: 'subscribed', accounts: [...connection.accounts].sort(), balances }),
+          connection.answer(JSON.stringify({ type: 'subscribed', accounts: [...connection.accounts].sort(), balances })),
         );
       } else {
         for (const account of command.accounts) this.registry.unfollow(connection, account);
-        answers.send({ type: 'unsubscribed', accounts: [...connection.accounts].sort() });
+        connection.answer(JSON.stringify({ type: 'unsubscribed', accounts: [...connection.accounts].sort() }));
       }
     } catch (error) {
-      answers.send(this.errorFrame(error));
+      connection.answer(JSON.stringify(this.errorFrame(error)));
     }
   }
 
