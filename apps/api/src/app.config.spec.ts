@@ -12,4 +12,11 @@ describe('MODULES', () => {
     expect(() => appConfigFromEnv({ MODULES: 'none,ledger' })).toThrow(ConfigurationError);
     expect(() => appConfigFromEnv({ MODULES: 'none,ledger' })).toThrow(/^MODULES=none names no module/);
   });
+
+  it('refuses a list of nothing but commas (a template with its names left empty) instead of hosting no module unasked', () => {
+    for (const value of [',', ' , ,']) {
+      expect(() => appConfigFromEnv({ MODULES: value })).toThrow(ConfigurationError);
+      expect(() => appConfigFromEnv({ MODULES: value })).toThrow(/^MODULES names no module/);
+    }
+  });
 });

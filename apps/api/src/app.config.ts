@@ -48,6 +48,12 @@ export function appConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfi
  */
 function modulesFromEnv(env: NodeJS.ProcessEnv): string[] | undefined {
   const names = envList(env, 'MODULES');
+  // "," (say, a template whose names came out empty) would otherwise host nothing without a word.
+  if (names?.length === 0) {
+    throw new ConfigurationError(`MODULES names no module: got "${env['MODULES']}"; name modules, "none" for a process that hosts none, or leave it unset for all`, {
+      variable: 'MODULES',
+    });
+  }
   if (!names?.includes('none')) return names;
   if (names.length > 1) {
     throw new ConfigurationError(`MODULES=none names no module, so it cannot go with others: got "${env['MODULES']}"`, { variable: 'MODULES' });

@@ -10,8 +10,6 @@ import { NOTIFICATIONS_CONFIG, type NotificationsConfig } from './notifications.
 import { SerialCommands } from './serial-commands';
 import { SubscriberConnection } from './subscriber-connection';
 
-const OPEN = 1;
-
 /**
  * `ws://host/ws`: a client sends `{"action":"subscribe","accounts":["acc-1"]}`, receives
  * `{"type":"subscribed","accounts":[...],"balances":[{account,currency,balance,entrySeq}]}` with
@@ -39,8 +37,8 @@ export class BalanceChangesGateway implements OnGatewayConnection, OnGatewayDisc
     this.registry.add(connection);
     // Raw frames rather than Nest's message routing: the protocol is two commands, parsed strictly.
     socket.on('message', (data) => {
-      if (!commands.run(() => this.onMessage(socket, connection, data.toString()))) {
-        this.reply(socket, { type: 'error', message: `message: more than ${maxPendingCommands} commands wait for their answer; wait for one` });
+      if (!commands.run(() => this.onMessage(connection, data.toString()))) {
+        connection.answer(JSON.stringify({ type: 'error', message: `message: more than ${maxPendingCommands} commands wait for their answer; wait for one` }));
       }
     });
   }
@@ -50,19 +48,19 @@ export class BalanceChangesGateway implements OnGatewayConnection, OnGatewayDisc
     if (connection) this.registry.remove(connection);
   }
 
-  private async onMessage(socket: WebSocket, connection: SubscriberConnection, raw: string): Promise<void> {
+  private async onMessage(connection: SubscriberConnection, raw: string): Promise<void> {
     try {
       const command = parseClientMessage(raw, this.config.maxSubscriptions);
       if (command.action === 'subscribe') {
         await this.subscriptions.subscribe(connection, command.accounts, (balances) =>
-          this.reply(socket, { type: 'subscribed', accounts: [...connection.accounts].sort(), balances }),
+          connection.answer(JSON.stringify({ type: 'subscribed', accounts: [...connection.accounts].sort(), balances })),
         );
       } else {
         for (const account of command.accounts) this.registry.unfollow(connection, account);
-        this.reply(socket, { type: 'unsubscribed', accounts: [...connection.accounts].sort() });
+        connection.answer(JSON.stringify({ type: 'unsubscribed', accounts: [...connection.accounts].sort() }));
       }
     } catch (error) {
-      this.reply(socket, this.errorFrame(error));
+      connection.answer(JSON.stringify(this.errorFrame(error)));
     }
   }
 
@@ -76,9 +74,5 @@ export class BalanceChangesGateway implements OnGatewayConnection, OnGatewayDisc
     }
     this.logger.error(`client message failed: ${(error as Error).message}`, (error as Error).stack);
     return { type: 'error', message: 'internal error' };
-  }
-
-  private reply(socket: WebSocket, frame: object): void {
-    if (socket.readyState === OPEN) socket.send(JSON.stringify(frame));
   }
 }

@@ -7,6 +7,7 @@ import { SubscriberConnection, type SocketLike } from './subscriber-connection';
 class RecordingSocket implements SocketLike {
   readyState = 1;
   bufferedAmount = 0;
+  isPaused = false;
   frames: { account: string; currency: string; entrySeq: string }[] = [];
 
   constructor(private readonly stalled = false) {}
@@ -14,6 +15,14 @@ class RecordingSocket implements SocketLike {
   send(data: string): void {
     this.frames.push(JSON.parse(data));
     if (this.stalled) this.bufferedAmount += data.length;
+  }
+
+  pause(): void {
+    this.isPaused = true;
+  }
+
+  resume(): void {
+    this.isPaused = false;
   }
 }
 

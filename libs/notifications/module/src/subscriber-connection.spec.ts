@@ -4,6 +4,7 @@ import { SubscriberConnection, type SocketLike } from './subscriber-connection';
 class StalledSocket implements SocketLike {
   readyState = 1;
   bufferedAmount = 0;
+  isPaused = false;
   sent: string[] = [];
   private callbacks: (() => void)[] = [];
 
@@ -11,6 +12,14 @@ class StalledSocket implements SocketLike {
     this.sent.push(data);
     this.bufferedAmount += data.length;
     if (callback) this.callbacks.push(callback);
+  }
+
+  pause(): void {
+    this.isPaused = true;
+  }
+
+  resume(): void {
+    this.isPaused = false;
   }
 
   drain(): void {
