@@ -3,7 +3,7 @@
 // in this process's other app or in a child process that the tests SIGKILL mid-call.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import type { INestApplicationContext } from '@nestjs/common';
+import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import {
   CallDeadlineExceededError,
@@ -187,6 +187,20 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
     apps.push(app);
 
     await expect(app.get(AccountLookup, { strict: false }).find('acc-buses')).resolves.toEqual({ id: 'acc-buses', owner: 'lin' });
+  });
+
+  it('starts a serving and a calling process without reporting read failures while their Redis connections connect', async () => {
+    const warnings = jest.spyOn(Logger.prototype, 'warn');
+    try {
+      const prefix = newPrefix('quiet-start');
+      await start(prefix, true);
+      const { queries } = buses(await start(prefix, false));
+      await expect(queries.execute(new GetAccountQuery('nobody'))).rejects.toBeInstanceOf(NotFoundError);
+      const reported = warnings.mock.calls.map(([message]) => String(message)).filter((message) => /could not read|read of .* failed|isn't writeable/.test(message));
+      expect(reported).toEqual([]);
+    } finally {
+      warnings.mockRestore();
+    }
   });
 
   it('carries the correlation id and the caller’s deadline to the handler', async () => {

@@ -4,7 +4,7 @@ import { Wakeup } from '../../relay/wakeup';
 import { retryDelayMs } from '../../retries/backoff';
 import { describeFailure } from '../../retries/failure';
 import type { TransportSubscription } from '../transport';
-import { bounded } from './redis-connection';
+import { bounded, whenReady } from './redis-connection';
 import { compareIds, decodeEntry, entriesOfReply, record, type RawStreamEntry } from './stream-entries';
 
 export interface BroadcastReaderOptions {
@@ -82,6 +82,8 @@ export class BroadcastReader {
 
   private async run(): Promise<void> {
     const { stream, subscriptions, logger } = this.options;
+    // A connection still connecting would fail the first reads with "Stream isn't writeable": wait (bounded).
+    await whenReady(this.options.redis, this.options.commandTimeoutMs);
     let positioned = false;
     let failures = 0;
     while (this.running) {

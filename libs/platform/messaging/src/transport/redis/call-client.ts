@@ -7,7 +7,7 @@ import { describeFailure } from '../../retries/failure';
 import { CALL_FIELD, callKeys } from './call-keys';
 import { SEND_CALL_SCRIPT, WATCH_CALL_SCRIPT } from './call-scripts';
 import type { RedisClock } from './redis-clock';
-import { bounded, resetOnTimeout } from './redis-connection';
+import { bounded, resetOnTimeout, whenReady } from './redis-connection';
 import { RedisLoop } from './redis-loop';
 
 export interface CallClientOptions {
@@ -127,6 +127,10 @@ export class CallClient extends RedisLoop {
   }
 
   /** Takes the replies waiting on this process's list, up to a hundred at once (blocks while there are none). */
+  protected override async warmUp(): Promise<void> {
+    await whenReady(this.options.replies, this.options.commandTimeoutMs);
+  }
+
   protected async step(): Promise<void> {
     const { replies, commandTimeoutMs } = this.options;
     const reply = (await bounded(

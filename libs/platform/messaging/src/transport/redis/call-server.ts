@@ -8,7 +8,7 @@ import { CALL_FIELD, callKeys } from './call-keys';
 import { CLAIM_LAPSED_SCRIPT, CREATE_CALL_GROUP_SCRIPT, FORGET_LAPSED_CONSUMERS_SCRIPT } from './call-scripts';
 import type { CallSlots } from './call-slots';
 import type { RedisClock } from './redis-clock';
-import { bounded, resetOnTimeout } from './redis-connection';
+import { bounded, resetOnTimeout, whenReady } from './redis-connection';
 import { RedisLoop } from './redis-loop';
 import { entriesOfReply, record, type RawStreamEntry } from './stream-entries';
 
@@ -107,6 +107,10 @@ export class CallServer extends RedisLoop {
     this.counts.reclaimed += claimed.length;
     logger.warn(`took over ${claimed.length} calls to ${module} that a stopped replica had taken and not answered`);
     await this.take(claimed);
+  }
+
+  protected override async warmUp(): Promise<void> {
+    await whenReady(this.options.redis, this.options.commandTimeoutMs);
   }
 
   protected async step(): Promise<void> {

@@ -26,6 +26,14 @@ export abstract class RedisLoop {
   /** Takes note of a failure (`delayMs`: until the next try); logs it when `report`. */
   protected abstract failed(error: unknown, delayMs: number, report: boolean): void;
 
+  /**
+   * Runs once before the first step: a loop whose connection is still connecting waits for it
+   * here (bounded), so a normal start-up does not report "Stream isn't writeable" failures.
+   */
+  protected async warmUp(): Promise<void> {
+    // nothing to wait for by default
+  }
+
   /** Called once the loop works again after failures. */
   protected recovered(): void {
     // nothing to say by default
@@ -42,6 +50,7 @@ export abstract class RedisLoop {
   }
 
   private async run(): Promise<void> {
+    await this.warmUp();
     let failures = 0;
     while (this.running) {
       try {
