@@ -23,11 +23,16 @@ const COLUMNS = 'id, type, version, occurred_at, source, correlation_id, causati
 // advisory lock), in insertion order (`seq`): that is what hands each key's events on in the
 // order their transactions committed, whatever the number of relays. `= ANY(ARRAY(...))` keeps
 // the planner on the primary-key index (an ordered scan that stops after $1 rows).
-const RELAY_LOCK = 'SELECT pg_try_advisory_xact_lock(1835297652, 1) AS locked';
-const CLAIMED = `
+const TRY_RELAY_LOCK = 'pg_try_advisory_xact_lock(1835297652, 1)';
+const RELAY_LOCK = `SELECT ${TRY_RELAY_LOCK} AS locked`;
+
+/** The claim's DELETE; `guard` (SQL) gates the row selection, e.g. on the lock taken in the same statement. */
+function claimedRows(guard?: string): string {
+  return `
   DELETE FROM messaging.outbox
-   WHERE seq = ANY (ARRAY(SELECT seq FROM messaging.outbox ORDER BY seq LIMIT $1))
+   WHERE seq = ANY (ARRAY(SELECT seq FROM messaging.outbox ${guard ? `WHERE ${guard} ` : ''}ORDER BY seq LIMIT $1))
   RETURNING seq, ${COLUMNS}`;
+}
 
 // With OUTBOX_RETENTION_HOURS set, the claim also keeps a copy of the rows it deletes; it
 // commits with the batch, so exactly the delivered rows are kept (see OutboxRetention).
@@ -53,10 +58,11 @@ const LOGGED = `
                ORDER BY seq) AS events
         FROM claimed GROUP BY type ORDER BY first) per_type)`;
 
-function claimStatement(keep: boolean, log: boolean): { name: string; text: string } {
-  const ctes = [`claimed AS (${CLAIMED})`, ...(keep ? [KEPT] : []), ...(log ? [LOGGED] : [])];
+/** A broker's claim, inside the transaction that holds the claim lock (the in-process one is below). */
+function claimStatement(keep: boolean): { name: string; text: string } {
+  const ctes = [`claimed AS (${claimedRows()})`, ...(keep ? [KEPT] : [])];
   return {
-    name: `modulith-relay-claim${keep ? '-keep' : ''}${log ? '-log' : ''}`,
+    name: `modulith-relay-claim${keep ? '-keep' : ''}`,
     text: `WITH ${ctes.join(',\n')} SELECT ${COLUMNS} FROM claimed ORDER BY seq`,
   };
 }
@@ -73,11 +79,10 @@ function claimStatement(keep: boolean, log: boolean): { name: string; text: stri
 // for the relay's spans) and, on every row, how many events of each source and type it claimed:
 // parsing every claimed payload once more in the app cost as much as the HTTP ingest beside it.
 const LOCK = `
-  lock AS (SELECT pg_try_advisory_xact_lock(1835297652, 1) AS locked, set_config('synchronous_commit', 'off', true) AS async)`;
+  lock AS (SELECT ${TRY_RELAY_LOCK} AS locked, set_config('synchronous_commit', 'off', true) AS async)`;
 
 function loggedClaimStatement(keep: boolean, log: boolean): { name: string; text: string } {
-  const claimed = CLAIMED.replace('FROM messaging.outbox ORDER BY seq', 'FROM messaging.outbox WHERE (SELECT locked FROM lock) ORDER BY seq');
-  const ctes = [LOCK, `claimed AS (${claimed})`, ...(keep ? [KEPT] : []), ...(log ? [LOGGED] : [])];
+  const ctes = [LOCK, `claimed AS (${claimedRows('(SELECT locked FROM lock)')})`, ...(keep ? [KEPT] : []), ...(log ? [LOGGED] : [])];
   return {
     name: `modulith-relay-claim-once${keep ? '-keep' : ''}${log ? '-log' : ''}`,
     text: `WITH ${ctes.join(',\n')}
@@ -277,7 +282,7 @@ export class Relay {
           return { claimed: 0, busy: true };
         }
         envelopes = await this.publishLeftInLog(client);
-        const claim = claimStatement(this.retention.enabled, false);
+        const claim = claimStatement(this.retention.enabled);
         const { rows } = await client.query<OutboxRow>({ ...claim, values: [this.config.relayBatchSize] });
         const claimed = rows.map(toEnvelope);
         relayTrace = traceRelay(claimed, this.transport.name, started);
