@@ -17,7 +17,7 @@ export function payloadOf(message: object, call: PublicCall): Record<string, unk
     // An optional argument left out is simply absent on the other side, as JSON has it.
     if (value !== undefined) payload[key] = value;
   }
-  plain(payload, call.type, 'payload', call);
+  plain(payload, 'payload', call);
   return payload;
 }
 
@@ -31,10 +31,11 @@ export function messageOf(call: PublicCall, payload: Record<string, unknown>): o
  * Throws `CallPayloadError` naming the field and the handler's message type.
  */
 export function assertPlainResult(result: unknown, call: PublicCall): void {
-  if (result !== undefined) plain(result, call.type, 'result', call);
+  if (result !== undefined) plain(result, 'result', call);
 }
 
-function plain(value: unknown, type: string, root: 'payload' | 'result', call: PublicCall): void {
+function plain(value: unknown, root: 'payload' | 'result', call: PublicCall): void {
+  const { type } = call;
   try {
     assertPlainPayload(value, `${type}.${root}`);
   } catch (error) {
