@@ -102,7 +102,6 @@ describe('notifications scenarios (module alone with the messaging platform and 
   let registry: ConnectionRegistry;
   let ledger: LedgerStandIn;
   let gateway: BalanceChangesGateway;
-  const saved = { ...process.env };
 
   /** A client connected to the gateway. */
   const connect = (): RecordingSocket => {
@@ -120,16 +119,14 @@ describe('notifications scenarios (module alone with the messaging platform and 
   };
 
   beforeAll(async () => {
-    process.env['NOTIFY_SNAPSHOT_TIMEOUT_MS'] = String(SNAPSHOT_TIMEOUT_MS);
-    process.env['NOTIFY_SNAPSHOT_BUFFER_SIZE'] = String(SNAPSHOT_BUFFER_SIZE);
-    scenario = await Scenario.boot({ modules: [NotificationsModule, LedgerStandInModule], name: 'notifications_scenario' });
+    const notifications = NotificationsModule.forRoot({ snapshotTimeoutMs: SNAPSHOT_TIMEOUT_MS, snapshotBufferSize: SNAPSHOT_BUFFER_SIZE });
+    scenario = await Scenario.boot({ modules: [notifications, LedgerStandInModule], name: 'notifications_scenario' });
     registry = scenario.app.get(ConnectionRegistry);
     ledger = scenario.app.get(LedgerStandIn);
     gateway = scenario.app.get(BalanceChangesGateway);
   });
 
   afterAll(async () => {
-    process.env = saved;
     await scenario?.close();
   });
 

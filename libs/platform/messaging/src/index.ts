@@ -6,8 +6,9 @@
  */
 export { MessagingModule } from './messaging.module';
 export type { MessagingModuleOptions } from './subscribers/messaging-module-registration';
-export { messagingConfigFromEnv } from './messaging.config';
-export type { MessagingConfig, EventTransportKind, DeclaredSubscriber } from './messaging.config';
+export { resolveMessagingConfig } from './messaging.config';
+export type { MessagingConfig, MessagingOptions, EventTransportKind, DeclaredSubscriber } from './messaging.config';
+export type { MessagingAsyncOptions } from './messaging.module-definition';
 
 export { IntegrationEvent } from './events/integration-event';
 export type { IntegrationEventClass, PayloadOf, Upcaster } from './events/integration-event';
