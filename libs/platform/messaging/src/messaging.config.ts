@@ -113,8 +113,8 @@ export interface MessagingConfig extends CallsConfig {
 
 /**
  * What a host app passes to `MessagingModule.forRoot` (or returns from `forRootAsync`'s
- * factory): any of the settings, each defaulted by the library when absent (see the README's
- * configuration table for defaults and bounds).
+ * factory): any of the settings, each defaulted by the library when absent (defaults in the
+ * README's configuration table, bounds in `INT_RULES` below; times in ms).
  */
 export type MessagingOptions = Partial<MessagingConfig>;
 
