@@ -67,26 +67,31 @@ const NOTIFICATIONS_INTS = {
   snapshotConcurrency: 'NOTIFY_SNAPSHOT_CONCURRENCY',
 } as const satisfies IntVariables<NotificationsOptions>;
 
-/** Options of each library by the name its `ConfigurationError` gives them, and their variables. */
+/** `createHttpAdapter`'s options (nested ones by their path) and their variables. */
+const HTTP = {
+  bodyLimitBytes: 'HTTP_BODY_LIMIT_BYTES',
+  requestTimeoutMs: 'HTTP_REQUEST_TIMEOUT_MS',
+  headersTimeoutMs: 'HTTP_HEADERS_TIMEOUT_MS',
+  trustProxy: 'HTTP_TRUST_PROXY',
+  'rateLimit.perMinute': 'RATE_LIMIT_WRITES_PER_MINUTE',
+  'rateLimit.burst': 'RATE_LIMIT_WRITES_BURST',
+  'rateLimit.maxClients': 'RATE_LIMIT_MAX_CLIENTS',
+  'securityHeaders.hstsMaxAgeSeconds': 'HTTP_HSTS_MAX_AGE_SECONDS',
+  'securityHeaders.contentSecurityPolicy': 'HTTP_CONTENT_SECURITY_POLICY',
+} as const;
+
+const OBSERVABILITY = {
+  'readiness.timeoutMs': 'READY_TIMEOUT_MS',
+  'backlog.refreshMs': 'METRICS_BACKLOG_REFRESH_MS',
+  'backlog.readTimeoutMs': 'METRICS_BACKLOG_READ_TIMEOUT_MS',
+} as const;
+
+/** Options of each library by the owner and name its `ConfigurationError` gives them, and their variables. */
 const VARIABLES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
   MessagingModule: { ...MESSAGING_INTS, ...MESSAGING_OTHERS },
   NotificationsModule: NOTIFICATIONS_INTS,
-  createHttpAdapter: {
-    bodyLimitBytes: 'HTTP_BODY_LIMIT_BYTES',
-    requestTimeoutMs: 'HTTP_REQUEST_TIMEOUT_MS',
-    headersTimeoutMs: 'HTTP_HEADERS_TIMEOUT_MS',
-    trustProxy: 'HTTP_TRUST_PROXY',
-    'rateLimit.perMinute': 'RATE_LIMIT_WRITES_PER_MINUTE',
-    'rateLimit.burst': 'RATE_LIMIT_WRITES_BURST',
-    'rateLimit.maxClients': 'RATE_LIMIT_MAX_CLIENTS',
-    'securityHeaders.hstsMaxAgeSeconds': 'HTTP_HSTS_MAX_AGE_SECONDS',
-    'securityHeaders.contentSecurityPolicy': 'HTTP_CONTENT_SECURITY_POLICY',
-  },
-  ObservabilityModule: {
-    'readiness.timeoutMs': 'READY_TIMEOUT_MS',
-    'backlog.refreshMs': 'METRICS_BACKLOG_REFRESH_MS',
-    'backlog.readTimeoutMs': 'METRICS_BACKLOG_READ_TIMEOUT_MS',
-  },
+  createHttpAdapter: HTTP,
+  ObservabilityModule: OBSERVABILITY,
 };
 
 function intsFromEnv<T extends Record<string, string>>(env: Env, variables: T): { [K in keyof T]?: number } {
@@ -107,32 +112,38 @@ export function messagingOptionsFromEnv(env: Env): MessagingOptions {
   };
 }
 
+/** The notifications module's limits from the variables that are set. */
 export function notificationsOptionsFromEnv(env: Env): NotificationsOptions {
   return intsFromEnv(env, NOTIFICATIONS_INTS);
 }
 
+/** `createHttpAdapter`'s options from the variables that are set. */
 export function httpOptionsFromEnv(env: Env): HttpAdapterOptions {
   return {
-    bodyLimitBytes: envInt(env, 'HTTP_BODY_LIMIT_BYTES'),
-    requestTimeoutMs: envInt(env, 'HTTP_REQUEST_TIMEOUT_MS'),
-    headersTimeoutMs: envInt(env, 'HTTP_HEADERS_TIMEOUT_MS'),
+    bodyLimitBytes: envInt(env, HTTP.bodyLimitBytes),
+    requestTimeoutMs: envInt(env, HTTP.requestTimeoutMs),
+    headersTimeoutMs: envInt(env, HTTP.headersTimeoutMs),
     trustProxy: trustProxyFromEnv(env),
-    rateLimit: { perMinute: envInt(env, 'RATE_LIMIT_WRITES_PER_MINUTE'), burst: envInt(env, 'RATE_LIMIT_WRITES_BURST'), maxClients: envInt(env, 'RATE_LIMIT_MAX_CLIENTS') },
-    securityHeaders: { hstsMaxAgeSeconds: envInt(env, 'HTTP_HSTS_MAX_AGE_SECONDS'), contentSecurityPolicy: envString(env, 'HTTP_CONTENT_SECURITY_POLICY') },
+    rateLimit: { perMinute: envInt(env, HTTP['rateLimit.perMinute']), burst: envInt(env, HTTP['rateLimit.burst']), maxClients: envInt(env, HTTP['rateLimit.maxClients']) },
+    securityHeaders: {
+      hstsMaxAgeSeconds: envInt(env, HTTP['securityHeaders.hstsMaxAgeSeconds']),
+      contentSecurityPolicy: envString(env, HTTP['securityHeaders.contentSecurityPolicy']),
+    },
   };
 }
 
 /** `HTTP_TRUST_PROXY`: true/false, a hop count, or proxy addresses (the HTTP library checks their form). */
 function trustProxyFromEnv(env: Env): boolean | number | string | undefined {
-  const value = envString(env, 'HTTP_TRUST_PROXY');
+  const value = envString(env, HTTP.trustProxy);
   if (value === 'true' || value === 'false') return value === 'true';
   return value !== undefined && /^\d+$/.test(value) ? Number(value) : value;
 }
 
+/** The observability module's readiness and backlog bounds from the variables that are set. */
 export function observabilityOptionsFromEnv(env: Env): Required<Pick<ObservabilityOptions, 'readiness' | 'backlog'>> {
   return {
-    readiness: { timeoutMs: envInt(env, 'READY_TIMEOUT_MS') },
-    backlog: { refreshMs: envInt(env, 'METRICS_BACKLOG_REFRESH_MS'), readTimeoutMs: envInt(env, 'METRICS_BACKLOG_READ_TIMEOUT_MS') },
+    readiness: { timeoutMs: envInt(env, OBSERVABILITY['readiness.timeoutMs']) },
+    backlog: { refreshMs: envInt(env, OBSERVABILITY['backlog.refreshMs']), readTimeoutMs: envInt(env, OBSERVABILITY['backlog.readTimeoutMs']) },
   };
 }
 
