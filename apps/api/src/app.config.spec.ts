@@ -39,6 +39,12 @@ describe('environment variables mapped to the libraries’ options', () => {
     expect(observability.readiness.timeoutMs).toBe(300);
   });
 
+  it('maps a variable to every messaging option but those the app derives from its code', () => {
+    const fromCode = ['declaredDurableModules', 'declaredDurableSubscribers', 'registerInstance'];
+    const { messaging } = appConfigFromEnv({});
+    expect(Object.keys(messaging).sort()).toEqual(Object.keys(resolveMessagingConfig()).filter((key) => !fromCode.includes(key)).sort());
+  });
+
   it('refuses a malformed variable by its name, before any library sees it', () => {
     expect(() => appConfigFromEnv({ RELAY_BATCH_SIZE: 'garbage' })).toThrow('RELAY_BATCH_SIZE must be an integer, got "garbage"');
     expect(() => appConfigFromEnv({ EVENT_TRANSPORT: 'kafka' })).toThrow('EVENT_TRANSPORT must be one of inprocess, redis, got "kafka"');
