@@ -119,7 +119,8 @@ describe('notifications scenarios (module alone with the messaging platform and 
   };
 
   beforeAll(async () => {
-    const notifications = NotificationsModule.forRoot({ snapshotTimeoutMs: SNAPSHOT_TIMEOUT_MS, snapshotBufferSize: SNAPSHOT_BUFFER_SIZE });
+    // As a host app would, from a factory (forRoot is covered by notifications.config.spec.ts).
+    const notifications = NotificationsModule.forRootAsync({ useFactory: async () => ({ snapshotTimeoutMs: SNAPSHOT_TIMEOUT_MS, snapshotBufferSize: SNAPSHOT_BUFFER_SIZE }) });
     scenario = await Scenario.boot({ modules: [notifications, LedgerStandInModule], name: 'notifications_scenario' });
     registry = scenario.app.get(ConnectionRegistry);
     ledger = scenario.app.get(LedgerStandIn);
