@@ -213,7 +213,7 @@ describe('notifications scenarios (module alone with the messaging platform and 
     expect(answer).toEqual({
       type: 'error',
       code: 'SNAPSHOT_UNAVAILABLE',
-      message: expect.stringMatching(/^accounts: current balances unavailable: the ledger did not answer within 1000 ms \(NOTIFY_SNAPSHOT_TIMEOUT_MS\); nothing subscribed/),
+      message: expect.stringMatching(/^accounts: current balances unavailable: the ledger did not answer within 1000 ms \(snapshotTimeoutMs\); nothing subscribed/),
     });
     // Not followed: its change reaches nobody (the sentinel's, after it, does); a later subscribe works once the ledger answers.
     await scenario.when.events([change('frank', 1), change('sentinel-3', 1)]).andWaitForStateChange(() => client.changes('sentinel-3'), (changes) => changes.length === 1);
