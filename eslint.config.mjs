@@ -12,6 +12,30 @@ const depConstraints = [
   { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:tool', 'type:platform'] },
 ];
 
+/**
+ * Libraries take options (`forRoot`) and never read the environment: only apps and tools map
+ * variables to options (apps/api/src/platform-options.ts). Tests and test tooling may read their
+ * own knobs. Proven able to fail by tools/architecture/no-process-env.spec.ts.
+ */
+const TEST_FILES = ['**/*.spec.ts', '**/*.fixture.ts', '**/testing.ts', '**/test-support/**', '**/testing/**'];
+const READ_NO_ENV = 'A library reads no environment variable: take an option (forRoot) and let the app map the variable to it.';
+const noEnvironmentInLibraries = {
+  files: ['libs/**/*.ts', 'libs/**/*.js', 'libs/**/*.mjs', 'libs/**/*.cjs'],
+  ignores: TEST_FILES,
+  rules: {
+    'no-restricted-properties': ['error', { object: 'process', property: 'env', message: READ_NO_ENV }],
+    'no-restricted-syntax': [
+      'error',
+      { selector: "MemberExpression[property.name='env'][object.property.name='process']", message: READ_NO_ENV },
+      { selector: "ImportDeclaration[source.value=/^(node:)?process$/] ImportSpecifier[imported.name='env']", message: READ_NO_ENV },
+      {
+        selector: "ImportDeclaration[source.value='@modulith/core'] ImportSpecifier[imported.name=/^env(String|Int|Bool|Choice|List)$/]",
+        message: 'The environment readers are for apps and tools: a library takes options (forRoot) instead.',
+      },
+    ],
+  },
+};
+
 export default [
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
@@ -54,4 +78,5 @@ export default [
     files: ['**/*.js', '**/*.cjs'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
+  noEnvironmentInLibraries,
 ];

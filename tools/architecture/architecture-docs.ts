@@ -108,9 +108,10 @@ function transportText(flow: EventFlow): string[] {
   const classes = flow.transports.length > 0 ? flow.transports.map(code).join(', ') : 'none found';
   const setting = flow.transportSetting;
   const choice = setting
-    ? `The transport is chosen by ${code('EVENT_TRANSPORT')}: ${setting.choices.map(code).join(' or ')}` +
+    ? `The transport is chosen by the ${code('eventTransport')} option of ${code('MessagingModule.forRoot')} (${code('EVENT_TRANSPORT')} in the reference app): ` +
+      setting.choices.map(code).join(' or ') +
       (setting.defaultValue ? ` (default ${code(setting.defaultValue)}).` : '.')
-    : `${code('@modulith/messaging')} does not read ${code('EVENT_TRANSPORT')} yet: every event travels in-process.`;
+    : `${code('@modulith/messaging')} has no ${code('eventTransport')} option yet: every event travels in-process.`;
   return [
     `Transports in ${code('@modulith/messaging')}: ${classes}. ${choice}`,
     '',

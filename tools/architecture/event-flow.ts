@@ -32,7 +32,7 @@ export interface EventFlow {
   subscriptions: SubscriptionInfo[];
   /** Transport classes of the platform (`implements Transport`). */
   transports: string[];
-  /** Values `EVENT_TRANSPORT` may take and its default, if the platform reads it. */
+  /** Values messaging's `eventTransport` option may take and its default, if the platform has it. */
   transportSetting?: { choices: string[]; defaultValue?: string };
 }
 
@@ -78,9 +78,11 @@ export function eventFlow(model: Pick<WorkspaceModel, 'projects' | 'files'>): Ev
     const facts = factsOf(file.path, file.text);
     if (type === 'platform') {
       transports = [...transports, ...facts.transports];
-      const setting = /['"]EVENT_TRANSPORT['"]\s*,\s*\[([^\]]*)\](?:\s*as\s+const)?(?:\s*,\s*['"]([\w-]+)['"])?/.exec(file.text);
-      if (setting) {
-        transportSetting = { choices: [...setting[1].matchAll(/['"]([\w-]+)['"]/g)].map((choice) => choice[1]), ...(setting[2] ? { defaultValue: setting[2] } : {}) };
+      // The option's choices (`const TRANSPORTS ... = ['inprocess', 'redis']`) and its default (`options.eventTransport ?? 'inprocess'`).
+      const choices = /\bTRANSPORTS\b[^=\n]*=\s*\[([^\]]*)\]/.exec(file.text);
+      if (choices) {
+        const fallback = /options\.eventTransport\s*\?\?\s*['"]([\w-]+)['"]/.exec(file.text);
+        transportSetting = { choices: [...choices[1].matchAll(/['"]([\w-]+)['"]/g)].map((choice) => choice[1]), ...(fallback ? { defaultValue: fallback[1] } : {}) };
       }
     }
     if (type !== 'module') continue;

@@ -1,30 +1,44 @@
 import { ConfigurationError, envChoice, envInt, envList, envString } from '@modulith/core';
 import type { DatabaseOptions } from '@modulith/database';
-import { httpOptionsFromEnv, type HttpOptions } from '@modulith/http';
+import type { HttpAdapterOptions } from '@modulith/http';
+import type { MessagingOptions } from '@modulith/messaging';
+import type { NotificationsOptions } from '@modulith/notifications';
 import { databaseOptionsFromEnv } from './database.config';
+import { opsPeersFromEnv } from './observability/observability.config';
+import { httpOptionsFromEnv, messagingOptionsFromEnv, notificationsOptionsFromEnv, observabilityOptionsFromEnv } from './platform-options';
 
 export type LogFormat = 'json' | 'pretty';
 export type LogLevel = 'error' | 'warn' | 'log' | 'debug' | 'verbose';
 
-/** Everything the app reads from its environment, once, at start-up. */
+/**
+ * Everything the app reads from its environment, once, at start-up: its own settings and the
+ * options it gives each platform library (mapped in platform-options.ts). Options left unset
+ * take the library's default.
+ */
 export interface AppConfig {
   port: number;
   host: string;
   /** Modules to run in this process; all by default; empty (`MODULES=none`) for a process that only calls the others. */
   modules?: string[];
   shutdownTimeoutMs: number;
-  /**
-   * Messaging's drain budget, nested inside `shutdownTimeoutMs` with `SHUTDOWN_CLOSE_RESERVE_MS`
-   * left over for abandoning stuck work, closing the HTTP server and the pools: unset
-   * `MESSAGING_SHUTDOWN_TIMEOUT_MS` is derived so; a value that does not fit is refused.
-   */
-  messagingShutdownTimeoutMs: number;
   /** Bearer token for /admin endpoints; unset turns them off. */
   adminToken?: string;
   logLevel: LogLevel;
   logFormat: LogFormat;
   database: DatabaseOptions;
-  http: HttpOptions;
+  http: HttpAdapterOptions;
+  /**
+   * Options of `MessagingModule.forRoot`. Its `shutdownTimeoutMs` (the drain budget) is nested
+   * inside `shutdownTimeoutMs` with `SHUTDOWN_CLOSE_RESERVE_MS` left over for abandoning stuck
+   * work, closing the HTTP server and the pools: unset `MESSAGING_SHUTDOWN_TIMEOUT_MS` is derived
+   * so; a value that does not fit is refused.
+   */
+  messaging: MessagingOptions;
+  notifications: NotificationsOptions;
+  /** `ObservabilityModule.forRoot`'s readiness and backlog bounds. */
+  observability: ReturnType<typeof observabilityOptionsFromEnv>;
+  /** Base URLs of the other processes of this deployment, shown in the ops console (`OPS_PEERS`). */
+  opsPeers: string[];
 }
 
 export function appConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -34,12 +48,15 @@ export function appConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfi
     host: envString(env, 'HOST', '0.0.0.0'),
     modules: modulesFromEnv(env),
     shutdownTimeoutMs,
-    messagingShutdownTimeoutMs: nestedShutdownBudget(env, shutdownTimeoutMs),
     adminToken: envString(env, 'ADMIN_TOKEN'),
     logLevel: envChoice(env, 'LOG_LEVEL', ['error', 'warn', 'log', 'debug', 'verbose'] as const, 'log'),
     logFormat: envChoice(env, 'LOG_FORMAT', ['json', 'pretty'] as const, process.stdout.isTTY ? 'pretty' : 'json'),
     database: databaseOptionsFromEnv(env),
     http: httpOptionsFromEnv(env),
+    messaging: { ...messagingOptionsFromEnv(env), shutdownTimeoutMs: nestedShutdownBudget(env, shutdownTimeoutMs) },
+    notifications: notificationsOptionsFromEnv(env),
+    observability: observabilityOptionsFromEnv(env),
+    opsPeers: opsPeersFromEnv(env),
   };
 }
 

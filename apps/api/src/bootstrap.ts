@@ -4,7 +4,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { Logger, PinoLogger, type Params } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
-import { configureHttpApp, createHttpAdapter } from '@modulith/http';
+import { configureHttpApp, createHttpAdapter, resolveHttpOptions } from '@modulith/http';
 import { createRootLogger, httpLoggingParams, instrumentHttp, secretScrubber } from '@modulith/observability';
 import type { AppConfig } from './app.config';
 import { AppModule } from './app.module';
@@ -36,7 +36,8 @@ export function createLogger(
 export async function createApp(config: AppConfig, logger: LoggerService | false = createLogger(config)): Promise<NestFastifyApplication> {
   const httpLogging =
     (logger ? loggingParams.get(logger) : undefined) ?? httpLoggingParams(createRootLogger({ level: logger ? config.logLevel : 'silent', format: config.logFormat }));
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config, { shutdownTimeoutMs: config.messagingShutdownTimeoutMs }, { httpLogging }), createHttpAdapter(config.http), {
+  const http = resolveHttpOptions(config.http);
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config, {}, { httpLogging }), createHttpAdapter(http), {
     logger,
     abortOnError: false,
     // Body parsing is ours (see configureHttpApp): malformed JSON must name the body.
@@ -45,7 +46,7 @@ export async function createApp(config: AppConfig, logger: LoggerService | false
   configureHttpApp(app, { adminToken: config.adminToken });
   instrumentHttp(app);
   recordRoutes(app);
-  setupOpenApi(app, { rateLimit: config.http.rateLimit });
+  setupOpenApi(app, { rateLimit: http.rateLimit });
   app.useWebSocketAdapter(new WsAdapter(app));
   await app.init();
   return app;

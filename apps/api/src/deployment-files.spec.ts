@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as YAML from 'yaml';
-import { messagingConfigFromEnv } from '@modulith/messaging';
+import { resolveMessagingConfig, type MessagingConfig } from '@modulith/messaging';
 import { appConfigFromEnv } from './app.config';
 import { MODULE_CATALOG } from './module-catalog';
 import { readEnvFile } from './testing/deployment-manifests';
@@ -29,6 +29,11 @@ function interpolate(value: unknown): string {
 
 function envOf(entries: Record<string, unknown> | undefined): Env {
   return Object.fromEntries(Object.entries(entries ?? {}).map(([key, value]) => [key, interpolate(value)]));
+}
+
+/** Messaging's settings as the app gives them from `env` (its mapping, then the library's defaults and checks). */
+function messagingConfigFromEnv(env: Env): MessagingConfig {
+  return resolveMessagingConfig(appConfigFromEnv(env).messaging);
 }
 
 /** Reads the env the way the app will: fails on a malformed or inconsistent value. */

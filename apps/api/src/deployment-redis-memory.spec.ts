@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import * as analyticsContracts from '@modulith/analytics/contracts';
 import * as ingestionContracts from '@modulith/ingestion/contracts';
 import * as ledgerContracts from '@modulith/ledger/contracts';
-import { messagingConfigFromEnv } from '@modulith/messaging';
+import { resolveMessagingConfig } from '@modulith/messaging';
+import { messagingOptionsFromEnv } from './platform-options';
 import {
   dockerBytes,
   podSpecOf,
@@ -73,7 +74,7 @@ function sizingFindings(sizing: RedisSizing, streams: number, streamMaxLen: numb
 describe('Redis memory for the stream retention', () => {
   const resources = readK8sResources();
   const config = resources.find((resource) => resource['kind'] === 'ConfigMap') as Yaml;
-  const streamMaxLen = messagingConfigFromEnv(config['data']).redisStreamMaxLen;
+  const streamMaxLen = resolveMessagingConfig(messagingOptionsFromEnv(config['data'])).redisStreamMaxLen;
   const streams = publishedEventTypes().length;
   const bytesPerEntry = documentedBytesPerEntry();
 

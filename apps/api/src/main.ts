@@ -14,6 +14,7 @@ import { reportTracingProblems, shutdownTracing } from './tracing/tracing-report
 import { formatReport, InvariantsService } from './invariants/invariants.service';
 import { waitForDrain } from './invariants/pipeline-drain';
 import { verifyPlanFromEnv } from './invariants/verify-plan';
+import { namingVariable } from './platform-options';
 
 async function serve(): Promise<void> {
   const config = appConfigFromEnv();
@@ -105,7 +106,9 @@ if (!run) {
   console.error(`unknown command "${command}": use ${Object.keys(COMMANDS).join(', ')}`);
   process.exit(2);
 }
-run().catch((error: Error) => {
+run().catch((thrown: unknown) => {
+  // A library refuses an option by its own name; say which variable it came from.
+  const error = namingVariable(thrown) as Error;
   new Logger('Main').error(`failed to ${command}: ${error.message}`, error.stack);
   process.exit(1);
 });

@@ -47,7 +47,7 @@ describe('topologies that could lose events either work or refuse, naming the fi
   it('refuses a relaying MODULES=ingestion on a fresh database, before ledger or analytics ever ran (the app declares them), and loses nothing with RELAY_ENABLED=false', async () => {
     // In-process, a relaying ingestion-only process would delete every TransferIngested unseen.
     const message = await refused('ingestion', { MODULES: 'ingestion' });
-    expect(message).toMatch(/does not host the durable module\(s\) analytics, ledger .*declared by this app.*EVENT_TRANSPORT=redis.*RELAY_ENABLED=false/);
+    expect(message).toMatch(/does not host the durable module\(s\) analytics, ledger .*declared by this app.*eventTransport: 'redis'.*relayEnabled: false/);
 
     const ingestion = await start('ingestion-no-relay', { MODULES: 'ingestion', RELAY_ENABLED: 'false' });
     expect(await ingestOverHttp(ingestion.baseUrl, makeTransfers(20, 6, 'guard'))).toBe(20);
@@ -59,7 +59,7 @@ describe('topologies that could lose events either work or refuse, naming the fi
   it('refuses a relaying MODULES=ingestion once ledger and analytics are registered, and runs it with RELAY_ENABLED=false', async () => {
     await start('consumers', { MODULES: CONSUMERS });
     const message = await refused('ingestion', { MODULES: 'ingestion' });
-    expect(message).toMatch(/does not host the durable .*EVENT_TRANSPORT=redis.*RELAY_ENABLED=false/);
+    expect(message).toMatch(/does not host the durable .*eventTransport: 'redis'.*relayEnabled: false/);
 
     const ingestion = await start('ingestion-no-relay', { MODULES: 'ingestion', RELAY_ENABLED: 'false' });
     expect(await ingestOverHttp(ingestion.baseUrl, makeTransfers(20, 6, 'guard'))).toBe(20);
@@ -69,7 +69,7 @@ describe('topologies that could lose events either work or refuse, naming the fi
 
   it('refuses a second replica of the default topology (its WebSockets would see only their own relay’s share), relaying or not', async () => {
     await start('replica-1', {});
-    expect(await refused('replica-2', {})).toMatch(/best-effort subscriber\(s\) notifications\..*EVENT_TRANSPORT=redis/);
+    expect(await refused('replica-2', {})).toMatch(/best-effort subscriber\(s\) notifications\..*eventTransport: 'redis'/);
     expect(await refused('replica-2-no-relay', { RELAY_ENABLED: 'false' })).toMatch(/does not relay/);
   }, 120_000);
 

@@ -12,10 +12,9 @@ import { ingestOverHttp, makeTransfers } from '../testing/transfer-load';
 const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const WAIT_MS = Number(process.env['METRICS_TEST_WAIT_MS'] ?? 60_000);
 
-/** Starts the app with `env` also in process.env (the messaging options are read from there), serves traffic, drains, scrapes. */
+/** Starts the app configured by `env`, serves traffic, drains, scrapes. */
 async function scrapeAfterTraffic(env: Record<string, string>): Promise<string> {
-  Object.assign(process.env, env);
-  const running = await startApp().finally(() => Object.keys(env).forEach((name) => delete process.env[name]));
+  const running = await startApp(env);
   try {
     expect(await ingestOverHttp(running.baseUrl, makeTransfers(200, 20, 'lint'), 100, 2)).toBe(200);
     await fetch(`${running.baseUrl}/transfers/lint-0`);

@@ -25,10 +25,9 @@ async function drain(baseUrl: string, timeoutMs = 60_000): Promise<void> {
   }
 }
 
-/** The app with `env` also in process.env, where its module options are read from. */
+/** The app configured by `env`, as its process environment would. */
 async function startAppWith(env: Record<string, string>): Promise<RunningApp> {
-  Object.assign(process.env, env);
-  return startApp({ ADMIN_TOKEN: 'metrics-admin-token' }).finally(() => Object.keys(env).forEach((name) => delete process.env[name]));
+  return startApp({ ...env, ADMIN_TOKEN: 'metrics-admin-token' });
 }
 
 describe('GET /metrics (whole app, real PostgreSQL)', () => {

@@ -54,14 +54,14 @@ export class BalanceSnapshotReader {
     const unavailable = (reason: string, cause?: unknown) =>
       new SnapshotUnavailableError(`current balances unavailable: ${reason}`, { accounts: [...accounts], reason }, { cause });
     const release = await this.permits.acquire(deadline);
-    if (!release) throw unavailable(`no read started within ${this.config.snapshotTimeoutMs} ms (NOTIFY_SNAPSHOT_TIMEOUT_MS)`);
+    if (!release) throw unavailable(`no read started within ${this.config.snapshotTimeoutMs} ms (snapshotTimeoutMs)`);
     // The permit is held until the query itself ends, not just until we stop waiting for it:
     // queries that outlive their deadline still count against the concurrency.
     // The deadline travels with the call when the ledger runs elsewhere (a plain bus call ignores it).
     const query = withCallDeadlineAt(deadline, () => this.queries.execute(new GetBalanceQuery(account))).finally(release);
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(unavailable(`the ledger did not answer within ${this.config.snapshotTimeoutMs} ms (NOTIFY_SNAPSHOT_TIMEOUT_MS)`)), Math.max(0, deadline - Date.now()));
+      timer = setTimeout(() => reject(unavailable(`the ledger did not answer within ${this.config.snapshotTimeoutMs} ms (snapshotTimeoutMs)`)), Math.max(0, deadline - Date.now()));
     });
     query.catch(() => undefined); // a late failure after the deadline is not unhandled
     try {

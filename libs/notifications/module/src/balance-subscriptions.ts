@@ -22,7 +22,7 @@ export class BalanceSubscriptions {
    * Follows the accounts `connection` does not follow yet (their changes are held from now on),
    * reads their balances, then in one tick hands them to `answer` and queues the held changes
    * newer than them. Accounts already followed are left as they are (their stream runs).
-   * @throws ValidationError (`accounts`) past `NOTIFY_MAX_SUBSCRIPTIONS`;
+   * @throws ValidationError (`accounts`) past the `maxSubscriptions` option;
    *   SnapshotUnavailableError when the balances could not be read in time: nothing is followed.
    */
   async subscribe(connection: SubscriberConnection, accounts: readonly string[], answer: (balances: BalanceSnapshot[]) => void): Promise<void> {

@@ -1,4 +1,5 @@
-import { envInt } from '@modulith/core';
+import { ConfigurableModuleBuilder } from '@nestjs/common';
+import { resolveIntOptions } from '@modulith/core';
 
 /** Limits that keep one slow WebSocket client from costing memory or slowing anyone else. */
 export interface NotificationsConfig {
@@ -23,14 +24,32 @@ export interface NotificationsConfig {
 
 export const NOTIFICATIONS_CONFIG = Symbol('NOTIFICATIONS_CONFIG');
 
-export function notificationsConfigFromEnv(env: NodeJS.ProcessEnv = process.env): NotificationsConfig {
-  return {
-    queueSize: envInt(env, 'NOTIFY_QUEUE_SIZE', 1000, 1),
-    maxBufferedBytes: envInt(env, 'NOTIFY_MAX_BUFFERED_BYTES', 1024 * 1024, 1024),
-    maxSubscriptions: envInt(env, 'NOTIFY_MAX_SUBSCRIPTIONS', 1000, 1),
-    maxPendingCommands: envInt(env, 'NOTIFY_MAX_PENDING_COMMANDS', 16, 1),
-    snapshotTimeoutMs: envInt(env, 'NOTIFY_SNAPSHOT_TIMEOUT_MS', 5000, 1),
-    snapshotBufferSize: envInt(env, 'NOTIFY_SNAPSHOT_BUFFER_SIZE', 10_000, 1),
-    snapshotConcurrency: envInt(env, 'NOTIFY_SNAPSHOT_CONCURRENCY', 8, 1),
-  };
+/** What a host app gives `NotificationsModule.forRoot`: any of the limits, each defaulted here when absent. */
+export type NotificationsOptions = Partial<NotificationsConfig>;
+
+const MAX = Number.MAX_SAFE_INTEGER;
+
+/** Defaults and bounds of the limits (in parentheses in the README: the reference app's variables). */
+const RULES = {
+  queueSize: { default: 1000, min: 1, max: MAX },
+  maxBufferedBytes: { default: 1024 * 1024, min: 1024, max: MAX },
+  maxSubscriptions: { default: 1000, min: 1, max: MAX },
+  maxPendingCommands: { default: 16, min: 1, max: MAX },
+  snapshotTimeoutMs: { default: 5000, min: 1, max: MAX },
+  snapshotBufferSize: { default: 10_000, min: 1, max: MAX },
+  snapshotConcurrency: { default: 8, min: 1, max: MAX },
+};
+
+/** Every limit, the default for what is absent; throws `ConfigurationError` naming a bad option. */
+export function resolveNotificationsConfig(options: NotificationsOptions = {}): NotificationsConfig {
+  return resolveIntOptions('NotificationsModule', RULES, options);
 }
+
+/**
+ * `NotificationsModule.forRoot(options)` / `forRootAsync({ imports, useFactory, inject })`, from
+ * Nest's own builder. Importing the bare `NotificationsModule` takes every default.
+ */
+export const {
+  ConfigurableModuleClass: ConfigurableNotificationsModule,
+  MODULE_OPTIONS_TOKEN: NOTIFICATIONS_OPTIONS,
+} = new ConfigurableModuleBuilder<NotificationsOptions>({ moduleName: 'Notifications' }).setClassMethodName('forRoot').build();

@@ -2,7 +2,7 @@ import { ModulithError } from '@modulith/core';
 
 /**
  * A `subscribe` could not read the current balances of its accounts within its deadline
- * (`NOTIFY_SNAPSHOT_TIMEOUT_MS`), or the ledger answered with an error or without the entry
+ * (the `snapshotTimeoutMs` option), or the ledger answered with an error or without the entry
  * sequence numbers the join needs. Nothing was subscribed; the client may try again.
  * Context: `accounts` (the ones asked for), `reason`.
  */

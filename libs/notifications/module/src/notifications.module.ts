@@ -1,11 +1,17 @@
-import { Module } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { defineModule, MessagingModule } from '@modulith/messaging';
 import { BalanceChangesGateway } from './balance-changes.gateway';
 import { BalanceSnapshotReader } from './balance-snapshot.reader';
 import { BalanceSubscriptions } from './balance-subscriptions';
 import { ConnectionRegistry } from './connection-registry';
 import { ForwardBalanceChangesHandler } from './forward-balance-changes.handler';
-import { NOTIFICATIONS_CONFIG, notificationsConfigFromEnv } from './notifications.config';
+import {
+  ConfigurableNotificationsModule,
+  NOTIFICATIONS_CONFIG,
+  NOTIFICATIONS_OPTIONS,
+  resolveNotificationsConfig,
+  type NotificationsOptions,
+} from './notifications.config';
 
 /**
  * Pushes `BalanceChanged` to WebSocket clients following an account, after the account's current
@@ -18,7 +24,12 @@ import { NOTIFICATIONS_CONFIG, notificationsConfigFromEnv } from './notification
 @Module({
   imports: [MessagingModule.forModule(defineModule({ name: 'notifications', schema: false }))],
   providers: [
-    { provide: NOTIFICATIONS_CONFIG, useFactory: () => notificationsConfigFromEnv() },
+    // Optional: the bare module (no forRoot) takes every default.
+    {
+      provide: NOTIFICATIONS_CONFIG,
+      useFactory: (options?: NotificationsOptions) => resolveNotificationsConfig(options),
+      inject: [{ token: NOTIFICATIONS_OPTIONS, optional: true }],
+    },
     ConnectionRegistry,
     BalanceSnapshotReader,
     BalanceSubscriptions,
@@ -27,4 +38,14 @@ import { NOTIFICATIONS_CONFIG, notificationsConfigFromEnv } from './notification
   ],
   exports: [ConnectionRegistry],
 })
-export class NotificationsModule {}
+export class NotificationsModule extends ConfigurableNotificationsModule {
+  /**
+   * The module with its limits (see the README); a bad one throws `ConfigurationError` naming
+   * it, here. Reads no environment variable. `forRootAsync({ imports, useFactory, inject })`
+   * takes them from a factory instead (a bad one then fails the app's start).
+   */
+  static override forRoot(options: NotificationsOptions = {}): DynamicModule {
+    resolveNotificationsConfig(options);
+    return super.forRoot(options);
+  }
+}

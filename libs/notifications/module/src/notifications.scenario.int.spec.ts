@@ -102,7 +102,6 @@ describe('notifications scenarios (module alone with the messaging platform and 
   let registry: ConnectionRegistry;
   let ledger: LedgerStandIn;
   let gateway: BalanceChangesGateway;
-  const saved = { ...process.env };
 
   /** A client connected to the gateway. */
   const connect = (): RecordingSocket => {
@@ -120,16 +119,15 @@ describe('notifications scenarios (module alone with the messaging platform and 
   };
 
   beforeAll(async () => {
-    process.env['NOTIFY_SNAPSHOT_TIMEOUT_MS'] = String(SNAPSHOT_TIMEOUT_MS);
-    process.env['NOTIFY_SNAPSHOT_BUFFER_SIZE'] = String(SNAPSHOT_BUFFER_SIZE);
-    scenario = await Scenario.boot({ modules: [NotificationsModule, LedgerStandInModule], name: 'notifications_scenario' });
+    // As a host app would, from a factory (forRoot is covered by notifications.config.spec.ts).
+    const notifications = NotificationsModule.forRootAsync({ useFactory: async () => ({ snapshotTimeoutMs: SNAPSHOT_TIMEOUT_MS, snapshotBufferSize: SNAPSHOT_BUFFER_SIZE }) });
+    scenario = await Scenario.boot({ modules: [notifications, LedgerStandInModule], name: 'notifications_scenario' });
     registry = scenario.app.get(ConnectionRegistry);
     ledger = scenario.app.get(LedgerStandIn);
     gateway = scenario.app.get(BalanceChangesGateway);
   });
 
   afterAll(async () => {
-    process.env = saved;
     await scenario?.close();
   });
 
@@ -215,7 +213,7 @@ describe('notifications scenarios (module alone with the messaging platform and 
     expect(answer).toEqual({
       type: 'error',
       code: 'SNAPSHOT_UNAVAILABLE',
-      message: expect.stringMatching(/^accounts: current balances unavailable: the ledger did not answer within 1000 ms \(NOTIFY_SNAPSHOT_TIMEOUT_MS\); nothing subscribed/),
+      message: expect.stringMatching(/^accounts: current balances unavailable: the ledger did not answer within 1000 ms \(snapshotTimeoutMs\); nothing subscribed/),
     });
     // Not followed: its change reaches nobody (the sentinel's, after it, does); a later subscribe works once the ledger answers.
     await scenario.when.events([change('frank', 1), change('sentinel-3', 1)]).andWaitForStateChange(() => client.changes('sentinel-3'), (changes) => changes.length === 1);

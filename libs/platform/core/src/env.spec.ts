@@ -24,3 +24,22 @@ describe('environment parsing', () => {
     expect(() => envChoice({ MODE: 'c' }, 'MODE', ['a', 'b'] as const, 'a')).toThrow(/one of a, b/);
   });
 });
+
+describe('environment parsing without a fallback (the library default applies)', () => {
+  it('gives undefined for an unset or blank variable, the value otherwise', () => {
+    expect(envInt({}, 'PORT')).toBeUndefined();
+    expect(envBool({ FLAG: ' ' }, 'FLAG')).toBeUndefined();
+    expect(envChoice({}, 'MODE', ['a', 'b'] as const)).toBeUndefined();
+    expect(envInt({ PORT: '8080' }, 'PORT')).toBe(8080);
+  });
+
+  it.each(['0', 'no', 'off', 'false', 'FALSE', ' Off '])('reads %p as false, like every boolean', (value) => {
+    expect(envBool({ FLAG: value }, 'FLAG')).toBe(false);
+    expect(envBool({ FLAG: value }, 'FLAG', true)).toBe(false);
+  });
+
+  it('still refuses a malformed value, naming the variable', () => {
+    expect(() => envInt({ PORT: 'soon' }, 'PORT')).toThrow('PORT must be an integer, got "soon"');
+    expect(() => envBool({ FLAG: 'maybe' }, 'FLAG')).toThrow(/FLAG/);
+  });
+});

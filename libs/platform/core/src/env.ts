@@ -1,5 +1,10 @@
 import { ConfigurationError } from './errors';
 
+// The one parser of environment variables, for apps and tools: libraries take options
+// (`forRoot`) and never read the environment (a lint rule keeps them from calling these).
+// Without a fallback a reader returns undefined for an unset variable, so the library's own
+// default applies.
+
 type Env = Record<string, string | undefined>;
 
 function raw(env: Env, name: string): string | undefined {
@@ -15,7 +20,9 @@ export function envString(env: Env, name: string, fallback?: string): string | u
 }
 
 /** Reads an integer variable within [min, max]; a malformed value fails fast with its name. */
-export function envInt(env: Env, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+export function envInt(env: Env, name: string, fallback: number, min?: number, max?: number): number;
+export function envInt(env: Env, name: string): number | undefined;
+export function envInt(env: Env, name: string, fallback?: number, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
   const value = raw(env, name);
   if (value === undefined) return fallback;
   if (!/^-?\d+$/.test(value)) {
@@ -28,8 +35,10 @@ export function envInt(env: Env, name: string, fallback: number, min = 0, max = 
   return parsed;
 }
 
-/** Reads a boolean variable: true/false, 1/0, yes/no. */
-export function envBool(env: Env, name: string, fallback: boolean): boolean {
+/** Reads a boolean variable: true/1/yes/on or false/0/no/off, any case. */
+export function envBool(env: Env, name: string, fallback: boolean): boolean;
+export function envBool(env: Env, name: string): boolean | undefined;
+export function envBool(env: Env, name: string, fallback?: boolean): boolean | undefined {
   const value = raw(env, name)?.toLowerCase();
   if (value === undefined) return fallback;
   if (['true', '1', 'yes', 'on'].includes(value)) return true;
@@ -38,7 +47,9 @@ export function envBool(env: Env, name: string, fallback: boolean): boolean {
 }
 
 /** Reads one of a fixed set of values. */
-export function envChoice<T extends string>(env: Env, name: string, choices: readonly T[], fallback: T): T {
+export function envChoice<T extends string>(env: Env, name: string, choices: readonly T[], fallback: T): T;
+export function envChoice<T extends string>(env: Env, name: string, choices: readonly T[]): T | undefined;
+export function envChoice<T extends string>(env: Env, name: string, choices: readonly T[], fallback?: T): T | undefined {
   const value = raw(env, name);
   if (value === undefined) return fallback;
   if (!(choices as readonly string[]).includes(value)) {

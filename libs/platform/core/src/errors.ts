@@ -46,7 +46,7 @@ export class PayloadTooLargeError extends ModulithError {
   readonly code = 'PAYLOAD_TOO_LARGE';
 }
 
-/** A configuration value (environment variable) is missing or malformed. */
+/** A configuration value (a module option, or the environment variable an app maps to one) is missing or malformed. */
 export class ConfigurationError extends ModulithError {
   readonly code = 'CONFIGURATION_INVALID';
 }

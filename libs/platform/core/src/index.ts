@@ -1,6 +1,7 @@
 /**
  * @modulith/core — the few base types every platform library and module shares:
- * typed errors, environment parsing, time-ordered ids, the clock, and the declarations of public
+ * typed errors, environment parsing (for apps), option checks (for libraries' `forRoot`),
+ * time-ordered ids, the clock, and the declarations of public
  * commands and queries (`@PublicQuery`, `@PublicCommand`) with their call deadline.
  */
 export {
@@ -13,6 +14,8 @@ export {
 } from './errors';
 export type { ErrorContext } from './errors';
 export { envString, envInt, envBool, envChoice, envList } from './env';
+export { resolveIntOptions, optionError } from './options';
+export type { IntOptionRule } from './options';
 export { uuidv7 } from './uuid-v7';
 export { systemClock, CLOCK, ManualClock } from './clock';
 export type { Clock } from './clock';

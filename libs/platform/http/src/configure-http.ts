@@ -1,71 +1,25 @@
 import type { INestApplication } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { ConfigurationError, envInt, envString } from '@modulith/core';
 import { adminTokenHook } from './admin-token.hook';
 import { correlationHook } from './correlation.hook';
 import { toHttpError } from './http-error';
 import { HttpErrorFilter } from './http-error.filter';
 import { parseJsonBody } from './json-body.parser';
-import { rateLimitHook, type RateLimitOptions } from './rate-limit';
+import { resolveHttpOptions, type HttpAdapterOptions } from './http-options';
+import { rateLimitHook } from './rate-limit';
 import { DEFAULT_CONTENT_SECURITY_POLICY, securityHeaders, securityHeadersHook, type SecurityHeadersOptions } from './security-headers';
 
 /** Longest path parameter the router matches; a longer one is a 414 naming `path`. */
 export const MAX_PARAM_LENGTH = 256;
 
-export interface HttpOptions {
-  /** Largest request body accepted, in bytes. */
-  bodyLimitBytes: number;
-  /** Longest a request may take to arrive, headers and body; slower ones get 408. 0: no limit. */
-  requestTimeoutMs: number;
-  /** Longest the request headers may take to arrive (at most `requestTimeoutMs`). */
-  headersTimeoutMs: number;
-  /** Fastify's `trustProxy`: whose `x-forwarded-for` names the client (rate limits key on it). */
-  trustProxy: boolean | number | string;
-  /** Limits on public write endpoints (`POST /transfers...`) per client address. */
-  rateLimit: RateLimitOptions;
-  securityHeaders: SecurityHeadersOptions;
-}
-
-export function httpOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): HttpOptions {
-  const requestTimeoutMs = envInt(env, 'HTTP_REQUEST_TIMEOUT_MS', 60_000, 0, 3_600_000);
-  const perMinute = envInt(env, 'RATE_LIMIT_WRITES_PER_MINUTE', 0, 0, 100_000_000);
-  return {
-    bodyLimitBytes: envInt(env, 'HTTP_BODY_LIMIT_BYTES', 16 * 1024 * 1024, 1024),
-    requestTimeoutMs,
-    headersTimeoutMs: Math.min(requestTimeoutMs || Infinity, envInt(env, 'HTTP_HEADERS_TIMEOUT_MS', 10_000, 100, 3_600_000)),
-    trustProxy: trustProxyFromEnv(env),
-    rateLimit: {
-      perMinute,
-      burst: envInt(env, 'RATE_LIMIT_WRITES_BURST', Math.max(1, perMinute), 1, 100_000_000),
-      maxClients: envInt(env, 'RATE_LIMIT_MAX_CLIENTS', 10_000, 1, 10_000_000),
-      methods: ['POST', 'PUT', 'PATCH', 'DELETE'],
-      pathPrefixes: ['/transfers'],
-    },
-    securityHeaders: {
-      hstsMaxAgeSeconds: envInt(env, 'HTTP_HSTS_MAX_AGE_SECONDS', 0, 0, 100_000_000),
-      contentSecurityPolicy: envString(env, 'HTTP_CONTENT_SECURITY_POLICY', DEFAULT_CONTENT_SECURITY_POLICY),
-    },
-  };
-}
-
-/** `HTTP_TRUST_PROXY`: unset or false, true, a hop count, or a comma-separated list of proxy addresses/CIDRs. */
-function trustProxyFromEnv(env: NodeJS.ProcessEnv): boolean | number | string {
-  const value = envString(env, 'HTTP_TRUST_PROXY');
-  if (value === undefined || value === 'false') return false;
-  if (value === 'true') return true;
-  if (/^\d+$/.test(value)) return Number(value);
-  if (/^[0-9a-fA-F.:/,\s]+$/.test(value)) return value;
-  throw new ConfigurationError(`HTTP_TRUST_PROXY must be true, false, a hop count or a list of addresses, got "${value}"`, {
-    variable: 'HTTP_TRUST_PROXY',
-  });
-}
-
 /**
  * The Fastify adapter every app and e2e test uses. Besides the body limit it bounds how long a
  * request may take to arrive (slow-loris clients get 408), and installs what depends on these
- * options: rate limits on public writes and the security headers.
+ * options: rate limits on public writes and the security headers. Every option has a default;
+ * a bad one throws `ConfigurationError` naming it. Reads no environment variable.
  */
-export function createHttpAdapter(options: HttpOptions = httpOptionsFromEnv()): FastifyAdapter {
+export function createHttpAdapter(given: HttpAdapterOptions = {}): FastifyAdapter {
+  const options = resolveHttpOptions(given);
   const adapter = new FastifyAdapter({
     bodyLimit: options.bodyLimitBytes,
     requestTimeout: options.requestTimeoutMs,

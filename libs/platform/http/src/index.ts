@@ -3,8 +3,9 @@
  * ids, Fastify set-up (timeouts, rate limits on public writes, security headers, the admin token
  * guard) and small readers for validating request bodies by hand.
  */
-export { configureHttpApp, createHttpAdapter, httpOptionsFromEnv } from './configure-http';
-export type { HttpOptions } from './configure-http';
+export { configureHttpApp, createHttpAdapter } from './configure-http';
+export { resolveHttpOptions } from './http-options';
+export type { HttpOptions, HttpAdapterOptions } from './http-options';
 export { toHttpError } from './http-error';
 export type { HttpErrorBody } from './http-error';
 export { HttpErrorFilter } from './http-error.filter';

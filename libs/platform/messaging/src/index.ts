@@ -8,8 +8,9 @@ export { MessagingModule } from './messaging.module';
 // A module is declared with defineModule and registered with MessagingModule.forModule: one import for both.
 export { defineModule } from '@modulith/database';
 export type { ModuleDefinition } from '@modulith/database';
-export { messagingConfigFromEnv } from './messaging.config';
-export type { MessagingConfig, EventTransportKind, DeclaredSubscriber } from './messaging.config';
+export { resolveMessagingConfig } from './messaging.config';
+export type { MessagingConfig, MessagingOptions, EventTransportKind, DeclaredSubscriber } from './messaging.config';
+export type { MessagingAsyncOptions } from './messaging.module-definition';
 
 export { IntegrationEvent } from './events/integration-event';
 export type { IntegrationEventClass, PayloadOf, Upcaster } from './events/integration-event';

@@ -1,34 +1,16 @@
 import { ConfigurationError } from '@modulith/core';
-import { messagingConfigFromEnv } from './messaging.config';
+import { resolveMessagingConfig, type MessagingOptions } from './messaging.config';
+import { MessagingModule } from './messaging.module';
 
-describe('messaging configuration', () => {
+describe('messaging configuration (options, defaults in the library)', () => {
   it('defaults to the in-process transport and no outbox retention', () => {
-    const config = messagingConfigFromEnv({});
-    expect(config).toMatchObject({ eventTransport: 'inprocess', redisUrl: undefined, outboxRetentionHours: 0, redisKeyPrefix: 'modulith' });
-    expect(messagingConfigFromEnv({ REDIS_URL: 'redis://cache:6379' }).eventTransport).toBe('inprocess');
-  });
-
-  it('reads the Redis transport settings', () => {
-    const config = messagingConfigFromEnv({
-      EVENT_TRANSPORT: 'redis',
-      REDIS_URL: 'redis://redis:6379/1',
-      REDIS_KEY_PREFIX: 'shop',
-      REDIS_STREAM_MAXLEN: '5000',
-      REDIS_CLAIM_IDLE_MS: '2000',
-      OUTBOX_RETENTION_HOURS: '24',
-    });
-    expect(config).toMatchObject({
-      eventTransport: 'redis',
-      redisUrl: 'redis://redis:6379/1',
-      redisKeyPrefix: 'shop',
-      redisStreamMaxLen: 5000,
-      redisClaimIdleMs: 2000,
-      outboxRetentionHours: 24,
-    });
-  });
-
-  it('reads the remote call settings, with defaults', () => {
-    expect(messagingConfigFromEnv({})).toMatchObject({
+    expect(resolveMessagingConfig()).toMatchObject({
+      eventTransport: 'inprocess',
+      redisUrl: undefined,
+      outboxRetentionHours: 0,
+      redisKeyPrefix: 'modulith',
+      relayEnabled: true,
+      relayBatchSize: 500,
       callTimeoutMs: 10_000,
       callConcurrency: 64,
       callHeartbeatMs: 1000,
@@ -37,26 +19,49 @@ describe('messaging configuration', () => {
       callOverrunGraceMs: 5000,
       callReceiptRetentionHours: 24,
     });
-    expect(messagingConfigFromEnv({ CALL_TIMEOUT_MS: '2500', CALL_CONCURRENCY: '8', CALL_HEARTBEAT_MS: '200', CALL_HOST_TTL_MS: '600' })).toMatchObject({
-      callTimeoutMs: 2500,
-      callConcurrency: 8,
-      callHeartbeatMs: 200,
-      callHostTtlMs: 600,
-    });
+    expect(resolveMessagingConfig({ redisUrl: 'redis://cache:6379' }).eventTransport).toBe('inprocess');
   });
 
-  it.each([
-    [{ CALL_HEARTBEAT_MS: '1000', CALL_HOST_TTL_MS: '1500' }, 'CALL_HOST_TTL_MS (1500) must be at least twice CALL_HEARTBEAT_MS (1000)'],
-    [{ CALL_TIMEOUT_MS: 'soon' }, 'CALL_TIMEOUT_MS must be an integer'],
-    [{ CALL_CONCURRENCY: '0' }, 'CALL_CONCURRENCY must be between'],
-    [{ EVENT_TRANSPORT: 'redis' }, 'EVENT_TRANSPORT=redis needs REDIS_URL'],
-    [{ EVENT_TRANSPORT: 'kafka' }, 'EVENT_TRANSPORT must be one of inprocess, redis'],
-    [{ EVENT_TRANSPORT: 'redis', REDIS_URL: 'localhost:6379' }, 'REDIS_URL must start with redis://'],
-    [{ REDIS_KEY_PREFIX: 'a b' }, 'REDIS_KEY_PREFIX must be'],
-    [{ REDIS_STREAM_MAXLEN: '-1' }, 'REDIS_STREAM_MAXLEN must be between'],
-    [{ OUTBOX_RETENTION_HOURS: '200', INBOX_RETENTION_HOURS: '168' }, 'INBOX_RETENTION_HOURS (168) must be at least OUTBOX_RETENTION_HOURS (200)'],
-  ])('refuses %p, naming the variable', (env, message) => {
-    expect(() => messagingConfigFromEnv(env)).toThrow(ConfigurationError);
-    expect(() => messagingConfigFromEnv(env)).toThrow(message);
+  it('keeps what is given, including false and 0', () => {
+    const options: MessagingOptions = { relayEnabled: false, eventTransport: 'redis', redisUrl: 'redis://redis:6379/1', redisKeyPrefix: 'shop', redisStreamMaxLen: 0, outboxRetentionHours: 24 };
+    expect(resolveMessagingConfig(options)).toMatchObject(options);
+  });
+
+  it('treats an option given as undefined as absent', () => {
+    expect(resolveMessagingConfig({ relayBatchSize: undefined, relayEnabled: undefined })).toMatchObject({ relayBatchSize: 500, relayEnabled: true });
+  });
+
+  it.each<[MessagingOptions, string, string]>([
+    [{ callHeartbeatMs: 1000, callHostTtlMs: 1500 }, 'callHostTtlMs', 'MessagingModule option callHostTtlMs (1500) must be at least twice callHeartbeatMs (1000)'],
+    [{ callTimeoutMs: 2.5 }, 'callTimeoutMs', 'MessagingModule option callTimeoutMs must be an integer between 10 and 3600000, got 2.5'],
+    [{ callConcurrency: 0 }, 'callConcurrency', 'MessagingModule option callConcurrency must be an integer between 1 and 10000, got 0'],
+    [{ eventTransport: 'redis' }, 'redisUrl', 'MessagingModule option redisUrl is required with eventTransport "redis"'],
+    [{ eventTransport: 'kafka' as never }, 'eventTransport', 'MessagingModule option eventTransport must be one of inprocess, redis, got "kafka"'],
+    [{ eventTransport: 'redis', redisUrl: 'localhost:6379' }, 'redisUrl', 'MessagingModule option redisUrl must start with redis://'],
+    [{ redisKeyPrefix: 'a b' }, 'redisKeyPrefix', 'MessagingModule option redisKeyPrefix must be'],
+    [{ redisStreamMaxLen: -1 }, 'redisStreamMaxLen', 'MessagingModule option redisStreamMaxLen must be an integer between 0'],
+    [{ outboxRetentionHours: 200, inboxRetentionHours: 168 }, 'inboxRetentionHours', 'MessagingModule option inboxRetentionHours (168) must be at least outboxRetentionHours (200)'],
+    [{ heartbeatIntervalMs: 5000, instanceExpiryMs: 9000 }, 'instanceExpiryMs', 'MessagingModule option instanceExpiryMs (9000) must be at least twice heartbeatIntervalMs (5000)'],
+  ])('refuses %p, naming the option', (options, option, message) => {
+    expect(() => resolveMessagingConfig(options)).toThrow(ConfigurationError);
+    expect(() => resolveMessagingConfig(options)).toThrow(message);
+    expect(() => resolveMessagingConfig(options)).toThrow(expect.objectContaining({ context: { owner: 'MessagingModule', option } }));
+  });
+
+  it('forRoot refuses a bad option where the app is composed, before anything starts', () => {
+    expect(() => MessagingModule.forRoot({ relayBatchSize: 0 })).toThrow('MessagingModule option relayBatchSize must be an integer between 1 and 10000, got 0');
+  });
+
+  describe('reads no environment variable', () => {
+    const saved = { ...process.env };
+    afterEach(() => {
+      process.env = { ...saved };
+    });
+
+    it('an option given explicitly wins over a variable holding garbage, and unset options keep the library default', () => {
+      Object.assign(process.env, { RELAY_BATCH_SIZE: 'garbage', EVENT_TRANSPORT: 'kafka', HANDLER_TIMEOUT_MS: '-1', RELAY_ENABLED: 'maybe' });
+      expect(() => MessagingModule.forRoot({ relayBatchSize: 7 })).not.toThrow();
+      expect(resolveMessagingConfig({ relayBatchSize: 7 })).toMatchObject({ relayBatchSize: 7, eventTransport: 'inprocess', handlerTimeoutMs: 30_000, relayEnabled: true });
+    });
   });
 });

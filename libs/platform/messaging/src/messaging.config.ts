@@ -1,16 +1,19 @@
-import { ConfigurationError, envBool, envChoice, envInt, envString } from '@modulith/core';
-import { assertCallsConfig, callsConfigFromEnv, type CallsConfig } from './calls/calls.config';
+import { optionError, resolveIntOptions, type IntOptionRule } from '@modulith/core';
+import { assertCallsConfig, CALLS_INT_RULES, type CallsConfig } from './calls/calls.config';
 
 /** `inprocess`: subscribers in the relaying process, through the CQRS EventBus. `redis`: Redis Streams. */
 export type EventTransportKind = 'inprocess' | 'redis';
 
-/** Every knob of the messaging platform. Read from the environment once, at start-up. */
 /** A durable subscriber of the deployment, as declared by its module's decorators. */
 export interface DeclaredSubscriber {
   subscriber: string;
   eventType: string;
 }
 
+/**
+ * Every setting of the messaging platform, resolved (see `MessagingOptions` for what a host app
+ * gives). In parentheses: the environment variable the reference app (apps/api) maps to it.
+ */
 export interface MessagingConfig extends CallsConfig {
   /** Run the outbox relay in this process (`RELAY_ENABLED`). */
   relayEnabled: boolean;
@@ -67,7 +70,7 @@ export interface MessagingConfig extends CallsConfig {
    * Modules of this deployment with durable subscribers, wherever they run (the composition root
    * knows them; see `declaredDurableModule`). With the in-process transport a relaying process
    * that does not host them all refuses to start, even before any of them ever registered.
-   * Not read from the environment; default none.
+   * No environment variable (the app derives it from its module catalog); default none.
    */
   declaredDurableModules: readonly string[];
   /**
@@ -108,92 +111,106 @@ export interface MessagingConfig extends CallsConfig {
   redisCommandTimeoutMs: number;
 }
 
-export function messagingConfigFromEnv(env: NodeJS.ProcessEnv = process.env): MessagingConfig {
+/**
+ * What a host app passes to `MessagingModule.forRoot` (or returns from `forRootAsync`'s
+ * factory): any of the settings, each defaulted by the library when absent (defaults in the
+ * README's configuration table, bounds in `INT_RULES` below; times in ms).
+ */
+export type MessagingOptions = Partial<MessagingConfig>;
+
+const OWNER = 'MessagingModule';
+
+/** Defaults and bounds of the integer settings (times in ms unless the name says otherwise). */
+const INT_RULES = {
+  relayBatchSize: { default: 500, min: 1, max: 10_000 },
+  relayConcurrency: { default: 1, min: 1, max: 16 },
+  relayPollIntervalMs: { default: 1000, min: 10, max: 3_600_000 },
+  relayNotifyDebounceMs: { default: 50, min: 0, max: 60_000 },
+  handlerMaxAttempts: { default: 5, min: 1, max: 100 },
+  handlerTimeoutMs: { default: 30_000, min: 100, max: 3_600_000 },
+  lockTimeoutMs: { default: 10_000, min: 10, max: 3_600_000 },
+  logLeaseMs: { default: 5_000, min: 300, max: 3_600_000 },
+  messagingPoolSize: { default: 0, min: 0, max: 1000 },
+  retryBaseDelayMs: { default: 1000, min: 1, max: 86_400_000 },
+  retryMaxDelayMs: { default: 300_000, min: 1, max: 86_400_000 },
+  retryPollIntervalMs: { default: 1000, min: 10, max: 3_600_000 },
+  retryBatchSize: { default: 100, min: 1, max: 10_000 },
+  bestEffortQueueCapacity: { default: 10_000, min: 1, max: 10_000_000 },
+  inboxRetentionHours: { default: 168, min: 0, max: 87_600 },
+  inboxPruneIntervalMs: { default: 3_600_000, min: 1000, max: 86_400_000 },
+  shutdownTimeoutMs: { default: 30_000, min: 0, max: 3_600_000 },
+  heartbeatIntervalMs: { default: 5000, min: 50, max: 600_000 },
+  instanceExpiryMs: { default: 20_000, min: 100, max: 3_600_000 },
+  observerQueueCapacity: { default: 10_000, min: 1, max: 10_000_000 },
+  observerConcurrency: { default: 1, min: 1, max: 1000 },
+  outboxRetentionHours: { default: 0, min: 0, max: 87_600 },
+  outboxPruneIntervalMs: { default: 600_000, min: 1000, max: 86_400_000 },
+  redisStreamMaxLen: { default: 1_000_000, min: 0, max: 1_000_000_000 },
+  redisClaimIdleMs: { default: 60_000, min: 100, max: 86_400_000 },
+  redisCommandTimeoutMs: { default: 10_000, min: 100, max: 600_000 },
+  ...CALLS_INT_RULES,
+} satisfies Record<string, IntOptionRule>;
+
+const TRANSPORTS: readonly EventTransportKind[] = ['inprocess', 'redis'];
+
+/**
+ * The complete configuration from a host app's options: the library's default for each absent
+ * setting, each given one checked. Throws `ConfigurationError` naming the option
+ * (`context.option`) when a value is out of bounds or settings contradict each other. Reads no
+ * environment variable: explicit options are all there is.
+ */
+export function resolveMessagingConfig(options: MessagingOptions = {}): MessagingConfig {
   const config: MessagingConfig = {
-    relayEnabled: envBool(env, 'RELAY_ENABLED', true),
-    relayBatchSize: envInt(env, 'RELAY_BATCH_SIZE', 500, 1, 10_000),
-    relayConcurrency: envInt(env, 'RELAY_CONCURRENCY', 1, 1, 16),
-    relayPollIntervalMs: envInt(env, 'RELAY_POLL_INTERVAL_MS', 1000, 10, 3_600_000),
-    relayNotifyDebounceMs: envInt(env, 'RELAY_NOTIFY_DEBOUNCE_MS', 50, 0, 60_000),
-    relayListen: envBool(env, 'RELAY_LISTEN', true),
-    handlerMaxAttempts: envInt(env, 'HANDLER_MAX_ATTEMPTS', 5, 1, 100),
-    handlerTimeoutMs: envInt(env, 'HANDLER_TIMEOUT_MS', 30_000, 100, 3_600_000),
-    lockTimeoutMs: envInt(env, 'MESSAGING_LOCK_TIMEOUT_MS', 10_000, 10, 3_600_000),
-    logLeaseMs: envInt(env, 'MESSAGING_LOG_LEASE_MS', 5_000, 300, 3_600_000),
-    messagingPoolSize: envInt(env, 'MESSAGING_POOL_SIZE', 0, 0, 1000),
-    retryBaseDelayMs: envInt(env, 'RETRY_BASE_DELAY_MS', 1000, 1, 86_400_000),
-    retryMaxDelayMs: envInt(env, 'RETRY_MAX_DELAY_MS', 300_000, 1, 86_400_000),
-    retryPollIntervalMs: envInt(env, 'RETRY_POLL_INTERVAL_MS', 1000, 10, 3_600_000),
-    retryBatchSize: envInt(env, 'RETRY_BATCH_SIZE', 100, 1, 10_000),
-    bestEffortQueueCapacity: envInt(env, 'BEST_EFFORT_QUEUE_CAPACITY', 10_000, 1, 10_000_000),
-    inboxRetentionHours: envInt(env, 'INBOX_RETENTION_HOURS', 168, 0, 87_600),
-    inboxPruneIntervalMs: envInt(env, 'INBOX_PRUNE_INTERVAL_MS', 3_600_000, 1000, 86_400_000),
-    shutdownTimeoutMs: envInt(env, 'MESSAGING_SHUTDOWN_TIMEOUT_MS', 30_000, 0, 3_600_000),
-    registerInstance: true,
-    declaredDurableModules: [],
-    declaredDurableSubscribers: [],
-    heartbeatIntervalMs: envInt(env, 'MESSAGING_HEARTBEAT_INTERVAL_MS', 5000, 50, 600_000),
-    instanceExpiryMs: envInt(env, 'MESSAGING_INSTANCE_EXPIRY_MS', 20_000, 100, 3_600_000),
-    observerQueueCapacity: envInt(env, 'OBSERVER_QUEUE_CAPACITY', 10_000, 1, 10_000_000),
-    observerConcurrency: envInt(env, 'OBSERVER_CONCURRENCY', 1, 1, 1000),
-    outboxRetentionHours: envInt(env, 'OUTBOX_RETENTION_HOURS', 0, 0, 87_600),
-    outboxPruneIntervalMs: envInt(env, 'OUTBOX_PRUNE_INTERVAL_MS', 600_000, 1000, 86_400_000),
-    ...redisConfigFromEnv(env),
-    ...callsConfigFromEnv(env),
+    relayEnabled: options.relayEnabled ?? true,
+    relayListen: options.relayListen ?? true,
+    registerInstance: options.registerInstance ?? true,
+    declaredDurableModules: options.declaredDurableModules ?? [],
+    declaredDurableSubscribers: options.declaredDurableSubscribers ?? [],
+    eventTransport: options.eventTransport ?? 'inprocess',
+    redisUrl: options.redisUrl,
+    redisKeyPrefix: options.redisKeyPrefix ?? 'modulith',
+    callCheckInProcess: options.callCheckInProcess ?? false,
+    ...resolveIntOptions(OWNER, INT_RULES, options),
   };
   assertMessagingConfig(config);
   return config;
 }
 
 /**
- * Checks settings that are only wrong together; `forRoot` runs it on the merged configuration.
- * A re-drive relies on inboxes to skip what was handled: they must remember at least as long as
- * the outbox keeps delivered events, or a re-driven event could be applied twice.
+ * Checks settings that are only wrong together, or whose form matters; `resolveMessagingConfig`
+ * runs it. A re-drive relies on inboxes to skip what was handled: they must remember at least as
+ * long as the outbox keeps delivered events, or a re-driven event could be applied twice.
  */
-export function assertMessagingConfig(config: MessagingConfig): void {
+function assertMessagingConfig(config: MessagingConfig): void {
+  if (!TRANSPORTS.includes(config.eventTransport)) {
+    throw optionError(OWNER, 'eventTransport', `must be one of ${TRANSPORTS.join(', ')}, got "${config.eventTransport}"`);
+  }
+  if (config.redisUrl !== undefined && !/^rediss?:\/\//.test(config.redisUrl)) {
+    throw optionError(OWNER, 'redisUrl', 'must start with redis:// or rediss://');
+  }
+  if (config.eventTransport === 'redis' && !config.redisUrl) {
+    throw optionError(OWNER, 'redisUrl', 'is required with eventTransport "redis", e.g. redis://127.0.0.1:6379');
+  }
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(config.redisKeyPrefix)) {
+    throw optionError(OWNER, 'redisKeyPrefix', `must be 1-64 letters, digits or _.:-, got "${config.redisKeyPrefix}"`);
+  }
   if (config.outboxRetentionHours > 0 && config.inboxRetentionHours > 0 && config.inboxRetentionHours < config.outboxRetentionHours) {
-    throw new ConfigurationError(
-      `INBOX_RETENTION_HOURS (${config.inboxRetentionHours}) must be at least OUTBOX_RETENTION_HOURS (${config.outboxRetentionHours}): ` +
+    throw optionError(
+      OWNER,
+      'inboxRetentionHours',
+      `(${config.inboxRetentionHours}) must be at least outboxRetentionHours (${config.outboxRetentionHours}): ` +
         'a re-driven event whose inbox row was pruned would be applied again',
-      { variable: 'INBOX_RETENTION_HOURS' },
     );
   }
   // A live process must never look expired between two of its heartbeats.
   if (config.instanceExpiryMs < 2 * config.heartbeatIntervalMs) {
-    throw new ConfigurationError(
-      `MESSAGING_INSTANCE_EXPIRY_MS (${config.instanceExpiryMs}) must be at least twice MESSAGING_HEARTBEAT_INTERVAL_MS (${config.heartbeatIntervalMs})`,
-      { variable: 'MESSAGING_INSTANCE_EXPIRY_MS' },
+    throw optionError(
+      OWNER,
+      'instanceExpiryMs',
+      `(${config.instanceExpiryMs}) must be at least twice heartbeatIntervalMs (${config.heartbeatIntervalMs})`,
     );
   }
-  assertCallsConfig(config);
-  if (config.eventTransport === 'redis' && !config.redisUrl) {
-    throw new ConfigurationError('EVENT_TRANSPORT=redis needs REDIS_URL, e.g. redis://127.0.0.1:6379', { variable: 'REDIS_URL' });
-  }
-}
-
-type TransportConfig = Pick<
-  MessagingConfig,
-  'eventTransport' | 'redisUrl' | 'redisKeyPrefix' | 'redisStreamMaxLen' | 'redisClaimIdleMs' | 'redisCommandTimeoutMs'
->;
-
-function redisConfigFromEnv(env: NodeJS.ProcessEnv): TransportConfig {
-  const eventTransport = envChoice(env, 'EVENT_TRANSPORT', ['inprocess', 'redis'] as const, 'inprocess');
-  const redisUrl = envString(env, 'REDIS_URL');
-  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
-    throw new ConfigurationError('REDIS_URL must start with redis:// or rediss://', { variable: 'REDIS_URL' });
-  }
-  const redisKeyPrefix = envString(env, 'REDIS_KEY_PREFIX', 'modulith');
-  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(redisKeyPrefix)) {
-    throw new ConfigurationError('REDIS_KEY_PREFIX must be 1-64 letters, digits or _.:-', { variable: 'REDIS_KEY_PREFIX' });
-  }
-  return {
-    eventTransport,
-    redisUrl,
-    redisKeyPrefix,
-    redisStreamMaxLen: envInt(env, 'REDIS_STREAM_MAXLEN', 1_000_000, 0, 1_000_000_000),
-    redisClaimIdleMs: envInt(env, 'REDIS_CLAIM_IDLE_MS', 60_000, 100, 86_400_000),
-    redisCommandTimeoutMs: envInt(env, 'REDIS_COMMAND_TIMEOUT_MS', 10_000, 100, 600_000),
-  };
+  assertCallsConfig(OWNER, config);
 }
 
 export const MESSAGING_CONFIG = Symbol('MESSAGING_CONFIG');

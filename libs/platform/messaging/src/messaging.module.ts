@@ -7,7 +7,8 @@ import { CallRouter } from './calls/call-router';
 import { DeadLetters } from './dead-letters/dead-letters';
 import { InboxMigrations } from './inbox/inbox-migrations';
 import { InboxPruner } from './inbox/inbox-pruner';
-import { assertMessagingConfig, MESSAGING_CONFIG, messagingConfigFromEnv, type MessagingConfig } from './messaging.config';
+import { MESSAGING_CONFIG, resolveMessagingConfig, type MessagingConfig, type MessagingOptions } from './messaging.config';
+import { ConfigurableMessagingModule, MESSAGING_OPTIONS, type MessagingAsyncOptions } from './messaging.module-definition';
 import { MessagingRuntime } from './messaging.runtime';
 import { MessagingMetrics } from './metrics/messaging-metrics';
 import { messagingSchema } from './outbox/messaging-schema';
@@ -35,48 +36,28 @@ import { TRANSPORT, type Transport } from './transport/transport';
  * `DatabaseModule.forRoot`), and `forModule` in every module that publishes or subscribes.
  */
 @Module({})
-export class MessagingModule {
+export class MessagingModule extends ConfigurableMessagingModule {
   /**
-   * Outbox relay, transport (in-process, or Redis Streams with `EVENT_TRANSPORT=redis`), retries,
-   * dead letters, outbox retention and metrics, and remote commands and queries (`@PublicQuery` /
-   * `@PublicCommand` of modules not hosted here travel over Redis with `EVENT_TRANSPORT=redis`,
-   * see `CallRouter`), for the whole app. Settings come from the
-   * environment (see the README); `overrides` win over it. The composition root must also import
-   * `CqrsModule.forRoot()`, once: the relay publishes through its EventBus (a second `forRoot()`
-   * would make a second bus).
+   * Outbox relay, transport (in-process, or Redis Streams with `eventTransport: 'redis'`),
+   * retries, dead letters, outbox retention and metrics, and remote commands and queries
+   * (`@PublicQuery` / `@PublicCommand` of modules not hosted here travel over Redis with the
+   * Redis transport, see `CallRouter`), for the whole app. Every option has a default (see the
+   * README); a bad one throws `ConfigurationError` naming it, here. Reads no environment
+   * variable. The composition root must also import `CqrsModule.forRoot()`, once: the relay
+   * publishes through its EventBus (a second `forRoot()` would make a second bus).
    */
-  static forRoot(overrides: Partial<MessagingConfig> = {}): DynamicModule {
-    const config: MessagingConfig = { ...messagingConfigFromEnv(), ...overrides };
-    assertMessagingConfig(config);
-    return {
-      module: MessagingModule,
-      global: true,
-      imports: [DiscoveryModule, DatabaseModule.forModule(messagingSchema)],
-      providers: [
-        { provide: MESSAGING_CONFIG, useValue: config },
-        EventLog,
-        InProcessTransport,
-        { provide: TRANSPORT, useFactory: (inProcess: InProcessTransport) => chooseTransport(config, inProcess), inject: [InProcessTransport] },
-        IntegrationEventPublisher,
-        { provide: CALL_TRANSPORT, useFactory: () => chooseCallTransport(config) },
-        CallRouter,
-        ObserverDispatcher,
-        MessagingTopology,
-        OutboxSignals,
-        SubscriberRegistry,
-        RetryStore,
-        RetryPoller,
-        Relay,
-        InboxPruner,
-        InboxMigrations,
-        MessagingMetrics,
-        MessagingConnections,
-        DeadLetters,
-        OutboxRetention,
-        MessagingRuntime,
-      ],
-      exports: [OutboxSignals, DeadLetters, MessagingMetrics, OutboxRetention, MessagingTopology],
-    };
+  static override forRoot(options: MessagingOptions = {}): DynamicModule {
+    resolveMessagingConfig(options);
+    return withPlatform(super.forRoot(options));
+  }
+
+  /**
+   * `forRoot` with options from a factory, e.g.
+   * `forRootAsync({ imports: [ConfigModule], useFactory: (config: ConfigService) => ({ ... }), inject: [ConfigService] })`.
+   * A bad option fails the app's start (`ConfigurationError` naming it).
+   */
+  static override forRootAsync(options: MessagingAsyncOptions): DynamicModule {
+    return withPlatform(super.forRootAsync(options));
   }
 
   /**
@@ -116,6 +97,44 @@ export class MessagingModule {
   }
 }
 
+/** The platform's providers around the options provider that Nest's builder made; one for the whole app. */
+function withPlatform(definition: DynamicModule): DynamicModule {
+  return {
+    ...definition,
+    global: true,
+    imports: [...(definition.imports ?? []), DiscoveryModule, DatabaseModule.forModule(messagingSchema)],
+    providers: [
+      ...(definition.providers ?? []),
+      { provide: MESSAGING_CONFIG, useFactory: (options?: MessagingOptions) => resolveMessagingConfig(options), inject: [MESSAGING_OPTIONS] },
+      EventLog,
+      InProcessTransport,
+      {
+        provide: TRANSPORT,
+        useFactory: (config: MessagingConfig, inProcess: InProcessTransport) => chooseTransport(config, inProcess),
+        inject: [MESSAGING_CONFIG, InProcessTransport],
+      },
+      IntegrationEventPublisher,
+      { provide: CALL_TRANSPORT, useFactory: (config: MessagingConfig) => chooseCallTransport(config), inject: [MESSAGING_CONFIG] },
+      CallRouter,
+      ObserverDispatcher,
+      MessagingTopology,
+      OutboxSignals,
+      SubscriberRegistry,
+      RetryStore,
+      RetryPoller,
+      Relay,
+      InboxPruner,
+      InboxMigrations,
+      MessagingMetrics,
+      MessagingConnections,
+      DeadLetters,
+      OutboxRetention,
+      MessagingRuntime,
+    ],
+    exports: [OutboxSignals, DeadLetters, MessagingMetrics, OutboxRetention, MessagingTopology],
+  };
+}
+
 function chooseTransport(config: MessagingConfig, inProcess: InProcessTransport): Transport {
   if (config.eventTransport !== 'redis') return inProcess;
   return new RedisStreamsTransport({ ...redisOf(config), streamMaxLen: config.redisStreamMaxLen, claimIdleMs: config.redisClaimIdleMs });
@@ -130,7 +149,7 @@ function chooseCallTransport(config: MessagingConfig): CallTransport {
 
 /** The Redis server, key prefix and call bound both transports share. */
 function redisOf(config: MessagingConfig): { url: string; keyPrefix: string; commandTimeoutMs: number } {
-  // redisUrl is checked by assertMessagingConfig when the transport is redis.
+  // resolveMessagingConfig requires redisUrl when the transport is redis.
   return { url: config.redisUrl as string, keyPrefix: config.redisKeyPrefix, commandTimeoutMs: config.redisCommandTimeoutMs };
 }
 

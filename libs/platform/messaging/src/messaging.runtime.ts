@@ -194,7 +194,7 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
     if (outcome === 'timeout') {
       const abandoned = [...pending, ...this.inProcess.busy().map((name) => `subscriber ${name}`), ...this.observers.busy()];
       const error = new ShutdownTimeoutError(
-        `in-flight work did not finish within ${this.config.shutdownTimeoutMs} ms (MESSAGING_SHUTDOWN_TIMEOUT_MS): abandoned ${abandoned.join(', ') || 'nothing named'}`,
+        `in-flight work did not finish within ${this.config.shutdownTimeoutMs} ms (shutdownTimeoutMs): abandoned ${abandoned.join(', ') || 'nothing named'}`,
         { timeoutMs: this.config.shutdownTimeoutMs, abandoned },
       );
       this.logger.error(`${error.message}; their claims roll back and are delivered again after restart`);

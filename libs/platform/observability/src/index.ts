@@ -4,7 +4,7 @@
  * correlation id of the request or event being handled. See README.md.
  */
 export { ObservabilityModule } from './observability.module';
-export type { ObservabilityOptions } from './observability.module';
+export type { ObservabilityOptions } from './observability.options';
 
 export { createRootLogger, correlationMixin, REDACTED_PATHS } from './logging/root-logger';
 export type { RootLoggerOptions, LogFormat, LogLevelName } from './logging/root-logger';

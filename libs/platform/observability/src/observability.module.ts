@@ -1,25 +1,24 @@
-import { Module, type DynamicModule, type Type } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule, type Params } from 'nestjs-pino';
-import { READINESS_OPTIONS, ReadinessIndicators, type ReadinessOptions } from './health/readiness-indicators';
+import { READINESS_OPTIONS, ReadinessIndicators } from './health/readiness-indicators';
 import { MODULE_NAMES, ModuleLogContextInterceptor } from './logging/module-log-context.interceptor';
 import { BacklogExporter } from './metrics/backlog-exporter';
-import { BACKLOG_SAMPLER_OPTIONS, BacklogSampler, type BacklogSamplerOptions } from './metrics/backlog-sampler';
+import { BACKLOG_SAMPLER_OPTIONS, BacklogSampler } from './metrics/backlog-sampler';
 import { MessagingExporter } from './metrics/messaging-exporter';
 import { MetricsRegistry } from './metrics/metrics-registry';
 import { HandlerLogging } from './subscribers/handler-logging';
 import { SubscriberCatalog } from './subscribers/subscriber-catalog';
-
-export interface ObservabilityOptions {
-  /** The business modules loaded here, by the name `MODULES` uses: logs and metrics are labelled with it. */
-  moduleNames: ReadonlyMap<Type, string>;
-  /** Request logging through nestjs-pino (`httpLoggingParams`); omit where nothing is served over HTTP. */
-  httpLogging?: Params;
-  readiness: ReadinessOptions;
-  /** How the backlog gauges are read: in the background, `refreshMs` apart, never by a scrape. */
-  backlog: BacklogSamplerOptions;
-}
+import {
+  ConfigurableObservabilityModule,
+  OBSERVABILITY_ASYNC_OPTIONS,
+  OBSERVABILITY_OPTIONS,
+  OBSERVABILITY_OPTIONS_TYPE,
+  resolveObservabilityOptions,
+  type ObservabilityOptions,
+  type ResolvedObservabilityOptions,
+} from './observability.options';
 
 /**
  * Metrics, readiness checks and structured logs for the whole app. Import once, in the
@@ -27,30 +26,47 @@ export interface ObservabilityOptions {
  * (controllers, `instrumentHttp`) belongs to the app.
  */
 @Module({})
-export class ObservabilityModule {
-  static forRoot(options: ObservabilityOptions): DynamicModule {
-    return {
-      module: ObservabilityModule,
-      global: true,
-      imports: [
-        DiscoveryModule,
-        TerminusModule.forRoot({ errorLogStyle: 'json' }),
-        ...(options.httpLogging ? [LoggerModule.forRoot(options.httpLogging)] : []),
-      ],
-      providers: [
-        { provide: MODULE_NAMES, useValue: options.moduleNames },
-        { provide: READINESS_OPTIONS, useValue: options.readiness },
-        { provide: BACKLOG_SAMPLER_OPTIONS, useValue: options.backlog },
-        MetricsRegistry,
-        SubscriberCatalog,
-        HandlerLogging,
-        MessagingExporter,
-        BacklogSampler,
-        BacklogExporter,
-        ReadinessIndicators,
-        ...(options.httpLogging ? [{ provide: APP_INTERCEPTOR, useClass: ModuleLogContextInterceptor }] : []),
-      ],
-      exports: [MetricsRegistry, SubscriberCatalog, ReadinessIndicators, TerminusModule],
-    };
+export class ObservabilityModule extends ConfigurableObservabilityModule {
+  /** Every option has a default; a bad one throws `ConfigurationError` naming it, here. Reads no environment variable. */
+  static override forRoot(options: typeof OBSERVABILITY_OPTIONS_TYPE = {}): DynamicModule {
+    resolveObservabilityOptions(options);
+    return withObservability(super.forRoot(options), options.httpLogging);
+  }
+
+  /** The options from a factory (`imports`, `useFactory`, `inject`), `httpLogging` beside them; a bad option fails the app's start. */
+  static override forRootAsync(options: typeof OBSERVABILITY_ASYNC_OPTIONS): DynamicModule {
+    return withObservability(super.forRootAsync(options), options.httpLogging);
   }
 }
+
+function withObservability(definition: DynamicModule, httpLogging: Params | undefined): DynamicModule {
+  const resolved = (options?: ObservabilityOptions) => resolveObservabilityOptions(options);
+  return {
+    ...definition,
+    global: true,
+    imports: [
+      ...(definition.imports ?? []),
+      DiscoveryModule,
+      TerminusModule.forRoot({ errorLogStyle: 'json' }),
+      ...(httpLogging ? [LoggerModule.forRoot(httpLogging)] : []),
+    ],
+    providers: [
+      ...(definition.providers ?? []),
+      { provide: RESOLVED_OPTIONS, useFactory: resolved, inject: [OBSERVABILITY_OPTIONS] },
+      { provide: MODULE_NAMES, useFactory: (options: ResolvedObservabilityOptions) => options.moduleNames, inject: [RESOLVED_OPTIONS] },
+      { provide: READINESS_OPTIONS, useFactory: (options: ResolvedObservabilityOptions) => options.readiness, inject: [RESOLVED_OPTIONS] },
+      { provide: BACKLOG_SAMPLER_OPTIONS, useFactory: (options: ResolvedObservabilityOptions) => options.backlog, inject: [RESOLVED_OPTIONS] },
+      MetricsRegistry,
+      SubscriberCatalog,
+      HandlerLogging,
+      MessagingExporter,
+      BacklogSampler,
+      BacklogExporter,
+      ReadinessIndicators,
+      ...(httpLogging ? [{ provide: APP_INTERCEPTOR, useClass: ModuleLogContextInterceptor }] : []),
+    ],
+    exports: [MetricsRegistry, SubscriberCatalog, ReadinessIndicators, TerminusModule],
+  };
+}
+
+const RESOLVED_OPTIONS = Symbol('RESOLVED_OBSERVABILITY_OPTIONS');

@@ -55,7 +55,7 @@ export class CallRouter implements OnApplicationBootstrap, OnModuleDestroy {
     const served = [...new Set(hostedCalls.map((call) => call.module))];
     if (this.config.callCheckInProcess) {
       const checked = checkPublicHandlersInProcess(this.discovery, hostedCalls);
-      this.logger.log(`CALL_CHECK_IN_PROCESS: ${checked} public handlers here check that messages and results are plain JSON`);
+      this.logger.log(`callCheckInProcess: ${checked} public handlers here check that messages and results are plain JSON`);
     }
     const send = (target: PublicCall, message: object): Promise<unknown> => this.send(target, message);
     const buses = this.everyBus(queryBus, commandBus);

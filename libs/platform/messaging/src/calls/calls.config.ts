@@ -1,4 +1,4 @@
-import { ConfigurationError, envBool, envInt } from '@modulith/core';
+import { optionError, type IntOptionRule } from '@modulith/core';
 
 /** Settings of remote commands and queries (see "Commands and queries across processes" in the README). */
 export interface CallsConfig {
@@ -34,26 +34,20 @@ export interface CallsConfig {
   callCheckInProcess: boolean;
 }
 
-export function callsConfigFromEnv(env: NodeJS.ProcessEnv): CallsConfig {
-  const config: CallsConfig = {
-    callTimeoutMs: envInt(env, 'CALL_TIMEOUT_MS', 10_000, 10, 3_600_000),
-    callConcurrency: envInt(env, 'CALL_CONCURRENCY', 64, 1, 10_000),
-    callHeartbeatMs: envInt(env, 'CALL_HEARTBEAT_MS', 1000, 20, 60_000),
-    callHostTtlMs: envInt(env, 'CALL_HOST_TTL_MS', 3000, 50, 600_000),
-    callStreamMaxLen: envInt(env, 'CALL_STREAM_MAXLEN', 100_000, 100, 100_000_000),
-    callOverrunGraceMs: envInt(env, 'CALL_OVERRUN_GRACE_MS', 5000, 0, 3_600_000),
-    callReceiptRetentionHours: envInt(env, 'CALL_RECEIPT_RETENTION_HOURS', 24, 1, 87_600),
-    callCheckInProcess: envBool(env, 'CALL_CHECK_IN_PROCESS', false),
-  };
-  assertCallsConfig(config);
-  return config;
-}
+/** Defaults and bounds of the remote-call settings; `resolveMessagingConfig` applies them. */
+export const CALLS_INT_RULES = {
+  callTimeoutMs: { default: 10_000, min: 10, max: 3_600_000 },
+  callConcurrency: { default: 64, min: 1, max: 10_000 },
+  callHeartbeatMs: { default: 1000, min: 20, max: 60_000 },
+  callHostTtlMs: { default: 3000, min: 50, max: 600_000 },
+  callStreamMaxLen: { default: 100_000, min: 100, max: 100_000_000 },
+  callOverrunGraceMs: { default: 5000, min: 0, max: 3_600_000 },
+  callReceiptRetentionHours: { default: 24, min: 1, max: 87_600 },
+} satisfies Record<string, IntOptionRule>;
 
 /** A live replica must never look gone between two of its heartbeats. */
-export function assertCallsConfig(config: CallsConfig): void {
+export function assertCallsConfig(owner: string, config: CallsConfig): void {
   if (config.callHostTtlMs < 2 * config.callHeartbeatMs) {
-    throw new ConfigurationError(`CALL_HOST_TTL_MS (${config.callHostTtlMs}) must be at least twice CALL_HEARTBEAT_MS (${config.callHeartbeatMs})`, {
-      variable: 'CALL_HOST_TTL_MS',
-    });
+    throw optionError(owner, 'callHostTtlMs', `(${config.callHostTtlMs}) must be at least twice callHeartbeatMs (${config.callHeartbeatMs})`);
   }
 }

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import { Command, CommandBus, CqrsModule, Query, QueryBus } from '@nestjs/cqrs';
 import { Test, type TestingModule } from '@nestjs/testing';
+// eslint-disable-next-line no-restricted-syntax -- test tooling (@modulith/messaging/testing): SCENARIO_TIMEOUT_MS is a tests-only knob
 import { CLOCK, envInt, ManualClock, runWithCorrelation, uuidv7 } from '@modulith/core';
 import { Database, DatabaseModule } from '@modulith/database';
 import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
@@ -107,6 +108,7 @@ export class Scenario {
 
   /** Boots `options.modules` on a fresh database; close it with `close()` (e.g. in `afterAll`). */
   static async boot(options: ScenarioOptions): Promise<Scenario> {
+    // eslint-disable-next-line no-restricted-properties -- test tooling: tests on a slow machine lengthen every wait at once
     const timeoutMs = options.timeoutMs ?? envInt(process.env, 'SCENARIO_TIMEOUT_MS', DEFAULT_SCENARIO_TIMEOUT_MS, 1);
     const clock = new ManualClock(options.clock);
     const testDb = await createTestDatabase(options.name ?? 'scenario');

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource, type DataSourceOptions } from 'typeorm';
-import { ConfigurationError } from '@modulith/core';
+import { optionError } from '@modulith/core';
 import { Database, DEFAULT_DATABASE_TIMEOUTS, guardedClientClass } from '@modulith/database';
 import { MESSAGING_CONFIG, type MessagingConfig } from '../messaging.config';
 import { SubscriberRegistry } from '../subscribers/subscriber-registry';
@@ -41,7 +41,7 @@ export class MessagingConnections implements OnApplicationShutdown {
     @Inject(MESSAGING_CONFIG) private readonly config: MessagingConfig,
   ) {}
 
-  /** The pool; rejects with a `ConfigurationError` when `MESSAGING_POOL_SIZE` is too small. */
+  /** The pool; rejects with a `ConfigurationError` naming `messagingPoolSize` when it is too small. */
   dataSource(): Promise<DataSource> {
     if (this.closed) return Promise.reject(new Error('messaging connections are closed'));
     this.opening ??= this.open();
@@ -54,11 +54,14 @@ export class MessagingConnections implements OnApplicationShutdown {
     const needed = requiredMessagingConnections(this.config, durable);
     if (this.config.messagingPoolSize === 0) return needed;
     if (this.config.messagingPoolSize < needed) {
-      throw new ConfigurationError(
-        `MESSAGING_POOL_SIZE=${this.config.messagingPoolSize} is too small: ${this.config.relayConcurrency} relay loop(s) and ${durable} durable ` +
-          `subscriber(s) can hold ${needed} connections at once; set MESSAGING_POOL_SIZE to at least ${needed}, or unset it to size it automatically`,
-        { variable: 'MESSAGING_POOL_SIZE', needed },
+      const error = optionError(
+        'MessagingModule',
+        'messagingPoolSize',
+        `(${this.config.messagingPoolSize}) is too small: ${this.config.relayConcurrency} relay loop(s) and ${durable} durable ` +
+          `subscriber(s) can hold ${needed} connections at once; set it to at least ${needed}, or leave it unset (0) to size it automatically`,
       );
+      Object.assign(error.context, { needed });
+      throw error;
     }
     return this.config.messagingPoolSize;
   }

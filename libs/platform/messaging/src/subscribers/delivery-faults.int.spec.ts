@@ -294,7 +294,7 @@ describe('Delivery faults: copies, handler errors, unstorable events, hung handl
 
     it('refuses to start with a messaging pool too small for what runs here, naming the fix', async () => {
       await expect(start({ logger: false, messaging: messagingTestConfig({ messagingPoolSize: 2, relayConcurrency: 2 }) })).rejects.toThrow(
-        /MESSAGING_POOL_SIZE=2 is too small: .*set MESSAGING_POOL_SIZE to at least 11/,
+        /MessagingModule option messagingPoolSize \(2\) is too small: .*set it to at least 11/,
       );
     });
   });

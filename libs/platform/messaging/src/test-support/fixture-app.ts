@@ -12,6 +12,8 @@ import { AlphaSubscriber, BetaSubscriber, consumerModule, Producer, ProducerModu
 export interface FixtureAppOptions {
   database: DatabaseConfig;
   messaging?: Partial<MessagingConfig>;
+  /** The platform as the app registers it, instead of `MessagingModule.forRoot(messaging)` (e.g. `forRootAsync`). */
+  messagingModule?: DynamicModule;
   /** Which subscribing modules this app hosts (default both). */
   consumers?: ('alpha' | 'beta')[];
   control?: FixtureControl;
@@ -34,7 +36,7 @@ export async function createFixtureApp(options: FixtureAppOptions): Promise<{ ap
     imports: [
       DatabaseModule.forRoot(options.database),
       ...(options.withoutCqrs ? [] : [CqrsModule.forRoot()]),
-      MessagingModule.forRoot(options.messaging),
+      options.messagingModule ?? MessagingModule.forRoot(options.messaging),
       ProducerModule,
       ...(consumers.includes('alpha') ? [consumerModule('alpha', AlphaSubscriber)] : []),
       ...(consumers.includes('beta') ? [consumerModule('beta', BetaSubscriber)] : []),

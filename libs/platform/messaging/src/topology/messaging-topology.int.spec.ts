@@ -42,7 +42,7 @@ describe('MessagingTopology: the in-process transport never deletes what a subsc
     const consumers = await start({ messaging: config(), consumers: ['alpha', 'beta'] });
     const topology = producerOnly.app.get(MessagingTopology);
     await waitFor(() => !topology.status().ok, { message: 'the producer-only relay to see the consumers' });
-    expect(topology.status().problems.join()).toContain('EVENT_TRANSPORT=redis');
+    expect(topology.status().problems.join()).toContain("eventTransport: 'redis'");
     expect(consumers.app.get(MessagingTopology).status().ok).toBe(true);
 
     await producerOnly.producer.publish(payloads(1, 20));
@@ -52,7 +52,7 @@ describe('MessagingTopology: the in-process transport never deletes what a subsc
 
   it('refuses a relaying process that lacks subscribers registered on the database, even after their process stopped', async () => {
     const consumers = await start({ messaging: config(), consumers: ['alpha', 'beta'] });
-    await expect(start({ messaging: config(), consumers: [] })).rejects.toThrow(/does not host the durable .*EVENT_TRANSPORT=redis/);
+    await expect(start({ messaging: config(), consumers: [] })).rejects.toThrow(/does not host the durable .*eventTransport: 'redis'/);
     await consumers.app.close();
     apps.splice(apps.indexOf(consumers.app), 1);
     await expect(start({ messaging: config(), consumers: ['alpha'] })).rejects.toThrow(/module\(s\) beta/);

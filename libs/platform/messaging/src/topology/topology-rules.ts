@@ -64,8 +64,8 @@ export function topologyProblems(self: InstanceView, others: readonly InstanceVi
         message:
           `this process relays with the in-process transport but does not host the durable ${what}` +
           `${elsewhere.length > 0 ? ` (running in ${describe(elsewhere)})` : ' (declared by this app, or registered on this database before)'}: ` +
-          `the events it relays would be deleted before they saw them. Fix: EVENT_TRANSPORT=redis, or run those modules in this process (MODULES), ` +
-          `or RELAY_ENABLED=false here` +
+          `the events it relays would be deleted before they saw them. Fix: the Redis transport (eventTransport: 'redis'), or host those modules in this process, ` +
+          `or relayEnabled: false here` +
           (elsewhere.length === 0 && modules.length > 0
             ? `; if a module was retired, forget it: DELETE FROM messaging.durable_modules WHERE module IN (${modules.map((m) => `'${m}'`).join(', ')})`
             : ''),
@@ -79,7 +79,7 @@ export function topologyProblems(self: InstanceView, others: readonly InstanceVi
         rule: 'durable-not-relayed',
         message:
           `the durable subscriber(s) ${unique(stalled.flatMap((other) => lacks(other, self))).join(', ')} of this process do not run in the relaying ${describe(stalled)}: ` +
-          'with the in-process transport only the relaying process delivers, so it would have to stop. Fix: EVENT_TRANSPORT=redis, or run these modules in the relaying process',
+          "with the in-process transport only the relaying process delivers, so it would have to stop. Fix: the Redis transport (eventTransport: 'redis'), or run these modules in the relaying process",
         instances: stalled.map((other) => other.id),
       });
     }
@@ -105,7 +105,7 @@ export function topologyProblems(self: InstanceView, others: readonly InstanceVi
         `best-effort subscriber(s) ${names.join(', ')} with the in-process transport see only the events their own process relays, ` +
         `but ${relaying.length} process(es) relay here${others.length > 0 ? ` (with ${describe(others)})` : ''}` +
         `${unserved ? ' and a process hosting them does not relay' : ''}. ` +
-        'Fix: EVENT_TRANSPORT=redis (broadcast to every instance), or run a single relaying instance that hosts them',
+        "Fix: the Redis transport (eventTransport: 'redis', which broadcasts to every instance), or run a single relaying instance that hosts them",
       instances: others.map((instance) => instance.id),
     });
   }

@@ -151,7 +151,7 @@ export class BacklogSampler implements OnApplicationBootstrap, OnModuleDestroy {
           if (this.unanswered === unanswered) this.unanswered = undefined;
         };
         reading.then(ended, ended);
-        reject(new Error(`no answer within ${timeoutMs} ms (METRICS_BACKLOG_READ_TIMEOUT_MS)`));
+        reject(new Error(`no answer within ${timeoutMs} ms (backlog.readTimeoutMs)`));
       }, timeoutMs);
       timer.unref();
     });

@@ -105,7 +105,7 @@ export class CallClient extends RedisLoop {
     }
     if (entryId === null) throw new ModuleNotHostedError(request.module, request.type);
     if (entryId === 0) {
-      throw new CallTransportError(`${request.type} was refused: module ${request.module} already has ${streamMaxLen} calls queued or running (CALL_STREAM_MAXLEN); it was not sent`, {
+      throw new CallTransportError(`${request.type} was refused: module ${request.module} already has ${streamMaxLen} calls queued or running (callStreamMaxLen); it was not sent`, {
         module: request.module,
         messageType: request.type,
         requestId: request.id,

@@ -205,9 +205,9 @@ export class CallServer extends RedisLoop {
   private overran(request: CallRequest, abandon: () => boolean): void {
     const { logger, module, overrunGraceMs, slots } = this.options;
     this.counts.overran += 1;
-    const late = `${request.type} ${request.id} of ${module} is still running ${overrunGraceMs} ms past its deadline (CALL_OVERRUN_GRACE_MS); its caller has given up`;
+    const late = `${request.type} ${request.id} of ${module} is still running ${overrunGraceMs} ms past its deadline (callOverrunGraceMs); its caller has given up`;
     if (abandon()) logger.error(`${late}: its slot goes to the next call (${slots.abandoned} of at most ${slots.size} abandoned)`);
-    else logger.error(`${late}, and ${slots.size} abandoned calls are still running: it keeps its slot of CALL_CONCURRENCY`);
+    else logger.error(`${late}, and ${slots.size} abandoned calls are still running: it keeps its slot of callConcurrency`);
   }
 
   /** Acknowledges and deletes the entry, and pushes the reply (if any), in one transaction. */

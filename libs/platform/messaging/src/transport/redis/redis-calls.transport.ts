@@ -130,7 +130,7 @@ export class RedisCallTransport implements CallTransport {
     const budget = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), budgetMs)));
     const drained = await Promise.race([Promise.all(this.servers.map((server) => server.stop())).then(() => 'done' as const), budget]);
     clearTimeout(timer);
-    if (drained === 'timeout') this.logger.error(`calls in flight did not finish within ${budgetMs} ms (MESSAGING_SHUTDOWN_TIMEOUT_MS): their callers get an error by their deadlines`);
+    if (drained === 'timeout') this.logger.error(`calls in flight did not finish within ${budgetMs} ms (shutdownTimeoutMs): their callers get an error by their deadlines`);
     clearInterval(this.heartbeat);
     await this.beating;
     await this.announce('gone').catch(() => undefined);
