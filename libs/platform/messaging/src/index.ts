@@ -15,10 +15,10 @@ export { eventCodec } from './events/event-schema';
 export type { EventCodec } from './events/event-schema';
 export type { EventEnvelope, EnvelopeOrigin } from './events/event-envelope';
 export { Outbox } from './outbox/outbox';
-export { OutboxRetention } from './relay/outbox-retention';
-export type { RetainedOutbox } from './relay/outbox-retention';
-export { OutboxController } from './relay/outbox.controller';
-export { runOutboxCommand } from './relay/outbox.command';
+export { OutboxRetention } from './outbox/outbox-retention';
+export type { RetainedOutbox } from './outbox/outbox-retention';
+export { OutboxController } from './outbox/outbox.controller';
+export { runOutboxCommand } from './outbox/outbox.command';
 
 export { OnIntegrationEvent } from './subscribers/on-integration-event.decorator';
 export type {

@@ -12,7 +12,7 @@ import { MessagingMetrics } from './metrics/messaging-metrics';
 import { messagingSchema } from './outbox/messaging-schema';
 import { Outbox } from './outbox/outbox';
 import { OutboxSignals } from './outbox/outbox-signals';
-import { OutboxRetention } from './relay/outbox-retention';
+import { OutboxRetention } from './outbox/outbox-retention';
 import { Relay } from './relay/relay';
 import { RetryPoller } from './retries/retry-poller';
 import { RetryStore } from './retries/retry-store';

@@ -14,7 +14,7 @@ import { relayedEvent } from '../transport/relayed-events';
 import { TRANSPORT, type Transport } from '../transport/transport';
 import { traceRelay, type RelayTrace } from '../tracing/message-tracing';
 import { ObserverDispatcher } from '../observers/observer-dispatcher';
-import { OutboxRetention } from './outbox-retention';
+import { OutboxRetention } from '../outbox/outbox-retention';
 import { Wakeup } from './wakeup';
 
 const COLUMNS = 'id, type, version, occurred_at, source, correlation_id, causation_id, traceparent, tracestate, payload, ordering_key, key_seq';
