@@ -1,6 +1,6 @@
 /**
  * @modulith/core — the few base types every platform library and module shares:
- * typed errors, environment parsing, time-ordered ids, the clock, and the declarations of public
+ * typed errors, environment parsing, time-ordered ids, the clock, a bounded queue, and the declarations of public
  * commands and queries (`@PublicQuery`, `@PublicCommand`) with their call deadline.
  */
 export {
@@ -16,6 +16,8 @@ export { envString, envInt, envBool, envChoice, envList } from './env';
 export { uuidv7 } from './uuid-v7';
 export { systemClock, CLOCK, ManualClock } from './clock';
 export type { Clock } from './clock';
+export { BoundedQueue } from './bounded-queue';
+export type { OverflowPolicy } from './bounded-queue';
 export { runWithCorrelation, currentCorrelation } from './correlation';
 export type { CorrelationContext } from './correlation';
 export { PublicQuery, PublicCommand, publicCalls, publicCallOf, publicCallByType } from './public-call';

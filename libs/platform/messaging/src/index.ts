@@ -39,8 +39,6 @@ export { runDeadLetterCommand } from './dead-letters/dead-letter.command';
 export { MessagingMetrics } from './metrics/messaging-metrics';
 export type { MessagingSample, SubscriberCounters, RelayCounters, MessagingBacklog } from './metrics/messaging-metrics';
 
-export { BoundedQueue } from './backpressure/bounded-queue';
-export type { OverflowPolicy } from './backpressure/bounded-queue';
 export { retryDelayMs } from './retries/backoff';
 export type { BackoffPolicy } from './retries/backoff';
 

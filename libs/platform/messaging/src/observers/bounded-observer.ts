@@ -1,7 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { IEventHandler } from '@nestjs/cqrs';
-import { runWithCorrelation } from '@modulith/core';
-import { BoundedQueue } from '../backpressure/bounded-queue';
+import { BoundedQueue, runWithCorrelation } from '@modulith/core';
 import type { EventEnvelope } from '../events/event-envelope';
 import type { IntegrationEventClass } from '../events/integration-event';
 import { readEvent } from '../events/read-event';
