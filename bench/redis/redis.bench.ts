@@ -20,7 +20,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { uuidv7 } from '@modulith/core';
 import { Database, DatabaseModule, defineModuleSchema } from '@modulith/database';
 import { createTestDatabase } from '@modulith/database/testing';
-import { IntegrationEvent, MessagingModule, OnIntegrationEvent, Outbox, inboxMigration, type BatchDeliveryContext, type MessagingConfig } from '@modulith/messaging';
+import { inboxMigration, IntegrationEvent, MessagingModule, OnIntegrationEvent, Outbox, type BatchDeliveryContext, type MessagingConfig } from '@modulith/messaging';
 import { deleteRedisKeys } from '@modulith/messaging/testing';
 
 const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 100_000);

@@ -41,11 +41,13 @@ export class MessagingModule {
    * dead letters, outbox retention and metrics, and remote commands and queries (`@PublicQuery` /
    * `@PublicCommand` of modules not hosted here travel over Redis with `EVENT_TRANSPORT=redis`,
    * see `CallRouter`), for the whole app. Settings come from the
-   * environment (see the README); `overrides` win over it. The composition root must also import
+   * environment (see the README); `overrides` win over it. `transport`: an event transport of
+   * the app's own (a `Transport` from `@modulith/messaging/transport`) instead of the one
+   * `eventTransport` names. The composition root must also import
    * `CqrsModule.forRoot()`, once: the relay publishes through its EventBus (a second `forRoot()`
    * would make a second bus).
    */
-  static forRoot(overrides: Partial<MessagingConfig> = {}): DynamicModule {
+  static forRoot({ transport, ...overrides }: Partial<MessagingConfig> & { transport?: Transport } = {}): DynamicModule {
     const config: MessagingConfig = { ...messagingConfigFromEnv(), ...overrides };
     assertMessagingConfig(config);
     return {
@@ -56,7 +58,7 @@ export class MessagingModule {
         { provide: MESSAGING_CONFIG, useValue: config },
         EventLog,
         InProcessTransport,
-        { provide: TRANSPORT, useFactory: (inProcess: InProcessTransport) => chooseTransport(config, inProcess), inject: [InProcessTransport] },
+        { provide: TRANSPORT, useFactory: (inProcess: InProcessTransport) => chooseTransport(config, inProcess, transport), inject: [InProcessTransport] },
         IntegrationEventPublisher,
         { provide: CALL_TRANSPORT, useFactory: () => chooseCallTransport(config) },
         CallRouter,
@@ -105,7 +107,9 @@ export class MessagingModule {
   }
 }
 
-function chooseTransport(config: MessagingConfig, inProcess: InProcessTransport): Transport {
+/** The app's own transport when it passed one (see `@modulith/messaging/transport`), else by `eventTransport`. */
+function chooseTransport(config: MessagingConfig, inProcess: InProcessTransport, custom?: Transport): Transport {
+  if (custom) return custom;
   if (config.eventTransport !== 'redis') return inProcess;
   return new RedisStreamsTransport({ ...redisOf(config), streamMaxLen: config.redisStreamMaxLen, claimIdleMs: config.redisClaimIdleMs });
 }

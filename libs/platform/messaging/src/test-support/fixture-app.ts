@@ -6,12 +6,15 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DatabaseModule, type DatabaseConfig } from '@modulith/database';
 import type { MessagingConfig } from '../messaging.config';
 import { MessagingModule } from '../messaging.module';
+import type { Transport } from '../transport/transport';
 import { CONTROL, FixtureControl } from './fixture-events';
 import { AlphaSubscriber, BetaSubscriber, consumerModule, Producer, ProducerModule, ThingObserver } from './fixture-modules';
 
 export interface FixtureAppOptions {
   database: DatabaseConfig;
   messaging?: Partial<MessagingConfig>;
+  /** An event transport of the test's own, for `MessagingModule.forRoot({ transport })`. */
+  transport?: Transport;
   /** Which subscribing modules this app hosts (default both). */
   consumers?: ('alpha' | 'beta')[];
   control?: FixtureControl;
@@ -34,7 +37,7 @@ export async function createFixtureApp(options: FixtureAppOptions): Promise<{ ap
     imports: [
       DatabaseModule.forRoot(options.database),
       ...(options.withoutCqrs ? [] : [CqrsModule.forRoot()]),
-      MessagingModule.forRoot(options.messaging),
+      MessagingModule.forRoot({ ...options.messaging, transport: options.transport }),
       ProducerModule,
       ...(consumers.includes('alpha') ? [consumerModule('alpha', AlphaSubscriber)] : []),
       ...(consumers.includes('beta') ? [consumerModule('beta', BetaSubscriber)] : []),
