@@ -1,8 +1,8 @@
 /**
  * @modulith/messaging — what a module author uses: register the module (`MessagingModule`),
  * declare events (`IntegrationEvent`), publish them in the transaction that causes them
- * (`Outbox`), subscribe (`@OnIntegrationEvent` and its delivery contexts) and give a
- * subscribing module its inbox (`inboxMigration`). See README.md.
+ * (`Outbox`), subscribe (`@OnIntegrationEvent` and its delivery contexts), observe best effort
+ * (`@ObserveIntegrationEvent`) and give a subscribing module its inbox (`inboxMigration`). See README.md.
  *
  * The rest has its own entry point: `@modulith/messaging/events` (event base types for contracts
  * libraries, free of Nest, TypeORM and Redis), `/operator` (dead letters, re-drive, metrics,
@@ -20,4 +20,5 @@ export { Outbox } from './outbox/outbox';
 
 export { OnIntegrationEvent } from './subscribers/on-integration-event.decorator';
 export type { DeliveryContext, BatchDeliveryContext, BestEffortContext } from './subscribers/on-integration-event.decorator';
+export { ObserveIntegrationEvent } from './observers/observe-integration-event.decorator';
 export { inboxMigration } from './inbox/inbox.migration';

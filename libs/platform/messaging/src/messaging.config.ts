@@ -1,7 +1,7 @@
 import { ConfigurationError, envBool, envChoice, envInt, envString } from '@modulith/core';
 import { assertCallsConfig, callsConfigFromEnv, type CallsConfig } from './calls/calls.config';
 
-/** `inprocess`: subscribers in the relaying process, through the CQRS EventBus. `redis`: Redis Streams. */
+/** `inprocess`: subscribers in the relaying process, through the event log. `redis`: Redis Streams. */
 export type EventTransportKind = 'inprocess' | 'redis';
 
 /** Every knob of the messaging platform. Read from the environment once, at start-up. */
@@ -82,9 +82,9 @@ export interface MessagingConfig extends CallsConfig {
   heartbeatIntervalMs: number;
   /** A row not refreshed for this long belongs to a dead process and is ignored (`MESSAGING_INSTANCE_EXPIRY_MS`). */
   instanceExpiryMs: number;
-  /** Relayed events a plain `@EventsHandler` may have waiting before the oldest are dropped (`OBSERVER_QUEUE_CAPACITY`). */
+  /** Relayed events an `@ObserveIntegrationEvent` observer may have waiting before the oldest are dropped (`OBSERVER_QUEUE_CAPACITY`). */
   observerQueueCapacity: number;
-  /** Calls in flight per plain `@EventsHandler` observing relayed events (`OBSERVER_CONCURRENCY`). */
+  /** Calls in flight per `@ObserveIntegrationEvent` observer (`OBSERVER_CONCURRENCY`). */
   observerConcurrency: number;
   /** Delivered outbox rows are kept this long for a re-drive; 0 deletes them on delivery (`OUTBOX_RETENTION_HOURS`). */
   outboxRetentionHours: number;

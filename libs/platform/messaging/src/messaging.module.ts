@@ -10,6 +10,7 @@ import { assertMessagingConfig, MESSAGING_CONFIG, messagingConfigFromEnv, type M
 import { MessagingRuntime } from './messaging.runtime';
 import { MessagingMetrics } from './metrics/messaging-metrics';
 import { messagingSchema } from './outbox/messaging-schema';
+import { DirectPublishGuard } from './outbox/direct-publish-guard';
 import { Outbox } from './outbox/outbox';
 import { OutboxSignals } from './outbox/outbox-signals';
 import { OutboxRetention } from './outbox/outbox-retention';
@@ -23,7 +24,6 @@ import { SubscriberRegistry } from './subscribers/subscriber-registry';
 import { MessagingTopology } from './topology/messaging-topology';
 import { InProcessTransport } from './transport/in-process.transport';
 import { EventLog } from './log/event-log';
-import { IntegrationEventPublisher } from './transport/integration-event.publisher';
 import { RedisCallTransport } from './transport/redis/redis-calls.transport';
 import { RedisStreamsTransport } from './transport/redis/redis-streams.transport';
 import { TRANSPORT, type Transport } from './transport/transport';
@@ -43,9 +43,8 @@ export class MessagingModule {
    * see `CallRouter`), for the whole app. Settings come from the
    * environment (see the README); `overrides` win over it. `transport`: an event transport of
    * the app's own (a `Transport` from `@modulith/messaging/transport`) instead of the one
-   * `eventTransport` names. The composition root must also import
-   * `CqrsModule.forRoot()`, once: the relay publishes through its EventBus (a second `forRoot()`
-   * would make a second bus).
+   * `eventTransport` names. Events need no CQRS bus (the relay hands them straight to the
+   * transport); public commands and queries need the root's `CqrsModule.forRoot()`, once.
    */
   static forRoot({ transport, ...overrides }: Partial<MessagingConfig> & { transport?: Transport } = {}): DynamicModule {
     const config: MessagingConfig = { ...messagingConfigFromEnv(), ...overrides };
@@ -59,7 +58,7 @@ export class MessagingModule {
         EventLog,
         InProcessTransport,
         { provide: TRANSPORT, useFactory: (inProcess: InProcessTransport) => chooseTransport(config, inProcess, transport), inject: [InProcessTransport] },
-        IntegrationEventPublisher,
+        DirectPublishGuard,
         { provide: CALL_TRANSPORT, useFactory: () => chooseCallTransport(config) },
         CallRouter,
         ObserverDispatcher,

@@ -90,7 +90,7 @@ describe('Redis Streams transport (real Redis and PostgreSQL)', () => {
     await waitFor(() => one.control.bestEffortSeen.length === 400 && two.control.bestEffortSeen.length === 400, { message: 'broadcast to both' });
     expect(one.control.bestEffortSeen).toEqual(all);
     expect(two.control.bestEffortSeen).toEqual(all);
-    // Plain @EventsHandlers see relayed events in the relaying process, as with the in-process transport.
+    // Observers see relayed events in the relaying process, as with the in-process transport.
     expect(one.control.observed.length + two.control.observed.length).toBe(400);
   }, 60_000);
 
