@@ -53,11 +53,11 @@ const ABANDON_GRACE_MS = 1000;
  *    7. best-effort queues; 8. the commit wake-ups, the LISTEN connection, the relay loops and
  *    outbox retention (`RELAY_ENABLED`); 9. the retry poller and the inbox pruner.
  *
- * Stop, on `onModuleDestroy` (the database is still open): 1. remote calls (presence withdrawn,
- * calls in flight finish within `MESSAGING_SHUTDOWN_TIMEOUT_MS`); 2. stop claiming: relay loops,
- * retry poller, inbox pruner and outbox retention stop and let their in-flight batches commit;
- * 3. the transport finishes its deliveries; 4. best-effort queues and observers finish their
- * calls. Steps 2-4 share one `MESSAGING_SHUTDOWN_TIMEOUT_MS`: past it whatever still runs is
+ * Stop, on `onModuleDestroy` (the database is still open), remote calls and events side by side:
+ * remote calls withdraw their presence and let calls in flight finish; and 1. stop claiming:
+ * relay loops, retry poller, inbox pruner and outbox retention stop and let their in-flight
+ * batches commit; 2. the transport finishes its deliveries; 3. best-effort queues and observers
+ * finish their calls. Each side has `MESSAGING_SHUTDOWN_TIMEOUT_MS`: past it whatever still runs is
  * abandoned (named in the log, its claims roll back). Then, regardless: the LISTEN connection,
  * heartbeat and instance row go, and the guard comes off; `beforeApplicationShutdown` detaches
  * the commit wake-ups, and the pool closes last (`MessagingConnections`). Nothing of messaging
@@ -169,7 +169,9 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
 
   /** Stops claiming as early as possible in shutdown; the database is still open. */
   async onModuleDestroy(): Promise<void> {
-    this.stopped ??= this.calls.stop().then(() => this.drain());
+    // Side by side, as one budget: a command still running here may append events, which simply
+    // stay in the outbox for the next relay.
+    this.stopped ??= Promise.all([this.stopCalls(), this.drain()]).then(() => undefined);
     await this.stopped;
   }
 
@@ -180,6 +182,14 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
       this.signals.detach(this.database.dataSource);
     } catch {
       // the data source never came up: nothing to detach from
+    }
+  }
+
+  private async stopCalls(): Promise<void> {
+    try {
+      await this.calls.stop();
+    } catch (error) {
+      this.logger.warn(`remote calls did not stop cleanly: ${describeFailure(error).message}`);
     }
   }
 
