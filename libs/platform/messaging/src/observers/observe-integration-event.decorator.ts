@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { assertEventClass, type IntegrationEvent, type IntegrationEventClass } from '../events/integration-event';
 
 export const OBSERVATION_METADATA = Symbol('modulith:integration-event-observation');
