@@ -32,6 +32,7 @@ import type { SubscriberDefinition } from './subscribers/subscriber-definition';
 import { SubscriberRegistry } from './subscribers/subscriber-registry';
 import { MessagingTopology, type TopologyStatus } from './topology/messaging-topology';
 import { InProcessTransport } from './transport/in-process.transport';
+import { RedisStreamsTransport } from './transport/redis/redis-streams.transport';
 import { TRANSPORT, type Transport } from './transport/transport';
 
 // After the budget, how long the relay gets to roll back its abandoned claims, and the
@@ -123,6 +124,8 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
     this.guard.install();
     // Before anything runs: a topology that would lose events refuses to start here.
     await this.topology.start({
+      // A transport of the app's own is compared by name: the in-process rules are not its rules.
+      ...(this.transport === this.inProcess || this.transport instanceof RedisStreamsTransport ? {} : { transport: this.transport.name }),
       relayEnabled: this.config.relayEnabled,
       modules: [...new Set(durable.map((subscriber) => subscriber.definition.module))],
       durable: durable.map((subscriber) => subscriber.subscriber),

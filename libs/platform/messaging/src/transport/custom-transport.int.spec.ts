@@ -71,6 +71,11 @@ describe('MessagingModule.forRoot({ transport }): a transport of the app’s own
     await waitFor(async () => (await database.dataSource.query('SELECT count(*)::int AS n FROM messaging.outbox'))[0].n === 0, { message: 'the outbox to empty' });
   });
 
+  it('registers the process under the transport’s name, so the in-process topology rules do not apply to it', async () => {
+    const rows = await app.get(Database).dataSource.query('SELECT transport FROM messaging.instances WHERE pid = $1', [process.pid]);
+    expect(rows).toEqual([{ transport: 'recording' }]);
+  });
+
   it('is stopped with the app', async () => {
     await app.close();
     expect(transport.started).toBe(false);
