@@ -36,6 +36,29 @@ const noEnvironmentInLibraries = {
   },
 };
 
+/** A library is entered only through its public entry points: no deep imports. */
+const deepImports = {
+  group: ['@modulith/*/src', '@modulith/*/src/**', '@modulith/*/*/src', '@modulith/*/*/src/**'],
+  message: 'Deep import into another library: import its public entry point instead.',
+};
+
+/**
+ * A contracts library is loaded by every module that talks to its owner, and by tools and
+ * clients: of the platform it may use `@modulith/core` and the event base types of
+ * `@modulith/messaging/events` (which pull in no Nest, TypeORM or Redis); of Nest only
+ * `@nestjs/cqrs`, whose `Command` and `Query` base classes declare a public call's result.
+ */
+const contractsImports = [
+  {
+    regex: '^@modulith/(?!core$|messaging/events$)',
+    message: 'A contracts library imports only @modulith/core and @modulith/messaging/events.',
+  },
+  {
+    regex: '^(@nestjs/(?!cqrs$)|typeorm($|/)|ioredis$|pg$)',
+    message: 'A contracts library stays free of Nest (but @nestjs/cqrs), TypeORM, pg and Redis.',
+  },
+];
+
 export default [
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
@@ -54,19 +77,12 @@ export default [
           depConstraints,
         },
       ],
-      // A library is entered only through its public entry point: no deep imports.
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ['@modulith/*/src', '@modulith/*/src/**', '@modulith/*/*/src', '@modulith/*/*/src/**'],
-              message: 'Deep import into another library: import its public entry point instead.',
-            },
-          ],
-        },
-      ],
+      'no-restricted-imports': ['error', { patterns: [deepImports] }],
     },
+  },
+  {
+    files: ['libs/*/contracts/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [deepImports, ...contractsImports] }] },
   },
   {
     files: ['**/*.ts'],

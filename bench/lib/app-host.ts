@@ -23,15 +23,9 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { Database, DatabaseModule, defineModule } from '@modulith/database';
 import { configureHttpApp, createHttpAdapter } from '@modulith/http';
 import { IngestTransfersCommand, TransferIngested, type TransferIngestedPayload } from '@modulith/ingestion/contracts';
-import {
-  MessagingMetrics,
-  MessagingModule,
-  OnIntegrationEvent,
-  TRANSPORT,
-  type BatchDeliveryContext,
-  type Transport,
-  type TransportSubscription,
-} from '@modulith/messaging';
+import { MessagingModule, OnIntegrationEvent, type BatchDeliveryContext } from '@modulith/messaging';
+import { MessagingMetrics } from '@modulith/messaging/operator';
+import { TRANSPORT, type Transport, type TransportSubscription } from '@modulith/messaging/transport';
 import { appConfigFromEnv } from '../../apps/api/src/app.config';
 import { AppModule } from '../../apps/api/src/app.module';
 import { InvariantsService } from '../../apps/api/src/invariants/invariants.service';

@@ -17,14 +17,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { uuidv7 } from '@modulith/core';
 import { Database, DatabaseModule, defineModule } from '@modulith/database';
 import { createTestDatabase } from '@modulith/database/testing';
-import {
-  IntegrationEvent,
-  MessagingMetrics,
-  MessagingModule,
-  OnIntegrationEvent,
-  Outbox,
-  type BatchDeliveryContext,
-} from '@modulith/messaging';
+import { IntegrationEvent, MessagingModule, OnIntegrationEvent, Outbox, type BatchDeliveryContext } from '@modulith/messaging';
+import { MessagingMetrics } from '@modulith/messaging/operator';
 
 const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 100_000);
 const BATCH = Number(process.env['BENCH_BATCH'] ?? 500);

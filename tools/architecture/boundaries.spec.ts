@@ -13,6 +13,7 @@ import { LintResult, ProjectFixture, TempWorkspace } from './temp-workspace';
 const WORKSPACE_ROOT = join(__dirname, '..', '..');
 const BOUNDARY_RULES = new Set(['@nx/enforce-module-boundaries', 'no-restricted-imports']);
 const TAGS = '@nx/enforce-module-boundaries';
+/** Also the contracts libraries' import rule (the same ESLint rule, with more patterns there). */
 const DEEP = 'no-restricted-imports';
 
 interface Finding {
@@ -86,6 +87,30 @@ const FORBIDDEN: Case[] = [
       { line: 1, ruleId: DEEP, message: 'Deep import into another library' },
       { line: 2, ruleId: DEEP, message: 'Deep import into another library' },
     ],
+  },
+  {
+    name: 'contracts → a messaging entry point other than /events',
+    file: 'libs/ingestion/contracts/src/planted.ts',
+    source: [
+      `import { Outbox } from '@modulith/messaging';`,
+      `import { DeadLetters } from '@modulith/messaging/operator';`,
+      `import { Database } from '@modulith/database';`,
+      `export const planted = [Outbox, DeadLetters, Database];`,
+      ``,
+    ].join('\n'),
+    expected: [1, 2, 3].map((line) => ({ line, ruleId: DEEP, message: 'A contracts library imports only @modulith/core and @modulith/messaging/events' })),
+  },
+  {
+    name: 'contracts → Nest, TypeORM, Redis',
+    file: 'libs/ingestion/contracts/src/planted.ts',
+    source: [
+      `import { Injectable } from '@nestjs/common';`,
+      `import { DataSource } from 'typeorm';`,
+      `import Redis from 'ioredis';`,
+      `export const planted = [Injectable, DataSource, Redis];`,
+      ``,
+    ].join('\n'),
+    expected: [1, 2, 3].map((line) => ({ line, ruleId: DEEP, message: 'A contracts library stays free of Nest' })),
   },
   {
     name: 'relative import across project roots',
@@ -168,8 +193,15 @@ describe('module boundaries (eslint.config.mjs)', () => {
       }
     });
 
-    it('allows module → contracts and platform, and app → module', () => {
+    it('allows module → contracts and platform, app → module, and contracts → core, messaging/events and @nestjs/cqrs', () => {
       const found = lintPlanted({
+        'libs/ingestion/contracts/src/allowed.ts': [
+          `import { ValidationError } from '@modulith/core';`,
+          `import { IntegrationEvent } from '@modulith/messaging/events';`,
+          `import { Query } from '@nestjs/cqrs';`,
+          `export const allowed = [ValidationError, IntegrationEvent, Query];`,
+          ``,
+        ].join('\n'),
         'libs/demo/module/src/allowed.ts': [
           `import * as contracts from '@modulith/ingestion/contracts';`,
           `import * as core from '@modulith/core';`,

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { eventCodec, IntegrationEvent, type IntegrationEventClass } from '@modulith/messaging';
+import { eventCodec, IntegrationEvent, type IntegrationEventClass } from '@modulith/messaging/events';
 import { incompatibilities } from './contract-compatibility';
 import { CONTRACTS_DIR, contractSnapshotPath } from './contract-paths';
 

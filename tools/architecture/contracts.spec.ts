@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
-import type { IntegrationEventClass } from '@modulith/messaging';
+import type { IntegrationEventClass } from '@modulith/messaging/events';
 import { contractSnapshotPath } from './contract-paths';
 import { contractEvents, contractProblems, fileSnapshots, snapshotOf, writeContractSnapshots, type ContractEvent, type RepositorySubscriber, type SnapshotStore } from './contract-snapshots';
 import { eventFlow } from './event-flow';

@@ -5,7 +5,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { envInt } from '@modulith/core';
 import { Database } from '@modulith/database';
-import { DeadLetters, MessagingMetrics, OutboxRetention, runDeadLetterCommand, runOutboxCommand } from '@modulith/messaging';
+import { DeadLetters, MessagingMetrics, OutboxRetention, runDeadLetterCommand, runOutboxCommand } from '@modulith/messaging/operator';
 import { appConfigFromEnv } from './app.config';
 import { AppModule } from './app.module';
 import { createApp, createLogger } from './bootstrap';

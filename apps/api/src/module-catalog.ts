@@ -1,6 +1,6 @@
 import type { Type } from '@nestjs/common';
 import { ConfigurationError } from '@modulith/core';
-import { declaredDurableModule, declaredDurableSubscribers, type DeclaredSubscriber } from '@modulith/messaging';
+import { declaredDurableModule, declaredDurableSubscribers, type DeclaredSubscriber } from '@modulith/messaging/operator';
 import { AnalyticsModule } from '@modulith/analytics';
 import { IngestionModule } from '@modulith/ingestion';
 import { LedgerModule } from '@modulith/ledger';

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
 import { TransferIngested } from '@modulith/ingestion/contracts';
-import { OutboxRetention } from '@modulith/messaging';
+import { OutboxRetention } from '@modulith/messaging/operator';
 import { deleteRedisKeys, redisTestPrefix, startRedisTestServer, type RedisTestServer } from '@modulith/messaging/testing';
 import { assertBundle, MAIN, runVerify, startAppProcess, type AppProcess } from './testing/app-processes';
 import { eventually, pipelineBacklog, waitForPipelineDrain, type PipelineBacklog } from './testing/pipeline-probes';

@@ -8,7 +8,8 @@ import { Injectable, Module, type INestApplicationContext } from '@nestjs/common
 import { NestFactory } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { Database, DatabaseModule, defineModule } from '@modulith/database';
-import { IntegrationEvent, MessagingMetrics, MessagingModule, OnIntegrationEvent, Outbox } from '@modulith/messaging';
+import { IntegrationEvent, MessagingModule, OnIntegrationEvent, Outbox } from '@modulith/messaging';
+import { MessagingMetrics } from '@modulith/messaging/operator';
 import { nowMs, progress, serve } from '../../lib/ipc';
 
 interface TickPayload {

@@ -1,7 +1,8 @@
 import { hostname } from 'node:os';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { MessagingMetrics, TRANSPORT, type Transport } from '@modulith/messaging';
+import { MessagingMetrics } from '@modulith/messaging/operator';
+import { TRANSPORT, type Transport } from '@modulith/messaging/transport';
 import { ConnectionRegistry } from '@modulith/notifications';
 import { METRIC_PREFIX, MetricsRegistry, ReadinessIndicators, SubscriberCatalog } from '@modulith/observability';
 import { LOADED_MODULES } from '../health.controller';

@@ -1,6 +1,8 @@
 import { Controller, Get, Optional } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { MessagingMetrics, RedisStreamsTransport, TRANSPORT, type MessagingBacklog } from '@modulith/messaging';
+import { MessagingMetrics, type MessagingBacklog } from '@modulith/messaging/operator';
+import { RedisStreamsTransport } from '@modulith/messaging/redis';
+import { TRANSPORT } from '@modulith/messaging/transport';
 import { InvariantsService, type InvariantReport } from './invariants.service';
 import { NotFoundError } from '@modulith/core';
 

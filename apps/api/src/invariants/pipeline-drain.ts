@@ -1,4 +1,4 @@
-import type { MessagingBacklog, MessagingMetrics } from '@modulith/messaging';
+import type { MessagingBacklog, MessagingMetrics } from '@modulith/messaging/operator';
 
 /** Waits until nothing is pending in the outbox, the event log, the retry table or the transport (twice in a row), or the timeout. */
 export async function waitForDrain(metrics: MessagingMetrics, timeoutMs: number, pollMs = 250): Promise<{ drained: boolean; backlog: MessagingBacklog }> {

@@ -1,5 +1,5 @@
 import { ConfigurationError, envChoice, envInt } from '@modulith/core';
-import type { EventTransportKind } from '@modulith/messaging';
+import type { EventTransportKind } from '@modulith/messaging/transport';
 import { INVARIANT_MODULES } from './invariants.service';
 
 /** How `main.js verify` reaches the modules whose queries the invariant check reads. */

@@ -1,4 +1,4 @@
-import { MessagingMetrics } from '@modulith/messaging';
+import { MessagingMetrics } from '@modulith/messaging/operator';
 import { deleteRedisKeys, redisTestPrefix, requireRedis } from '@modulith/messaging/testing';
 import { BacklogSampler } from '@modulith/observability';
 import { waitForDrain } from '../invariants/pipeline-drain';

@@ -1,4 +1,4 @@
-import { MessagingMetrics } from '@modulith/messaging';
+import { MessagingMetrics } from '@modulith/messaging/operator';
 import { BacklogSampler } from '@modulith/observability';
 import { startApp, type RunningApp } from '../testing/app.fixture';
 import { ingestOverHttp, makeTransfers } from '../testing/transfer-load';

@@ -1,4 +1,4 @@
-import { IntegrationEvent } from '@modulith/messaging';
+import { IntegrationEvent } from '@modulith/messaging/events';
 import { Type, type Static } from '@sinclair/typebox';
 import { TRANSFER_LIMITS } from './transfer';
 

@@ -1,4 +1,4 @@
-import { IntegrationEvent } from '@modulith/messaging';
+import { IntegrationEvent } from '@modulith/messaging/events';
 import { Type, type Static } from '@sinclair/typebox';
 
 const ID_PATTERN = '^[A-Za-z0-9._:-]{1,128}$';

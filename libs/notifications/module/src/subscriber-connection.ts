@@ -1,5 +1,5 @@
+import { BoundedQueue } from '@modulith/core';
 import type { BalanceChangedPayload } from '@modulith/ledger/contracts';
-import { BoundedQueue } from '@modulith/messaging';
 import { SnapshotFence } from './snapshot-fence';
 
 /** The part of a WebSocket a connection needs; `ws` sockets fit. */

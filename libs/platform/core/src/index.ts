@@ -1,7 +1,7 @@
 /**
  * @modulith/core — the few base types every platform library and module shares:
  * typed errors, environment parsing (for apps), option checks (for libraries' `forRoot`),
- * time-ordered ids, the clock, and the declarations of public
+ * time-ordered ids, the clock, a bounded queue, and the declarations of public
  * commands and queries (`@PublicQuery`, `@PublicCommand`) with their call deadline.
  */
 export {
@@ -19,6 +19,8 @@ export type { IntOptionRule } from './options';
 export { uuidv7 } from './uuid-v7';
 export { systemClock, CLOCK, ManualClock } from './clock';
 export type { Clock } from './clock';
+export { BoundedQueue } from './bounded-queue';
+export type { OverflowPolicy } from './bounded-queue';
 export { runWithCorrelation, currentCorrelation } from './correlation';
 export type { CorrelationContext } from './correlation';
 export { PublicQuery, PublicCommand, publicCalls, publicCallOf, publicCallByType } from './public-call';

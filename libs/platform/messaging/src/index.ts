@@ -1,66 +1,28 @@
 /**
- * @modulith/messaging — integration events between modules: a transactional outbox, a relay
- * that moves committed events to a transport (in-process through the CQRS EventBus, or Redis
- * Streams), idempotent subscribers with per-module inboxes, retries with backoff, dead letters,
- * outbox retention with re-drive, and metrics hooks. See README.md.
+ * @modulith/messaging — what a module author uses: declare the module once (`defineModule`) and
+ * register it (`MessagingModule.forModule`), configure the platform (`MessagingModule.forRoot` /
+ * `forRootAsync`), declare events (`IntegrationEvent`), publish them in the transaction that
+ * causes them (`Outbox`), subscribe (`@OnIntegrationEvent` and its delivery contexts) and observe
+ * best effort (`@ObserveIntegrationEvent`). A module with durable subscribers gets its inbox
+ * table automatically. See README.md.
+ *
+ * The rest has its own entry point: `@modulith/messaging/events` (event base types for contracts
+ * libraries, free of Nest, TypeORM and Redis), `/operator` (dead letters, re-drive, metrics,
+ * topology), `/transport` (the `Transport` interface, for custom transports), `/redis` (the
+ * Redis Streams transports) and `/testing`.
  */
 export { MessagingModule } from './messaging.module';
 // A module is declared with defineModule and registered with MessagingModule.forModule: one import for both.
 export { defineModule } from '@modulith/database';
 export type { ModuleDefinition } from '@modulith/database';
 export { resolveMessagingConfig } from './messaging.config';
-export type { MessagingConfig, MessagingOptions, EventTransportKind, DeclaredSubscriber } from './messaging.config';
+export type { MessagingConfig, MessagingOptions } from './messaging.config';
 export type { MessagingAsyncOptions } from './messaging.module-definition';
 
 export { IntegrationEvent } from './events/integration-event';
-export type { IntegrationEventClass, PayloadOf, Upcaster } from './events/integration-event';
-export { eventCodec } from './events/event-schema';
-export type { EventCodec } from './events/event-schema';
-export type { EventEnvelope, EnvelopeOrigin } from './events/event-envelope';
+export type { IntegrationEventClass } from './events/integration-event';
 export { Outbox } from './outbox/outbox';
-export { OutboxRetention } from './relay/outbox-retention';
-export type { RetainedOutbox } from './relay/outbox-retention';
-export { OutboxController } from './relay/outbox.controller';
-export { runOutboxCommand } from './relay/outbox.command';
 
 export { OnIntegrationEvent } from './subscribers/on-integration-event.decorator';
-export type {
-  DeliveryContext,
-  BatchDeliveryContext,
-  BestEffortContext,
-  SubscribeOptions,
-  BatchSubscribeOptions,
-  BestEffortSubscribeOptions,
-} from './subscribers/on-integration-event.decorator';
-
-export { DeadLetters } from './dead-letters/dead-letters';
-export type { DeadLetter, DeadLetterQuery, ReplayedDeadLetter } from './dead-letters/dead-letters';
-export { DeadLettersController } from './dead-letters/dead-letters.controller';
-export { runDeadLetterCommand } from './dead-letters/dead-letter.command';
-
-export { MessagingMetrics } from './metrics/messaging-metrics';
-export type { MessagingSample, SubscriberCounters, RelayCounters, MessagingBacklog } from './metrics/messaging-metrics';
-
-export { BoundedQueue } from './backpressure/bounded-queue';
-export type { OverflowPolicy } from './backpressure/bounded-queue';
-export { retryDelayMs } from './retries/backoff';
-export type { BackoffPolicy } from './retries/backoff';
-
-export { MessagingTopology, TopologyError } from './topology/messaging-topology';
-export { declaredDurableModule, declaredDurableSubscribers } from './topology/declared-subscriptions';
-export type { TopologyStatus } from './topology/messaging-topology';
-
-export { TRANSPORT } from './transport/transport';
-export type { Transport, TransportSubscription, DeliveryMode } from './transport/transport';
-export { RedisStreamsTransport } from './transport/redis/redis-streams.transport';
-export type { RedisStreamsOptions } from './transport/redis/redis-streams.transport';
-
-export { CallRouter } from './calls/call-router';
-export { CALL_TRANSPORT } from './calls/call-transport';
-export type { CallTransport } from './calls/call-transport';
-export { CallPayloadError } from './calls/call-payload';
-export type { CallsConfig } from './calls/calls.config';
-export { RedisCallTransport } from './transport/redis/redis-calls.transport';
-export type { RedisCallsOptions } from './transport/redis/redis-calls.transport';
-
-export { DirectPublishError, UnsupportedEventVersionError, EventSchemaError, ShutdownTimeoutError, CallTransportError } from './messaging.errors';
+export type { DeliveryContext, BatchDeliveryContext, BestEffortContext } from './subscribers/on-integration-event.decorator';
+export { ObserveIntegrationEvent } from './observers/observe-integration-event.decorator';

@@ -1,7 +1,8 @@
 import { optionError, resolveIntOptions, type IntOptionRule } from '@modulith/core';
 import { assertCallsConfig, CALLS_INT_RULES, type CallsConfig } from './calls/calls.config';
+import type { Transport } from './transport/transport';
 
-/** `inprocess`: subscribers in the relaying process, through the CQRS EventBus. `redis`: Redis Streams. */
+/** `inprocess`: subscribers in the relaying process, through the event log. `redis`: Redis Streams. */
 export type EventTransportKind = 'inprocess' | 'redis';
 
 /** A durable subscriber of the deployment, as declared by its module's decorators. */
@@ -85,9 +86,9 @@ export interface MessagingConfig extends CallsConfig {
   heartbeatIntervalMs: number;
   /** A row not refreshed for this long belongs to a dead process and is ignored (`MESSAGING_INSTANCE_EXPIRY_MS`). */
   instanceExpiryMs: number;
-  /** Relayed events a plain `@EventsHandler` may have waiting before the oldest are dropped (`OBSERVER_QUEUE_CAPACITY`). */
+  /** Relayed events an `@ObserveIntegrationEvent` observer may have waiting before the oldest are dropped (`OBSERVER_QUEUE_CAPACITY`). */
   observerQueueCapacity: number;
-  /** Calls in flight per plain `@EventsHandler` observing relayed events (`OBSERVER_CONCURRENCY`). */
+  /** Calls in flight per `@ObserveIntegrationEvent` observer (`OBSERVER_CONCURRENCY`). */
   observerConcurrency: number;
   /** Delivered outbox rows are kept this long for a re-drive; 0 deletes them on delivery (`OUTBOX_RETENTION_HOURS`). */
   outboxRetentionHours: number;
@@ -116,7 +117,10 @@ export interface MessagingConfig extends CallsConfig {
  * factory): any of the settings, each defaulted by the library when absent (defaults in the
  * README's configuration table, bounds in `INT_RULES` below; times in ms).
  */
-export type MessagingOptions = Partial<MessagingConfig>;
+export type MessagingOptions = Partial<MessagingConfig> & {
+  /** An event transport of the app's own (see `@modulith/messaging/transport`), instead of the one `eventTransport` names. */
+  transport?: Transport;
+};
 
 const OWNER = 'MessagingModule';
 

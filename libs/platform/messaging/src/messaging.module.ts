@@ -12,9 +12,10 @@ import { ConfigurableMessagingModule, MESSAGING_OPTIONS, type MessagingAsyncOpti
 import { MessagingRuntime } from './messaging.runtime';
 import { MessagingMetrics } from './metrics/messaging-metrics';
 import { messagingSchema } from './outbox/messaging-schema';
+import { DirectPublishGuard } from './outbox/direct-publish-guard';
 import { Outbox } from './outbox/outbox';
 import { OutboxSignals } from './outbox/outbox-signals';
-import { OutboxRetention } from './relay/outbox-retention';
+import { OutboxRetention } from './outbox/outbox-retention';
 import { Relay } from './relay/relay';
 import { RetryPoller } from './retries/retry-poller';
 import { RetryStore } from './retries/retry-store';
@@ -25,7 +26,6 @@ import { SubscriberRegistry } from './subscribers/subscriber-registry';
 import { MessagingTopology } from './topology/messaging-topology';
 import { InProcessTransport } from './transport/in-process.transport';
 import { EventLog } from './log/event-log';
-import { IntegrationEventPublisher } from './transport/integration-event.publisher';
 import { RedisCallTransport } from './transport/redis/redis-calls.transport';
 import { RedisStreamsTransport } from './transport/redis/redis-streams.transport';
 import { TRANSPORT, type Transport } from './transport/transport';
@@ -43,8 +43,10 @@ export class MessagingModule extends ConfigurableMessagingModule {
    * (`@PublicQuery` / `@PublicCommand` of modules not hosted here travel over Redis with the
    * Redis transport, see `CallRouter`), for the whole app. Every option has a default (see the
    * README); a bad one throws `ConfigurationError` naming it, here. Reads no environment
-   * variable. The composition root must also import `CqrsModule.forRoot()`, once: the relay
-   * publishes through its EventBus (a second `forRoot()` would make a second bus).
+   * variable. `transport`: an event transport of the app's own (a `Transport` from
+   * `@modulith/messaging/transport`) instead of the one `eventTransport` names. Events need no
+   * CQRS bus (the relay hands them straight to the transport); public commands and queries need
+   * the root's `CqrsModule.forRoot()`, once.
    */
   static override forRoot(options: MessagingOptions = {}): DynamicModule {
     resolveMessagingConfig(options);
@@ -110,10 +112,11 @@ function withPlatform(definition: DynamicModule): DynamicModule {
       InProcessTransport,
       {
         provide: TRANSPORT,
-        useFactory: (config: MessagingConfig, inProcess: InProcessTransport) => chooseTransport(config, inProcess),
-        inject: [MESSAGING_CONFIG, InProcessTransport],
+        useFactory: (config: MessagingConfig, inProcess: InProcessTransport, options?: MessagingOptions) =>
+          chooseTransport(config, inProcess, options?.transport),
+        inject: [MESSAGING_CONFIG, InProcessTransport, MESSAGING_OPTIONS],
       },
-      IntegrationEventPublisher,
+      DirectPublishGuard,
       { provide: CALL_TRANSPORT, useFactory: (config: MessagingConfig) => chooseCallTransport(config), inject: [MESSAGING_CONFIG] },
       CallRouter,
       ObserverDispatcher,
@@ -135,7 +138,9 @@ function withPlatform(definition: DynamicModule): DynamicModule {
   };
 }
 
-function chooseTransport(config: MessagingConfig, inProcess: InProcessTransport): Transport {
+/** The app's own transport when it passed one (see `@modulith/messaging/transport`), else by `eventTransport`. */
+function chooseTransport(config: MessagingConfig, inProcess: InProcessTransport, custom?: Transport): Transport {
+  if (custom) return custom;
   if (config.eventTransport !== 'redis') return inProcess;
   return new RedisStreamsTransport({ ...redisOf(config), streamMaxLen: config.redisStreamMaxLen, claimIdleMs: config.redisClaimIdleMs });
 }

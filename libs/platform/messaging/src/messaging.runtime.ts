@@ -8,12 +8,15 @@ import {
 } from '@nestjs/common';
 import { ConfigurationError } from '@modulith/core';
 import { Database } from '@modulith/database';
+import { CallRouter } from './calls/call-router';
 import { InboxPruner } from './inbox/inbox-pruner';
 import { EventLog } from './log/event-log';
 import { MESSAGING_CONFIG, type MessagingConfig } from './messaging.config';
 import { ShutdownTimeoutError } from './messaging.errors';
 import { MessagingMetrics } from './metrics/messaging-metrics';
 import { ObserverDispatcher } from './observers/observer-dispatcher';
+import { DirectPublishGuard } from './outbox/direct-publish-guard';
+import { OutboxRetention } from './outbox/outbox-retention';
 import { OutboxSignals } from './outbox/outbox-signals';
 import { NotifyCoalescer, OUTBOX_CHANNEL } from './relay/notify-coalescer';
 import { listenerConnection, OutboxListener } from './relay/outbox-listener';
@@ -29,7 +32,7 @@ import type { SubscriberDefinition } from './subscribers/subscriber-definition';
 import { SubscriberRegistry } from './subscribers/subscriber-registry';
 import { MessagingTopology, type TopologyStatus } from './topology/messaging-topology';
 import { InProcessTransport } from './transport/in-process.transport';
-import { IntegrationEventPublisher } from './transport/integration-event.publisher';
+import { RedisStreamsTransport } from './transport/redis/redis-streams.transport';
 import { TRANSPORT, type Transport } from './transport/transport';
 
 // After the budget, how long the relay gets to roll back its abandoned claims, and the
@@ -37,12 +40,29 @@ import { TRANSPORT, type Transport } from './transport/transport';
 const ABANDON_GRACE_MS = 1000;
 
 /**
- * Starts and stops the moving parts in order. Start (after every module is initialised and the
- * database migrated): topology check, subscribers, transport, observers, wake-ups, relay,
- * retries. Stop (before the database closes): stop claiming, let in-flight batches commit, then
- * let go of connections; after `MESSAGING_SHUTDOWN_TIMEOUT_MS` whatever still runs is abandoned
- * (named in the log) and the LISTEN connection, heartbeat and instance row go regardless, so
- * nothing of messaging outlives `close()` but handler calls that never return.
+ * The one owner of messaging's background work: nothing else in this library starts or stops a
+ * loop, timer or connection on its own (no other provider has a Nest lifecycle hook but the
+ * pool's close, `MessagingConnections`).
+ *
+ * Start, on `onApplicationBootstrap` (after every module's `onModuleInit`, so after migrations):
+ * 1. checks that start nothing: inboxes exist, the pool is large enough, no plain
+ *    `@EventsHandler` of an integration event; observers are found (their queues idle until the
+ *    relay runs); 2. remote calls (`CallRouter`: forwarding handlers, the call transport and its
+ *    heartbeat, the receipt pruner); 3. the direct-publish guard; 4. topology (instance row,
+ *    heartbeat; refuses a topology that would lose events); 5. subscriber registration in the
+ *    event log; 6. the event transport with its subscribers (log readers or consumer loops);
+ *    7. best-effort queues; 8. the commit wake-ups, the LISTEN connection, the relay loops and
+ *    outbox retention (`RELAY_ENABLED`); 9. the retry poller and the inbox pruner.
+ *
+ * Stop, on `onModuleDestroy` (the database is still open), remote calls and events side by side:
+ * remote calls withdraw their presence and let calls in flight finish; and 1. stop claiming:
+ * relay loops, retry poller, inbox pruner and outbox retention stop and let their in-flight
+ * batches commit; 2. the transport finishes its deliveries; 3. best-effort queues and observers
+ * finish their calls. Each side has `MESSAGING_SHUTDOWN_TIMEOUT_MS`: past it whatever still runs is
+ * abandoned (named in the log, its claims roll back). Then, regardless: the LISTEN connection,
+ * heartbeat and instance row go, and the guard comes off; `beforeApplicationShutdown` detaches
+ * the commit wake-ups, and the pool closes last (`MessagingConnections`). Nothing of messaging
+ * outlives `close()` but handler calls that never return.
  */
 @Injectable()
 export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown {
@@ -60,7 +80,9 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
     private readonly database: Database,
     private readonly registry: SubscriberRegistry,
     @Inject(TRANSPORT) private readonly transport: Transport,
-    private readonly publisher: IntegrationEventPublisher,
+    private readonly calls: CallRouter,
+    private readonly guard: DirectPublishGuard,
+    private readonly retention: OutboxRetention,
     private readonly relay: Relay,
     private readonly retryPoller: RetryPoller,
     private readonly pruner: InboxPruner,
@@ -80,6 +102,9 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
     await this.assertInboxes(definitions);
     // Refuses a MESSAGING_POOL_SIZE too small for what runs here before anything starts.
     await this.connections.dataSource();
+    // Refuses a plain @EventsHandler of an integration event; the observers' queues wait idle until the relay runs.
+    this.observers.start();
+    await this.calls.start();
     const durable = definitions
       .filter((definition) => definition.mode !== 'best-effort')
       .map(
@@ -96,9 +121,11 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
     this.bestEffort = definitions
       .filter((definition) => definition.mode === 'best-effort')
       .map((definition) => new BestEffortSubscriber(definition, this.metrics, this.config.bestEffortQueueCapacity));
-    this.publisher.install();
+    this.guard.install();
     // Before anything runs: a topology that would lose events refuses to start here.
     await this.topology.start({
+      // A transport of the app's own is compared by name: the in-process rules are not its rules.
+      ...(this.transport === this.inProcess || this.transport instanceof RedisStreamsTransport ? {} : { transport: this.transport.name }),
       relayEnabled: this.config.relayEnabled,
       modules: [...new Set(durable.map((subscriber) => subscriber.definition.module))],
       durable: durable.map((subscriber) => subscriber.subscriber),
@@ -114,7 +141,6 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
     for (const subscriber of [...durable, ...this.bestEffort]) this.transport.subscribe(subscriber);
     await this.transport.start();
     this.bestEffort.forEach((subscriber) => subscriber.start());
-    this.observers.start();
 
     const dataSource = this.database.dataSource;
     this.notifier = new NotifyCoalescer(
@@ -133,7 +159,8 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
         await this.listener.start();
       }
       this.unwatchTopology = this.topology.onChange((status) => this.applyTopology(status));
-      this.relay.start(this.registry.eventClasses());
+      this.relay.start();
+      this.retention.start();
     }
     this.retryPoller.start(durable);
     this.pruner.start(durable.map((subscriber) => subscriber.definition));
@@ -145,7 +172,9 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
 
   /** Stops claiming as early as possible in shutdown; the database is still open. */
   async onModuleDestroy(): Promise<void> {
-    this.stopped ??= this.drain();
+    // Side by side, as one budget: a command still running here may append events, which simply
+    // stay in the outbox for the next relay.
+    this.stopped ??= Promise.all([this.stopCalls(), this.drain()]).then(() => undefined);
     await this.stopped;
   }
 
@@ -159,6 +188,14 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
     }
   }
 
+  private async stopCalls(): Promise<void> {
+    try {
+      await this.calls.stop();
+    } catch (error) {
+      this.logger.warn(`remote calls did not stop cleanly: ${describeFailure(error).message}`);
+    }
+  }
+
   /** Pauses the relay while the topology would lose events, and resumes it once it would not. */
   private applyTopology(status: TopologyStatus): void {
     this.relayToggle = this.relayToggle.then(async () => {
@@ -168,7 +205,7 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
         await this.relay.stop();
       } else if (status.ok && !this.relay.isRunning) {
         this.logger.log('relay resumed: the topology is safe again');
-        this.relay.start(this.registry.eventClasses());
+        this.relay.start();
       }
     });
   }
@@ -183,7 +220,12 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
     };
     const stopping = (async () => {
       await this.relayToggle;
-      await Promise.all([step('relay loops', this.relay.stop()), step('retry poller', this.retryPoller.stop()), step('inbox pruner', this.pruner.stop())]);
+      await Promise.all([
+        step('relay loops', this.relay.stop()),
+        step('retry poller', this.retryPoller.stop()),
+        step('inbox pruner', this.pruner.stop()),
+        step('outbox retention', this.retention.stop()),
+      ]);
       await step(`${this.transport.name} transport`, this.transport.stop());
       await Promise.all([
         ...this.bestEffort.map((subscriber) => step(subscriber.subscriber, subscriber.stop())),
@@ -204,7 +246,7 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
     }
     // Whatever happened above: no connection, timer or row of ours outlives close().
     await Promise.all([this.listener?.stop(), within(this.topology.stop(), ABANDON_GRACE_MS)]);
-    this.publisher.uninstall();
+    this.guard.uninstall();
     if (outcome === 'done') this.logger.log('stopped: relay drained');
   }
 

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { CallDeadlineExceededError, currentCallDeadline, currentCorrelation, publicCalls, uuidv7, type PublicCall } from '@modulith/core';
@@ -24,7 +24,7 @@ const RECEIPT_PRUNE_INTERVAL_MS = 3_600_000;
  * hosted here that own public messages are served over the call transport, and announced there.
  */
 @Injectable()
-export class CallRouter implements OnApplicationBootstrap, OnModuleDestroy {
+export class CallRouter {
   private readonly logger = new Logger('Messaging:Calls');
   private started = false;
   private hosted = new Set<string>();
@@ -35,7 +35,7 @@ export class CallRouter implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly database: Database,
     @Inject(CALL_TRANSPORT) private readonly transport: CallTransport,
     @Inject(MESSAGING_CONFIG) private readonly config: MessagingConfig,
-    // Optional so that a missing CqrsModule.forRoot() is reported by MessagingRuntime, by name.
+    // Optional: an app without CqrsModule.forRoot() has no public calls to route.
     @Optional() private readonly queryBus?: QueryBus,
     @Optional() private readonly commandBus?: CommandBus,
   ) {}
@@ -45,7 +45,8 @@ export class CallRouter implements OnApplicationBootstrap, OnModuleDestroy {
     return [...this.hosted];
   }
 
-  async onApplicationBootstrap(): Promise<void> {
+  /** Binds forwarding handlers and starts serving (called by `MessagingRuntime`, first). */
+  async start(): Promise<void> {
     this.hosted = this.discoverHostedModules();
     const { queryBus, commandBus } = this;
     if (!queryBus || !commandBus) return;
@@ -78,8 +79,8 @@ export class CallRouter implements OnApplicationBootstrap, OnModuleDestroy {
     );
   }
 
-  /** Withdraws this process's presence first, then lets calls in flight finish within the shutdown budget. */
-  async onModuleDestroy(): Promise<void> {
+  /** Withdraws this process's presence first, then lets calls in flight finish within the shutdown budget (called by `MessagingRuntime`). */
+  async stop(): Promise<void> {
     clearInterval(this.pruner);
     if (this.started) await this.transport.stop(this.config.shutdownTimeoutMs);
     this.started = false;

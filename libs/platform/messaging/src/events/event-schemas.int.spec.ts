@@ -9,7 +9,7 @@ import { DeadLetters } from '../dead-letters/dead-letters';
 import { EventSchemaError } from '../messaging.errors';
 import { MessagingModule } from '../messaging.module';
 import { Outbox } from '../outbox/outbox';
-import { OutboxRetention } from '../relay/outbox-retention';
+import { OutboxRetention } from '../outbox/outbox-retention';
 import { OnIntegrationEvent, type BatchDeliveryContext, type DeliveryContext } from '../subscribers/on-integration-event.decorator';
 import { messagingTestConfig, waitFor } from '../testing';
 import { IntegrationEvent, type IntegrationEventClass } from './integration-event';

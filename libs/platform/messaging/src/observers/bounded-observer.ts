@@ -1,15 +1,13 @@
 import { Logger } from '@nestjs/common';
-import type { IEventHandler } from '@nestjs/cqrs';
-import { runWithCorrelation } from '@modulith/core';
-import { BoundedQueue } from '../backpressure/bounded-queue';
+import { BoundedQueue, runWithCorrelation } from '@modulith/core';
 import type { EventEnvelope } from '../events/event-envelope';
-import type { IntegrationEventClass } from '../events/integration-event';
+import type { IntegrationEvent, IntegrationEventClass } from '../events/integration-event';
 import { readEvent } from '../events/read-event';
 import type { MessagingMetrics } from '../metrics/messaging-metrics';
 import { describeFailure } from '../retries/failure';
 
 /**
- * One plain `@EventsHandler` observing one relayed integration event class. `offer` only
+ * One `@ObserveIntegrationEvent` method observing one relayed integration event class. `offer` only
  * enqueues (the relay never waits for an observer); a loop calls the handler once per event,
  * never more than `concurrency` calls at a time. When the handler falls behind by more than the
  * queue's capacity the oldest events are dropped and counted: a slow observer costs events,
@@ -26,7 +24,7 @@ export class BoundedObserver {
     /** `observer:<Class>` in metrics and logs. */
     readonly name: string,
     readonly eventClass: IntegrationEventClass,
-    private readonly handler: IEventHandler,
+    private readonly observe: (event: IntegrationEvent) => unknown,
     private readonly metrics: MessagingMetrics,
     capacity: number,
     private readonly concurrency: number,
@@ -83,7 +81,7 @@ export class BoundedObserver {
         throw new Error(`understands ${envelope.type} up to version ${this.eventClass.version}, got version ${envelope.version}`);
       }
       const { event } = readEvent(this.eventClass, envelope);
-      await runWithCorrelation({ correlationId: envelope.correlationId, causationId: envelope.id }, () => this.handler.handle(event));
+      await runWithCorrelation({ correlationId: envelope.correlationId, causationId: envelope.id }, () => this.observe(event));
       this.metrics.record({ kind: 'handled', subscriber: this.name, eventType: envelope.type, events: 1, durationMs: performance.now() - started });
     } catch (error) {
       this.metrics.record({ kind: 'failed', subscriber: this.name, eventType: envelope.type, attempt: 1 });

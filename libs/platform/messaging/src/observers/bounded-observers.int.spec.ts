@@ -1,8 +1,8 @@
 import { Inject, Injectable, Module, type INestApplicationContext } from '@nestjs/common';
-import { EventsHandler, type IEventHandler } from '@nestjs/cqrs';
 import { Client } from 'pg';
 import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
 import { MessagingMetrics } from '../metrics/messaging-metrics';
+import { ObserveIntegrationEvent } from './observe-integration-event.decorator';
 import { createFixtureApp } from '../test-support/fixture-app';
 import { payloads, ThingHappened } from '../test-support/fixture-events';
 import { messagingTestConfig, waitFor, waitForIdle } from '../testing';
@@ -25,10 +25,11 @@ class Gate {
   }
 }
 
-@EventsHandler(ThingHappened)
-class SlowObserver implements IEventHandler<ThingHappened> {
+@Injectable()
+class SlowObserver {
   constructor(@Inject(GATE) private readonly gate: Gate) {}
 
+  @ObserveIntegrationEvent(ThingHappened)
   async handle(): Promise<void> {
     this.gate.calls += 1;
     this.gate.inFlight += 1;
@@ -41,7 +42,7 @@ class SlowObserver implements IEventHandler<ThingHappened> {
 @Module({ providers: [{ provide: GATE, useValue: new Gate() }, SlowObserver], exports: [GATE] })
 class SlowObserverModule {}
 
-describe(`plain @EventsHandlers of relayed events are called through a bounded queue (${EVENTS} events, real PostgreSQL)`, () => {
+describe(`@ObserveIntegrationEvent observers of relayed events are called through a bounded queue (${EVENTS} events, real PostgreSQL)`, () => {
   let db: TestDatabase;
   let app: INestApplicationContext | undefined;
 

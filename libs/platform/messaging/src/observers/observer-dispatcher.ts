@@ -1,21 +1,22 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DiscoveryService } from '@nestjs/core';
-import type { IEventHandler } from '@nestjs/cqrs';
+import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import { ConfigurationError } from '@modulith/core';
 import type { EventEnvelope } from '../events/event-envelope';
 import { IntegrationEvent, type IntegrationEventClass } from '../events/integration-event';
 import { MESSAGING_CONFIG, type MessagingConfig } from '../messaging.config';
 import { MessagingMetrics } from '../metrics/messaging-metrics';
 import { BoundedObserver } from './bounded-observer';
+import { OBSERVATION_METADATA, OBSERVER_CLASS_METADATA } from './observe-integration-event.decorator';
 
 // @nestjs/cqrs keeps the classes an @EventsHandler handles under this key (not exported from its index).
 const EVENTS_HANDLER_METADATA = '__eventsHandler__';
 
 /**
- * Calls the plain `@EventsHandler`s of integration event classes with the events this process
- * relays, each through its own `BoundedObserver` (`OBSERVER_QUEUE_CAPACITY`,
- * `OBSERVER_CONCURRENCY`). Relayed events are not pushed into the CQRS EventBus's subject: its
- * `mergeMap` would start a call per event with no bound (20,000 events, 20,000 calls in flight).
- * Sagas therefore do not see relayed integration events; subscribe with `@OnIntegrationEvent`.
+ * Calls the `@ObserveIntegrationEvent` methods of this process with the events its relay hands
+ * on, each through its own `BoundedObserver` (`OBSERVER_QUEUE_CAPACITY`, `OBSERVER_CONCURRENCY`):
+ * the relay never waits for an observer. Relayed events never enter the CQRS EventBus, so a
+ * plain `@EventsHandler` of an integration event class would never be called: start-up refuses
+ * one, naming it.
  */
 @Injectable()
 export class ObserverDispatcher {
@@ -25,34 +26,32 @@ export class ObserverDispatcher {
 
   constructor(
     private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
     private readonly metrics: MessagingMetrics,
     @Inject(MESSAGING_CONFIG) private readonly config: MessagingConfig,
   ) {}
 
-  /** Finds the observers among the providers and starts their loops. */
+  /**
+   * Finds the observers among the providers and starts their loops. Throws `ConfigurationError`
+   * for a plain `@EventsHandler` of an integration event class.
+   */
   start(): void {
     if (this.observers.length > 0) return;
     for (const wrapper of this.discovery.getProviders()) {
       const metatype = wrapper.metatype as (new (...args: never[]) => unknown) | undefined;
-      const handled = metatype ? (Reflect.getMetadata(EVENTS_HANDLER_METADATA, metatype) as unknown[] | undefined) : undefined;
-      const classes = (handled ?? []).filter(isIntegrationEventClass);
-      if (classes.length === 0) continue;
+      if (!metatype) continue;
+      assertNoEventsHandler(metatype);
+      if (!Reflect.getMetadata(OBSERVER_CLASS_METADATA, metatype)) continue;
       if (!wrapper.isDependencyTreeStatic() || !wrapper.instance) {
-        this.logger.warn(`${metatype?.name}: request-scoped @EventsHandlers are not called with relayed integration events; use a singleton`);
+        this.logger.warn(`${metatype.name}: a request-scoped provider cannot observe integration events; use a singleton`);
         continue;
       }
-      for (const eventClass of classes) {
-        const observer = new BoundedObserver(
-          `observer:${metatype?.name}`,
-          eventClass,
-          wrapper.instance as IEventHandler,
-          this.metrics,
-          this.config.observerQueueCapacity,
-          this.config.observerConcurrency,
-        );
-        this.observers.push(observer);
-        this.byType.set(eventClass.type, [...(this.byType.get(eventClass.type) ?? []), observer]);
-        observer.start();
+      const instance = wrapper.instance as Record<string, (event: IntegrationEvent) => unknown>;
+      for (const method of this.scanner.getAllMethodNames(Object.getPrototypeOf(instance))) {
+        const eventClass = Reflect.getMetadata(OBSERVATION_METADATA, instance[method]) as IntegrationEventClass | undefined;
+        if (!eventClass) continue;
+        const { observerQueueCapacity: capacity, observerConcurrency: concurrency } = this.config;
+        this.add(new BoundedObserver(`observer:${metatype.name}`, eventClass, (event) => instance[method](event), this.metrics, capacity, concurrency));
       }
     }
   }
@@ -66,6 +65,12 @@ export class ObserverDispatcher {
   dispatch(envelopes: readonly EventEnvelope[]): void {
     if (this.byType.size === 0) return;
     for (const envelope of envelopes) for (const observer of this.byType.get(envelope.type) ?? []) observer.offer(envelope);
+  }
+
+  private add(observer: BoundedObserver): void {
+    this.observers.push(observer);
+    this.byType.set(observer.eventClass.type, [...(this.byType.get(observer.eventClass.type) ?? []), observer]);
+    observer.start();
   }
 
   /** Observers with a call still in progress. */
@@ -83,6 +88,14 @@ export class ObserverDispatcher {
   }
 }
 
-function isIntegrationEventClass(candidate: unknown): candidate is IntegrationEventClass {
-  return typeof candidate === 'function' && candidate.prototype instanceof IntegrationEvent;
+/** A plain CQRS handler of a relayed event would silently never run: refuse it, naming the fix. */
+function assertNoEventsHandler(metatype: new (...args: never[]) => unknown): void {
+  const handled = (Reflect.getMetadata(EVENTS_HANDLER_METADATA, metatype) as unknown[] | undefined) ?? [];
+  const integration = handled.find((candidate) => typeof candidate === 'function' && candidate.prototype instanceof IntegrationEvent) as IntegrationEventClass | undefined;
+  if (integration) {
+    throw new ConfigurationError(
+      `${metatype.name} is an @EventsHandler of the integration event ${integration.name}: relayed events do not go through the CQRS EventBus; use @ObserveIntegrationEvent(${integration.name}) on a method (or @OnIntegrationEvent for an effect that must happen)`,
+      { provider: metatype.name, eventType: integration.type },
+    );
+  }
 }

@@ -3,10 +3,11 @@ import { runWithCorrelation } from '@modulith/core';
 import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
 import { InboxPruner } from '../inbox/inbox-pruner';
 import { MessagingMetrics } from '../metrics/messaging-metrics';
-import { EventBus } from '@nestjs/cqrs';
-import { IntegrationEventPublisher } from '../transport/integration-event.publisher';
+import { Injectable, Module } from '@nestjs/common';
+import { EventsHandler } from '@nestjs/cqrs';
+import { ConfigurationError } from '@modulith/core';
 import { createFixtureApp } from '../test-support/fixture-app';
-import { FixtureControl, payloads } from '../test-support/fixture-events';
+import { FixtureControl, payloads, ThingHappened } from '../test-support/fixture-events';
 import type { Producer } from '../test-support/fixture-modules';
 import { messagingTestConfig, relayAll, waitFor, waitForIdle } from '../testing';
 
@@ -158,15 +159,28 @@ describe('Relay and subscribers (real PostgreSQL)', () => {
     await waitFor(async () => (await effects('beta')).length === 5, { message: 'the poll to find the events' });
   });
 
-  it('rides on the app’s one CQRS EventBus, and says so when there is none', async () => {
-    const { app, producer, control } = await start({ messaging: messagingTestConfig() });
-    expect(app.get(EventBus).publisher).toBeInstanceOf(IntegrationEventPublisher);
-    await producer.publish(payloads(1, 3));
-    await waitFor(() => control.observed.length === 3, { message: 'a plain @EventsHandler to observe the relayed events' });
+  it('relays straight to the transport and its observers: an app without a CQRS EventBus delivers and observes', async () => {
+    const { producer, control } = await start({ messaging: messagingTestConfig(), withoutCqrs: true });
+    const ids = await producer.publish(payloads(1, 3));
+    await waitFor(async () => (await effects('alpha')).length === 3 && (await effects('beta')).length === 3, { message: 'both subscribers to apply the events' });
+    expect((await effects('alpha')).map((row) => row.event_id)).toEqual([...ids].sort());
+    await waitFor(() => control.observed.length === 3, { message: 'the @ObserveIntegrationEvent observer to see the relayed events' });
     expect(control.observed).toEqual(['t1', 't2', 't3']);
-    await expect(start({ messaging: messagingTestConfig(), withoutCqrs: true, logger: false })).rejects.toThrow(
-      'MessagingModule needs the CQRS EventBus: import CqrsModule.forRoot() once, in the composition root',
-    );
+  });
+
+  it('refuses to start with a plain @EventsHandler of an integration event (it would never be called), naming it', async () => {
+    @Injectable()
+    @EventsHandler(ThingHappened)
+    class PlainThingHandler {
+      handle(): void {
+        // never called: relayed events do not go through the EventBus
+      }
+    }
+    @Module({ providers: [PlainThingHandler] })
+    class PlainHandlerModule {}
+    const starting = start({ messaging: messagingTestConfig(), imports: [PlainHandlerModule], logger: false });
+    await expect(starting).rejects.toThrow(ConfigurationError);
+    await expect(starting).rejects.toThrow('PlainThingHandler is an @EventsHandler of the integration event ThingHappened');
   });
 
   it('hands each subscriber only the event types it subscribed to, and still empties the outbox', async () => {

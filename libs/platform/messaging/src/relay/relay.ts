@@ -2,19 +2,16 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { PoolClient } from 'pg';
 import type { QueryRunner } from 'typeorm';
 import type { EventEnvelope } from '../events/event-envelope';
-import type { IntegrationEventClass } from '../events/integration-event';
 import { MESSAGING_CONFIG, type MessagingConfig } from '../messaging.config';
 import { MessagingMetrics } from '../metrics/messaging-metrics';
 import { retryDelayMs } from '../retries/backoff';
 import { describeFailure } from '../retries/failure';
-import { IntegrationEventPublisher } from '../transport/integration-event.publisher';
 import { MessagingConnections } from '../sql/messaging-connections';
 import { releaseRunner } from '../sql/release-runner';
-import { relayedEvent } from '../transport/relayed-events';
 import { TRANSPORT, type Transport } from '../transport/transport';
 import { traceRelay, type RelayTrace } from '../tracing/message-tracing';
 import { ObserverDispatcher } from '../observers/observer-dispatcher';
-import { OutboxRetention } from './outbox-retention';
+import { OutboxRetention } from '../outbox/outbox-retention';
 import { Wakeup } from './wakeup';
 
 const COLUMNS = 'id, type, version, occurred_at, source, correlation_id, causation_id, traceparent, tracestate, payload, ordering_key, key_seq';
@@ -158,7 +155,6 @@ export class Relay {
   private readonly stopping = new Wakeup();
   private workers: Promise<void>[] = [];
   private running = false;
-  private eventClasses = new Map<string, IntegrationEventClass>();
   // Batches go to best-effort subscribers in claim order, whichever claim loop finishes first.
   private dispatchTurn: Promise<void> = Promise.resolve();
   // The claim in flight in this process (claims here run one at a time).
@@ -166,8 +162,8 @@ export class Relay {
 
   constructor(
     private readonly connections: MessagingConnections,
-    private readonly publisher: IntegrationEventPublisher,
     private readonly metrics: MessagingMetrics,
+    // Only whether it is on (the claim then keeps what it deletes); MessagingRuntime runs its pruning.
     private readonly retention: OutboxRetention,
     private readonly observers: ObserverDispatcher,
     @Inject(TRANSPORT) private readonly transport: Transport,
@@ -178,13 +174,11 @@ export class Relay {
     return this.running;
   }
 
-  /** Starts the claim loops; `eventClasses` rebuild relayed events for the CQRS bus. */
-  start(eventClasses: Map<string, IntegrationEventClass>): void {
+  /** Starts the claim loops. */
+  start(): void {
     if (this.running) return;
-    this.eventClasses = eventClasses;
     this.running = true;
     this.workers = Array.from({ length: this.config.relayConcurrency }, () => this.work());
-    this.retention.start();
   }
 
   /** Asks the relay to look at the outbox now. */
@@ -197,7 +191,7 @@ export class Relay {
     this.running = false;
     this.wakeup.signal();
     this.stopping.signal();
-    await Promise.all([...this.workers, this.retention.stop()]);
+    await Promise.all(this.workers);
     this.workers = [];
   }
 
@@ -350,8 +344,10 @@ export class Relay {
     for (const entry of counts) this.metrics.record({ kind: 'published', ...entry });
   }
 
-  private publish(envelopes: EventEnvelope[]): Promise<void> {
-    return this.publisher.relay(envelopes.map((envelope) => relayedEvent(envelope, this.eventClasses.get(envelope.type))));
+  /** Hands a batch to the transport, then (never waiting for them) to this process's observers. */
+  private async publish(envelopes: EventEnvelope[]): Promise<void> {
+    await this.transport.publish(envelopes);
+    this.observers.dispatch(envelopes);
   }
 
   private async work(): Promise<void> {

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { BoundedQueue } from '../backpressure/bounded-queue';
+import { BoundedQueue } from '@modulith/core';
 import type { EventEnvelope } from '../events/event-envelope';
 import type { MessagingMetrics } from '../metrics/messaging-metrics';
 import { describeFailure } from '../retries/failure';

@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { ConfigurationError } from '@modulith/core';
 import { eventCodec } from '../events/event-schema';
-import type { IntegrationEventClass } from '../events/integration-event';
 import { MessagingModuleRegistration } from './messaging-module-registration';
 import { SUBSCRIBER_CLASS_METADATA, SUBSCRIPTION_METADATA, type SubscriptionMetadata } from './on-integration-event.decorator';
 import type { SubscriberDefinition } from './subscriber-definition';
@@ -23,11 +22,6 @@ export class SubscriberRegistry {
   get definitions(): readonly SubscriberDefinition[] {
     this.found ??= this.discover();
     return this.found;
-  }
-
-  /** Event classes known in this process, by type: what relayed events are rebuilt as. */
-  eventClasses(): Map<string, IntegrationEventClass> {
-    return new Map(this.definitions.map((definition) => [definition.eventClass.type, definition.eventClass]));
   }
 
   private discover(): SubscriberDefinition[] {

@@ -6,6 +6,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DatabaseModule, type DatabaseConfig } from '@modulith/database';
 import type { MessagingConfig } from '../messaging.config';
 import { MessagingModule } from '../messaging.module';
+import type { Transport } from '../transport/transport';
 import { CONTROL, FixtureControl } from './fixture-events';
 import { AlphaSubscriber, BetaSubscriber, consumerModule, Producer, ProducerModule, ThingObserver } from './fixture-modules';
 
@@ -14,6 +15,8 @@ export interface FixtureAppOptions {
   messaging?: Partial<MessagingConfig>;
   /** The platform as the app registers it, instead of `MessagingModule.forRoot(messaging)` (e.g. `forRootAsync`). */
   messagingModule?: DynamicModule;
+  /** An event transport of the test's own, for `MessagingModule.forRoot({ transport })`. */
+  transport?: Transport;
   /** Which subscribing modules this app hosts (default both). */
   consumers?: ('alpha' | 'beta')[];
   control?: FixtureControl;
@@ -36,7 +39,7 @@ export async function createFixtureApp(options: FixtureAppOptions): Promise<{ ap
     imports: [
       DatabaseModule.forRoot(options.database),
       ...(options.withoutCqrs ? [] : [CqrsModule.forRoot()]),
-      options.messagingModule ?? MessagingModule.forRoot(options.messaging),
+      options.messagingModule ?? MessagingModule.forRoot({ ...options.messaging, transport: options.transport }),
       ProducerModule,
       ...(consumers.includes('alpha') ? [consumerModule('alpha', AlphaSubscriber)] : []),
       ...(consumers.includes('beta') ? [consumerModule('beta', BetaSubscriber)] : []),

@@ -34,7 +34,7 @@ export class FixtureControl {
   /** Extra time each beta batch takes, to catch it in flight. */
   betaDelayMs = 0;
   readonly bestEffortSeen: number[] = [];
-  /** Labels seen by a plain CQRS @EventsHandler. */
+  /** Labels seen by an @ObserveIntegrationEvent observer. */
   readonly observed: string[] = [];
   bestEffortDelayMs = 0;
 

@@ -2,12 +2,12 @@
 // integration tests. The subscribers write effect rows without unique constraints, so a double
 // delivery would show up as a duplicate row rather than as an error.
 import { Inject, Injectable, Module, type DynamicModule } from '@nestjs/common';
-import { EventsHandler, type IEventHandler } from '@nestjs/cqrs';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { currentCorrelation } from '@modulith/core';
 import { Database, defineModule, type MigrationClass } from '@modulith/database';
 import type { EnvelopeOrigin } from '../events/event-envelope';
 import { MessagingModule } from '../messaging.module';
+import { ObserveIntegrationEvent } from '../observers/observe-integration-event.decorator';
 import { Outbox } from '../outbox/outbox';
 import {
   OnIntegrationEvent,
@@ -156,12 +156,13 @@ export class BetaSubscriber {
   }
 }
 
-/** A plain CQRS event handler: sees relayed events after the durable subscribers took them. */
-@EventsHandler(ThingHappened)
-export class ThingObserver implements IEventHandler<ThingHappened> {
+/** An observer: sees relayed events after the transport took them, best effort. */
+@Injectable()
+export class ThingObserver {
   constructor(@Inject(CONTROL) private readonly control: FixtureControl) {}
 
-  handle(event: ThingHappened): void {
+  @ObserveIntegrationEvent(ThingHappened)
+  see(event: ThingHappened): void {
     this.control.observed.push(event.payload.label);
   }
 }

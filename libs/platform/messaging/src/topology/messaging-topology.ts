@@ -23,7 +23,11 @@ export interface TopologyStatus {
 }
 
 /** What this process hosts; `MessagingRuntime` describes it once its subscribers are known. */
-export type LocalInstance = Pick<InstanceView, 'relayEnabled' | 'modules' | 'durable' | 'bestEffort'> & { eventTypes: readonly string[] };
+export type LocalInstance = Pick<InstanceView, 'relayEnabled' | 'modules' | 'durable' | 'bestEffort'> & {
+  eventTypes: readonly string[];
+  /** The name of a transport the app passed to `forRoot({ transport })`; else `EVENT_TRANSPORT`'s kind is used. */
+  transport?: string;
+};
 
 interface InstanceRow {
   id: string;
@@ -74,7 +78,8 @@ export class MessagingTopology {
    */
   async start(local: LocalInstance): Promise<void> {
     if (!this.config.registerInstance) return;
-    const self: InstanceView = { id: randomUUID(), host: hostname(), pid: process.pid, transport: this.config.eventTransport, ...local };
+    const { transport = this.config.eventTransport, ...hosted } = local;
+    const self: InstanceView = { id: randomUUID(), host: hostname(), pid: process.pid, transport, ...hosted };
     this.eventTypes = local.eventTypes;
     const deadline = Date.now() + this.config.instanceExpiryMs + this.config.heartbeatIntervalMs;
     for (;;) {

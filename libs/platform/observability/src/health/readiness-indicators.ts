@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DiscoveryService, ModuleRef } from '@nestjs/core';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { appliedMigrations, Database } from '@modulith/database';
-import { MessagingTopology } from '@modulith/messaging';
+import { MessagingTopology } from '@modulith/messaging/operator';
 import { transportLosses } from './transport-losses';
 import { findTransport, isBrokerTransport } from './transport-probe';
 

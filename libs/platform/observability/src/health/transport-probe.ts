@@ -1,5 +1,5 @@
 import type { ModuleRef } from '@nestjs/core';
-import { TRANSPORT, type Transport } from '@modulith/messaging';
+import { TRANSPORT, type Transport } from '@modulith/messaging/transport';
 
 /**
  * What a broker transport may offer to operators, beyond the `Transport` contract. A Redis

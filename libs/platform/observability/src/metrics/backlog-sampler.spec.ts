@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { MessagingBacklog, MessagingMetrics } from '@modulith/messaging';
+import type { MessagingBacklog, MessagingMetrics } from '@modulith/messaging/operator';
 import { BacklogSampler } from './backlog-sampler';
 
 const EMPTY: MessagingBacklog = { outboxPending: 0, oldestPendingAgeMs: null, retriesPending: 0, deadLetters: 0, heldEvents: 0, heldKeys: 0, logPending: 0 };

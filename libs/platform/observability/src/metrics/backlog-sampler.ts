@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { MessagingMetrics, type MessagingBacklog } from '@modulith/messaging';
+import { MessagingMetrics, type MessagingBacklog } from '@modulith/messaging/operator';
 import { findTransport, isBrokerTransport } from '../health/transport-probe';
 
 export const BACKLOG_SAMPLER_OPTIONS = Symbol('BACKLOG_SAMPLER_OPTIONS');

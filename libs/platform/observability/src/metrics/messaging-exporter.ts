@@ -1,6 +1,6 @@
 import { Injectable, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { MessagingMetrics, type MessagingSample } from '@modulith/messaging';
+import { MessagingMetrics, type MessagingSample } from '@modulith/messaging/operator';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { transportLosses, type TransportLosses } from '../health/transport-losses';
 import { findTransport } from '../health/transport-probe';

@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
 import type { MessagingConfig } from '../../messaging.config';
 import { MessagingMetrics } from '../../metrics/messaging-metrics';
-import { OutboxRetention } from '../../relay/outbox-retention';
+import { OutboxRetention } from '../../outbox/outbox-retention';
 import { createFixtureApp } from '../../test-support/fixture-app';
 import { FixtureControl, payloads, ThingHappened } from '../../test-support/fixture-events';
 import { messagingTestConfig, waitFor, waitForIdle } from '../../testing';

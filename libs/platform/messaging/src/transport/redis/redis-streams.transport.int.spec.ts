@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
 import type { MessagingConfig } from '../../messaging.config';
 import { MessagingMetrics } from '../../metrics/messaging-metrics';
-import { OutboxRetention } from '../../relay/outbox-retention';
+import { OutboxRetention } from '../../outbox/outbox-retention';
 import { createFixtureApp } from '../../test-support/fixture-app';
 import { FixtureControl, payloads, ThingHappened } from '../../test-support/fixture-events';
 import { messagingTestConfig, waitFor, waitForIdle } from '../../testing';
@@ -90,7 +90,7 @@ describe('Redis Streams transport (real Redis and PostgreSQL)', () => {
     await waitFor(() => one.control.bestEffortSeen.length === 400 && two.control.bestEffortSeen.length === 400, { message: 'broadcast to both' });
     expect(one.control.bestEffortSeen).toEqual(all);
     expect(two.control.bestEffortSeen).toEqual(all);
-    // Plain @EventsHandlers see relayed events in the relaying process, as with the in-process transport.
+    // Observers see relayed events in the relaying process, as with the in-process transport.
     expect(one.control.observed.length + two.control.observed.length).toBe(400);
   }, 60_000);
 

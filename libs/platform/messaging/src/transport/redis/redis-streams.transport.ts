@@ -56,8 +56,8 @@ const OVER_CAP_WARN_EVERY_MS = 60_000;
 const MAX_TRIM_PER_PUBLISH = 100_000;
 
 /**
- * Redis Streams behind the `Transport` interface. `publish` (the relay, through the CQRS
- * EventBus publisher hook) appends each envelope to the stream of its type in one pipeline and
+ * Redis Streams behind the `Transport` interface. `publish` (called by the relay inside its
+ * claim) appends each envelope to the stream of its type in one pipeline and
  * resolves only when Redis acknowledged every `XADD`, so the relay deletes outbox rows that are
  * in Redis, and keeps them (rolls back) when Redis is away. Subscribers hosted here are fed by
  * consumer loops: a durable subscriber through its module's consumer group (replicas compete,

@@ -4,7 +4,7 @@ import { Database } from '@modulith/database';
 import { MESSAGING_CONFIG, type MessagingConfig } from '../messaging.config';
 import { describeFailure } from '../retries/failure';
 import { queryRows } from '../sql/query-rows';
-import { OUTBOX_CHANNEL } from './notify-coalescer';
+import { OUTBOX_CHANNEL } from '../relay/notify-coalescer';
 
 const CHUNK = 10_000;
 const HOUR_MS = 3_600_000;
