@@ -1,6 +1,7 @@
 import { ConfigurationError, envChoice, envInt, envList, envString } from '@modulith/core';
-import { databaseConfigFromEnv, type DatabaseConfig } from '@modulith/database';
+import type { DatabaseOptions } from '@modulith/database';
 import { httpOptionsFromEnv, type HttpOptions } from '@modulith/http';
+import { databaseOptionsFromEnv } from './database.config';
 
 export type LogFormat = 'json' | 'pretty';
 export type LogLevel = 'error' | 'warn' | 'log' | 'debug' | 'verbose';
@@ -22,7 +23,7 @@ export interface AppConfig {
   adminToken?: string;
   logLevel: LogLevel;
   logFormat: LogFormat;
-  database: DatabaseConfig;
+  database: DatabaseOptions;
   http: HttpOptions;
 }
 
@@ -37,7 +38,7 @@ export function appConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfi
     adminToken: envString(env, 'ADMIN_TOKEN'),
     logLevel: envChoice(env, 'LOG_LEVEL', ['error', 'warn', 'log', 'debug', 'verbose'] as const, 'log'),
     logFormat: envChoice(env, 'LOG_FORMAT', ['json', 'pretty'] as const, process.stdout.isTTY ? 'pretty' : 'json'),
-    database: databaseConfigFromEnv(env),
+    database: databaseOptionsFromEnv(env),
     http: httpOptionsFromEnv(env),
   };
 }

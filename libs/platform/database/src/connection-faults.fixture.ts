@@ -2,10 +2,12 @@
 // the app builds it, holding connections in every state a terminated backend can find them in.
 // Run with: node -r <messaging>/test-support/ts-register.cjs connection-faults.fixture.ts, over IPC.
 // It installs no 'uncaughtException' handler: an unhandled 'error' event must end it, visibly.
-import type { DiscoveryService } from '@nestjs/core';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import type { Pool, PoolClient } from 'pg';
 import type { QueryRunner } from 'typeorm';
 import { Database } from './database';
+import { DatabaseModule } from './database.module';
 
 export type FixtureCommand = 'hold' | 'query' | 'release' | 'stats';
 export interface FixtureReply {
@@ -17,9 +19,10 @@ export interface FixtureReply {
 async function main(): Promise<void> {
   const url = process.env['FAULTS_DATABASE_URL'];
   if (!url) throw new Error('FAULTS_DATABASE_URL is required');
-  const noModules = { getProviders: () => [] } as unknown as DiscoveryService;
-  const database = new Database({ url, poolSize: 6, dataDir: '', embeddedPort: 0, migrateOnStart: false, acquireTimeoutMs: 20_000 }, noModules);
-  await database.onModuleInit();
+  @Module({ imports: [DatabaseModule.forRoot({ url, poolSize: 6, migrateOnStart: false, acquireTimeoutMs: 20_000 })] })
+  class FixtureModule {}
+  const app = await NestFactory.createApplicationContext(FixtureModule, { logger: ['error', 'warn'] });
+  const database = app.get(Database);
   const pool = (database.dataSource.driver as unknown as { master: Pool }).master;
   const runners: QueryRunner[] = [];
   let raw: PoolClient | undefined;
@@ -60,7 +63,7 @@ async function main(): Promise<void> {
       (error: Error) => process.send?.({ ok: false, error: error.message }),
     );
   });
-  process.on('disconnect', () => void database.onApplicationShutdown().finally(() => process.exit(0)));
+  process.on('disconnect', () => void app.close().finally(() => process.exit(0)));
   process.send?.({ ok: true });
 }
 

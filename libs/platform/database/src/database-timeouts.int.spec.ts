@@ -1,8 +1,10 @@
-import type { DiscoveryService } from '@nestjs/core';
+import type { INestApplicationContext } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
 import { Client } from 'pg';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { Database } from './database';
-import type { DatabaseConfig } from './database.config';
+import { DatabaseModule } from './database.module';
+import type { DatabaseOptions } from './database.options';
 import { runMigrations } from './migration-runner';
 import { defineModuleSchema } from './module-schema';
 import { createTestDatabase, type TestDatabase } from './testing';
@@ -18,20 +20,18 @@ class SlowMigration0001 implements MigrationInterface {
   }
 }
 
-const noModules = { getProviders: () => [] } as unknown as DiscoveryService;
 const codeOf = (error: unknown) => (error as { code?: string; driverError?: { code?: string } }).code ?? (error as { driverError?: { code?: string } }).driverError?.code;
 
 describe('every wait on the shared pool is bounded', () => {
   let database: TestDatabase;
   let admin: Client;
-  const opened: Database[] = [];
+  const opened: INestApplicationContext[] = [];
   const runners: QueryRunner[] = [];
 
-  async function open(overrides: Partial<DatabaseConfig>): Promise<Database> {
-    const db = new Database({ ...database.config, migrateOnStart: false, ...overrides }, noModules);
-    opened.push(db);
-    await db.onModuleInit();
-    return db;
+  async function open(overrides: DatabaseOptions): Promise<Database> {
+    const moduleRef = await Test.createTestingModule({ imports: [DatabaseModule.forRoot({ url: database.url, migrateOnStart: false, ...overrides })] }).compile();
+    opened.push(await moduleRef.init());
+    return moduleRef.get(Database);
   }
 
   async function checkOut(db: Database): Promise<QueryRunner> {
@@ -51,7 +51,7 @@ describe('every wait on the shared pool is bounded', () => {
   afterEach(async () => {
     await admin.query('ROLLBACK').catch(() => undefined);
     for (const runner of runners.splice(0)) await runner.release().catch(() => undefined);
-    for (const db of opened.splice(0)) await db.onApplicationShutdown();
+    for (const app of opened.splice(0)) await app.close();
   });
 
   afterAll(async () => {

@@ -1,6 +1,8 @@
-import { Module } from '@nestjs/common';
+import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Column, DataSource, Entity, PrimaryColumn, Repository, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { ConfigurationError } from '@modulith/core';
 import { Database } from './database';
 import { DatabaseModule } from './database.module';
 import { appliedMigrations, MigrationFailedError, runMigrations } from './migration-runner';
@@ -159,5 +161,80 @@ describe('Database (real PostgreSQL)', () => {
 
   it('refuses a schema name that is not a plain SQL identifier', () => {
     expect(() => defineModuleSchema({ module: 'x', schema: 'x"; DROP', entities: [], migrations: [] })).toThrow(/lower-case SQL identifier/);
+  });
+});
+
+@Entity({ schema: 'catalog', name: 'items' })
+class ItemEntity {
+  @PrimaryColumn('text')
+  sku!: string;
+
+  @Column('int')
+  stock!: number;
+}
+class CreateItems0001 implements MigrationInterface {
+  name = '0001-create-items';
+  async up(runner: QueryRunner) {
+    await runner.query('CREATE TABLE items (sku text PRIMARY KEY, stock int NOT NULL)');
+  }
+  async down(): Promise<void> {
+    // forward-only in this test
+  }
+}
+const catalog = defineModuleSchema({ module: 'catalog', schema: 'catalog', entities: [ItemEntity], migrations: [CreateItems0001] });
+
+@Injectable()
+class Items {
+  constructor(@InjectRepository(ItemEntity) readonly repository: Repository<ItemEntity>) {}
+}
+@Module({ imports: [DatabaseModule.forModule(catalog)], providers: [Items] })
+class CatalogModule {}
+
+const SETTINGS = Symbol('SETTINGS');
+interface Settings {
+  databaseUrl: string;
+}
+
+describe('DatabaseModule.forRootAsync (real PostgreSQL)', () => {
+  let testDb: TestDatabase;
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase('database_async');
+  });
+
+  afterAll(async () => {
+    await testDb?.drop();
+  });
+
+  it('builds the one DataSource from options a factory makes of an injected provider, and closes it on shutdown', async () => {
+    @Module({ providers: [{ provide: SETTINGS, useValue: { databaseUrl: testDb.url } satisfies Settings }], exports: [SETTINGS] })
+    class SettingsModule {}
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        DatabaseModule.forRootAsync({
+          imports: [SettingsModule],
+          inject: [SETTINGS],
+          useFactory: (settings: Settings) => ({ url: settings.databaseUrl, poolSize: 3, statementTimeoutMs: 1234 }),
+        }),
+        CatalogModule,
+      ],
+    }).compile();
+    const app = await moduleRef.init();
+    const database = app.get(Database);
+    expect(database.dataSource).toBe(app.get(DataSource));
+    expect((database.dataSource.options as { extra: { max: number } }).extra.max).toBe(3);
+    expect(await database.dataSource.query('SHOW statement_timeout')).toEqual([{ statement_timeout: '1234ms' }]);
+    expect(await appliedMigrations(database.dataSource, 'catalog')).toEqual(['0001-create-items']);
+    const items = app.get(Items).repository;
+    await items.insert({ sku: 'a', stock: 3 });
+    expect(await items.findOneBy({ sku: 'a' })).toEqual({ sku: 'a', stock: 3 });
+    await app.close();
+    expect(app.get(DataSource).isInitialized).toBe(false);
+  });
+
+  it('refuses an option out of range at start-up, naming it', async () => {
+    const compiling = Test.createTestingModule({ imports: [DatabaseModule.forRoot({ url: testDb.url, poolSize: 0 })] }).compile();
+    await expect(compiling).rejects.toBeInstanceOf(ConfigurationError);
+    await expect(Test.createTestingModule({ imports: [DatabaseModule.forRoot({ url: testDb.url, lockTimeoutMs: -1 })] }).compile()).rejects.toThrow(/lockTimeoutMs/);
   });
 });

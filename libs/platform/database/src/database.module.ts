@@ -1,30 +1,92 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { Database, DATABASE_CONFIG } from './database';
-import { databaseConfigFromEnv, type DatabaseConfig } from './database.config';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { Database, DATABASE_SETTINGS, type DatabaseSettings } from './database';
+import {
+  isExistingDataSource,
+  resolveDatabaseOptions,
+  type DatabaseAsyncOptions,
+  type DatabaseOptions,
+  type ExistingDataSourceOptions,
+  type ResolvedDatabaseOptions,
+} from './database.options';
 import { ModuleSchemaRegistration, type ModuleSchema } from './module-schema';
+import { DATABASE_OPTIONS, EmbeddedDatabase, ownDataSourceOptions } from './own-data-source';
 
+/**
+ * The database platform. Import `forRoot` (or `forRootAsync`) once in the composition root, and
+ * `forModule` once per module that owns a schema. The one `DataSource` is `@nestjs/typeorm`'s
+ * default one, so `@InjectDataSource()`, `@InjectEntityManager()` and `@InjectRepository(Entity)`
+ * work as in any Nest app.
+ */
 @Global()
 @Module({})
 export class DatabaseModule {
-  /** The shared pool, once, in the composition root. Config defaults to the environment. */
-  static forRoot(config: DatabaseConfig = databaseConfigFromEnv()): DynamicModule {
+  /**
+   * With `DatabaseOptions` (all optional; see their defaults): builds the one `DataSource` through
+   * `TypeOrmModule.forRootAsync`, starting the embedded server when no `url` is given. With
+   * `{ useExistingDataSource: true }`: uses the default `DataSource` the host application made
+   * with `TypeOrmModule.forRoot(...)`, and leaves closing it to the host.
+   *
+   * @throws ConfigurationError (at start-up) naming the option, for a value out of range.
+   */
+  static forRoot(options: DatabaseOptions | ExistingDataSourceOptions = {}): DynamicModule {
+    if (!isExistingDataSource(options)) return DatabaseModule.forRootAsync({ useFactory: () => options });
+    const settings: DatabaseSettings = { migrateOnStart: options.migrateOnStart ?? true, owned: false };
     return {
       module: DatabaseModule,
       imports: [DiscoveryModule],
-      providers: [{ provide: DATABASE_CONFIG, useValue: config }, Database],
+      providers: [{ provide: DATABASE_SETTINGS, useValue: settings }, Database],
       exports: [Database],
     };
   }
 
-  /** Declares the schema, entities and migrations a module owns. */
+  /** Like `forRoot(options)`, with the options made by `useFactory` from `inject`ed providers of `imports`. */
+  static forRootAsync(async: DatabaseAsyncOptions): DynamicModule {
+    // One holder of the options and the embedded server, shared by the DataSource's factory and `Database`.
+    const options: DynamicModule = {
+      module: DatabaseOptionsModule,
+      imports: async.imports ?? [],
+      providers: [
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+        { provide: DATABASE_OPTIONS, useFactory: async (...args: any[]) => resolveDatabaseOptions(await async.useFactory(...args)), inject: async.inject ?? [] },
+        EmbeddedDatabase,
+      ],
+      exports: [DATABASE_OPTIONS, EmbeddedDatabase],
+    };
+    return {
+      module: DatabaseModule,
+      imports: [
+        DiscoveryModule,
+        options,
+        TypeOrmModule.forRootAsync({ imports: [options], inject: [DATABASE_OPTIONS, EmbeddedDatabase], useFactory: ownDataSourceOptions }),
+      ],
+      providers: [
+        {
+          provide: DATABASE_SETTINGS,
+          useFactory: (resolved: ResolvedDatabaseOptions): DatabaseSettings => ({ migrateOnStart: resolved.migrateOnStart, owned: true }),
+          inject: [DATABASE_OPTIONS],
+        },
+        Database,
+      ],
+      exports: [Database],
+    };
+  }
+
+  /** Declares the schema, entities (`TypeOrmModule.forFeature`) and migrations a module owns. */
   static forModule(schema: ModuleSchema): DynamicModule {
     return {
       module: ModuleDatabaseModule,
+      imports: [TypeOrmModule.forFeature(schema.entities)],
       providers: [{ provide: `ModuleSchema:${schema.schema}`, useValue: new ModuleSchemaRegistration(schema) }],
+      exports: [TypeOrmModule],
     };
   }
 }
+
+/** Holder of the options and embedded server of `forRootAsync`. */
+@Module({})
+class DatabaseOptionsModule {}
 
 /** Holder for one module's schema registration; separate so forModule can be imported many times. */
 @Module({})

@@ -1,36 +1,44 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
+import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { DatabaseConfig } from './database.config';
-import { EmbeddedPostgresServer } from './embedded-postgres.server';
 import { runMigrations, type MigrationReport } from './migration-runner';
 import { ModuleSchemaRegistration, type ModuleSchema } from './module-schema';
-import { poolOptions, resolveDatabaseTimeouts, type DatabaseTimeouts } from './pool-options';
+import { EmbeddedDatabase } from './own-data-source';
+import { timeoutsOfPool, type DatabaseTimeouts, type PoolOptions } from './pool-options';
 import { takeTransactionHook } from './transaction-hook';
 
-export const DATABASE_CONFIG = Symbol('DATABASE_CONFIG');
+export const DATABASE_SETTINGS = Symbol('DATABASE_SETTINGS');
+
+/** What `Database` needs to know of how `DatabaseModule` was set up. */
+export interface DatabaseSettings {
+  migrateOnStart: boolean;
+  /** The platform built the `DataSource` (and maybe started the embedded server), so it closes them. */
+  owned: boolean;
+}
 
 /**
- * The one connection pool every module shares. On start it brings up the embedded server when
- * no `DATABASE_URL` is given, builds the `DataSource` from the entities of the modules loaded
- * in this process, and applies their migrations. It closes last, after every other module has
- * drained (it is global, so Nest shuts it down after the modules that import it).
+ * Per-module schemas and migrations and the transaction helper, on the one default `DataSource`
+ * of `@nestjs/typeorm` (built by `DatabaseModule.forRoot`, or the host application's own). On
+ * start it applies the migrations of the modules loaded in this process. When the platform
+ * built the `DataSource`, it closes it, then the embedded server, last, after every other module
+ * has drained (it is global, so Nest shuts it down after the modules that import it).
  */
 @Injectable()
 export class Database implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Database');
-  private server?: EmbeddedPostgresServer;
-  private source?: DataSource;
   private moduleSchemas: ModuleSchema[] = [];
   private reports: MigrationReport[] = [];
 
   constructor(
-    @Inject(DATABASE_CONFIG) private readonly config: DatabaseConfig,
+    @Inject(DATABASE_SETTINGS) private readonly settings: DatabaseSettings,
+    @InjectDataSource() private readonly source: DataSource,
     private readonly discovery: DiscoveryService,
+    @Optional() private readonly embedded?: EmbeddedDatabase,
   ) {}
 
   get dataSource(): DataSource {
-    if (!this.source?.isInitialized) throw new Error('the database is not initialised yet');
+    if (!this.source.isInitialized) throw new Error('the database is not initialised yet');
     return this.source;
   }
 
@@ -40,12 +48,12 @@ export class Database implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * The bounds every pooled connection starts with. A transaction that needs tighter (or
-   * looser) ones sets its own with `SET LOCAL`; another pool built from `dataSource.options.extra`
-   * inherits these and overrides what it must.
+   * The bounds every pooled connection starts with (0: none, as a host's own `DataSource` may
+   * have). A transaction that needs tighter (or looser) ones sets its own with `SET LOCAL`;
+   * another pool built from `dataSource.options.extra` inherits these and overrides what it must.
    */
   get timeouts(): DatabaseTimeouts {
-    return resolveDatabaseTimeouts(this.config);
+    return timeoutsOfPool((this.dataSource.options as { extra?: Partial<PoolOptions> }).extra);
   }
 
   /** Schemas of the modules loaded in this process. */
@@ -55,21 +63,11 @@ export class Database implements OnModuleInit, OnApplicationShutdown {
 
   async onModuleInit(): Promise<void> {
     this.moduleSchemas = this.discoverSchemas();
-    const url = this.config.url ?? (await this.startEmbeddedServer());
-    this.source = new DataSource({
-      type: 'postgres',
-      url,
-      entities: this.moduleSchemas.flatMap((schema) => schema.entities),
-      extra: poolOptions(this.config, (error) => this.logger.warn(`database connection lost (${error.message}); the pool opens a new one when needed`)),
-      // Each lost connection is already reported once, by its own client (see guarded-client.ts).
-      poolErrorHandler: () => undefined,
-      applicationName: 'modulith',
-      synchronize: false,
-      migrationsRun: false,
-    });
-    await this.source.initialize();
-    this.logger.log(`connected (pool of ${this.config.poolSize}, modules: ${this.moduleSchemas.map((s) => s.module).join(', ') || 'none'})`);
-    if (this.config.migrateOnStart) await this.migrate();
+    const modules = this.moduleSchemas.map((schema) => schema.module).join(', ') || 'none';
+    const pool = (this.dataSource.options as { extra?: { max?: number } }).extra?.max;
+    const source = this.settings.owned ? `connected (pool of ${pool})` : "using the application's DataSource";
+    this.logger.log(`${source}, modules: ${modules}`);
+    if (this.settings.migrateOnStart) await this.migrate();
   }
 
   async migrate(): Promise<MigrationReport[]> {
@@ -94,17 +92,10 @@ export class Database implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.source?.isInitialized) await this.source.destroy();
-    await this.server?.stop();
-  }
-
-  private async startEmbeddedServer(): Promise<string> {
-    this.server = new EmbeddedPostgresServer({
-      dataDir: this.config.dataDir,
-      port: this.config.embeddedPort,
-      log: (message) => this.logger.log(message),
-    });
-    return this.server.start();
+    if (!this.settings.owned) return; // the host application closes its own DataSource
+    // Before the server stops, whichever of this and @nestjs/typeorm's own hook runs first.
+    if (this.source.isInitialized) await this.source.destroy();
+    await this.embedded?.stop();
   }
 
   private discoverSchemas(): ModuleSchema[] {

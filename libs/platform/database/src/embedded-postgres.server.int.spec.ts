@@ -4,7 +4,10 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Test } from '@nestjs/testing';
 import { Client } from 'pg';
+import { Database } from './database';
+import { DatabaseModule } from './database.module';
 import { EmbeddedPostgresPortConflictError } from './embedded-postgres.errors';
 import { EmbeddedPostgresServer } from './embedded-postgres.server';
 import { TEST_SERVER_URL } from './testing';
@@ -81,6 +84,27 @@ describe('EmbeddedPostgresServer (real PostgreSQL binaries)', () => {
       expect(await query(url, 'SELECT count(*)::int AS n FROM kept')).toEqual([{ n: 1 }]);
     } finally {
       await second.stop();
+    }
+  }, 60_000);
+});
+
+describe('DatabaseModule.forRoot without a url', () => {
+  it('starts the embedded server in the DataSource factory, and stops it after the DataSource closes', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'modulith-embedded-module-'));
+    chmodSync(root, 0o755);
+    const port = await freePort();
+    try {
+      const moduleRef = await Test.createTestingModule({ imports: [DatabaseModule.forRoot({ dataDir: path.join(root, 'pg'), embeddedPort: port })] }).compile();
+      moduleRef.useLogger(['error']);
+      const app = await moduleRef.init();
+      const source = app.get(Database).dataSource;
+      expect(await source.query('SHOW port')).toEqual([{ port: String(port) }]);
+      expect(await source.query('SHOW data_directory')).toEqual([{ data_directory: path.join(root, 'pg') }]);
+      await app.close();
+      expect(source.isInitialized).toBe(false);
+      await expect(query(`postgres://postgres@127.0.0.1:${port}/postgres`, 'SELECT 1')).rejects.toThrow(/ECONNREFUSED/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   }, 60_000);
 });

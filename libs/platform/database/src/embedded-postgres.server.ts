@@ -17,6 +17,9 @@ export interface EmbeddedPostgresOptions {
 }
 
 const READY_TIMEOUT_MS = 30_000;
+// The server's processes get a fixed environment, not the app's: a C locale whatever the host's
+// (which may not be installed), and none of the app's settings or secrets.
+const SERVER_ENV = Object.freeze({ LC_ALL: 'C' });
 const STOP_TIMEOUT_MS = 30_000;
 const PROBE_TIMEOUT_MS = 2_000;
 
@@ -150,7 +153,7 @@ export class EmbeddedPostgresServer {
       execFileSync(
         binaries.initdb,
         [`--pgdata=${dataDir}`, '--auth=trust', '--username=postgres', '--encoding=UTF8', '--locale=C'],
-        { ...runAs, stdio: 'pipe', env: { ...process.env, LC_ALL: 'C' } },
+        { ...runAs, stdio: 'pipe', env: SERVER_ENV },
       );
     } catch (error) {
       const stderr = (error as { stderr?: Buffer }).stderr?.toString() ?? '';
@@ -165,7 +168,7 @@ export class EmbeddedPostgresServer {
       this.child = spawn(
         binaries.postgres,
         ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
-        { ...runAs, detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, LC_ALL: 'C' } },
+        { ...runAs, detached: true, stdio: ['ignore', logFd, logFd], env: SERVER_ENV },
       );
     } finally {
       closeSync(logFd);

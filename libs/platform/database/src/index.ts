@@ -1,13 +1,13 @@
 /**
- * @modulith/database — the shared PostgreSQL pool, the embedded server default, per-module
- * schemas and migrations, and transactions.
+ * @modulith/database — the one PostgreSQL `DataSource` (on @nestjs/typeorm; the embedded server
+ * by default, or the host application's own), per-module schemas and migrations, and transactions.
  */
 export { DatabaseModule } from './database.module';
 export { Database } from './database';
 export { withTransactionHook } from './transaction-hook';
 export type { TransactionHook } from './transaction-hook';
-export { databaseConfigFromEnv } from './database.config';
-export type { DatabaseConfig } from './database.config';
+export { DEFAULT_DATABASE_OPTIONS } from './database.options';
+export type { DatabaseOptions, ExistingDataSourceOptions, DatabaseAsyncOptions, DatabaseConfig } from './database.options';
 export { DEFAULT_DATABASE_TIMEOUTS, resolveDatabaseTimeouts } from './pool-options';
 export type { DatabaseTimeouts } from './pool-options';
 export { guardedClientClass } from './guarded-client';

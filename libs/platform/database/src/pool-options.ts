@@ -1,5 +1,4 @@
 import type { Client } from 'pg';
-import type { DatabaseConfig } from './database.config';
 import { guardedClientClass, type ConnectionLostListener } from './guarded-client';
 
 /** Every bound on a wait in the shared pool, in milliseconds; 0 means no bound. */
@@ -26,7 +25,7 @@ export const DEFAULT_DATABASE_TIMEOUTS: Readonly<DatabaseTimeouts> = Object.free
 });
 
 /** The bounds `config` asks for, each defaulted. */
-export function resolveDatabaseTimeouts(config: DatabaseConfig): DatabaseTimeouts {
+export function resolveDatabaseTimeouts(config: Partial<DatabaseTimeouts>): DatabaseTimeouts {
   return {
     acquireTimeoutMs: config.acquireTimeoutMs ?? DEFAULT_DATABASE_TIMEOUTS.acquireTimeoutMs,
     statementTimeoutMs: config.statementTimeoutMs ?? DEFAULT_DATABASE_TIMEOUTS.statementTimeoutMs,
@@ -54,7 +53,7 @@ export interface PoolOptions {
  * parameters of every connection (so a transaction can still lift one with `SET LOCAL`), TCP
  * keep-alive so a vanished peer is noticed, and a client class that never crashes the process.
  */
-export function poolOptions(config: DatabaseConfig, onLost: ConnectionLostListener): PoolOptions {
+export function poolOptions(config: { poolSize: number } & Partial<DatabaseTimeouts>, onLost: ConnectionLostListener): PoolOptions {
   const timeouts = resolveDatabaseTimeouts(config);
   return {
     max: config.poolSize,
@@ -66,5 +65,19 @@ export function poolOptions(config: DatabaseConfig, onLost: ConnectionLostListen
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
     Client: guardedClientClass(onLost),
+  };
+}
+
+/**
+ * The bounds a pool was given, read back from its pg settings (TypeORM's `extra`); what a pool
+ * built by someone else (a host application's `DataSource`) leaves unset is 0: no bound.
+ */
+export function timeoutsOfPool(extra: Partial<PoolOptions> | undefined): DatabaseTimeouts {
+  return {
+    acquireTimeoutMs: extra?.connectionTimeoutMillis ?? 0,
+    statementTimeoutMs: extra?.statement_timeout ?? 0,
+    lockTimeoutMs: extra?.lock_timeout ?? 0,
+    idleInTransactionTimeoutMs: extra?.idle_in_transaction_session_timeout ?? 0,
+    queryTimeoutMs: extra?.query_timeout ?? 0,
   };
 }

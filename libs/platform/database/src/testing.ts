@@ -3,7 +3,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import type { DatabaseConfig } from './database.config';
+import type { DatabaseConfig } from './database.options';
 
 /** The server tests run against: the local PostgreSQL unless TEST_DATABASE_URL says otherwise. */
 export const TEST_SERVER_URL = process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { ConfigurationError } from '@modulith/core';
-import { Database } from '@modulith/database';
+import { Database, DEFAULT_DATABASE_TIMEOUTS, guardedClientClass } from '@modulith/database';
 import { MESSAGING_CONFIG, type MessagingConfig } from '../messaging.config';
 import { SubscriberRegistry } from '../subscribers/subscriber-registry';
 
@@ -71,14 +71,22 @@ export class MessagingConnections implements OnApplicationShutdown {
 
   private async open(): Promise<DataSource> {
     const max = this.size();
-    const base = this.database.dataSource.options as DataSourceOptions & { applicationName?: string; extra?: object };
+    const base = this.database.dataSource.options as DataSourceOptions & { applicationName?: string; extra?: { connectionTimeoutMillis?: number } };
     const options = {
       ...base,
       applicationName: `${base.applicationName ?? 'modulith'}-messaging`,
       migrationsRun: false,
       synchronize: false,
+      // Each lost connection is reported once, by its own client.
+      poolErrorHandler: () => undefined,
       extra: {
+        // A host application's DataSource may set none of these: delivery still never waits
+        // unbounded for a connection, notices a vanished peer, and survives a lost one.
+        keepAlive: true,
+        keepAliveInitialDelayMillis: 10_000,
         ...base.extra,
+        connectionTimeoutMillis: base.extra?.connectionTimeoutMillis ?? DEFAULT_DATABASE_TIMEOUTS.acquireTimeoutMs,
+        Client: guardedClientClass((error) => this.logger.warn(`messaging connection lost (${error.message}); the pool opens a new one when needed`)),
         max,
         statement_timeout: this.config.handlerTimeoutMs,
         lock_timeout: this.config.lockTimeoutMs,

@@ -1,0 +1,175 @@
+// The platform inside an app that made its own DataSource with TypeOrmModule.forRoot (host, port,
+// user and database given one by one, not as a URL): migrations, repositories, the outbox and
+// exactly-once delivery to another module all run on that DataSource.
+import { Injectable, Module, type INestApplicationContext } from '@nestjs/common';
+import { CqrsModule } from '@nestjs/cqrs';
+import { Test } from '@nestjs/testing';
+import { InjectDataSource, InjectEntityManager, InjectRepository, TypeOrmModule } from '@nestjs/typeorm';
+import { Column, DataSource, Entity, EntityManager, PrimaryColumn, Repository, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { appliedMigrations, Database, DatabaseModule, defineModuleSchema } from '@modulith/database';
+import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { IntegrationEvent } from '../events/integration-event';
+import { inboxMigration } from '../inbox/inbox.migration';
+import { messagingTestConfig } from '../messaging-test-config';
+import { MessagingModule } from '../messaging.module';
+import { Outbox } from '../outbox/outbox';
+import { OnIntegrationEvent, type DeliveryContext } from '../subscribers/on-integration-event.decorator';
+
+class OrderPlaced extends IntegrationEvent<{ orderId: string }> {
+  static readonly type = 'host.order-placed';
+  static readonly version = 1;
+}
+
+@Entity({ schema: 'orders', name: 'orders' })
+class OrderEntity {
+  @PrimaryColumn('text')
+  id!: string;
+
+  @Column('int')
+  total!: number;
+}
+
+class CreateOrders0001 implements MigrationInterface {
+  readonly name = '0001-create-orders';
+  async up(runner: QueryRunner): Promise<void> {
+    await runner.query('CREATE TABLE orders (id text PRIMARY KEY, total int NOT NULL)');
+  }
+  async down(): Promise<void> {
+    // dropped with the test database
+  }
+}
+
+class CreateInvoices0001 implements MigrationInterface {
+  readonly name = '0001-create-invoices';
+  async up(runner: QueryRunner): Promise<void> {
+    // No unique key: a second delivery would show as a second row.
+    await runner.query('CREATE TABLE invoices (order_id text NOT NULL)');
+  }
+  async down(): Promise<void> {
+    // dropped with the test database
+  }
+}
+
+const ordersSchema = defineModuleSchema({ module: 'orders', schema: 'orders', entities: [OrderEntity], migrations: [CreateOrders0001] });
+const billingSchema = defineModuleSchema({ module: 'billing', schema: 'billing', entities: [], migrations: [inboxMigration('billing'), CreateInvoices0001] });
+
+@Injectable()
+class PlaceOrder {
+  constructor(
+    private readonly database: Database,
+    private readonly outbox: Outbox,
+    @InjectRepository(OrderEntity) readonly orders: Repository<OrderEntity>,
+    @InjectDataSource() readonly dataSource: DataSource,
+    @InjectEntityManager() readonly manager: EntityManager,
+  ) {}
+
+  place(id: string, total: number): Promise<void> {
+    return this.database.transaction(async (tx) => {
+      await tx.getRepository(OrderEntity).insert({ id, total });
+      await this.outbox.append(tx, [new OrderPlaced({ orderId: id })]);
+    });
+  }
+}
+
+@Module({
+  imports: [DatabaseModule.forModule(ordersSchema), MessagingModule.forModule({ module: 'orders', schema: 'orders' })],
+  providers: [PlaceOrder],
+})
+class OrdersModule {}
+
+@Injectable()
+class InvoiceOrders {
+  @OnIntegrationEvent(OrderPlaced)
+  async onPlaced(event: OrderPlaced, { manager }: DeliveryContext): Promise<void> {
+    await manager.query('INSERT INTO billing.invoices (order_id) VALUES ($1)', [event.payload.orderId]);
+  }
+}
+
+@Module({
+  imports: [DatabaseModule.forModule(billingSchema), MessagingModule.forModule({ module: 'billing', schema: 'billing' })],
+  providers: [InvoiceOrders],
+})
+class BillingModule {}
+
+const WAIT_MS = 10_000;
+
+async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('on a DataSource the host application made with TypeOrmModule.forRoot', () => {
+  let testDb: TestDatabase;
+  let app: INestApplicationContext;
+  let database: Database;
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase('host_data_source');
+    const url = new URL(testDb.url);
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        TypeOrmModule.forRoot({
+          type: 'postgres',
+          host: url.hostname,
+          port: Number(url.port || 5432),
+          username: decodeURIComponent(url.username),
+          password: decodeURIComponent(url.password) || undefined,
+          database: url.pathname.slice(1),
+          autoLoadEntities: true,
+          retryAttempts: 0,
+        }),
+        DatabaseModule.forRoot({ useExistingDataSource: true }),
+        CqrsModule.forRoot(),
+        // No polling to speak of and no LISTEN: only the wake-up on commit can deliver in time.
+        MessagingModule.forRoot(messagingTestConfig({ relayPollIntervalMs: 600_000, relayListen: false })),
+        OrdersModule,
+        BillingModule,
+      ],
+    }).compile();
+    moduleRef.useLogger(['error']);
+    app = await moduleRef.init();
+    database = app.get(Database);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await testDb?.drop();
+  });
+
+  it('uses the host’s DataSource and applies each module’s migrations into its own schema', async () => {
+    expect(database.dataSource).toBe(app.get(DataSource));
+    expect(await appliedMigrations(database.dataSource, 'orders')).toEqual(['0001-create-orders']);
+    expect(await appliedMigrations(database.dataSource, 'billing')).toEqual(['messaging-inbox-0001', '0001-create-invoices']);
+  });
+
+  it('gives modules the Nest injections: repository, data source, entity manager', async () => {
+    const service = app.get(PlaceOrder);
+    expect(service.dataSource).toBe(database.dataSource);
+    expect(service.manager).toBe(database.dataSource.manager);
+    await service.orders.insert({ id: 'direct', total: 5 });
+    expect(await service.orders.findOneBy({ id: 'direct' })).toEqual({ id: 'direct', total: 5 });
+  });
+
+  it('delivers an event appended in Database.transaction to a subscriber in another module, exactly once', async () => {
+    await app.get(PlaceOrder).place('o-1', 10);
+    const invoices = () => database.dataSource.query<{ order_id: string }[]>('SELECT order_id FROM billing.invoices');
+    expect(await eventually(invoices, (rows) => rows.length > 0)).toEqual([{ order_id: 'o-1' }]);
+    // Settled: the relay has nothing left, and nothing more arrives.
+    await eventually(
+      () => database.dataSource.query<{ n: number }[]>('SELECT count(*)::int AS n FROM messaging.outbox'),
+      ([row]) => row.n === 0,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await invoices()).toEqual([{ order_id: 'o-1' }]);
+    expect(await database.dataSource.query('SELECT count(*)::int AS n FROM billing.inbox')).toEqual([{ n: 1 }]);
+  });
+
+  it('leaves the host’s DataSource open when it shuts down: the host closes it', async () => {
+    await database.onApplicationShutdown();
+    expect(database.dataSource.isInitialized).toBe(true);
+  });
+});
