@@ -1,5 +1,7 @@
 import nx from '@nx/eslint-plugin';
 import jsoncParser from 'jsonc-eslint-parser';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /**
  * The allowed dependency graph (see ../shared/DESIGN.md, "Boundaries"). Each rule here is
@@ -12,6 +14,12 @@ const depConstraints = [
   { sourceTag: 'type:platform', onlyDependOnLibsWithTags: ['type:platform'] },
   { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:tool', 'type:platform'] },
 ];
+
+/** package.json of each published platform library (one that is not `"private": true`). */
+const platformRoot = join(import.meta.dirname, 'libs', 'platform');
+const publishedManifests = readdirSync(platformRoot)
+  .map((lib) => `libs/platform/${lib}/package.json`)
+  .filter((file) => existsSync(join(import.meta.dirname, file)) && JSON.parse(readFileSync(join(import.meta.dirname, file), 'utf8')).private !== true);
 
 /** Files of a platform library that its build does not ship (tests and their fixtures). */
 const platformTestOnlyFiles = [
@@ -66,7 +74,7 @@ export default [
   {
     // A published platform package declares every npm package its built code imports (peers
     // included); tools/architecture/package-manifests.spec.ts proves the rule fails.
-    files: ['libs/platform/*/package.json'],
+    files: publishedManifests,
     languageOptions: { parser: jsoncParser },
     rules: {
       '@nx/dependency-checks': [
