@@ -20,7 +20,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { CommandBus } from '@nestjs/cqrs';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { Database, DatabaseModule, defineModuleSchema } from '@modulith/database';
+import { Database, DatabaseModule, defineModule } from '@modulith/database';
 import { configureHttpApp, createHttpAdapter } from '@modulith/http';
 import { IngestTransfersCommand, TransferIngested, type TransferIngestedPayload } from '@modulith/ingestion/contracts';
 import {
@@ -28,7 +28,6 @@ import {
   MessagingModule,
   OnIntegrationEvent,
   TRANSPORT,
-  inboxMigration,
   type BatchDeliveryContext,
   type Transport,
   type TransportSubscription,
@@ -116,8 +115,7 @@ function effectModule(schema: 'fx_ledger' | 'fx_analytics', key: 'to' | 'currenc
 
   @Module({
     imports: [
-      DatabaseModule.forModule(defineModuleSchema({ module: schema, schema, entities: [], migrations: [inboxMigration(schema), CreateEffects] })),
-      MessagingModule.forModule({ module: schema, schema }),
+      MessagingModule.forModule(defineModule({ name: schema, schema, migrations: [CreateEffects] })),
     ],
     providers: [ApplyEffect],
   })

@@ -15,7 +15,7 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { Pool, type PoolClient } from 'pg';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { uuidv7 } from '@modulith/core';
-import { Database, DatabaseModule, defineModuleSchema } from '@modulith/database';
+import { Database, DatabaseModule, defineModule } from '@modulith/database';
 import { createTestDatabase } from '@modulith/database/testing';
 import {
   IntegrationEvent,
@@ -23,7 +23,6 @@ import {
   MessagingModule,
   OnIntegrationEvent,
   Outbox,
-  inboxMigration,
   type BatchDeliveryContext,
 } from '@modulith/messaging';
 
@@ -101,8 +100,7 @@ class BenchConsumer {
 
 @Module({
   imports: [
-    DatabaseModule.forModule(defineModuleSchema({ module: 'bench_producer', schema: 'bench_producer', entities: [], migrations: [] })),
-    MessagingModule.forModule({ module: 'bench_producer', schema: 'bench_producer' }),
+    MessagingModule.forModule(defineModule({ name: 'bench_producer', schema: 'bench_producer' })),
   ],
   providers: [BenchProducer],
 })
@@ -110,10 +108,7 @@ class ProducerModule {}
 
 @Module({
   imports: [
-    DatabaseModule.forModule(
-      defineModuleSchema({ module: 'bench_consumer', schema: 'bench_consumer', entities: [], migrations: [inboxMigration('bench_consumer'), CreateEffects] }),
-    ),
-    MessagingModule.forModule({ module: 'bench_consumer', schema: 'bench_consumer' }),
+    MessagingModule.forModule(defineModule({ name: 'bench_consumer', schema: 'bench_consumer', migrations: [CreateEffects] })),
   ],
   providers: [BenchConsumer],
 })

@@ -18,9 +18,9 @@ import { Redis } from 'ioredis';
 import { Pool } from 'pg';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { uuidv7 } from '@modulith/core';
-import { Database, DatabaseModule, defineModuleSchema } from '@modulith/database';
+import { Database, DatabaseModule, defineModule } from '@modulith/database';
 import { createTestDatabase } from '@modulith/database/testing';
-import { IntegrationEvent, MessagingModule, OnIntegrationEvent, Outbox, inboxMigration, type BatchDeliveryContext, type MessagingConfig } from '@modulith/messaging';
+import { IntegrationEvent, MessagingModule, OnIntegrationEvent, Outbox, type BatchDeliveryContext, type MessagingConfig } from '@modulith/messaging';
 import { deleteRedisKeys } from '@modulith/messaging/testing';
 
 const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 100_000);
@@ -144,8 +144,7 @@ class BenchConsumer {
 
 @Module({
   imports: [
-    DatabaseModule.forModule(defineModuleSchema({ module: 'bench_producer', schema: 'bench_producer', entities: [], migrations: [] })),
-    MessagingModule.forModule({ module: 'bench_producer', schema: 'bench_producer' }),
+    MessagingModule.forModule(defineModule({ name: 'bench_producer', schema: 'bench_producer' })),
   ],
   providers: [BenchProducer],
 })
@@ -153,10 +152,7 @@ class ProducerModule {}
 
 @Module({
   imports: [
-    DatabaseModule.forModule(
-      defineModuleSchema({ module: 'bench_consumer', schema: 'bench_consumer', entities: [], migrations: [inboxMigration('bench_consumer'), CreateEffects] }),
-    ),
-    MessagingModule.forModule({ module: 'bench_consumer', schema: 'bench_consumer' }),
+    MessagingModule.forModule(defineModule({ name: 'bench_consumer', schema: 'bench_consumer', migrations: [CreateEffects] })),
   ],
   providers: [BenchConsumer],
 })

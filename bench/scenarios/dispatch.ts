@@ -15,7 +15,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import IORedis from 'ioredis';
 import { configureHttpApp, createHttpAdapter, readObject } from '@modulith/http';
 import { GetTransferQuery, IngestTransfersCommand } from '@modulith/ingestion/contracts';
-import { MessagingModule } from '@modulith/messaging';
+import { defineModule, MessagingModule } from '@modulith/messaging';
 import { appConfigFromEnv } from '../../apps/api/src/app.config';
 import { AppModule } from '../../apps/api/src/app.module';
 import { sizes } from '../lib/config';
@@ -66,7 +66,7 @@ class DispatchController {
 }
 
 // Registered as a module of this process, so its public messages are served here (and sent here by the remote caller).
-@Module({ imports: [MessagingModule.forModule({ module: BENCH_MODULE, schema: BENCH_MODULE })], controllers: [DispatchController], providers: [GetQuoteHandler, RecordTickHandler] })
+@Module({ imports: [MessagingModule.forModule(defineModule({ name: BENCH_MODULE, schema: false }))], controllers: [DispatchController], providers: [GetQuoteHandler, RecordTickHandler] })
 class DispatchModule {}
 
 // ------------------------------------------------------------ measuring

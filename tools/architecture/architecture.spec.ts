@@ -48,7 +48,7 @@ describe('the real workspace', () => {
     expect(names).toEqual(expect.arrayContaining(['api', 'tools', 'ingestion', 'ingestion-contracts', 'ledger', 'analytics', 'platform-messaging']));
     const api = model.projects.find((project) => project.name === 'api') as ProjectInfo;
     expect(api.dependencies).toEqual(expect.arrayContaining(['ingestion', 'ledger', 'analytics']));
-    expect(model.files.some((file) => file.path === 'libs/ingestion/module/src/ingestion.schema.ts' && file.project === 'ingestion')).toBe(true);
+    expect(model.files.some((file) => file.path === 'libs/ingestion/module/src/ingestion.definition.ts' && file.project === 'ingestion')).toBe(true);
     expect(model.lintRules.map((rule) => rule.sourceTag).sort()).toEqual(['type:app', 'type:contracts', 'type:module', 'type:platform', 'type:tool']);
   });
 });
@@ -231,8 +231,8 @@ describe('schema ownership', () => {
   });
 
   it('rejects a schema that two modules declare', () => {
-    const text = "export const again = defineModuleSchema({ module: 'analytics', schema: 'ledger', entities: [], migrations: [] });\n";
-    const found = checkSchemaOwnership(planted('analytics', 'libs/analytics/module/src/analytics.schema.ts', text));
+    const text = "export const again = defineModule({ name: 'analytics', schema: 'ledger', migrations: [] });\n";
+    const found = checkSchemaOwnership(planted('analytics', 'libs/analytics/module/src/analytics.definition.ts', text));
     expect(found).toContain('schema "ledger" is declared by more than one scope: analytics, ledger');
   });
 
@@ -241,7 +241,7 @@ describe('schema ownership', () => {
     const text = [
       "const a = 'SELECT count(*) FROM messaging.outbox';",
       "const b = 'SELECT count(*) FROM ledger.entries';",
-      "const standIn = MessagingModule.forModule({ module: 'ledger', schema: 'ledger' });",
+      "const standIn = MessagingModule.forModule(defineModule({ name: 'ledger', schema: false }));",
       '',
     ].join('\n');
     expect(checkSchemaOwnership(planted('analytics', spec, text))).toEqual([expect.stringMatching(new RegExp(`^${spec}:2: .*schema "ledger"`))]);
@@ -254,6 +254,7 @@ describe('schema ownership', () => {
       "const eventType = 'ingestion.transfer-ingested';",
       "const subscriber = 'ledger.apply-transfers';",
       'const total = ledger.balance + ingestion.count;',
+      "export const none = defineModule({ name: 'analytics_probe', schema: false });",
       '',
     ].join('\n');
     expect(checkSchemaOwnership(planted('analytics', file, text))).toEqual([]);

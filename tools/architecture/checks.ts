@@ -140,7 +140,7 @@ export function checkLayers(projects: readonly ProjectInfo[], allowed: Readonly<
   });
 }
 
-/** Which scope owns each schema: the scope of the project whose production code declares it with `defineModuleSchema`. */
+/** Which scope owns each schema: the scope of the project whose production code declares it with `defineModule`. */
 export function schemaOwners(model: Pick<WorkspaceModel, 'projects' | 'files'>): Map<string, Set<string>> {
   const scopeOf = new Map(model.projects.map((project) => [project.name, tagValue(project, 'scope') ?? project.name]));
   const owners = new Map<string, Set<string>>();
@@ -168,12 +168,12 @@ export function schemaReferences(sql: string, schemas: Iterable<string>): string
  * A module's code (its module and contracts projects) names no schema but its own: not in SQL
  * strings (entities, migrations, raw queries), not as `schema: '...'` (entities,
  * `MessagingModule.forModule`), not in `inboxMigration('...')`. A module's own schema is what its
- * `defineModuleSchema({ schema })` declares. `messaging` belongs to the platform (outbox, retries,
+ * `defineModule({ schema })` declares. `messaging` belongs to the platform (outbox, retries,
  * dead letters): production code reaches it only through `Outbox`. Tests are held to SQL only:
  * they may read the outbox to assert what was appended, and may declare stand-ins for other
- * modules (`MessagingModule.forModule({ module: 'ingestion', schema: 'ingestion' })`), but no SQL
+ * modules (`MessagingModule.forModule(defineModule({ name: 'ingestion', schema: false }))`), but no SQL
  * of theirs names another module's schema. Each subscribing module's inbox lives in its own schema
- * (`inboxMigration(ownSchema)`), so the inbox counts as the module's own. A schema declared by two
+ * (the platform adds it there), so the inbox counts as the module's own. A schema declared by two
  * scopes is reported too.
  */
 export function checkSchemaOwnership(model: Pick<WorkspaceModel, 'projects' | 'files'>): string[] {

@@ -31,12 +31,12 @@ export interface FileFacts {
    * file filled in and unknown parts kept as holes (see `sql-names.ts`).
    */
   literals: Located<string>[];
-  /** `schema` of each `defineModuleSchema({ ... })`, literal or a string constant of the file. */
+  /** `schema` of each `defineModule({ ... })`, literal or a string constant of the file (none for `schema: false`). */
   declaredSchemas: Located<string>[];
   /** Schema names given as `schema: '...'` anywhere (entities, forModule, ...) or to `inboxMigration('...')`. */
   namedSchemas: Located<string>[];
   /**
-   * Schemas given to `@Entity`, `@ViewEntity`, `forModule`, `defineModuleSchema` or `inboxMigration`
+   * Schemas given to `@Entity`, `@ViewEntity`, `forModule`, `defineModule` or `inboxMigration`
    * by a value the file does not spell out (an import, a parameter): the source text of that value.
    */
   unresolvedSchemas: Located<string>[];
@@ -135,7 +135,7 @@ export function factsOf(path: string, text: string): FileFacts {
     if (ts.isPropertyAssignment(node) && ts.isIdentifier(node.name) && node.name.text === 'schema') {
       const schema = stringValue(node.initializer);
       if (schema !== undefined) facts.namedSchemas.push({ value: schema, line: lineOf(file, node) });
-      else if (!ts.isObjectLiteralExpression(unwrap(node.initializer)) && insideSchemaOwner(node)) {
+      else if (!ts.isObjectLiteralExpression(unwrap(node.initializer)) && node.initializer.kind !== ts.SyntaxKind.FalseKeyword && insideSchemaOwner(node)) {
         facts.unresolvedSchemas.push({ value: node.initializer.getText(file), line: lineOf(file, node) });
       }
     }
@@ -143,7 +143,7 @@ export function factsOf(path: string, text: string): FileFacts {
     if (ts.isCallExpression(node)) {
       const callee = calleeName(node);
       const [first] = node.arguments;
-      if (callee === 'defineModuleSchema' && first && ts.isObjectLiteralExpression(first)) {
+      if (callee === 'defineModule' && first && ts.isObjectLiteralExpression(first)) {
         const schema = stringValue(propertyNamed(first, 'schema'));
         if (schema !== undefined) facts.declaredSchemas.push({ value: schema, line: lineOf(file, node) });
       }
@@ -289,7 +289,7 @@ function isConst(declaration: ts.VariableDeclaration): boolean {
 function insideSchemaOwner(property: ts.PropertyAssignment): boolean {
   const call = property.parent.parent;
   const callee = ts.isCallExpression(call) ? calleeName(call) : ts.isNewExpression(call) && ts.isIdentifier(call.expression) ? call.expression.text : undefined;
-  return ['Entity', 'ViewEntity', 'forModule', 'defineModuleSchema', 'Table'].includes(callee ?? '');
+  return ['Entity', 'ViewEntity', 'forModule', 'defineModule', 'Table'].includes(callee ?? '');
 }
 
 function scriptKind(path: string): ts.ScriptKind {

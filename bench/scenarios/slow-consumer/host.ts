@@ -7,7 +7,7 @@
 import { Injectable, Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
-import { Database, DatabaseModule, defineModuleSchema } from '@modulith/database';
+import { Database, DatabaseModule, defineModule } from '@modulith/database';
 import { IntegrationEvent, MessagingMetrics, MessagingModule, OnIntegrationEvent, Outbox } from '@modulith/messaging';
 import { nowMs, progress, serve } from '../../lib/ipc';
 
@@ -69,15 +69,14 @@ class TickProducer {
 
 @Module({
   imports: [
-    DatabaseModule.forModule(defineModuleSchema({ module: 'bench_producer', schema: 'bench_producer', entities: [], migrations: [] })),
-    MessagingModule.forModule({ module: 'bench_producer', schema: 'bench_producer' }),
+    MessagingModule.forModule(defineModule({ name: 'bench_producer', schema: 'bench_producer' })),
   ],
   providers: [TickProducer],
 })
 class ProducerModule {}
 
 @Module({
-  imports: [MessagingModule.forModule({ module: 'bench_consumer', schema: 'bench_consumer' })],
+  imports: [MessagingModule.forModule(defineModule({ name: 'bench_consumer', schema: false }))],
   providers: [SlowFanOut],
 })
 class ConsumerModule {}

@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
-import { DatabaseModule } from '@modulith/database';
 import { MessagingModule } from '@modulith/messaging';
-import { analyticsSchema } from './analytics.schema';
+import { analyticsDefinition } from './analytics.definition';
 import { AnalyticsRepository } from './analytics.repository';
 import { GetAnalyticsTotalsHandler } from './get-analytics-totals/get-analytics-totals.handler';
 import { GetHourlyVolumeHandler } from './get-hourly-volume/get-hourly-volume.handler';
@@ -10,7 +9,7 @@ import { RecordTransfersHandler } from './record-transfers/record-transfers.hand
 
 /** Hourly volume and count per currency, fed by `TransferIngested`. */
 @Module({
-  imports: [DatabaseModule.forModule(analyticsSchema), MessagingModule.forModule({ module: 'analytics', schema: 'analytics' })],
+  imports: [MessagingModule.forModule(analyticsDefinition)],
   controllers: [AnalyticsController],
   providers: [AnalyticsRepository, RecordTransfersHandler, GetHourlyVolumeHandler, GetAnalyticsTotalsHandler],
 })

@@ -1,12 +1,11 @@
 import { Module } from '@nestjs/common';
-import { DatabaseModule } from '@modulith/database';
 import { MessagingModule } from '@modulith/messaging';
 import { FindAccountTransfersHandler } from './find-account-transfers/find-account-transfers.handler';
 import { GetIngestionTotalsHandler } from './get-ingestion-totals/get-ingestion-totals.handler';
 import { GetTransferHandler } from './get-transfer/get-transfer.handler';
 import { TransfersController } from './http/transfers.controller';
 import { IngestTransfersHandler } from './ingest-transfers/ingest-transfers.handler';
-import { ingestionSchema } from './ingestion.schema';
+import { ingestionDefinition } from './ingestion.definition';
 import { TransferRepository } from './transfer.repository';
 
 /**
@@ -14,7 +13,7 @@ import { TransferRepository } from './transfer.repository';
  * reach it only through `@modulith/ingestion/contracts`.
  */
 @Module({
-  imports: [DatabaseModule.forModule(ingestionSchema), MessagingModule.forModule({ module: 'ingestion', schema: 'ingestion' })],
+  imports: [MessagingModule.forModule(ingestionDefinition)],
   controllers: [TransfersController],
   providers: [TransferRepository, IngestTransfersHandler, GetTransferHandler, FindAccountTransfersHandler, GetIngestionTotalsHandler],
 })

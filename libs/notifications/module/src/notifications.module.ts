@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { MessagingModule } from '@modulith/messaging';
+import { defineModule, MessagingModule } from '@modulith/messaging';
 import { BalanceChangesGateway } from './balance-changes.gateway';
 import { BalanceSnapshotReader } from './balance-snapshot.reader';
 import { BalanceSubscriptions } from './balance-subscriptions';
@@ -16,7 +16,7 @@ import { NOTIFICATIONS_CONFIG, notificationsConfigFromEnv } from './notification
 // no forwarding handler, so GetBalanceQuery would fail once the ledger runs elsewhere. The
 // composition root's `CqrsModule.forRoot()` is global.
 @Module({
-  imports: [MessagingModule.forModule({ module: 'notifications', schema: 'notifications' })],
+  imports: [MessagingModule.forModule(defineModule({ name: 'notifications', schema: false }))],
   providers: [
     { provide: NOTIFICATIONS_CONFIG, useFactory: () => notificationsConfigFromEnv() },
     ConnectionRegistry,

@@ -3,7 +3,7 @@ import { Injectable, Module } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { currentCallDeadline } from '@modulith/core';
 import { BalanceChanged, GetBalanceQuery, type AccountBalances } from '@modulith/ledger/contracts';
-import { MessagingModule } from '@modulith/messaging';
+import { defineModule, MessagingModule } from '@modulith/messaging';
 import { Scenario } from '@modulith/messaging/testing';
 import type { WebSocket } from 'ws';
 import { BalanceChangesGateway } from './balance-changes.gateway';
@@ -90,7 +90,7 @@ class StandInGetBalanceHandler implements IQueryHandler<GetBalanceQuery> {
 
 // Registered as module `ledger`, so the platform counts the ledger as hosted here and leaves the
 // stand-in's handler in place (for a module hosted nowhere it would bind a remote forwarder).
-@Module({ imports: [MessagingModule.forModule({ module: 'ledger', schema: 'ledger' })], providers: [LedgerStandIn, StandInGetBalanceHandler], exports: [LedgerStandIn] })
+@Module({ imports: [MessagingModule.forModule(defineModule({ name: 'ledger', schema: false }))], providers: [LedgerStandIn, StandInGetBalanceHandler], exports: [LedgerStandIn] })
 class LedgerStandInModule {}
 
 const change = (account: string, entrySeq: number, currency = 'EUR') =>

@@ -6,7 +6,7 @@ import { Database } from './database';
 import { DatabaseModule } from './database.module';
 import type { DatabaseOptions } from './database.options';
 import { runMigrations } from './migration-runner';
-import { defineModuleSchema } from './module-schema';
+import type { ModuleSchema } from './module-schema';
 import { createTestDatabase, type TestDatabase } from './testing';
 
 /** Longer than the statement timeout the migration test sets. */
@@ -116,7 +116,7 @@ describe('every wait on the shared pool is bounded', () => {
 
   it('migrations are not bound by the request timeouts, and the connection gets its bounds back', async () => {
     const db = await open({ poolSize: 1, statementTimeoutMs: 100, lockTimeoutMs: 100 });
-    const schema = defineModuleSchema({ module: 'slow', schema: 'slow', entities: [], migrations: [SlowMigration0001] });
+    const schema: ModuleSchema = { module: 'slow', schema: 'slow', entities: [], migrations: [SlowMigration0001] };
     await expect(runMigrations(db.dataSource, [schema])).resolves.toEqual([{ module: 'slow', applied: ['0001-slow'] }]);
     expect(await db.dataSource.query('SHOW statement_timeout')).toEqual([{ statement_timeout: '100ms' }]);
   });

@@ -6,7 +6,7 @@ import { ConfigurationError } from '@modulith/core';
 import { Database } from './database';
 import { DatabaseModule } from './database.module';
 import { appliedMigrations, MigrationFailedError, runMigrations } from './migration-runner';
-import { defineModuleSchema } from './module-schema';
+import { defineModule, SchemaMigrationContributor, type MigrationClass, type ModuleSchema } from './module-schema';
 import { withTransactionHook } from './transaction-hook';
 import { createTestDatabase, type TestDatabase } from './testing';
 
@@ -48,8 +48,8 @@ class Broken0003 implements MigrationInterface {
   }
 }
 
-const orders = defineModuleSchema({ module: 'orders', schema: 'orders', entities: [], migrations: [CreateOrders0001, AddTotal0002] });
-const stock = defineModuleSchema({ module: 'stock', schema: 'stock', entities: [], migrations: [CreateStock0001] });
+const orders = defineModule({ name: 'orders', schema: 'orders', migrations: [CreateOrders0001, AddTotal0002] });
+const stock = defineModule({ name: 'stock', schema: 'stock', migrations: [CreateStock0001] });
 
 @Module({ imports: [DatabaseModule.forModule(orders)] })
 class OrdersModule {}
@@ -101,13 +101,13 @@ describe('Database (real PostgreSQL)', () => {
   });
 
   it('runs concurrent migrators one at a time (advisory lock)', async () => {
-    const fresh = defineModuleSchema({ module: 'fresh', schema: 'fresh', entities: [], migrations: [CreateOrders0001] });
+    const fresh: ModuleSchema = { module: 'fresh', schema: 'fresh', entities: [], migrations: [CreateOrders0001] };
     const reports = await Promise.all([1, 2, 3].map(() => runMigrations(database.dataSource, [fresh])));
     expect(reports.flatMap((report) => report[0].applied)).toEqual(['0001-create-orders']);
   });
 
   it('rolls back a failing migration whole, leaving no half-applied change', async () => {
-    const broken = defineModuleSchema({ module: 'orders', schema: 'orders', entities: [], migrations: [CreateOrders0001, AddTotal0002, Broken0003] });
+    const broken: ModuleSchema = { module: 'orders', schema: 'orders', entities: [], migrations: [CreateOrders0001, AddTotal0002, Broken0003] };
     await expect(runMigrations(database.dataSource, [broken])).rejects.toBeInstanceOf(MigrationFailedError);
     await expect(runMigrations(database.dataSource, [broken])).rejects.toThrow(/orders\/0003-broken/);
     expect(await appliedMigrations(database.dataSource, 'orders')).toEqual(['0001-create-orders', '0002-add-total']);
@@ -160,7 +160,7 @@ describe('Database (real PostgreSQL)', () => {
   });
 
   it('refuses a schema name that is not a plain SQL identifier', () => {
-    expect(() => defineModuleSchema({ module: 'x', schema: 'x"; DROP', entities: [], migrations: [] })).toThrow(/lower-case SQL identifier/);
+    expect(() => defineModule({ name: 'x', schema: 'x"; DROP' })).toThrow(/lower-case SQL identifier/);
   });
 });
 
@@ -181,7 +181,7 @@ class CreateItems0001 implements MigrationInterface {
     // forward-only in this test
   }
 }
-const catalog = defineModuleSchema({ module: 'catalog', schema: 'catalog', entities: [ItemEntity], migrations: [CreateItems0001] });
+const catalog = defineModule({ name: 'catalog', schema: 'catalog', entities: [ItemEntity], migrations: [CreateItems0001] });
 
 @Injectable()
 class Items {
@@ -236,5 +236,54 @@ describe('DatabaseModule.forRootAsync (real PostgreSQL)', () => {
     const compiling = Test.createTestingModule({ imports: [DatabaseModule.forRoot({ url: testDb.url, poolSize: 0 })] }).compile();
     await expect(compiling).rejects.toBeInstanceOf(ConfigurationError);
     await expect(Test.createTestingModule({ imports: [DatabaseModule.forRoot({ url: testDb.url, lockTimeoutMs: -1 })] }).compile()).rejects.toThrow(/lockTimeoutMs/);
+  });
+});
+
+class CreateShared0001 implements MigrationInterface {
+  name = 'shared-0001';
+  async up(runner: QueryRunner) {
+    await runner.query('CREATE TABLE shared (id int)');
+  }
+  async down(): Promise<void> {
+    // forward-only in this test
+  }
+}
+
+/** Adds `shared-0001` to the schemas whose name starts with "with_". */
+@Injectable()
+class SharedTables extends SchemaMigrationContributor {
+  migrationsFor(schema: ModuleSchema): MigrationClass[] {
+    return schema.schema.startsWith('with_') ? [CreateShared0001] : [];
+  }
+}
+
+describe('SchemaMigrationContributor (real PostgreSQL)', () => {
+  let testDb: TestDatabase;
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase('database_contributor');
+  });
+
+  afterAll(async () => {
+    await testDb?.drop();
+  });
+
+  it('adds its migrations before a module’s own, once even when the module lists one itself, and only where it says', async () => {
+    const listed = defineModule({ name: 'with_listed', schema: 'with_listed', migrations: [CreateOrders0001, CreateShared0001] });
+    const unlisted = defineModule({ name: 'with_unlisted', schema: 'with_unlisted', migrations: [CreateOrders0001] });
+    const other = defineModule({ name: 'other', schema: 'other', migrations: [CreateOrders0001] });
+    @Module({ imports: [DatabaseModule.forModule(listed), DatabaseModule.forModule(unlisted), DatabaseModule.forModule(other)], providers: [SharedTables] })
+    class Modules {}
+    const moduleRef = await Test.createTestingModule({ imports: [DatabaseModule.forRoot({ url: testDb.url }), Modules] }).compile();
+    const app = await moduleRef.init();
+    try {
+      const source = app.get(Database).dataSource;
+      expect(await appliedMigrations(source, 'with_listed')).toEqual(['shared-0001', '0001-create-orders']);
+      expect(await appliedMigrations(source, 'with_unlisted')).toEqual(['shared-0001', '0001-create-orders']);
+      expect(await appliedMigrations(source, 'other')).toEqual(['0001-create-orders']);
+      expect(app.get(Database).schemas.find((schema) => schema.module === 'with_listed')?.migrations).toEqual([CreateShared0001, CreateOrders0001]);
+    } finally {
+      await app.close();
+    }
   });
 });

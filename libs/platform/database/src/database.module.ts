@@ -10,7 +10,7 @@ import {
   type ExistingDataSourceOptions,
   type ResolvedDatabaseOptions,
 } from './database.options';
-import { ModuleSchemaRegistration, type ModuleSchema } from './module-schema';
+import { moduleSchemaOf, ModuleSchemaRegistration, type ModuleWithSchema } from './module-schema';
 import { DATABASE_OPTIONS, EmbeddedDatabase, ownDataSourceOptions } from './own-data-source';
 
 /**
@@ -73,8 +73,14 @@ export class DatabaseModule {
     };
   }
 
-  /** Declares the schema, entities (`TypeOrmModule.forFeature`) and migrations a module owns. */
-  static forModule(schema: ModuleSchema): DynamicModule {
+  /**
+   * Registers the schema, entities (`TypeOrmModule.forFeature`, so the module can
+   * `@InjectRepository` them) and migrations of a module (see `defineModule`). A module that
+   * also publishes or subscribes registers with `MessagingModule.forModule` instead, which
+   * includes this.
+   */
+  static forModule(definition: ModuleWithSchema): DynamicModule {
+    const schema = moduleSchemaOf(definition);
     return {
       module: ModuleDatabaseModule,
       imports: [TypeOrmModule.forFeature(schema.entities)],

@@ -2,8 +2,8 @@ import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown, type 
 import { DiscoveryService } from '@nestjs/core';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
-import { runMigrations, type MigrationReport } from './migration-runner';
-import { ModuleSchemaRegistration, type ModuleSchema } from './module-schema';
+import { migrationName, runMigrations, type MigrationReport } from './migration-runner';
+import { ModuleSchemaRegistration, SchemaMigrationContributor, type ModuleSchema } from './module-schema';
 import { EmbeddedDatabase } from './own-data-source';
 import { timeoutsOfPool, type DatabaseTimeouts, type PoolOptions } from './pool-options';
 import { takeTransactionHook } from './transaction-hook';
@@ -98,12 +98,25 @@ export class Database implements OnModuleInit, OnApplicationShutdown {
     await this.embedded?.stop();
   }
 
+  /** The schemas registered with `forModule`, each with the migrations contributors add before its own. */
   private discoverSchemas(): ModuleSchema[] {
-    const found = this.discovery
-      .getProviders()
-      .map((wrapper) => wrapper.instance)
+    const instances = this.discovery.getProviders().map((wrapper) => wrapper.instance as unknown);
+    const contributors = instances.filter((instance): instance is SchemaMigrationContributor => instance instanceof SchemaMigrationContributor);
+    const found = instances
       .filter((instance): instance is ModuleSchemaRegistration => instance instanceof ModuleSchemaRegistration)
       .map((registration) => registration.definition);
-    return [...new Map(found.map((schema) => [schema.schema, schema])).values()];
+    return [...new Map(found.map((schema) => [schema.schema, schema])).values()].map((schema) => {
+      const added = contributors.flatMap((contributor) => contributor.migrationsFor(schema));
+      if (added.length === 0) return schema;
+      // A module that still lists a contributed migration itself keeps one copy, under one name.
+      const seen = new Set<string>();
+      const migrations = [...added, ...schema.migrations].filter((Migration) => {
+        const name = migrationName(Migration);
+        if (seen.has(name)) return false;
+        seen.add(name);
+        return true;
+      });
+      return { ...schema, migrations };
+    });
   }
 }

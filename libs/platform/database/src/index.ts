@@ -12,9 +12,9 @@ export { DEFAULT_DATABASE_TIMEOUTS, resolveDatabaseTimeouts } from './pool-optio
 export type { DatabaseTimeouts } from './pool-options';
 export { guardedClientClass } from './guarded-client';
 export type { ConnectionLostListener } from './guarded-client';
-export { defineModuleSchema } from './module-schema';
-export type { ModuleSchema, MigrationClass, EntityClass } from './module-schema';
-export { runMigrations, appliedMigrations, MigrationFailedError, MIGRATIONS_TABLE } from './migration-runner';
+export { defineModule, SchemaMigrationContributor } from './module-schema';
+export type { ModuleDefinition, ModuleWithSchema, ModuleWithoutSchema, ModuleSchema, MigrationClass, EntityClass } from './module-schema';
+export { runMigrations, appliedMigrations, migrationName, MigrationFailedError, MIGRATIONS_TABLE } from './migration-runner';
 export type { MigrationReport } from './migration-runner';
 export { EmbeddedPostgresServer } from './embedded-postgres.server';
 export { EmbeddedPostgresError, EmbeddedPostgresPortConflictError } from './embedded-postgres.errors';

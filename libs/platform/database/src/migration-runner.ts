@@ -1,6 +1,6 @@
 import type { DataSource, QueryRunner } from 'typeorm';
 import { ModulithError } from '@modulith/core';
-import type { ModuleSchema } from './module-schema';
+import type { MigrationClass, ModuleSchema } from './module-schema';
 
 export class MigrationFailedError extends ModulithError {
   readonly code = 'MIGRATION_FAILED';
@@ -45,6 +45,11 @@ export async function runMigrations(
   }
 }
 
+/** A migration's name as its module's history records it: its `name`, else its class name. */
+export function migrationName(Migration: MigrationClass): string {
+  return new Migration().name ?? Migration.name;
+}
+
 /** Names of migrations applied for a module, in order. */
 export async function appliedMigrations(dataSource: DataSource, schema: string): Promise<string[]> {
   const rows: { name: string }[] = await dataSource.query(
@@ -67,7 +72,7 @@ async function migrateModule(runner: QueryRunner, module: ModuleSchema, log: (me
   const applied: string[] = [];
   for (const MigrationClass of module.migrations) {
     const migration = new MigrationClass();
-    const name = migration.name ?? MigrationClass.name;
+    const name = migrationName(MigrationClass);
     if (done.has(name)) continue;
     await runner.startTransaction();
     try {

@@ -5,7 +5,9 @@
  * outbox retention with re-drive, and metrics hooks. See README.md.
  */
 export { MessagingModule } from './messaging.module';
-export type { MessagingModuleOptions } from './subscribers/messaging-module-registration';
+// A module is declared with defineModule and registered with MessagingModule.forModule: one import for both.
+export { defineModule } from '@modulith/database';
+export type { ModuleDefinition } from '@modulith/database';
 export { messagingConfigFromEnv } from './messaging.config';
 export type { MessagingConfig, EventTransportKind, DeclaredSubscriber } from './messaging.config';
 
@@ -29,7 +31,6 @@ export type {
   BatchSubscribeOptions,
   BestEffortSubscribeOptions,
 } from './subscribers/on-integration-event.decorator';
-export { inboxMigration } from './inbox/inbox.migration';
 
 export { DeadLetters } from './dead-letters/dead-letters';
 export type { DeadLetter, DeadLetterQuery, ReplayedDeadLetter } from './dead-letters/dead-letters';

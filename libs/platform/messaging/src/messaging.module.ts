@@ -1,10 +1,11 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { CLOCK, ConfigurationError, systemClock, type Clock } from '@modulith/core';
-import { DatabaseModule } from '@modulith/database';
+import { CLOCK, systemClock, type Clock } from '@modulith/core';
+import { DatabaseModule, defineModule, type ModuleDefinition } from '@modulith/database';
 import { CALL_TRANSPORT, InProcessCallTransport, type CallTransport } from './calls/call-transport';
 import { CallRouter } from './calls/call-router';
 import { DeadLetters } from './dead-letters/dead-letters';
+import { InboxMigrations } from './inbox/inbox-migrations';
 import { InboxPruner } from './inbox/inbox-pruner';
 import { assertMessagingConfig, MESSAGING_CONFIG, messagingConfigFromEnv, type MessagingConfig } from './messaging.config';
 import { MessagingRuntime } from './messaging.runtime';
@@ -18,7 +19,7 @@ import { RetryPoller } from './retries/retry-poller';
 import { RetryStore } from './retries/retry-store';
 import { MessagingConnections } from './sql/messaging-connections';
 import { ObserverDispatcher } from './observers/observer-dispatcher';
-import { MessagingModuleRegistration, type MessagingModuleOptions } from './subscribers/messaging-module-registration';
+import { MessagingModuleRegistration } from './subscribers/messaging-module-registration';
 import { SubscriberRegistry } from './subscribers/subscriber-registry';
 import { MessagingTopology } from './topology/messaging-topology';
 import { InProcessTransport } from './transport/in-process.transport';
@@ -28,7 +29,6 @@ import { RedisCallTransport } from './transport/redis/redis-calls.transport';
 import { RedisStreamsTransport } from './transport/redis/redis-streams.transport';
 import { TRANSPORT, type Transport } from './transport/transport';
 
-const IDENTIFIER = /^[a-z][a-z0-9_]{0,62}$/;
 
 /**
  * The messaging platform. Import `forRoot` once in the composition root (after
@@ -68,6 +68,7 @@ export class MessagingModule {
         RetryPoller,
         Relay,
         InboxPruner,
+        InboxMigrations,
         MessagingMetrics,
         MessagingConnections,
         DeadLetters,
@@ -79,28 +80,38 @@ export class MessagingModule {
   }
 
   /**
-   * Registers a module with the platform: gives it an `Outbox` that stamps its name on what it
-   * publishes, and tells discovery where the inboxes of its `@OnIntegrationEvent` subscribers
-   * live (add `inboxMigration(schema)` to its migrations).
+   * Registers a module with the platform, in one call, from its `defineModule(...)` definition:
+   * its schema, entities (`TypeOrmModule.forFeature`, so `@InjectRepository` works in the
+   * module) and migrations (`DatabaseModule.forModule`); the inbox of its durable
+   * `@OnIntegrationEvent` subscribers (added to its migrations at start-up, see `InboxMigrations`);
+   * and an `Outbox` that stamps its name on what it publishes. A module with `schema: false`
+   * gets the outbox and best-effort subscribers only.
+   *
+   * ```ts
+   * export const ledger = defineModule({ name: 'ledger', schema: 'ledger', entities: [BalanceEntity], migrations: [CreateLedger0001] });
+   * @Module({ imports: [MessagingModule.forModule(ledger)], providers: [...] })
+   * export class LedgerModule {}
+   * ```
+   *
+   * @throws ConfigurationError when the definition is invalid (see `defineModule`).
    */
-  static forModule(options: MessagingModuleOptions): DynamicModule {
-    if (!IDENTIFIER.test(options.schema)) {
-      throw new ConfigurationError(`MessagingModule.forModule: schema "${options.schema}" must be a lower-case SQL identifier`, {
-        module: options.module,
-      });
-    }
+  static forModule(definition: ModuleDefinition): DynamicModule {
+    const module = defineModule(definition);
+    const database = module.schema === false ? [] : [DatabaseModule.forModule(module)];
     return {
       module: MessagingFeatureModule,
+      imports: database,
       providers: [
-        { provide: MessagingModuleRegistration, useValue: new MessagingModuleRegistration({ ...options }) },
+        { provide: MessagingModuleRegistration, useValue: new MessagingModuleRegistration({ module: module.name, schema: module.schema || undefined }) },
         // The app's CLOCK, if it provides one (tests do), stamps each envelope's occurredAt.
         {
           provide: Outbox,
-          useFactory: (signals: OutboxSignals, clock?: Clock) => new Outbox(options.module, signals, clock ?? systemClock),
+          useFactory: (signals: OutboxSignals, clock?: Clock) => new Outbox(module.name, signals, clock ?? systemClock),
           inject: [OutboxSignals, { token: CLOCK, optional: true }],
         },
       ],
-      exports: [Outbox],
+      // The database registration's repositories reach the module too.
+      exports: [Outbox, ...database],
     };
   }
 }

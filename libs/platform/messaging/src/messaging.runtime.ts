@@ -215,7 +215,7 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
       if (!row?.table) {
         const module = definitions.find((definition) => definition.schema === schema)?.module;
         throw new ConfigurationError(
-          `module ${module} subscribes to integration events but "${schema}".inbox does not exist: add inboxMigration('${schema}') to its migrations`,
+          `module ${module} subscribes to integration events but "${schema}".inbox does not exist: apply its migrations first (MIGRATE_ON_START, or the migrate command)`,
           { module, schema },
         );
       }

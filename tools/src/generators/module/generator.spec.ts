@@ -73,6 +73,7 @@ describe('module generator', () => {
           'libs/invoices/module/src/http/invoice.dto.ts',
           'libs/invoices/module/src/http/invoices.controller.ts',
           'libs/invoices/module/src/index.ts',
+          'libs/invoices/module/src/invoices.definition.ts',
           'libs/invoices/module/src/migrations/0001-create-invoices.migration.ts',
           'libs/invoices/module/src/invoice.entity.ts',
           'libs/invoices/module/src/invoice.repository.ts',
@@ -81,7 +82,6 @@ describe('module generator', () => {
           'libs/invoices/module/src/invoices.int.spec.ts',
           'libs/invoices/module/src/invoices.module.ts',
           'libs/invoices/module/src/invoices.scenario.int.spec.ts',
-          'libs/invoices/module/src/invoices.schema.ts',
           'libs/invoices/module/src/process-invoices/process-invoices.handler.ts',
           'libs/invoices/module/tsconfig.json',
           'libs/invoices/module/tsconfig.lib.json',
@@ -131,11 +131,12 @@ describe('module generator', () => {
         "@OnIntegrationEvent(InvoiceCreated, { batch: 100, name: 'invoices.process-invoices' })",
       );
       expect(read('module/src/invoice.entity.ts')).toContain("@Entity({ schema: 'invoices', name: 'invoices' })");
-      expect(read('module/src/invoices.schema.ts')).toContain("migrations: [inboxMigration('invoices'), CreateInvoices0001]");
+      // Declared once; the inbox of its batch subscriber is added by the platform, not listed here.
+      expect(read('module/src/invoices.definition.ts')).toContain("defineModule({\n  name: 'invoices',\n  schema: 'invoices',\n  entities: [InvoiceEntity],\n  migrations: [CreateInvoices0001],\n});");
       expect(read('module/src/migrations/0001-create-invoices.migration.ts')).toContain('CREATE TABLE invoices.invoices (');
       expect(read('module/src/http/invoices.controller.ts')).toContain("@ApiTags('invoices')\n@Controller('invoices')");
       expect(read('module/src/http/invoice.dto.ts')).toContain('export class InvoiceViewDto implements InvoiceView');
-      expect(read('module/src/invoices.module.ts')).toContain("MessagingModule.forModule({ module: 'invoices', schema: 'invoices' })");
+      expect(read('module/src/invoices.module.ts')).toContain('imports: [MessagingModule.forModule(invoicesDefinition)],');
       expect(read('module/README.md')).toMatch(/\*\*Purpose\*\*[\s\S]*\*\*Owns\*\*[\s\S]*\*\*Publishes\*\*[\s\S]*\*\*Consumes\*\*/);
       expect(read('module/src/index.ts')).toContain("export { InvoicesModule } from './invoices.module';");
     });
@@ -164,7 +165,7 @@ describe('module generator', () => {
     const read = (path: string) => tree.read(`libs/fx-rates/${path}`, 'utf-8') as string;
     expect(read('contracts/src/exchange-rate-created.event.ts')).toContain("static readonly type = 'fx-rates.exchange-rate-created';");
     expect(read('module/src/fx-rates.module.ts')).toContain('export class FxRatesModule {}');
-    expect(read('module/src/fx-rates.schema.ts')).toContain("schema: 'fx_rates',");
+    expect(read('module/src/fx-rates.definition.ts')).toContain("name: 'fx-rates',\n  schema: 'fx_rates',");
     expect(read('module/src/migrations/0001-create-exchange-rates.migration.ts')).toContain('CREATE TABLE fx_rates.exchange_rates (');
     expect(read('module/src/http/fx-rates.controller.ts')).toContain("@Controller('fx-rates')");
     expect(read('module/README.md')).toContain('**Purpose**: Keeps exchange rates.');

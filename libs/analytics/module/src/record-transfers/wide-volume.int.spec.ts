@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { CqrsModule, QueryBus } from '@nestjs/cqrs';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { GetAnalyticsTotalsQuery, GetHourlyVolumeQuery } from '@modulith/analytics/contracts';
-import { Database, DatabaseModule } from '@modulith/database';
+import { Database, DatabaseModule, defineModule } from '@modulith/database';
 import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
 import { TRANSFER_LIMITS, TransferIngested } from '@modulith/ingestion/contracts';
 import { MessagingModule, Outbox } from '@modulith/messaging';
@@ -11,7 +11,7 @@ import { AnalyticsModule } from '../analytics.module';
 
 const MAX = TRANSFER_LIMITS.maxAmount;
 
-@Module({ imports: [MessagingModule.forModule({ module: 'ingestion', schema: 'ingestion' })] })
+@Module({ imports: [MessagingModule.forModule(defineModule({ name: 'ingestion', schema: false }))] })
 class FakeIngestionModule {}
 
 const maxTransfer = (transferId: string, occurredAt: string) =>

@@ -1,16 +1,16 @@
 import { Injectable, Module } from '@nestjs/common';
 import { CqrsModule, QueryBus } from '@nestjs/cqrs';
 import { Test, type TestingModule } from '@nestjs/testing';
-import { Database, DatabaseModule, defineModuleSchema } from '@modulith/database';
+import { Database, DatabaseModule, defineModule } from '@modulith/database';
 import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
 import { TRANSFER_LIMITS, TransferIngested } from '@modulith/ingestion/contracts';
 import { BalanceChanged, FindEntriesQuery, GetBalanceQuery, GetLedgerTotalsQuery, type BalanceChangedPayload } from '@modulith/ledger/contracts';
-import { inboxMigration, MessagingModule, OnIntegrationEvent, Outbox, type DeliveryContext } from '@modulith/messaging';
+import { MessagingModule, OnIntegrationEvent, Outbox, type DeliveryContext } from '@modulith/messaging';
 import { messagingTestConfig, waitFor, waitForIdle } from '@modulith/messaging/testing';
 import { LedgerModule } from '../ledger.module';
 
 /** Stands in for ingestion: publishes TransferIngested through its own outbox. */
-@Module({ imports: [MessagingModule.forModule({ module: 'ingestion', schema: 'ingestion' })] })
+@Module({ imports: [MessagingModule.forModule(defineModule({ name: 'ingestion', schema: false }))] })
 class FakeIngestionModule {}
 
 const received: BalanceChangedPayload[] = [];
@@ -25,9 +25,8 @@ class BalanceProbe {
     keys.push({ orderingKey: envelope.orderingKey, keySeq: envelope.keySeq, entrySeq: event.payload.entrySeq });
   }
 }
-const probeSchema = defineModuleSchema({ module: 'probe', schema: 'probe', entities: [], migrations: [inboxMigration('probe')] });
 @Module({
-  imports: [DatabaseModule.forModule(probeSchema), MessagingModule.forModule({ module: 'probe', schema: 'probe' })],
+  imports: [MessagingModule.forModule(defineModule({ name: 'probe', schema: 'probe' }))],
   providers: [BalanceProbe],
 })
 class ProbeModule {}

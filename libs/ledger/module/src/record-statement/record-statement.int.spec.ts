@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { CqrsModule, QueryBus } from '@nestjs/cqrs';
 import { Test, type TestingModule } from '@nestjs/testing';
-import { Database, DatabaseModule } from '@modulith/database';
+import { Database, DatabaseModule, defineModule } from '@modulith/database';
 import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
 import { TransferIngested } from '@modulith/ingestion/contracts';
 import { GetLedgerTotalsQuery, GetStatementQuery, type StatementTotals } from '@modulith/ledger/contracts';
@@ -11,7 +11,7 @@ import { LedgerModule } from '../ledger.module';
 import { CreateStatementLines0003 } from '../migrations/0003-create-statement-lines.migration';
 
 /** Stands in for ingestion: publishes TransferIngested through its own outbox. */
-@Module({ imports: [MessagingModule.forModule({ module: 'ingestion', schema: 'ingestion' })] })
+@Module({ imports: [MessagingModule.forModule(defineModule({ name: 'ingestion', schema: false }))] })
 class FakeIngestionModule {}
 
 const transfer = (transferId: string, from: string, to: string, amount: number, currency = 'EUR') =>

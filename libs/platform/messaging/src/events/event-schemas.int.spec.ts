@@ -3,10 +3,9 @@ import { NestFactory } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { Type, type Static } from '@sinclair/typebox';
 import { ConfigurationError, uuidv7 } from '@modulith/core';
-import { Database, DatabaseModule, defineModuleSchema } from '@modulith/database';
+import { Database, DatabaseModule, defineModule } from '@modulith/database';
 import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
 import { DeadLetters } from '../dead-letters/dead-letters';
-import { inboxMigration } from '../inbox/inbox.migration';
 import { EventSchemaError } from '../messaging.errors';
 import { MessagingModule } from '../messaging.module';
 import { Outbox } from '../outbox/outbox';
@@ -53,8 +52,7 @@ class GreetingSubscriber {
 async function createApp(db: TestDatabase, subscriber: object = GreetingSubscriber): Promise<INestApplicationContext> {
   @Module({
     imports: [
-      DatabaseModule.forModule(defineModuleSchema({ module: 'greeter', schema: 'greeter', entities: [], migrations: [inboxMigration('greeter')] })),
-      MessagingModule.forModule({ module: 'greeter', schema: 'greeter' }),
+      MessagingModule.forModule(defineModule({ name: 'greeter', schema: 'greeter' })),
     ],
     providers: [subscriber as never],
   })

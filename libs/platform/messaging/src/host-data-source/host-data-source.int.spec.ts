@@ -6,14 +6,14 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { Test } from '@nestjs/testing';
 import { InjectDataSource, InjectEntityManager, InjectRepository, TypeOrmModule } from '@nestjs/typeorm';
 import { Column, DataSource, Entity, EntityManager, PrimaryColumn, Repository, type MigrationInterface, type QueryRunner } from 'typeorm';
-import { appliedMigrations, Database, DatabaseModule, defineModuleSchema } from '@modulith/database';
+import { appliedMigrations, Database, DatabaseModule, defineModule } from '@modulith/database';
 import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
 import { IntegrationEvent } from '../events/integration-event';
-import { inboxMigration } from '../inbox/inbox.migration';
 import { messagingTestConfig } from '../messaging-test-config';
 import { MessagingModule } from '../messaging.module';
 import { Outbox } from '../outbox/outbox';
 import { OnIntegrationEvent, type DeliveryContext } from '../subscribers/on-integration-event.decorator';
+import { waitFor, waitForIdle } from '../testing';
 
 class OrderPlaced extends IntegrationEvent<{ orderId: string }> {
   static readonly type = 'host.order-placed';
@@ -50,8 +50,8 @@ class CreateInvoices0001 implements MigrationInterface {
   }
 }
 
-const ordersSchema = defineModuleSchema({ module: 'orders', schema: 'orders', entities: [OrderEntity], migrations: [CreateOrders0001] });
-const billingSchema = defineModuleSchema({ module: 'billing', schema: 'billing', entities: [], migrations: [inboxMigration('billing'), CreateInvoices0001] });
+const orders = defineModule({ name: 'orders', schema: 'orders', entities: [OrderEntity], migrations: [CreateOrders0001] });
+const billing = defineModule({ name: 'billing', schema: 'billing', migrations: [CreateInvoices0001] });
 
 @Injectable()
 class PlaceOrder {
@@ -72,7 +72,7 @@ class PlaceOrder {
 }
 
 @Module({
-  imports: [DatabaseModule.forModule(ordersSchema), MessagingModule.forModule({ module: 'orders', schema: 'orders' })],
+  imports: [MessagingModule.forModule(orders)],
   providers: [PlaceOrder],
 })
 class OrdersModule {}
@@ -86,21 +86,10 @@ class InvoiceOrders {
 }
 
 @Module({
-  imports: [DatabaseModule.forModule(billingSchema), MessagingModule.forModule({ module: 'billing', schema: 'billing' })],
+  imports: [MessagingModule.forModule(billing)],
   providers: [InvoiceOrders],
 })
 class BillingModule {}
-
-const WAIT_MS = 10_000;
-
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('on a DataSource the host application made with TypeOrmModule.forRoot', () => {
   let testDb: TestDatabase;
@@ -143,7 +132,9 @@ describe('on a DataSource the host application made with TypeOrmModule.forRoot',
   it('uses the host’s DataSource and applies each module’s migrations into its own schema', async () => {
     expect(database.dataSource).toBe(app.get(DataSource));
     expect(await appliedMigrations(database.dataSource, 'orders')).toEqual(['0001-create-orders']);
+    // The inbox comes with durable subscribers (billing's), listed by no module; orders has none.
     expect(await appliedMigrations(database.dataSource, 'billing')).toEqual(['messaging-inbox-0001', '0001-create-invoices']);
+    expect(await database.dataSource.query(`SELECT to_regclass('orders.inbox') IS NULL AS absent`)).toEqual([{ absent: true }]);
   });
 
   it('gives modules the Nest injections: repository, data source, entity manager', async () => {
@@ -157,12 +148,9 @@ describe('on a DataSource the host application made with TypeOrmModule.forRoot',
   it('delivers an event appended in Database.transaction to a subscriber in another module, exactly once', async () => {
     await app.get(PlaceOrder).place('o-1', 10);
     const invoices = () => database.dataSource.query<{ order_id: string }[]>('SELECT order_id FROM billing.invoices');
-    expect(await eventually(invoices, (rows) => rows.length > 0)).toEqual([{ order_id: 'o-1' }]);
-    // Settled: the relay has nothing left, and nothing more arrives.
-    await eventually(
-      () => database.dataSource.query<{ n: number }[]>('SELECT count(*)::int AS n FROM messaging.outbox'),
-      ([row]) => row.n === 0,
-    );
+    await waitFor(async () => (await invoices()).length > 0, { timeoutMs: 10_000, message: 'the invoice' });
+    // Settled: nothing left to deliver or retry, and nothing more arrives.
+    await waitForIdle(app, { timeoutMs: 10_000 });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await invoices()).toEqual([{ order_id: 'o-1' }]);
     expect(await database.dataSource.query('SELECT count(*)::int AS n FROM billing.inbox')).toEqual([{ n: 1 }]);

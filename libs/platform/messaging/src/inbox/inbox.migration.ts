@@ -5,12 +5,8 @@ import type { MigrationClass } from '@modulith/database';
 const IDENTIFIER = /^[a-z][a-z0-9_]{0,62}$/;
 
 /**
- * The migration that creates a subscribing module's inbox in its own schema. Add it to the
- * module's migrations, before or after its own:
- *
- * ```ts
- * defineModuleSchema({ module: 'ledger', schema: 'ledger', entities, migrations: [inboxMigration('ledger'), CreateBalances0001] })
- * ```
+ * The migration that creates a subscribing module's inbox in its own schema. `InboxMigrations`
+ * adds it to each module with durable subscribers; no module lists it itself.
  *
  * One row per handled event and subscriber; the primary key is what makes a redelivered event
  * a no-op, and it is written in the same transaction as the handler's effect.

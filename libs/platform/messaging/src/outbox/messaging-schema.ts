@@ -1,4 +1,4 @@
-import { defineModuleSchema } from '@modulith/database';
+import { defineModule } from '@modulith/database';
 import { CreateMessagingTables0001 } from './migrations/0001-create-messaging-tables.migration';
 import { CreateOutboxDelivered0002 } from './migrations/0002-create-outbox-delivered.migration';
 import { EnvelopesAsJson0003 } from './migrations/0003-envelopes-as-json.migration';
@@ -10,9 +10,8 @@ import { CallReceipts0007 } from './migrations/0007-call-receipts.migration';
 /** The schema the messaging platform owns: outbox (and its delivered rows, when kept), retries, dead letters, remote command receipts. */
 export const MESSAGING_SCHEMA = 'messaging';
 
-export const messagingSchema = defineModuleSchema({
-  module: 'messaging',
+export const messagingSchema = defineModule({
+  name: 'messaging',
   schema: MESSAGING_SCHEMA,
-  entities: [],
   migrations: [CreateMessagingTables0001, CreateOutboxDelivered0002, EnvelopesAsJson0003, CreateInstances0004, OrderedDelivery0005, TraceContext0006, CallReceipts0007],
 });

@@ -1,8 +1,7 @@
 import { Inject, Injectable, Module } from '@nestjs/common';
 import { CLOCK, type Clock } from '@modulith/core';
-import { Database, DatabaseModule, defineModuleSchema } from '@modulith/database';
+import { Database, defineModule } from '@modulith/database';
 import { IntegrationEvent } from '../events/integration-event';
-import { inboxMigration } from '../inbox/inbox.migration';
 import { MessagingModule } from '../messaging.module';
 import { Outbox } from '../outbox/outbox';
 import { OnIntegrationEvent, type BatchDeliveryContext, type DeliveryContext } from '../subscribers/on-integration-event.decorator';
@@ -79,10 +78,10 @@ class ChainHandlers {
   }
 }
 
-const chainSchema = defineModuleSchema({ module: 'chain', schema: 'chain', entities: [], migrations: [inboxMigration('chain')] });
+const chain = defineModule({ name: 'chain', schema: 'chain' });
 const gate = { current: new Gate() };
 @Module({
-  imports: [DatabaseModule.forModule(chainSchema), MessagingModule.forModule({ module: 'chain', schema: 'chain' })],
+  imports: [MessagingModule.forModule(chain)],
   providers: [ChainHandlers, { provide: GATE, useValue: gate }],
 })
 class ChainModule {}

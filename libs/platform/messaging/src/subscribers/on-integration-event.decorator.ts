@@ -80,7 +80,8 @@ export const SUBSCRIBER_CLASS_METADATA = Symbol('modulith:integration-event-subs
 
 /**
  * Subscribes a provider method to an integration event. The provider's module must import
- * `MessagingModule.forModule({ module, schema })` and carry `inboxMigration(schema)`.
+ * `MessagingModule.forModule(definition)`; a durable subscriber's module needs a schema, where
+ * its inbox is created for it.
  *
  * - `@OnIntegrationEvent(TransferIngested)` — `(event, { manager, envelope })`, one
  *   transaction per event.

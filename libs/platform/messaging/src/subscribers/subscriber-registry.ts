@@ -50,10 +50,17 @@ export class SubscriberRegistry {
         // Compiles the event's validator now and fails start-up, naming the event, on a gap in its upcasters.
         eventCodec(metadata.eventClass);
         const registration = registrationOf(wrapper.host, instance.constructor.name);
+        if (metadata.mode !== 'best-effort' && registration.schema === undefined) {
+          throw new ConfigurationError(
+            `${instance.constructor.name}.${method} is a durable subscriber, but module ${registration.module} has no schema for its inbox (schema: false): give the module a schema, or subscribe with { delivery: 'best-effort' }`,
+            { provider: instance.constructor.name, module: registration.module },
+          );
+        }
         definitions.push({
           subscriber: metadata.name ?? `${registration.module}.${instance.constructor.name}.${method}`,
           module: registration.module,
-          schema: registration.schema,
+          // A best-effort subscriber keeps no inbox: a module without a schema names none.
+          schema: registration.schema ?? '',
           eventClass: metadata.eventClass,
           mode: metadata.mode,
           batch: metadata.batch,
@@ -80,7 +87,7 @@ function registrationOf(host: HostModule | undefined, provider: string): Messagi
     if (registration instanceof MessagingModuleRegistration) return registration.options;
   }
   throw new ConfigurationError(
-    `${provider} subscribes to integration events, but its module does not import MessagingModule.forModule({ module, schema })`,
+    `${provider} subscribes to integration events, but its module does not import MessagingModule.forModule(definition)`,
     { provider },
   );
 }

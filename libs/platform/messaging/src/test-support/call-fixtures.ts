@@ -5,7 +5,7 @@ import { Injectable, Module } from '@nestjs/common';
 import { Command, CommandHandler, CqrsModule, Query, QueryBus, QueryHandler, type ICommandHandler, type IQueryHandler } from '@nestjs/cqrs';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { currentCallDeadline, currentCorrelation, NotFoundError, PublicCommand, PublicQuery, ValidationError } from '@modulith/core';
-import { Database, DatabaseModule, defineModuleSchema } from '@modulith/database';
+import { Database, defineModule } from '@modulith/database';
 import { MessagingModule } from '../messaging.module';
 
 export interface AccountView {
@@ -72,7 +72,7 @@ class CreateAccounts0001 implements MigrationInterface {
   }
 }
 
-export const accountsSchema = defineModuleSchema({ module: 'accounts', schema: 'accounts', entities: [], migrations: [CreateAccounts0001] });
+export const accountsModule = defineModule({ name: 'accounts', schema: 'accounts', migrations: [CreateAccounts0001] });
 
 @Injectable()
 @QueryHandler(GetAccountQuery)
@@ -144,7 +144,7 @@ export class HangHandler implements IQueryHandler<HangQuery> {
 
 /** The module that owns the public messages above. */
 @Module({
-  imports: [CqrsModule, DatabaseModule.forModule(accountsSchema), MessagingModule.forModule({ module: 'accounts', schema: 'accounts' })],
+  imports: [CqrsModule, MessagingModule.forModule(accountsModule)],
   providers: [GetAccountHandler, OpenAccountHandler, SlowEchoHandler, BadResultHandler, HangHandler],
 })
 export class AccountsModule {}

@@ -5,9 +5,8 @@ import { Inject, Injectable, Module, type DynamicModule } from '@nestjs/common';
 import { EventsHandler, type IEventHandler } from '@nestjs/cqrs';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { currentCorrelation } from '@modulith/core';
-import { Database, DatabaseModule, defineModuleSchema, type MigrationClass } from '@modulith/database';
+import { Database, defineModule, type MigrationClass } from '@modulith/database';
 import type { EnvelopeOrigin } from '../events/event-envelope';
-import { inboxMigration } from '../inbox/inbox.migration';
 import { MessagingModule } from '../messaging.module';
 import { Outbox } from '../outbox/outbox';
 import {
@@ -84,11 +83,10 @@ export class Producer {
 
 @Module({
   imports: [
-    DatabaseModule.forModule(
-      defineModuleSchema({
-        module: 'producer',
+    MessagingModule.forModule(
+      defineModule({
+        name: 'producer',
         schema: 'producer',
-        entities: [],
         migrations: [
           class CreateThings implements MigrationInterface {
             readonly name = 'fixture-0001-things';
@@ -102,7 +100,6 @@ export class Producer {
         ],
       }),
     ),
-    MessagingModule.forModule({ module: 'producer', schema: 'producer' }),
   ],
   providers: [Producer],
   exports: [Producer],
@@ -173,8 +170,7 @@ export function consumerModule(schema: 'alpha' | 'beta', subscriber: typeof Alph
   return {
     module: class ConsumerModule {},
     imports: [
-      DatabaseModule.forModule(defineModuleSchema({ module: schema, schema, entities: [], migrations: [inboxMigration(schema), effectsMigration(schema)] })),
-      MessagingModule.forModule({ module: schema, schema }),
+      MessagingModule.forModule(defineModule({ name: schema, schema, migrations: [effectsMigration(schema)] })),
     ],
     providers: [subscriber],
   };

@@ -5,9 +5,8 @@
 // as a second row, an inversion as rows out of keySeq order (`n` is the order of application).
 import { Inject, Injectable, Module, type DynamicModule, type Type } from '@nestjs/common';
 import type { EntityManager, MigrationInterface, QueryRunner } from 'typeorm';
-import { Database, DatabaseModule, defineModuleSchema } from '@modulith/database';
+import { Database, defineModule } from '@modulith/database';
 import type { EventEnvelope } from '../events/event-envelope';
-import { inboxMigration } from '../inbox/inbox.migration';
 import { MessagingModule } from '../messaging.module';
 import { Outbox } from '../outbox/outbox';
 import { OnIntegrationEvent, type BatchDeliveryContext, type DeliveryContext } from '../subscribers/on-integration-event.decorator';
@@ -59,11 +58,10 @@ export class OrderedProducer {
 
 @Module({
   imports: [
-    DatabaseModule.forModule(
-      defineModuleSchema({
-        module: 'ordered_producer',
+    MessagingModule.forModule(
+      defineModule({
+        name: 'ordered_producer',
         schema: 'ordered_producer',
-        entities: [],
         migrations: [
           class CreateSent implements MigrationInterface {
             readonly name = 'ordered-fixture-0001-sent';
@@ -77,7 +75,6 @@ export class OrderedProducer {
         ],
       }),
     ),
-    MessagingModule.forModule({ module: 'ordered_producer', schema: 'ordered_producer' }),
   ],
   providers: [OrderedProducer],
   exports: [OrderedProducer],
@@ -178,8 +175,7 @@ export function orderedConsumerModule(consumer: OrderedConsumer): DynamicModule 
   return {
     module: class OrderedConsumerModule {},
     imports: [
-      DatabaseModule.forModule(defineModuleSchema({ module: schema, schema, entities: [], migrations: [inboxMigration(schema), appliedMigration(schema)] })),
-      MessagingModule.forModule({ module: schema, schema }),
+      MessagingModule.forModule(defineModule({ name: schema, schema, migrations: [appliedMigration(schema)] })),
     ],
     providers: [SUBSCRIBER_CLASSES[consumer]],
   };

@@ -1,4 +1,5 @@
 import { Injectable, Module } from '@nestjs/common';
+import { defineModule } from '@modulith/database';
 import { MessagingModule } from '../messaging.module';
 import { OnIntegrationEvent } from '../subscribers/on-integration-event.decorator';
 import { ThingHappened } from '../test-support/fixture-events';
@@ -13,12 +14,12 @@ class WatchOnly {
   }
 }
 
-@Module({ imports: [MessagingModule.forModule({ module: 'watcher', schema: 'watcher' })], providers: [WatchOnly] })
+@Module({ imports: [MessagingModule.forModule(defineModule({ name: 'watcher', schema: false }))], providers: [WatchOnly] })
 class WatcherModule {}
 
 class InheritedSubscriber extends AlphaSubscriber {}
 
-@Module({ imports: [MessagingModule.forModule({ module: 'heir', schema: 'heir' })], providers: [{ provide: 'x', useClass: InheritedSubscriber }] })
+@Module({ imports: [MessagingModule.forModule(defineModule({ name: 'heir', schema: 'heir' }))], providers: [{ provide: 'x', useClass: InheritedSubscriber }] })
 class HeirModule {}
 
 describe('declaredDurableModule: what a module declares, read without booting it', () => {

@@ -1,9 +1,10 @@
-import { defineModuleSchema } from '@modulith/database';
+import { defineModule } from '@modulith/messaging';
 import { CreateTransfers0001 } from './migrations/0001-create-transfers.migration';
 import { TransferEntity } from './transfer.entity';
 
-export const ingestionSchema = defineModuleSchema({
-  module: 'ingestion',
+/** The ingestion module, declared once. */
+export const ingestionDefinition = defineModule({
+  name: 'ingestion',
   schema: 'ingestion',
   entities: [TransferEntity],
   migrations: [CreateTransfers0001],
