@@ -1,20 +1,15 @@
 import { Module } from '@nestjs/common';
-import { DatabaseModule, defineModuleSchema } from '@modulith/database';
-import { inboxMigration, MessagingModule } from '@modulith/messaging';
+import { defineModule, MessagingModule } from '@modulith/messaging';
 import { CreateInvoices0001 } from './create-invoices.migration';
 import { InvoiceEntity } from './invoice.entity';
 import { InvoiceOrdersSubscriber } from './invoice-orders.subscriber';
 
-const billing = defineModuleSchema({
-  module: 'billing',
-  schema: 'billing',
-  entities: [InvoiceEntity],
-  migrations: [inboxMigration('billing'), CreateInvoices0001],
-});
+/** Its inbox table is added on start-up, because the module has a durable subscriber. */
+export const billing = defineModule({ name: 'billing', schema: 'billing', entities: [InvoiceEntity], migrations: [CreateInvoices0001] });
 
 /** Owns the `billing` schema; consumes `OrderPlaced`. */
 @Module({
-  imports: [DatabaseModule.forModule(billing), MessagingModule.forModule({ module: 'billing', schema: 'billing' })],
+  imports: [MessagingModule.forModule(billing)],
   providers: [InvoiceOrdersSubscriber],
 })
 export class BillingModule {}
