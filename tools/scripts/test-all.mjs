@@ -81,6 +81,12 @@ if (e2eProjects.length > 0) {
   rows.push(...collect('e2e', ' (e2e)'));
 }
 
+// The platform as npm packages: API reports, a release dry run, and the example app installed
+// from the packed tarballs (tools/scripts/package-checks.mjs).
+const packages = spawnSync('node', [join(root, 'tools/scripts/package-checks.mjs')], { cwd: root, env, stdio: 'inherit' });
+if (packages.status !== 0) problems.push(`package checks failed (exit ${packages.status ?? packages.signal})`);
+rows.push(...collect('packages', ' (example)'));
+
 const total = rows.reduce(
   (t, r) => ({ passed: t.passed + r.passed, failed: t.failed + r.failed, skipped: t.skipped + r.skipped }),
   { passed: 0, failed: 0, skipped: 0 },
