@@ -130,7 +130,7 @@ const INT_RULES = {
   relayConcurrency: { default: 1, min: 1, max: 16 },
   relayPollIntervalMs: { default: 1000, min: 10, max: 3_600_000 },
   relayNotifyDebounceMs: { default: 50, min: 0, max: 60_000 },
-  handlerMaxAttempts: { default: 5, min: 1, max: 100 },
+  handlerMaxAttempts: { default: 5, min: 1, max: 10_000 },
   handlerTimeoutMs: { default: 30_000, min: 100, max: 3_600_000 },
   lockTimeoutMs: { default: 10_000, min: 10, max: 3_600_000 },
   logLeaseMs: { default: 5_000, min: 300, max: 3_600_000 },
