@@ -49,7 +49,7 @@ describe('the real workspace', () => {
     const api = model.projects.find((project) => project.name === 'api') as ProjectInfo;
     expect(api.dependencies).toEqual(expect.arrayContaining(['ingestion', 'ledger', 'analytics']));
     expect(model.files.some((file) => file.path === 'libs/ingestion/module/src/ingestion.schema.ts' && file.project === 'ingestion')).toBe(true);
-    expect(model.lintRules.map((rule) => rule.sourceTag).sort()).toEqual(['type:app', 'type:contracts', 'type:module', 'type:platform', 'type:tool']);
+    expect(model.lintRules.map((rule) => rule.sourceTag).sort()).toEqual(['type:app', 'type:contracts', 'type:module', 'type:platform', 'type:testing', 'type:tool']);
   });
 });
 

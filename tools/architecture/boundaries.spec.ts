@@ -74,6 +74,18 @@ const FORBIDDEN: Case[] = [
     expected: [{ line: 1, ruleId: TAGS, message: onlyTags('type:tool', '"type:tool", "type:platform"') }],
   },
   {
+    name: 'production code → the test kit',
+    file: 'libs/demo/module/src/planted.ts',
+    source: `import { freePort } from '@modulith/testing';\nexport const planted = freePort;\n`,
+    expected: [{ line: 1, ruleId: DEEP, message: 'The test kit in production code' }],
+  },
+  {
+    name: 'the test kit → platform',
+    file: 'libs/platform/testing/src/planted.ts',
+    source: `import * as core from '@modulith/core';\nexport const planted = core;\n`,
+    expected: [{ line: 1, ruleId: TAGS, message: onlyTags('type:testing', '"type:testing"') }],
+  },
+  {
     name: 'deep import into another library',
     file: 'libs/demo/module/src/planted.ts',
     source: [
@@ -168,8 +180,9 @@ describe('module boundaries (eslint.config.mjs)', () => {
       }
     });
 
-    it('allows module → contracts and platform, and app → module', () => {
+    it('allows module → contracts and platform, app → module, and a test → the test kit', () => {
       const found = lintPlanted({
+        'libs/demo/module/src/allowed.spec.ts': `import { freePort } from '@modulith/testing';\nexport const allowed = freePort;\n`,
         'libs/demo/module/src/allowed.ts': [
           `import * as contracts from '@modulith/ingestion/contracts';`,
           `import * as core from '@modulith/core';`,

@@ -1,7 +1,7 @@
 import { Client } from 'pg';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, type TestDatabase } from '@modulith/testing';
 import { deleteRedisKeys, redisTestPrefix, requireRedis } from '@modulith/messaging/testing';
-import { assertBundle, runVerify, startAppProcess, type AppProcess } from './testing/app-processes';
+import { assertBundle, runVerify, startApi, type AppProcess } from './testing/app-processes';
 import { ingestOverHttp, makeTransfers } from './testing/transfer-load';
 
 // Issue 12, kind 4: no combination of MODULES, replicas, RELAY_ENABLED and transport may delete
@@ -16,7 +16,7 @@ describe('topologies that could lose events either work or refuse, naming the fi
   let db: TestDatabase;
   const running: AppProcess[] = [];
   const start = async (name: string, env: NodeJS.ProcessEnv): Promise<AppProcess> => {
-    const app = await startAppProcess(name, { DATABASE_URL: db.url, ...FAST, ...env });
+    const app = await startApi(name, { DATABASE_URL: db.url, ...FAST, ...env });
     running.push(app);
     return app;
   };
@@ -105,7 +105,7 @@ describe('topologies that could lose events either work or refuse, naming the fi
       });
       const started = Date.now();
       app.child.kill('SIGTERM');
-      const code = await Promise.race([app.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), budgetMs + 5000))]);
+      const code = await Promise.race([app.exited.then((exit) => exit.code), new Promise((resolve) => setTimeout(() => resolve('still running'), budgetMs + 5000))]);
       expect({ code, output: app.output().match(/abandoned[^"]*/)?.[0] }).toEqual({ code: 0, output: expect.stringContaining('ledger') });
       expect(Date.now() - started).toBeLessThan(budgetMs);
       expect(app.output()).toContain('shut down cleanly');

@@ -1,5 +1,6 @@
 import { Logger, type INestApplication } from '@nestjs/common';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, type TestDatabase } from '@modulith/testing';
+import { databaseTestConfig } from '@modulith/database/testing';
 import { appConfigFromEnv } from '../app.config';
 import { createApp, createLogger } from '../bootstrap';
 
@@ -28,7 +29,7 @@ describe('structured logs with correlation ids (whole app, real PostgreSQL)', ()
     database = await createTestDatabase('logs');
     const config = {
       ...appConfigFromEnv({ LOG_LEVEL: 'debug', LOG_FORMAT: 'json', ADMIN_TOKEN }),
-      database: { ...database.config, url: database.url },
+      database: { ...databaseTestConfig(database.url), url: database.url },
     };
     const logger = createLogger(config, { write: (line: string) => void raw.push(line) });
     app = await createApp(config, logger);

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { TEST_SERVER_URL } from '@modulith/database/testing';
+import { TEST_SERVER_URL } from '@modulith/testing';
 import { startApp, type RunningApp } from '../testing/app.fixture';
 import { MODULE_CATALOG } from '../module-catalog';
 

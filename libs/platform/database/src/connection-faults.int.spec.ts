@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import type { FixtureCommand, FixtureReply } from './connection-faults.fixture';
 import { HoldingProxy } from './holding-proxy';
-import { createTestDatabase, TEST_SERVER_URL, type TestDatabase } from './testing';
+import { createTestDatabase, TEST_SERVER_URL, type TestDatabase } from '@modulith/testing';
 
 const FIXTURE = path.join(__dirname, 'connection-faults.fixture.ts');
 const REGISTER = path.join(__dirname, '..', '..', 'messaging', 'src', 'test-support', 'ts-register.cjs');

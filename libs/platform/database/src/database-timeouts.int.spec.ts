@@ -5,7 +5,8 @@ import { Database } from './database';
 import type { DatabaseConfig } from './database.config';
 import { runMigrations } from './migration-runner';
 import { defineModuleSchema } from './module-schema';
-import { createTestDatabase, type TestDatabase } from './testing';
+import { createTestDatabase, type TestDatabase } from '@modulith/testing';
+import { databaseTestConfig } from './testing';
 
 /** Longer than the statement timeout the migration test sets. */
 class SlowMigration0001 implements MigrationInterface {
@@ -28,7 +29,7 @@ describe('every wait on the shared pool is bounded', () => {
   const runners: QueryRunner[] = [];
 
   async function open(overrides: Partial<DatabaseConfig>): Promise<Database> {
-    const db = new Database({ ...database.config, migrateOnStart: false, ...overrides }, noModules);
+    const db = new Database({ ...databaseTestConfig(database.url), migrateOnStart: false, ...overrides }, noModules);
     opened.push(db);
     await db.onModuleInit();
     return db;

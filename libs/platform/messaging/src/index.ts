@@ -36,7 +36,7 @@ export type { DeadLetter, DeadLetterQuery, ReplayedDeadLetter } from './dead-let
 export { DeadLettersController } from './dead-letters/dead-letters.controller';
 export { runDeadLetterCommand } from './dead-letters/dead-letter.command';
 
-export { MessagingMetrics } from './metrics/messaging-metrics';
+export { isDrained, MessagingMetrics } from './metrics/messaging-metrics';
 export type { MessagingSample, SubscriberCounters, RelayCounters, MessagingBacklog } from './metrics/messaging-metrics';
 
 export { BoundedQueue } from './backpressure/bounded-queue';
