@@ -106,7 +106,7 @@ describe('module → module', () => {
     expect(checkLayers(projects)).toEqual(['contracts "ledger-contracts" depends on module "ledger": a contracts may depend only on platform']);
     const upward = withProject('platform-core', (project) => ({ ...project, dependencies: ['ingestion-contracts'] }));
     expect(checkLayers(upward)).toEqual([
-      'platform "platform-core" depends on contracts "ingestion-contracts": a platform may depend only on platform',
+      'platform "platform-core" depends on contracts "ingestion-contracts": a platform may depend only on platform, testing',
     ]);
   });
 
@@ -115,7 +115,7 @@ describe('module → module', () => {
       "[{ sourceTag: 'type:module', onlyDependOnLibsWithTags: ['type:module', 'type:contracts', 'type:platform'] }]",
     );
     expect(checkLintRules(loosened)).toContain(
-      'eslint.config.mjs: type:module may depend on [type:contracts, type:module, type:platform], the design says [type:contracts, type:platform]',
+      'eslint.config.mjs: type:module may depend on [type:contracts, type:module, type:platform], the design says [type:contracts, type:platform, type:testing]',
     );
   });
 });
