@@ -98,12 +98,12 @@ describe('nx g @modulith/tools:module invoices (in a temporary copy of the works
   it(`lints, tests and builds the new projects, and lints${WITH_APP_TESTS ? ', tests' : ''} and builds the app`, () => {
     const nx = (targets: string[], projects: string[]) =>
       workspace.nx(['run-many', '-t', ...targets, '-p', ...projects, '--output-style=static', '--skip-nx-cache'], 600_000);
-    const modules = nx(['lint', 'test', 'build'], ['invoices', 'invoices-contracts']);
-    expectSuccess(modules, 'nx run-many -t lint test build -p invoices invoices-contracts');
+    const modules = nx(['lint', 'test', 'test-int', 'build'], ['invoices', 'invoices-contracts']);
+    expectSuccess(modules, 'nx run-many -t lint test test-int build -p invoices invoices-contracts');
     expect(output(modules)).toContain('invoices.int.spec.ts');
     expect(output(modules)).toContain('invoices.scenario.int.spec.ts');
-    const app = nx(WITH_APP_TESTS ? ['lint', 'test', 'build'] : ['lint', 'build'], ['api']);
-    expectSuccess(app, `nx run-many -t lint${WITH_APP_TESTS ? ' test' : ''} build -p api`);
+    const app = nx(WITH_APP_TESTS ? ['lint', 'test', 'test-int', 'e2e', 'build'] : ['lint', 'build'], ['api']);
+    expectSuccess(app, `nx run-many -t lint${WITH_APP_TESTS ? ' test test-int e2e' : ''} build -p api`);
   }, 660_000);
 
   describe('the built app', () => {
