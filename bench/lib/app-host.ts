@@ -24,6 +24,7 @@ import { Database, DatabaseModule, defineModuleSchema } from '@modulith/database
 import { configureHttpApp, createHttpAdapter } from '@modulith/http';
 import { IngestTransfersCommand, TransferIngested, type TransferIngestedPayload } from '@modulith/ingestion/contracts';
 import {
+  isDrained,
   MessagingMetrics,
   MessagingModule,
   OnIntegrationEvent,
@@ -281,7 +282,7 @@ async function awaitDrain({ timeoutMs }: { timeoutMs: number }): Promise<{ drain
   for (let first = true; ; first = false) {
     const backlog = await metrics.backlog();
     const inBroker = transport.backlog ? await transport.backlog() : 0;
-    if (backlog.outboxPending === 0 && backlog.retriesPending === 0 && (backlog.logPending ?? 0) === 0 && inBroker === 0) {
+    if (isDrained({ ...backlog, transportPending: inBroker })) {
       if (!first) drainedAt = nowMs();
       break;
     }

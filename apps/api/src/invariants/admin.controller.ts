@@ -1,11 +1,15 @@
 import { Controller, Get, Optional } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { MessagingMetrics, RedisStreamsTransport, TRANSPORT, type MessagingBacklog } from '@modulith/messaging';
+import { isDrained, MessagingMetrics, RedisStreamsTransport, TRANSPORT, type MessagingBacklog } from '@modulith/messaging';
 import { InvariantsService, type InvariantReport } from './invariants.service';
 import { NotFoundError } from '@modulith/core';
 
-/** `/admin/pipeline`: the backlog, plus what the Redis transport of this process found lost (totals since it started). */
+/**
+ * `/admin/pipeline`: the backlog, whether it is drained (`isDrained`, the one meaning scripts and
+ * tests wait for), plus what the Redis transport of this process found lost (totals since it started).
+ */
 export type PipelineState = MessagingBacklog & {
+  drained: boolean;
   transportLost?: { events: number; streamsOrGroupsVanished: number; bestEffortEvents: number };
   streamsOverCap?: { stream: string; length: number; heldBy: string }[];
 };
@@ -26,7 +30,8 @@ export class AdminController {
    */
   @Get('pipeline')
   async pipeline(): Promise<PipelineState> {
-    const backlog = await this.metrics.backlog();
+    const counts = await this.metrics.backlog();
+    const backlog = { ...counts, drained: isDrained(counts) };
     // The transport is provided inside the messaging module, not exported to this one.
     const transport: unknown = this.moduleRef.get(TRANSPORT, { strict: false });
     if (!(transport instanceof RedisStreamsTransport)) return backlog;

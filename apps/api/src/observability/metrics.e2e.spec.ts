@@ -1,4 +1,4 @@
-import { isDrained, MessagingMetrics } from '@modulith/messaging';
+import { MessagingMetrics } from '@modulith/messaging';
 import { BacklogSampler } from '@modulith/observability';
 import { waitForDrain } from '@modulith/testing';
 import { startApp, type RunningApp } from '../testing/app.fixture';
@@ -17,10 +17,10 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
   return 0;
 }
 
-/** Waits for `isDrained` on `GET /admin/pipeline`, two looks in a row. */
+/** Waits for `drained` on `GET /admin/pipeline`, two looks in a row. */
 async function drain(baseUrl: string, timeoutMs = 60_000): Promise<void> {
   const look = async () => (await (await fetch(`${baseUrl}/admin/pipeline`, { headers: ADMIN })).json()) as PipelineBacklog;
-  await waitForDrain(look, { drained: isDrained, quietLooks: 2, pollMs: 200, timeoutMs });
+  await waitForDrain(look, { drained: (look) => look.drained, quietLooks: 2, pollMs: 200, timeoutMs });
 }
 
 /** The app with `env` also in process.env, where its module options are read from. */

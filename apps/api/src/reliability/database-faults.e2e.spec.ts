@@ -4,7 +4,6 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { EmbeddedPostgresServer } from '@modulith/database';
-import { isDrained } from '@modulith/messaging';
 import { createTestDatabase, eventually, freePort, terminateBackends, TEST_SERVER_URL, waitForDrain, type AppProcess, type TestDatabase } from '@modulith/testing';
 import { startApi } from '../testing/app-processes';
 import { makeTransfers } from '../testing/transfer-load';
@@ -14,6 +13,7 @@ const TOKEN = 'db-faults-admin-token';
 const ADMIN = { authorization: `Bearer ${TOKEN}` };
 
 interface Backlog {
+  drained: boolean;
   outboxPending: number;
   /** In-process: relayed events some durable subscriber has not read from the event log yet. */
   logPending: number;
@@ -29,7 +29,7 @@ async function admin<T>(app: AppProcess, route: string): Promise<T> {
 
 /** Waits for an empty outbox, event log and retry table, then asserts every invariant and no dead letter. */
 async function expectDrainedAndConsistent(app: AppProcess, timeoutMs = 120_000): Promise<void> {
-  const backlog = await waitForDrain(() => admin<Backlog>(app, 'pipeline'), { drained: isDrained, timeoutMs });
+  const backlog = await waitForDrain(() => admin<Backlog>(app, 'pipeline'), { drained: (look) => look.drained, timeoutMs });
   expect(backlog.deadLetters).toBe(0);
   const report = await admin<{ ok: boolean; results: { name: string; ok: boolean; detail: string }[] }>(app, 'invariants');
   expect(report.results.filter((result) => !result.ok)).toEqual([]);

@@ -1,5 +1,4 @@
 import { WebSocket } from 'ws';
-import { isDrained } from '@modulith/messaging';
 import { waitForDrain } from '@modulith/testing';
 import { ADMIN } from './app-processes';
 
@@ -44,6 +43,8 @@ export function openBalanceReader(baseUrl: string, accounts: string[]): Promise<
 }
 
 export interface PipelineBacklog {
+  /** Nothing pending anywhere (the app's `isDrained`). */
+  drained: boolean;
   outboxPending: number;
   retriesPending: number;
   deadLetters: number;
@@ -60,10 +61,10 @@ export async function pipelineBacklog(baseUrl: string): Promise<PipelineBacklog>
 
 /**
  * Waits until the outbox, the event log, the retry table and (with Redis) every consumer group
- * are empty (`isDrained`), three looks in a row, as seen by an instance that runs the relay.
+ * are empty (the app's `drained`), three looks in a row, as seen by an instance that runs the relay.
  */
 export async function waitForPipelineDrain(baseUrl: string, timeoutMs: number): Promise<void> {
-  await waitForDrain(() => pipelineBacklog(baseUrl), { drained: isDrained, timeoutMs });
+  await waitForDrain(() => pipelineBacklog(baseUrl), { drained: (look) => look.drained, timeoutMs });
 }
 
 export interface EntryProbe {

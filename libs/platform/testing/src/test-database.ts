@@ -14,16 +14,16 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A client of the test server's maintenance database; fails saying how to start PostgreSQL when none answers. */
-export async function connectToTestServer(): Promise<Client> {
-  const client = new Client({ connectionString: TEST_SERVER_URL, connectionTimeoutMillis: 5000 });
+/** A client of the test server (`serverUrl`, default `TEST_SERVER_URL`); fails saying how to start PostgreSQL when none answers. */
+export async function connectToTestServer(serverUrl = TEST_SERVER_URL): Promise<Client> {
+  const client = new Client({ connectionString: serverUrl, connectionTimeoutMillis: 5000 });
   try {
     await client.connect();
     return client;
   } catch (error) {
     await client.end().catch(() => undefined);
     throw new Error(
-      `Integration tests need a real PostgreSQL at ${redact(TEST_SERVER_URL)} (${(error as Error).message}). ` +
+      `Integration tests need a real PostgreSQL at ${redact(serverUrl)} (${(error as Error).message}). ` +
         'Start the local server (Debian: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start) ' +
         'or point TEST_DATABASE_URL at one.',
     );
@@ -33,21 +33,23 @@ export async function connectToTestServer(): Promise<Client> {
 /**
  * Creates an empty database of its own for one test file, so test files can run in parallel.
  * `label` (letters, digits, `_`; anything else becomes `_`) makes its name easy to spot.
- * Throws, saying how to start PostgreSQL, when the test server does not answer.
+ * `serverUrl` names another server (the benchmarks' `BENCH_PG_URL`). Throws, saying how to start
+ * PostgreSQL, when the server does not answer.
  */
-export async function createTestDatabase(label = 'test'): Promise<TestDatabase> {
+export async function createTestDatabase(label = 'test', options: { serverUrl?: string } = {}): Promise<TestDatabase> {
+  const serverUrl = options.serverUrl ?? TEST_SERVER_URL;
   const name = `modulith_${label.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
-  const admin = await connectToTestServer();
+  const admin = await connectToTestServer(serverUrl);
   try {
     await admin.query(`CREATE DATABASE "${name}"`);
   } finally {
     await admin.end();
   }
   return {
-    url: withDatabase(TEST_SERVER_URL, name),
+    url: withDatabase(serverUrl, name),
     name,
     async drop() {
-      const client = await connectToTestServer();
+      const client = await connectToTestServer(serverUrl);
       try {
         await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       } finally {
