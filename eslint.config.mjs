@@ -8,11 +8,35 @@ import { join } from 'node:path';
  * proven able to fail by tools/architecture/boundaries.spec.ts.
  */
 const depConstraints = [
-  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:module', 'type:contracts', 'type:platform'] },
-  { sourceTag: 'type:module', onlyDependOnLibsWithTags: ['type:contracts', 'type:platform'] },
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:module', 'type:contracts', 'type:platform', 'type:testing'] },
+  { sourceTag: 'type:module', onlyDependOnLibsWithTags: ['type:contracts', 'type:platform', 'type:testing'] },
   { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:platform'] },
-  { sourceTag: 'type:platform', onlyDependOnLibsWithTags: ['type:platform'] },
-  { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:tool', 'type:platform'] },
+  { sourceTag: 'type:platform', onlyDependOnLibsWithTags: ['type:platform', 'type:testing'] },
+  { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:tool', 'type:platform', 'type:testing'] },
+  // The test kit (@modulith/testing) sits below everything it serves: it imports no library.
+  { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:testing'] },
+];
+
+/** A library is entered only through its public entry point: no deep imports. */
+const deepImports = {
+  group: ['@modulith/*/src', '@modulith/*/src/**', '@modulith/*/*/src', '@modulith/*/*/src/**'],
+  message: 'Deep import into another library: import its public entry point instead.',
+};
+
+/**
+ * Where the test kit may be imported: test files and their fixtures, tools and benchmarks. Tags
+ * cannot say this (a module's tests and its code are one project), so a file rule does.
+ */
+const TEST_FILES = [
+  '**/*.spec.ts',
+  '**/*.fixture.ts',
+  '**/testing.ts',
+  '**/testing/**',
+  '**/test-support/**',
+  '**/*-test-server.ts',
+  'libs/platform/messaging/src/scenario/**',
+  'tools/**',
+  'bench/**',
 ];
 
 /**
@@ -20,11 +44,11 @@ const depConstraints = [
  * variables to options (apps/api/src/platform-options.ts). Tests and test tooling may read their
  * own knobs. Proven able to fail by tools/architecture/no-process-env.spec.ts.
  */
-const TEST_FILES = ['**/*.spec.ts', '**/*.fixture.ts', '**/testing.ts', '**/test-support/**', '**/testing/**'];
+const ENV_READING_TEST_FILES = ['**/*.spec.ts', '**/*.fixture.ts', '**/testing.ts', '**/test-support/**', '**/testing/**'];
 const READ_NO_ENV = 'A library reads no environment variable: take an option (forRoot) and let the app map the variable to it.';
 const noEnvironmentInLibraries = {
   files: ['libs/**/*.ts', 'libs/**/*.js', 'libs/**/*.mjs', 'libs/**/*.cjs'],
-  ignores: TEST_FILES,
+  ignores: ENV_READING_TEST_FILES,
   rules: {
     'no-restricted-properties': ['error', { object: 'process', property: 'env', message: READ_NO_ENV }],
     'no-restricted-syntax': [
@@ -37,12 +61,6 @@ const noEnvironmentInLibraries = {
       },
     ],
   },
-};
-
-/** A library is entered only through its public entry points: no deep imports. */
-const deepImports = {
-  group: ['@modulith/*/src', '@modulith/*/src/**', '@modulith/*/*/src', '@modulith/*/*/src/**'],
-  message: 'Deep import into another library: import its public entry point instead.',
 };
 
 /**
@@ -95,6 +113,22 @@ export default [
         },
       ],
       'no-restricted-imports': ['error', { patterns: [deepImports] }],
+    },
+  },
+  {
+    // Production code never imports the test kit (this block replaces the rule's options above, so it repeats deepImports).
+    files: ['**/*.ts', '**/*.js', '**/*.mjs', '**/*.cjs'],
+    ignores: TEST_FILES,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            deepImports,
+            { group: ['@modulith/testing', '@modulith/testing/*'], message: 'The test kit in production code: only tests, their fixtures, tools and benchmarks import @modulith/testing.' },
+          ],
+        },
+      ],
     },
   },
   {

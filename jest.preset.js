@@ -13,9 +13,23 @@ const swcOptions = {
   sourceMaps: 'inline',
 };
 
+// Tests are tiered by suffix (STYLE.md): `*.spec.ts` unit (no PostgreSQL, Redis or running app),
+// `*.int.spec.ts` against real PostgreSQL/Redis, `*.e2e.spec.ts` against the built app. TEST_TIER
+// (unit, the default; int; e2e) picks one tier; the `test`, `test-int` and `e2e` targets set it
+// (nx.json), so `nx affected -t test` runs only the fast unit tier.
+const TIERS = {
+  unit: { testMatch: ['**/?(*.)+(spec).ts'], testPathIgnorePatterns: ['/node_modules/', '\\.int\\.spec\\.ts$', '\\.e2e\\.spec\\.ts$'] },
+  int: { testMatch: ['**/*.int.spec.ts'], testPathIgnorePatterns: ['/node_modules/'] },
+  e2e: { testMatch: ['**/*.e2e.spec.ts'], testPathIgnorePatterns: ['/node_modules/'] },
+};
+const tier = process.env['TEST_TIER'] ?? 'unit';
+if (!TIERS[tier]) throw new Error(`TEST_TIER must be one of ${Object.keys(TIERS).join(', ')}, got "${tier}"`);
+
 module.exports = {
   testEnvironment: 'node',
-  testMatch: ['**/?(*.)+(spec).ts'],
+  ...TIERS[tier],
+  // A project may have no test of a tier yet (most have no e2e): that is not a failure.
+  passWithNoTests: true,
   resolver: '@nx/jest/plugins/resolver',
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
   transform: { '^.+\\.[tj]s$': ['@swc/jest', swcOptions] },

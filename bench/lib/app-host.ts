@@ -24,7 +24,7 @@ import { Database, DatabaseModule, defineModule } from '@modulith/database';
 import { configureHttpApp, createHttpAdapter } from '@modulith/http';
 import { IngestTransfersCommand, TransferIngested, type TransferIngestedPayload } from '@modulith/ingestion/contracts';
 import { MessagingModule, OnIntegrationEvent, type BatchDeliveryContext } from '@modulith/messaging';
-import { MessagingMetrics } from '@modulith/messaging/operator';
+import { isDrained, MessagingMetrics } from '@modulith/messaging/operator';
 import { TRANSPORT, type Transport, type TransportSubscription } from '@modulith/messaging/transport';
 import { appConfigFromEnv } from '../../apps/api/src/app.config';
 import { AppModule } from '../../apps/api/src/app.module';
@@ -273,7 +273,7 @@ async function awaitDrain({ timeoutMs }: { timeoutMs: number }): Promise<{ drain
   for (let first = true; ; first = false) {
     const backlog = await metrics.backlog();
     const inBroker = transport.backlog ? await transport.backlog() : 0;
-    if (backlog.outboxPending === 0 && backlog.retriesPending === 0 && (backlog.logPending ?? 0) === 0 && inBroker === 0) {
+    if (isDrained({ ...backlog, transportPending: inBroker })) {
       if (!first) drainedAt = nowMs();
       break;
     }

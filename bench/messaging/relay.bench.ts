@@ -16,7 +16,7 @@ import { Pool, type PoolClient } from 'pg';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { uuidv7 } from '@modulith/core';
 import { Database, DatabaseModule, defineModule } from '@modulith/database';
-import { createTestDatabase } from '@modulith/database/testing';
+import { createTestDatabase } from '@modulith/testing';
 import { IntegrationEvent, MessagingModule, OnIntegrationEvent, Outbox, type BatchDeliveryContext } from '@modulith/messaging';
 import { MessagingMetrics } from '@modulith/messaging/operator';
 

@@ -19,7 +19,7 @@ import { Pool } from 'pg';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { uuidv7 } from '@modulith/core';
 import { Database, DatabaseModule, defineModule } from '@modulith/database';
-import { createTestDatabase } from '@modulith/database/testing';
+import { createTestDatabase } from '@modulith/testing';
 import { IntegrationEvent, MessagingModule, OnIntegrationEvent, Outbox, type BatchDeliveryContext, type MessagingConfig } from '@modulith/messaging';
 import { deleteRedisKeys } from '@modulith/messaging/testing';
 

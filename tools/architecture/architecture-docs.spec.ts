@@ -42,7 +42,7 @@ describe(DOCS_PATH, () => {
     const page = renderArchitectureDocs(model);
     expect(page.match(/```mermaid/g)).toHaveLength(3);
     for (const project of ['api', 'ingestion', 'ingestion-contracts', 'platform-messaging']) expect(page).toContain(`["${project}"]`);
-    expect(page).toContain('| `type:module` | `type:contracts`, `type:platform` |');
+    expect(page).toContain('| `type:module` | `type:contracts`, `type:platform`, `type:testing` |');
   });
 
   it('links each contracts event to its committed JSON Schema, and the link leads to a file', () => {

@@ -49,7 +49,7 @@ describe('the real workspace', () => {
     const api = model.projects.find((project) => project.name === 'api') as ProjectInfo;
     expect(api.dependencies).toEqual(expect.arrayContaining(['ingestion', 'ledger', 'analytics']));
     expect(model.files.some((file) => file.path === 'libs/ingestion/module/src/ingestion.definition.ts' && file.project === 'ingestion')).toBe(true);
-    expect(model.lintRules.map((rule) => rule.sourceTag).sort()).toEqual(['type:app', 'type:contracts', 'type:module', 'type:platform', 'type:tool']);
+    expect(model.lintRules.map((rule) => rule.sourceTag).sort()).toEqual(['type:app', 'type:contracts', 'type:module', 'type:platform', 'type:testing', 'type:tool']);
   });
 });
 
@@ -106,7 +106,7 @@ describe('module → module', () => {
     expect(checkLayers(projects)).toEqual(['contracts "ledger-contracts" depends on module "ledger": a contracts may depend only on platform']);
     const upward = withProject('platform-core', (project) => ({ ...project, dependencies: ['ingestion-contracts'] }));
     expect(checkLayers(upward)).toEqual([
-      'platform "platform-core" depends on contracts "ingestion-contracts": a platform may depend only on platform',
+      'platform "platform-core" depends on contracts "ingestion-contracts": a platform may depend only on platform, testing',
     ]);
   });
 
@@ -115,7 +115,7 @@ describe('module → module', () => {
       "[{ sourceTag: 'type:module', onlyDependOnLibsWithTags: ['type:module', 'type:contracts', 'type:platform'] }]",
     );
     expect(checkLintRules(loosened)).toContain(
-      'eslint.config.mjs: type:module may depend on [type:contracts, type:module, type:platform], the design says [type:contracts, type:platform]',
+      'eslint.config.mjs: type:module may depend on [type:contracts, type:module, type:platform], the design says [type:contracts, type:platform, type:testing]',
     );
   });
 });

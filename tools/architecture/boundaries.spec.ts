@@ -75,6 +75,18 @@ const FORBIDDEN: Case[] = [
     expected: [{ line: 1, ruleId: TAGS, message: onlyTags('type:tool', '"type:tool", "type:platform"') }],
   },
   {
+    name: 'production code → the test kit',
+    file: 'libs/demo/module/src/planted.ts',
+    source: `import { freePort } from '@modulith/testing';\nexport const planted = freePort;\n`,
+    expected: [{ line: 1, ruleId: DEEP, message: 'The test kit in production code' }],
+  },
+  {
+    name: 'the test kit → platform',
+    file: 'libs/platform/testing/src/planted.ts',
+    source: `import * as core from '@modulith/core';\nexport const planted = core;\n`,
+    expected: [{ line: 1, ruleId: TAGS, message: onlyTags('type:testing', '"type:testing"') }],
+  },
+  {
     name: 'deep import into another library',
     file: 'libs/demo/module/src/planted.ts',
     source: [
@@ -193,7 +205,7 @@ describe('module boundaries (eslint.config.mjs)', () => {
       }
     });
 
-    it('allows module → contracts and platform, app → module, and contracts → core, messaging/events and @nestjs/cqrs', () => {
+    it('allows module → contracts and platform, app → module, and contracts → core, messaging/events and @nestjs/cqrs, and a test → the test kit', () => {
       const found = lintPlanted({
         'libs/ingestion/contracts/src/allowed.ts': [
           `import { ValidationError } from '@modulith/core';`,
@@ -202,6 +214,7 @@ describe('module boundaries (eslint.config.mjs)', () => {
           `export const allowed = [ValidationError, IntegrationEvent, Query];`,
           ``,
         ].join('\n'),
+        'libs/demo/module/src/allowed.spec.ts': `import { freePort } from '@modulith/testing';\nexport const allowed = freePort;\n`,
         'libs/demo/module/src/allowed.ts': [
           `import * as contracts from '@modulith/ingestion/contracts';`,
           `import * as core from '@modulith/core';`,

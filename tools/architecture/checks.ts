@@ -8,15 +8,20 @@ import { isTestSource, tagValue, type ProjectInfo, type SourceFile, type Workspa
  * (empty: the rule holds), so a test can feed it a planted violation and read the message.
  */
 
-export const PROJECT_TYPES = ['app', 'module', 'contracts', 'platform', 'tool'] as const;
+export const PROJECT_TYPES = ['app', 'module', 'contracts', 'platform', 'tool', 'testing'] as const;
 
-/** What each project type may depend on (DESIGN.md, "Boundaries"; the same matrix as eslint.config.mjs). */
+/**
+ * What each project type may depend on (DESIGN.md, "Boundaries"; the same matrix as
+ * eslint.config.mjs). `testing` is the test kit: below everything, used only by test files (a
+ * file rule in eslint.config.mjs keeps it out of production code).
+ */
 export const ALLOWED_DEPENDENCIES: Readonly<Record<string, readonly string[]>> = {
-  app: ['module', 'contracts', 'platform'],
-  module: ['contracts', 'platform'],
+  app: ['module', 'contracts', 'platform', 'testing'],
+  module: ['contracts', 'platform', 'testing'],
   contracts: ['platform'],
-  platform: ['platform'],
-  tool: ['tool', 'platform'],
+  platform: ['platform', 'testing'],
+  tool: ['tool', 'platform', 'testing'],
+  testing: ['testing'],
 };
 
 /** Every project has exactly one `type:` tag from PROJECT_TYPES and exactly one `scope:` tag. */

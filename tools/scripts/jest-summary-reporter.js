@@ -13,14 +13,16 @@ class JestSummaryReporter {
     const dir = path.join(__dirname, '../../tmp/test-results');
     fs.mkdirSync(dir, { recursive: true });
     const name = path.relative(path.join(__dirname, '../..'), this.rootDir).replace(/[\\/]/g, '_') || 'root';
+    // One file per project and tier (jest.preset.js): the tiers of a project run as separate targets.
+    const tier = process.env['TEST_TIER'] ?? 'unit';
     const summary = {
-      project: name,
+      project: tier === 'unit' ? name : `${name} (${tier})`,
       passed: results.numPassedTests,
       failed: results.numFailedTests + results.numRuntimeErrorTestSuites,
       skipped: results.numPendingTests + results.numTodoTests,
       failures: failuresOf(results, path.join(__dirname, '../..')),
     };
-    fs.writeFileSync(path.join(dir, `${name}.json`), JSON.stringify(summary));
+    fs.writeFileSync(path.join(dir, tier === 'unit' ? `${name}.json` : `${name}.${tier}.json`), JSON.stringify(summary));
   }
 }
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// `npm test`: lint, test and build every project, then the end-to-end suites if any project has an
-// `e2e` target, and close with one summary line: "N passed, N failed, N skipped".
-// Test counts come from tools/scripts/jest-summary-reporter.js (tmp/test-results/<project>.json).
+// `npm test`: lint and build every project and run all three tiers of tests (jest.preset.js): `test`
+// (unit), `test-int` (real PostgreSQL/Redis) and `e2e` (the built app), then close with one summary
+// line: "N passed, N failed, N skipped". One `nx run-many` schedules them all, so the app is built
+// once before its e2e target. Test counts come from tools/scripts/jest-summary-reporter.js
+// (tmp/test-results/<project>[.<tier>].json).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -24,8 +26,8 @@ function nx(args, options = {}) {
   return { ...run, seconds: (Date.now() - started) / 1000 };
 }
 
-/** Moves this phase's result files into their own folder (two phases may name a project alike). */
-function collect(phase, suffix) {
+/** Moves this phase's result files into their own folder and reads them. */
+function collect(phase) {
   const phaseDir = join(resultsDir, phase);
   mkdirSync(phaseDir, { recursive: true });
   const files = existsSync(resultsDir) ? readdirSync(resultsDir).filter((f) => f.endsWith('.json')) : [];
@@ -33,20 +35,13 @@ function collect(phase, suffix) {
     renameSync(join(resultsDir, file), join(phaseDir, file));
     const r = JSON.parse(readFileSync(join(phaseDir, file), 'utf8'));
     return {
-      project: `${r.project}${suffix}`,
+      project: r.project,
       passed: r.passed ?? 0,
       failed: r.failed ?? 0,
       skipped: r.skipped ?? 0,
       failures: r.failures ?? [],
     };
   });
-}
-
-function projectsWithTarget(target) {
-  const run = nx(['show', 'projects', '--with-target', target, '--json'], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
-  if (run.status !== 0) return [];
-  const out = run.stdout.trim();
-  return out ? JSON.parse(out.slice(out.indexOf('['))) : [];
 }
 
 function table(rows) {
@@ -68,18 +63,11 @@ const problems = [];
 const rows = [];
 const timings = [];
 
-const main = nx(['run-many', '-t', 'lint', 'test', 'build', '--skip-nx-cache', '--output-style=static']);
-timings.push(`lint/test/build ${main.seconds.toFixed(1)} s`);
-if (main.status !== 0) problems.push(`nx run-many -t lint test build failed (exit ${main.status ?? main.signal})`);
-rows.push(...collect('run-many', ''));
-
-const e2eProjects = projectsWithTarget('e2e');
-if (e2eProjects.length > 0) {
-  const e2e = nx(['run-many', '-t', 'e2e', '--skip-nx-cache', '--output-style=static']);
-  timings.push(`e2e ${e2e.seconds.toFixed(1)} s`);
-  if (e2e.status !== 0) problems.push(`nx run-many -t e2e failed (exit ${e2e.status ?? e2e.signal})`);
-  rows.push(...collect('e2e', ' (e2e)'));
-}
+const TARGETS = ['lint', 'test', 'test-int', 'e2e', 'build'];
+const main = nx(['run-many', '-t', ...TARGETS, '--skip-nx-cache', '--output-style=static']);
+timings.push(`${TARGETS.join('/')} ${main.seconds.toFixed(1)} s`);
+if (main.status !== 0) problems.push(`nx run-many -t ${TARGETS.join(' ')} failed (exit ${main.status ?? main.signal})`);
+rows.push(...collect('run-many'));
 
 // The platform as npm packages: API reports, a release dry run, and the example app installed
 // from the packed tarballs (tools/scripts/package-checks.mjs).

@@ -1,7 +1,8 @@
+import { eventually } from '@modulith/testing';
 import { startApp, type RunningApp } from './testing/app.fixture';
 import { ADMIN, ADMIN_TOKEN } from './testing/app-processes';
 import { streamProblems } from './testing/balance-stream';
-import { eventually, ledgerEntries, openBalanceReader, waitForPipelineDrain, type BalanceReader } from './testing/pipeline-probes';
+import { ledgerEntries, openBalanceReader, waitForPipelineDrain, type BalanceReader } from './testing/pipeline-probes';
 import { makeTransfers, type TestTransfer } from './testing/transfer-load';
 
 const TRANSFERS = Number(process.env['E2E_SNAPSHOT_TRANSFERS'] ?? 20_000);
@@ -49,7 +50,7 @@ describe('WebSocket subscribe: current balances, then the changes after them (on
     const lastSeq = (reader: BalanceReader) => [...reader.balances.map((b) => b.entrySeq), ...reader.messages.map((m) => m.entrySeq)].reduce((max, seq) => (BigInt(seq) > BigInt(max) ? seq : max), '0');
     const newest = [...entries.values()].flat().reduce((max, entry) => (BigInt(entry.seq) > BigInt(max) ? entry.seq : max), '0');
     // Best effort is still complete here: nobody stalls, so every client gets the last change too.
-    await eventually(() => readers.every((reader) => lastSeq(reader) === newest), `every client to receive entry ${newest}`, 60_000);
+    await eventually(() => readers.every((reader) => lastSeq(reader) === newest), { message: `every client to receive entry ${newest}`, timeoutMs: 60_000 });
 
     const problems = readers.flatMap((reader, index) => ACCOUNTS.flatMap((account) => streamProblems(reader, account, entries.get(account) ?? []).map((problem) => `client ${index}: ${problem}`)));
     expect(problems).toEqual([]);

@@ -1,43 +1,16 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { Client } from 'pg';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
-import { freePort } from './testing/app-processes';
-
-// The built bundle, exactly as `npm start` runs it (the test target depends on the build).
-const MAIN = path.resolve(__dirname, '../../../dist/apps/api/main.js');
-
-function startProcess(env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  let output = '';
-  const child = spawn(process.execPath, [MAIN], { env: { ...process.env, LOG_FORMAT: 'json', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.on('data', (chunk) => (output += chunk));
-  child.stderr?.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
-}
+import { createTestDatabase, type TestDatabase } from '@modulith/testing';
+import { assertBundle, MAIN, startApi } from './testing/app-processes';
 
 /** Start-up bound (`E2E_START_TIMEOUT_MS`, 60 s): a fixed 20 s failed once on CI with two projects' tests side by side. */
 const START_TIMEOUT_MS = Number(process.env['E2E_START_TIMEOUT_MS'] ?? 60_000);
-
-async function waitForHealth(baseUrl: string, output: () => string = () => '', timeoutMs = START_TIMEOUT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`${baseUrl}/health`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`the app did not answer ${baseUrl}/health within ${timeoutMs} ms; its output:\n${output().slice(-2000)}`);
-}
 
 describe('the built app as a process', () => {
   let testDb: TestDatabase;
 
   beforeAll(async () => {
-    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run "npx nx run api:build" first`);
+    assertBundle();
     testDb = await createTestDatabase('process');
   });
 
@@ -72,12 +45,10 @@ describe('the built app as a process', () => {
   });
 
   it('MODULES=none serves with no business module (a process that only calls the others); "verify" with VERIFY_QUERIES=remote needs Redis and says so', async () => {
-    const port = await freePort();
-    const app = startProcess({ DATABASE_URL: testDb.url, PORT: String(port), HOST: '127.0.0.1', MODULES: 'none', RELAY_ENABLED: 'false' });
+    const app = await startApi('modules-none', { DATABASE_URL: testDb.url, LOG_LEVEL: 'log', MODULES: 'none', RELAY_ENABLED: 'false' });
     try {
-      await waitForHealth(`http://127.0.0.1:${port}`, app.output);
-      expect(await (await fetch(`http://127.0.0.1:${port}/health`)).json()).toEqual({ status: 'ok', modules: [] });
-      expect((await fetch(`http://127.0.0.1:${port}/accounts/a/balances`)).status).toBe(404);
+      expect(await (await fetch(`${app.baseUrl}/health`)).json()).toEqual({ status: 'ok', modules: [] });
+      expect((await fetch(`${app.baseUrl}/accounts/a/balances`)).status).toBe(404);
     } finally {
       app.child.kill('SIGKILL');
     }
@@ -87,11 +58,9 @@ describe('the built app as a process', () => {
   }, START_TIMEOUT_MS + 60_000);
 
   it('on SIGTERM finishes the request in flight, then exits cleanly', async () => {
-    const port = await freePort();
-    const baseUrl = `http://127.0.0.1:${port}`;
-    const app = startProcess({ DATABASE_URL: testDb.url, PORT: String(port), HOST: '127.0.0.1' });
+    const app = await startApi('sigterm', { DATABASE_URL: testDb.url, LOG_LEVEL: 'log' });
+    const baseUrl = app.baseUrl;
     try {
-      await waitForHealth(baseUrl, app.output);
       const transfers = Array.from({ length: 10_000 }, (_, i) => ({
         id: `sigterm-${i}`,
         from: 'a',
@@ -126,7 +95,7 @@ describe('the built app as a process', () => {
       sendRest();
       const response = await inFlight;
       expect(response.status).toBe(201);
-      expect(await app.exited).toBe(0);
+      expect((await app.exited).code).toBe(0);
       expect(app.output()).toContain('shut down cleanly');
       await expect(fetch(`${baseUrl}/health`)).rejects.toThrow();
 

@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
 import { TransferIngested } from '@modulith/ingestion/contracts';
 import { OutboxRetention } from '@modulith/messaging/operator';
 import { deleteRedisKeys, redisTestPrefix, startRedisTestServer, type RedisTestServer } from '@modulith/messaging/testing';
-import { assertBundle, MAIN, runVerify, startAppProcess, type AppProcess } from './testing/app-processes';
-import { eventually, pipelineBacklog, waitForPipelineDrain, type PipelineBacklog } from './testing/pipeline-probes';
+import { assertBundle, MAIN, runVerify, startApi, type AppProcess } from './testing/app-processes';
+import { pipelineBacklog, waitForPipelineDrain, type PipelineBacklog } from './testing/pipeline-probes';
 import { ingestOverHttp, makeTransfers, type TestTransfer } from './testing/transfer-load';
 
 // Faults of the split topology over Redis Streams: a consumer killed mid-run, Redis stopped
@@ -47,14 +47,14 @@ describe(`the split topology under faults (${TRANSFERS} transfers each, real Pos
   let prefix: string;
 
   const start = async (name: string, env: NodeJS.ProcessEnv): Promise<AppProcess> => {
-    const app = await startAppProcess(name, { DATABASE_URL: db.url, EVENT_TRANSPORT: 'redis', REDIS_KEY_PREFIX: prefix, ...env });
+    const app = await startApi(name, { DATABASE_URL: db.url, EVENT_TRANSPORT: 'redis', REDIS_KEY_PREFIX: prefix, ...env });
     running.push(app);
     return app;
   };
   /** Analytics starts (its consumer group is made) and stops: a module that is down. */
   const analyticsThenStopped = async (env: NodeJS.ProcessEnv): Promise<void> => {
     const analytics = await start('analytics', { ...env, ...CONSUMER_ONLY, MODULES: 'analytics' });
-    await eventually(async () => (await fetch(`${analytics.baseUrl}/ready`)).ok, 'analytics to make its consumer group', DRAIN_TIMEOUT_MS);
+    await eventually(async () => (await fetch(`${analytics.baseUrl}/ready`)).ok, { message: 'analytics to make its consumer group', timeoutMs: DRAIN_TIMEOUT_MS });
     await analytics.stop();
     running = running.filter((app) => app !== analytics);
   };
@@ -175,7 +175,7 @@ describe(`the split topology under faults (${TRANSFERS} transfers each, real Pos
     } finally {
       await dataSource.destroy();
     }
-    await eventually(async () => (await pipelineBacklog(core.baseUrl)).outboxPending === 0, 'the relay to take the re-driven events', DRAIN_TIMEOUT_MS);
+    await eventually(async () => (await pipelineBacklog(core.baseUrl)).outboxPending === 0, { message: 'the relay to take the re-driven events', timeoutMs: DRAIN_TIMEOUT_MS });
     await waitForPipelineDrain(core.baseUrl, 180_000);
     const verify = runVerify(db.url);
     expect(verify.output).toContain('all invariants hold');
@@ -188,7 +188,7 @@ describe(`the split topology under faults (${TRANSFERS} transfers each, real Pos
     await analyticsThenStopped(env);
 
     expect(await ingestOverHttp(core.baseUrl, makeTransfers(5000, 500, 'trim'), 500, 2)).toBe(5000);
-    await eventually(async () => (await pipeline(core)).outboxPending === 0, 'the relay to hand every transfer to Redis', DRAIN_TIMEOUT_MS);
+    await eventually(async () => (await pipeline(core)).outboxPending === 0, { message: 'the relay to hand every transfer to Redis', timeoutMs: DRAIN_TIMEOUT_MS });
 
     const restarted = await start('analytics-again', { ...env, ...CONSUMER_ONLY, MODULES: 'analytics' });
     await waitForPipelineDrain(core.baseUrl, DRAIN_TIMEOUT_MS);
@@ -209,7 +209,7 @@ describe(`the split topology under faults (${TRANSFERS} transfers each, real Pos
     expect(await ingestOverHttp(core.baseUrl, makeTransfers(2000, 500, 'lost'), 500, 2)).toBe(2000);
     const redis = new Redis(server.url);
     try {
-      await eventually(async () => (await redis.xlen(transferStream())) === 2000, 'the relay to append every transfer', DRAIN_TIMEOUT_MS);
+      await eventually(async () => (await redis.xlen(transferStream())) === 2000, { message: 'the relay to append every transfer', timeoutMs: DRAIN_TIMEOUT_MS });
       expect(await redis.xtrim(transferStream(), 'MAXLEN', 0)).toBe(2000);
     } finally {
       redis.disconnect();
@@ -235,7 +235,7 @@ describe(`the split topology under faults (${TRANSFERS} transfers each, real Pos
       timeout: DRAIN_TIMEOUT_MS,
     });
     expect(redrive.status).toBe(0);
-    await eventually(async () => (await pipeline(core)).outboxPending === 0, 'the relay to take the re-driven events', DRAIN_TIMEOUT_MS);
+    await eventually(async () => (await pipeline(core)).outboxPending === 0, { message: 'the relay to take the re-driven events', timeoutMs: DRAIN_TIMEOUT_MS });
     await waitForPipelineDrain(core.baseUrl, DRAIN_TIMEOUT_MS);
     const verify = runVerify(db.url);
     expect(verify.output).toContain('all invariants hold');

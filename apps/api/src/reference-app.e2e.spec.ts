@@ -1,9 +1,10 @@
+import { eventually } from '@modulith/testing';
 import { Client } from 'pg';
 import { WebSocket } from 'ws';
 import { ConnectionRegistry } from '@modulith/notifications';
 import { startApp, type RunningApp } from './testing/app.fixture';
 import { ADMIN, ADMIN_TOKEN } from './testing/app-processes';
-import { eventually, ledgerEntries, openBalanceReader, seqsByCurrency, waitForPipelineDrain } from './testing/pipeline-probes';
+import { ledgerEntries, openBalanceReader, seqsByCurrency, waitForPipelineDrain } from './testing/pipeline-probes';
 import { ingestOverHttp, makeTransfers } from './testing/transfer-load';
 
 const TRANSFERS = Number(process.env['E2E_TRANSFERS'] ?? 100_000);
@@ -57,7 +58,7 @@ describe('the transfer ledger indexer end to end (one process, real PostgreSQL)'
       const expected = await ledgerEntries(running.baseUrl, account);
       expect(expected.length).toBeGreaterThan(0);
       const received = () => reader.messages.filter((message) => message.account === account).map((message) => ({ currency: message.currency, seq: message.entrySeq }));
-      await eventually(() => received().length >= expected.length, `${account}'s ${expected.length} balance changes on the WebSocket`, DRAIN_TIMEOUT_MS);
+      await eventually(() => received().length >= expected.length, { message: `${account}'s ${expected.length} balance changes on the WebSocket`, timeoutMs: DRAIN_TIMEOUT_MS });
       expect(seqsByCurrency(received())).toEqual(seqsByCurrency(expected));
     }
 

@@ -1,8 +1,11 @@
 import { Client } from 'pg';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
 import { deleteRedisKeys, redisTestPrefix, requireRedis } from '@modulith/messaging/testing';
-import { assertBundle, runVerify, startAppProcess, type AppProcess } from './testing/app-processes';
+import { assertBundle, runVerify, startApi, type AppProcess } from './testing/app-processes';
 import { ingestOverHttp, makeTransfers } from './testing/transfer-load';
+
+/** Bound of each wait below (`E2E_WAIT_MS`, 30 s). */
+const WAIT_MS = Number(process.env['E2E_WAIT_MS'] ?? 30_000);
 
 // Issue 12, kind 4: no combination of MODULES, replicas, RELAY_ENABLED and transport may delete
 // an event a subscriber somewhere has not handled: it works, or it refuses (start-up or /ready)
@@ -16,7 +19,7 @@ describe('topologies that could lose events either work or refuse, naming the fi
   let db: TestDatabase;
   const running: AppProcess[] = [];
   const start = async (name: string, env: NodeJS.ProcessEnv): Promise<AppProcess> => {
-    const app = await startAppProcess(name, { DATABASE_URL: db.url, ...FAST, ...env });
+    const app = await startApi(name, { DATABASE_URL: db.url, ...FAST, ...env });
     running.push(app);
     return app;
   };
@@ -52,7 +55,7 @@ describe('topologies that could lose events either work or refuse, naming the fi
     const ingestion = await start('ingestion-no-relay', { MODULES: 'ingestion', RELAY_ENABLED: 'false' });
     expect(await ingestOverHttp(ingestion.baseUrl, makeTransfers(20, 6, 'guard'))).toBe(20);
     await start('consumers', { MODULES: CONSUMERS });
-    await expectEventually(async () => runVerify(db.url).status === 0);
+    await eventually(async () => runVerify(db.url).status === 0, { message: 'verify to pass', timeoutMs: WAIT_MS, pollMs: 100 });
     expect(runVerify(db.url).output).toContain('all invariants hold');
   }, 120_000);
 
@@ -97,15 +100,15 @@ describe('topologies that could lose events either work or refuse, naming the fi
       await locker.query('BEGIN');
       await locker.query('LOCK TABLE ledger.balances IN ACCESS EXCLUSIVE MODE');
       await ingestOverHttp(app.baseUrl, makeTransfers(10, 4, 'stuck'));
-      await expectEventually(async () => {
+      await eventually(async () => {
         const { rows } = await locker.query<{ n: number }>(
           "SELECT count(*)::int AS n FROM pg_locks WHERE relation = 'ledger.balances'::regclass AND NOT granted",
         );
         return rows[0].n > 0;
-      });
+      }, { message: 'a ledger transaction to wait on the lock', timeoutMs: WAIT_MS, pollMs: 100 });
       const started = Date.now();
       app.child.kill('SIGTERM');
-      const code = await Promise.race([app.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), budgetMs + 5000))]);
+      const code = await Promise.race([app.exited.then((exit) => exit.code), new Promise((resolve) => setTimeout(() => resolve('still running'), budgetMs + 5000))]);
       expect({ code, output: app.output().match(/abandoned[^"]*/)?.[0] }).toEqual({ code: 0, output: expect.stringContaining('ledger') });
       expect(Date.now() - started).toBeLessThan(budgetMs);
       expect(app.output()).toContain('shut down cleanly');
@@ -114,11 +117,3 @@ describe('topologies that could lose events either work or refuse, naming the fi
     }
   }, 120_000);
 });
-
-async function expectEventually(check: () => Promise<boolean>, timeoutMs = Number(process.env['E2E_WAIT_MS'] ?? 30_000)): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms (E2E_WAIT_MS)`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}

@@ -1,8 +1,8 @@
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
 import { deleteRedisKeys, redisTestPrefix, requireRedis } from '@modulith/messaging/testing';
-import { assertBundle, runVerify, startAppProcess, type AppProcess } from './testing/app-processes';
+import { assertBundle, runVerify, startApi, type AppProcess } from './testing/app-processes';
 import { streamProblems } from './testing/balance-stream';
-import { eventually, ledgerEntries, openBalanceReader, waitForPipelineDrain, type BalanceReader } from './testing/pipeline-probes';
+import { ledgerEntries, openBalanceReader, waitForPipelineDrain, type BalanceReader } from './testing/pipeline-probes';
 import { ingestOverHttp, makeTransfers } from './testing/transfer-load';
 
 // One suite, two topologies: the same transfers over HTTP, the same drain, the same invariant check
@@ -84,8 +84,8 @@ describe(`the reference app in two topologies (${TRANSFERS} transfers each, real
       const envs = Object.entries(topology.processes(prefix));
       // The first process migrates alone; the others then start side by side.
       const [first, ...rest] = envs;
-      running.set(first[0], await startAppProcess(first[0], { DATABASE_URL: db.url, ...first[1] }));
-      const others = await Promise.all(rest.map(([name, env]) => startAppProcess(name, { DATABASE_URL: db.url, ...env })));
+      running.set(first[0], await startApi(first[0], { DATABASE_URL: db.url, ...first[1] }));
+      const others = await Promise.all(rest.map(([name, env]) => startApi(name, { DATABASE_URL: db.url, ...env })));
       others.forEach((app) => running.set(app.name, app));
     }, 120_000);
 
@@ -116,7 +116,7 @@ describe(`the reference app in two topologies (${TRANSFERS} transfers each, real
         expect(expected.length).toBeGreaterThan(0);
         const last = expected.reduce((max, entry) => (BigInt(entry.seq) > BigInt(max) ? entry.seq : max), '0');
         const has = (reader: BalanceReader) => reader.messages.some((m) => m.entrySeq === last) || reader.balances.some((b) => b.entrySeq === last);
-        await eventually(() => readers.every(has), `${account}'s last change (entry ${last}) on every reader of every notifications instance`, DRAIN_TIMEOUT_MS);
+        await eventually(() => readers.every(has), { message: `${account}'s last change (entry ${last}) on every reader of every notifications instance`, timeoutMs: DRAIN_TIMEOUT_MS });
         // Per balance: the snapshot at one of its entries, then exactly the entries after it, in commit order.
         expect(readers.flatMap((reader, index) => streamProblems(reader, account, expected).map((problem) => `reader ${index}: ${problem}`))).toEqual([]);
       }

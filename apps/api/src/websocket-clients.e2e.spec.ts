@@ -1,8 +1,8 @@
 import WebSocket from 'ws';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
-import { assertBundle, startAppProcess, type AppProcess } from './testing/app-processes';
+import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { assertBundle, startApi, type AppProcess } from './testing/app-processes';
 import { streamProblems } from './testing/balance-stream';
-import { eventually, ledgerEntries, type BalanceMessage } from './testing/pipeline-probes';
+import { ledgerEntries, type BalanceMessage } from './testing/pipeline-probes';
 
 const WAIT_MS = Number(process.env['E2E_DRAIN_TIMEOUT_MS'] ?? 120_000);
 // Longest account ids (128 characters), so that answering a one-account subscribe with the
@@ -37,7 +37,7 @@ describe('WebSocket clients that misbehave (app process, real PostgreSQL)', () =
     assertBundle();
     database = await createTestDatabase('wsclients');
     // The smallest socket buffer, so a client that stops reading soon has frames waiting in our queue.
-    app = await startAppProcess('app', { DATABASE_URL: database.url, NOTIFY_MAX_BUFFERED_BYTES: '1024' });
+    app = await startApi('app', { DATABASE_URL: database.url, NOTIFY_MAX_BUFFERED_BYTES: '1024' });
   });
 
   afterAll(async () => {
@@ -66,7 +66,7 @@ describe('WebSocket clients that misbehave (app process, real PostgreSQL)', () =
     const answers = () => frames.filter((frame) => frame.type !== 'balance-changed').length;
     socket.send(JSON.stringify({ action: 'subscribe', accounts: [alice] }));
     for (let next = 0; next < ACCOUNTS.length; next += 400) socket.send(JSON.stringify({ action: 'subscribe', accounts: ACCOUNTS.slice(next, next + 400) }));
-    await eventually(() => answers() === 4, 'the four subscribes answered', WAIT_MS);
+    await eventually(() => answers() === 4, { message: 'the four subscribes answered', timeoutMs: WAIT_MS });
 
     // The client stops reading; big answers fill the socket, so alice's changes wait in our queue.
     socket.pause();
@@ -74,25 +74,25 @@ describe('WebSocket clients that misbehave (app process, real PostgreSQL)', () =
     const transfers = Array.from({ length: 50 }, (_, i) => ({ id: `ws-t-${i}`, from: 'ws-bob', to: alice, amount: '1', currency: 'EUR', occurredAt: new Date().toISOString() }));
     const posted = await fetch(`${app.baseUrl}/transfers/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ transfers }) });
     expect(posted.status).toBe(201);
-    await eventually(async () => /^modulith_notifications_queued_messages 50$/m.test(await (await fetch(`${app.baseUrl}/metrics`)).text()), 'alice\'s 50 changes queued', WAIT_MS);
+    await eventually(async () => /^modulith_notifications_queued_messages 50$/m.test(await (await fetch(`${app.baseUrl}/metrics`)).text()), { message: 'alice\'s 50 changes queued', timeoutMs: WAIT_MS });
 
     // It reads again: every answer, and alice's changes, with no further change needed to send them.
     socket.resume();
-    await eventually(() => answers() === 204 && frames.filter((frame) => frame.account === alice).length === 50, 'the 200 answers and alice\'s 50 changes', WAIT_MS);
+    await eventually(() => answers() === 204 && frames.filter((frame) => frame.account === alice).length === 50, { message: 'the 200 answers and alice\'s 50 changes', timeoutMs: WAIT_MS });
 
     socket.send(JSON.stringify({ action: 'unsubscribe', accounts: [alice] }));
-    await eventually(() => answers() === 205, 'the unsubscribe answered', WAIT_MS);
+    await eventually(() => answers() === 205, { message: 'the unsubscribe answered', timeoutMs: WAIT_MS });
     socket.send(JSON.stringify({ action: 'subscribe', accounts: [alice] }));
-    await eventually(() => answers() === 206, 'the resubscribe answered', WAIT_MS);
+    await eventually(() => answers() === 206, { message: 'the resubscribe answered', timeoutMs: WAIT_MS });
     const later = { id: 'ws-t-later', from: 'ws-bob', to: alice, amount: '1', currency: 'EUR', occurredAt: new Date().toISOString() };
     expect((await fetch(`${app.baseUrl}/transfers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(later) })).status).toBe(201);
     const resubscribed = frames.findLastIndex((frame) => frame.type === 'subscribed');
     let entries: Awaited<ReturnType<typeof ledgerEntries>> = [];
-    await eventually(async () => (entries = await ledgerEntries(app.baseUrl, alice)).length === 51, 'the ledger to apply the later transfer', WAIT_MS);
+    await eventually(async () => (entries = await ledgerEntries(app.baseUrl, alice)).length === 51, { message: 'the ledger to apply the later transfer', timeoutMs: WAIT_MS });
     const after = () => frames.slice(resubscribed + 1).filter((frame) => frame.type === 'balance-changed' && frame.account === alice) as BalanceMessage[];
     // Frames arrive in order: once the newest change is here, anything stale came before it.
     const newest = entries.at(-1)?.seq;
-    await eventually(() => after().some((change) => change.entrySeq === newest), `alice's change ${newest} after the resubscribe`, WAIT_MS);
+    await eventually(() => after().some((change) => change.entrySeq === newest), { message: `alice's change ${newest} after the resubscribe`, timeoutMs: WAIT_MS });
     expect(streamProblems({ socket, balances: frames[resubscribed].balances ?? [], messages: after() }, alice, entries)).toEqual([]);
     socket.close();
   });

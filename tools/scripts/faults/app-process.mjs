@@ -1,15 +1,19 @@
 // Shared by the fault scripts: a fresh database, the built app as a child process, its health
-// and its invariant check (`main.js verify`).
-import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { dirname, resolve } from 'node:path';
-import pg from 'pg';
+// and its invariant check (`main.js verify`). The database, the port, the process and the waits
+// come from the test kit (@modulith/testing, TypeScript: tools' SWC hook compiles it on require).
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
 
+const require = createRequire(import.meta.url);
+require('../../src/ts-hook').register();
+/** @type {typeof import('../../../libs/platform/testing/src/index')} */
+const kit = require('@modulith/testing');
+
+export const { createTestDatabase: createDatabase, eventually, freePort, waitForDrain, waitForHealth } = kit;
 export const ROOT = resolve(import.meta.dirname, '../../..');
 export const MAIN = resolve(ROOT, 'dist/apps/api/main.js');
-const SERVER_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export function assertBuilt() {
   if (!existsSync(MAIN)) {
@@ -18,68 +22,12 @@ export function assertBuilt() {
   }
 }
 
-export function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
-/** An empty database of its own on the test server; `drop()` removes it. */
-export async function createDatabase(label) {
-  const name = `modulith_${label}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: SERVER_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}"`);
-  await admin.end();
-  const url = new URL(SERVER_URL);
-  url.pathname = `/${name}`;
-  return {
-    name,
-    url: url.toString(),
-    async drop() {
-      const client = new pg.Client({ connectionString: SERVER_URL });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await client.end();
-    },
-  };
-}
-
-/** The built app as a child process; its output goes to `logFile` (appended). */
-export function startApp(env, logFile) {
-  mkdirSync(dirname(logFile), { recursive: true });
-  const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, HOST: '127.0.0.1', LOG_FORMAT: 'json', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout.pipe(log, { end: false });
-  child.stderr.pipe(log, { end: false });
-  const exited = new Promise((resolveExit) => child.on('exit', (code, signal) => resolveExit({ code, signal })));
-  exited.then(() => log.end());
-  return { child, exited, pid: child.pid };
-}
-
-/** Resolves once `/health` answers 200; rejects if the process exits first or time runs out. */
-export async function waitForHealth(baseUrl, app, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  let exited = false;
-  app.exited.then(() => (exited = true));
-  while (Date.now() < deadline) {
-    if (exited) throw new Error(`the app exited before it was healthy (exit ${app.child.exitCode ?? app.child.signalCode})`);
-    try {
-      if ((await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(2000) })).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await sleep(50);
-  }
-  throw new Error(`the app did not answer ${baseUrl}/health within ${timeoutMs} ms`);
+/**
+ * The built app as a child process, not yet waited for (`waitForHealth(app, ms)` does); its
+ * output also goes to `logFile` (appended). `env.PORT` picks the port, else a free one.
+ */
+export function startApp(env, logFile, name = 'the app') {
+  return kit.startAppProcess({ main: MAIN, name, env: { LOG_FORMAT: 'json', LOG_LEVEL: 'warn', ...env }, logFile, waitForHealth: false });
 }
 
 /** `main.js verify` against the database: waits for the pipeline to drain, then checks the invariants. */

@@ -110,7 +110,7 @@ const workers = Array.from({ length: concurrency }, worker);
 let failure;
 try {
   for (let round = 1; round <= rounds && fatal.length === 0; round++) {
-    const app = startApp(env, logFile);
+    const app = await startApp(env, logFile);
     const up = Date.now();
     // Each round ends once a random share of the remaining work has been acknowledged, so the
     // kills spread over the whole ingestion (and the drain after it). A quarter of the rounds
@@ -120,7 +120,7 @@ try {
     const remaining = total - ackedTransfers;
     const target = Math.min(total, ackedTransfers + Math.max(1, Math.round(((0.3 + 1.4 * random()) * remaining) / (rounds - round + 1.5))));
     const timeLimit = byTime ? Date.now() + Math.floor(random() * 6000) : Infinity;
-    if (!byTime) await waitForHealth(baseUrl, app, 90_000);
+    if (!byTime) await waitForHealth(app, 90_000);
     const deadline = Math.min(timeLimit, Date.now() + 15_000);
     while (ackedTransfers < target && Date.now() < deadline && fatal.length === 0) await sleep(5);
     if (!byTime) await sleep(Math.floor(random() * 100));
@@ -131,8 +131,8 @@ try {
     process.stdout.write(`round ${String(round).padStart(2)}: killed after ${String(Date.now() - up).padStart(5)} ms (${byTime ? 'random time' : 'by progress'}), ${ackedAtKill}/${total} acknowledged\n`);
   }
   // The last start: no more kills; the client finishes and the pipeline drains.
-  const app = startApp(env, logFile);
-  await waitForHealth(baseUrl, app, 90_000);
+  const app = await startApp(env, logFile);
+  await waitForHealth(app, 90_000);
   await Promise.all(workers);
   if (fatal.length > 0) throw new Error(fatal.join('\n'));
   const ingestSeconds = (Date.now() - started) / 1000;

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { freePort, sleep, startApp, transferAt, waitForHealth } from './app-process.mjs';
+import { eventually, freePort, sleep, startApp, transferAt, waitForDrain as drainOf, waitForHealth } from './app-process.mjs';
 
 /** Every wait of the suite is bounded by this (ms); `FAULT_SUITE_TIMEOUT_MS`, default 180000. */
 export const WAIT_MS = Number(process.env.FAULT_SUITE_TIMEOUT_MS ?? 180_000);
@@ -26,14 +26,13 @@ export class AppFleet {
   }
 
   async start(name, env) {
-    const port = await freePort();
-    const app = { name, baseUrl: `http://127.0.0.1:${port}`, stopping: false, ...startApp({ ADMIN_TOKEN, SHUTDOWN_TIMEOUT_MS: '15000', ...env, PORT: String(port) }, this.logFile) };
+    const app = Object.assign(await startApp({ ADMIN_TOKEN, SHUTDOWN_TIMEOUT_MS: '15000', ...env }, this.logFile, name), { stopping: false });
     app.exited.then((exit) => {
-      if (!app.stopping) this.unexpectedExits.push(`${name} (pid ${app.pid}) exited on its own: ${exit.signal ?? exit.code}`);
-      else if (exit.code !== 0) this.unexpectedExits.push(`${name} (pid ${app.pid}) did not stop cleanly: ${exit.signal ?? exit.code}`);
+      if (!app.stopping) this.unexpectedExits.push(`${name} (pid ${app.child.pid}) exited on its own: ${exit.signal ?? exit.code}`);
+      else if (exit.code !== 0) this.unexpectedExits.push(`${name} (pid ${app.child.pid}) did not stop cleanly: ${exit.signal ?? exit.code}`);
     });
     this.apps.push(app);
-    await waitForHealth(app.baseUrl, app, WAIT_MS);
+    await waitForHealth(app, WAIT_MS);
     return app;
   }
 
@@ -57,35 +56,19 @@ export async function admin(app, route, method = 'GET') {
   return response.json();
 }
 
-/** Waits until outbox, retries and (with Redis) every consumer group are empty, three looks in a row; returns the last look. */
+/** Waits until the app's /admin/pipeline says `drained` three looks in a row; returns the last look. */
 export async function waitForDrain(app, diagnose) {
-  const deadline = Date.now() + WAIT_MS;
-  let quiet = 0;
-  let last;
-  while (Date.now() < deadline) {
-    try {
-      last = await admin(app, 'pipeline');
-      const transportIdle = last.transportPending === undefined || last.transportPending === 0;
-      quiet = last.outboxPending === 0 && (last.logPending ?? 0) === 0 && last.retriesPending === 0 && transportIdle ? quiet + 1 : 0;
-      if (quiet >= 3) return last;
-    } catch {
-      quiet = 0;
-    }
-    await sleep(250);
+  try {
+    return await drainOf(() => admin(app, 'pipeline'), { drained: (look) => look.drained, timeoutMs: WAIT_MS, message: 'the pipeline (FAULT_SUITE_TIMEOUT_MS)' });
+  } catch (error) {
+    const detail = diagnose ? `\n${await diagnose().catch((failure) => failure.message)}` : '';
+    throw new Error(`${error.message}${detail}`);
   }
-  const detail = diagnose ? `\n${await diagnose().catch((error) => error.message)}` : '';
-  throw new Error(`the pipeline did not drain within ${WAIT_MS} ms (FAULT_SUITE_TIMEOUT_MS); last look ${JSON.stringify(last)}${detail}`);
 }
 
 /** Polls `condition` until it returns something truthy; fails naming `what` after WAIT_MS. */
-export async function until(what, condition, pollMs = 100) {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    const value = await condition().catch(() => undefined);
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${WAIT_MS} ms (FAULT_SUITE_TIMEOUT_MS) waiting for ${what}`);
-    await sleep(pollMs);
-  }
+export function until(what, condition, pollMs = 100) {
+  return eventually(condition, { message: `${what} (FAULT_SUITE_TIMEOUT_MS)`, timeoutMs: WAIT_MS, pollMs });
 }
 
 /**

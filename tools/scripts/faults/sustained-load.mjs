@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { assertBuilt, createDatabase, freePort, parsePositive, ROOT, sleep, startApp, transferAt, verify, waitForHealth } from './app-process.mjs';
+import { assertBuilt, createDatabase, freePort, parsePositive, ROOT, sleep, startApp, transferAt, verify, waitForDrain, waitForHealth } from './app-process.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -38,12 +38,12 @@ const port = await freePort();
 const baseUrl = `http://127.0.0.1:${port}`;
 const token = randomBytes(16).toString('hex');
 const env = { DATABASE_URL: database.url, PORT: String(port), ADMIN_TOKEN: token, LOG_LEVEL: 'warn' };
-const app = startApp(env, logFile);
+const app = await startApp(env, logFile);
 let next = 0;
 let exitCode = 0;
 
 const rssMiB = () => {
-  const line = readFileSync(`/proc/${app.pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+  const line = readFileSync(`/proc/${app.child.pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
   return Number(line.split(/\s+/)[1]) / 1024;
 };
 const pipeline = async () => (await fetch(`${baseUrl}/admin/pipeline`, { headers: { authorization: `Bearer ${token}` } })).json();
@@ -64,16 +64,12 @@ async function send(count) {
   return performance.now() - started;
 }
 
-async function waitForDrain(timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  let quiet = 0;
-  while (Date.now() < deadline) {
-    const now = await pipeline();
-    quiet = now.outboxPending === 0 && (now.logPending ?? 0) === 0 && now.retriesPending === 0 ? quiet + 1 : 0;
-    if (quiet >= 2) return true;
-    await sleep(250);
-  }
-  return false;
+/** True once /admin/pipeline says `drained` twice in a row, false after `timeoutMs`. */
+function drained(timeoutMs) {
+  return waitForDrain(pipeline, { drained: (look) => look.drained, quietLooks: 2, timeoutMs }).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Ingests as fast as 8 clients can for `seconds`, then waits for the drain: the end-to-end maximum. */
@@ -85,14 +81,14 @@ async function measureMaximum(seconds) {
     while (Date.now() < until) await send(opts.batch);
   }));
   const ingestSeconds = (Date.now() - started) / 1000;
-  await waitForDrain(600_000);
+  await drained(600_000);
   const totalSeconds = (Date.now() - started) / 1000;
   const count = next - before;
   return { count, ingestRate: count / ingestSeconds, endToEndRate: count / totalSeconds };
 }
 
 try {
-  await waitForHealth(baseUrl, app, 90_000);
+  await waitForHealth(app, 90_000);
   let rate = args.rate === undefined ? undefined : Number(args.rate);
   let measured;
   if (rate === undefined) {
@@ -170,7 +166,7 @@ try {
   while (inFlight > 0) await sleep(20);
   const loadSeconds = (Date.now() - started) / 1000;
   const drainStarted = Date.now();
-  const drained = await waitForDrain(300_000);
+  const drainedInTime = await drained(300_000);
   const drainSeconds = (Date.now() - drainStarted) / 1000;
   const check = verify(env, 120_000);
 
@@ -204,7 +200,7 @@ try {
   const problems = [];
   if (errors > 0) problems.push(`${errors} failed requests (${firstErrors.join(' | ')})`);
   if (skipped > 0) problems.push(`${skipped} requests could not leave on time (${opts['max-in-flight']} in flight): the offered rate was not sustained`);
-  if (!drained) problems.push('the pipeline did not drain within 5 min after the load');
+  if (!drainedInTime) problems.push('the pipeline did not drain within 5 min after the load');
   if (!check.ok) problems.push('main.js verify failed');
   if (result.rssEndMiB > result.rssStartMiB * 1.5 + 20) problems.push(`resident memory grew from ${result.rssStartMiB} to ${result.rssEndMiB} MiB`);
   if (last.lagMs > 30_000 && last.outboxPending > 4 * (samples[Math.floor(samples.length / 2)].outboxPending + 1000)) problems.push('the outbox lag kept growing');

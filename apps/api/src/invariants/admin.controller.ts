@@ -1,13 +1,17 @@
 import { Controller, Get, Optional } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { MessagingMetrics, type MessagingBacklog } from '@modulith/messaging/operator';
+import { isDrained, MessagingMetrics, type MessagingBacklog } from '@modulith/messaging/operator';
 import { RedisStreamsTransport } from '@modulith/messaging/redis';
 import { TRANSPORT } from '@modulith/messaging/transport';
 import { InvariantsService, type InvariantReport } from './invariants.service';
 import { NotFoundError } from '@modulith/core';
 
-/** `/admin/pipeline`: the backlog, plus what the Redis transport of this process found lost (totals since it started). */
+/**
+ * `/admin/pipeline`: the backlog, whether it is drained (`isDrained`, the one meaning scripts and
+ * tests wait for), plus what the Redis transport of this process found lost (totals since it started).
+ */
 export type PipelineState = MessagingBacklog & {
+  drained: boolean;
   transportLost?: { events: number; streamsOrGroupsVanished: number; bestEffortEvents: number };
   streamsOverCap?: { stream: string; length: number; heldBy: string }[];
 };
@@ -28,7 +32,8 @@ export class AdminController {
    */
   @Get('pipeline')
   async pipeline(): Promise<PipelineState> {
-    const backlog = await this.metrics.backlog();
+    const counts = await this.metrics.backlog();
+    const backlog = { ...counts, drained: isDrained(counts) };
     // The transport is provided inside the messaging module, not exported to this one.
     const transport: unknown = this.moduleRef.get(TRANSPORT, { strict: false });
     if (!(transport instanceof RedisStreamsTransport)) return backlog;

@@ -1,5 +1,6 @@
 import { Logger, type INestApplication } from '@nestjs/common';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { databaseTestConfig } from '@modulith/database/testing';
 import { appConfigFromEnv } from '../app.config';
 import { createApp, createLogger } from '../bootstrap';
 
@@ -28,7 +29,7 @@ describe('structured logs with correlation ids (whole app, real PostgreSQL)', ()
     database = await createTestDatabase('logs');
     const config = {
       ...appConfigFromEnv({ LOG_LEVEL: 'debug', LOG_FORMAT: 'json', ADMIN_TOKEN }),
-      database: { ...database.config, url: database.url },
+      database: { ...databaseTestConfig(database.url), url: database.url },
     };
     const logger = createLogger(config, { write: (line: string) => void raw.push(line) });
     app = await createApp(config, logger);
@@ -41,14 +42,6 @@ describe('structured logs with correlation ids (whole app, real PostgreSQL)', ()
     await database?.drop();
   });
 
-  const waitFor = async (predicate: () => boolean, what: string, timeoutMs = 20_000) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!predicate()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  };
-
   it("follows one request's correlation id through ingestion, ledger, analytics and notifications", async () => {
     const correlationId = 'trace-e2e-0001';
     const response = await fetch(`${baseUrl}/transfers`, {
@@ -60,12 +53,12 @@ describe('structured logs with correlation ids (whole app, real PostgreSQL)', ()
     expect(response.headers.get('x-correlation-id')).toBe(correlationId);
 
     const handledBy = (module: string) => lines().filter((line) => line.context === module && line.msg?.startsWith('handled '));
-    await waitFor(() => ['ledger', 'analytics', 'notifications'].every((module) => handledBy(module).length > 0), 'every module to handle the events');
+    await eventually(() => ['ledger', 'analytics', 'notifications'].every((module) => handledBy(module).length > 0), { message: 'every module to handle the events', timeoutMs: 20_000, pollMs: 100 });
 
     const request = lines().find((line) => line.msg === 'request completed' && (line['req'] as { url?: string })?.url === '/transfers');
     expect(request).toMatchObject({ level: 'info', module: 'ingestion', correlationId, res: { statusCode: 201 } });
     // The ledger applies the transfer, then records each posting's BalanceChanged on its running statement.
-    await waitFor(() => handledBy('ledger').length === 2, 'the ledger to apply the transfer and record both statement lines');
+    await eventually(() => handledBy('ledger').length === 2, { message: 'the ledger to apply the transfer and record both statement lines', timeoutMs: 20_000, pollMs: 100 });
     expect(handledBy('ledger')).toEqual([
       expect.objectContaining({ level: 'debug', correlationId, msg: expect.stringContaining('ingestion.transfer-ingested') }),
       expect.objectContaining({ level: 'debug', correlationId, msg: expect.stringContaining('ledger.balance-changed (ledger.statement)') }),
@@ -85,7 +78,7 @@ describe('structured logs with correlation ids (whole app, real PostgreSQL)', ()
     const response = await fetch(`${baseUrl}/accounts/alice/balances`);
     const made = response.headers.get('x-correlation-id');
     expect(made).toMatch(/^[0-9a-f-]{36}$/);
-    await waitFor(() => lines().some((line) => line.correlationId === made && line.msg === 'request completed'), 'the request line');
+    await eventually(() => lines().some((line) => line.correlationId === made && line.msg === 'request completed'), { message: 'the request line', timeoutMs: 20_000, pollMs: 100 });
     expect(lines().find((line) => line.correlationId === made)).toMatchObject({ module: 'ledger' });
   });
 
@@ -93,7 +86,7 @@ describe('structured logs with correlation ids (whole app, real PostgreSQL)', ()
     await fetch(`${baseUrl}/admin/pipeline`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     new Logger('Secrets').warn(`cannot reach postgres://modulith:pg-s3cret@db.internal:5432/app with token ${ADMIN_TOKEN}`);
     new Logger('Secrets').log({ message: 'config', adminToken: ADMIN_TOKEN, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-    await waitFor(() => lines().filter((line) => line.context === 'Secrets').length === 2, 'the secret lines');
+    await eventually(() => lines().filter((line) => line.context === 'Secrets').length === 2, { message: 'the secret lines', timeoutMs: 20_000, pollMs: 100 });
 
     const all = raw.join('\n');
     expect(all).not.toContain(ADMIN_TOKEN);

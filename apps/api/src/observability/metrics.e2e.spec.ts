@@ -1,6 +1,8 @@
 import { MessagingMetrics } from '@modulith/messaging/operator';
 import { BacklogSampler } from '@modulith/observability';
+import { waitForDrain } from '@modulith/testing';
 import { startApp, type RunningApp } from '../testing/app.fixture';
+import type { PipelineBacklog } from '../testing/pipeline-probes';
 import { ingestOverHttp, makeTransfers } from '../testing/transfer-load';
 
 const ADMIN = { authorization: 'Bearer metrics-admin-token' };
@@ -15,14 +17,10 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
   return 0;
 }
 
+/** Waits for `drained` on `GET /admin/pipeline`, two looks in a row. */
 async function drain(baseUrl: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (let quiet = 0; quiet < 2; ) {
-    if (Date.now() > deadline) throw new Error('the pipeline did not drain in time');
-    const backlog = (await (await fetch(`${baseUrl}/admin/pipeline`, { headers: ADMIN })).json()) as { outboxPending: number; logPending: number; retriesPending: number };
-    quiet = backlog.outboxPending === 0 && backlog.logPending === 0 && backlog.retriesPending === 0 ? quiet + 1 : 0;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  const look = async () => (await (await fetch(`${baseUrl}/admin/pipeline`, { headers: ADMIN })).json()) as PipelineBacklog;
+  await waitForDrain(look, { drained: (look) => look.drained, quietLooks: 2, pollMs: 200, timeoutMs });
 }
 
 /** The app configured by `env`, as its process environment would. */

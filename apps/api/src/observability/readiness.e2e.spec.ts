@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { TEST_SERVER_URL } from '@modulith/database/testing';
+import { eventually, TEST_SERVER_URL } from '@modulith/testing';
 import { startApp, type RunningApp } from '../testing/app.fixture';
 import { MODULE_CATALOG } from '../module-catalog';
 
@@ -75,12 +75,8 @@ describe('GET /ready (whole app, real PostgreSQL)', () => {
       await sql.connect();
     }
     // The pool reconnects on its own.
-    const deadline = Date.now() + 15_000;
     let status = 0;
-    while (Date.now() < deadline && status !== 200) {
-      status = (await ready()).status;
-      if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    await eventually(async () => (status = (await ready()).status) === 200, { message: '/ready to answer 200', timeoutMs: 15_000, pollMs: 250 }).catch(() => undefined);
     expect(status).toBe(200);
   }, 30_000);
 });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
 import { deleteRedisKeys, redisTestPrefix, requireRedis } from '@modulith/messaging/testing';
-import { assertBundle, startAppProcess, type AppProcess } from '../testing/app-processes';
+import { assertBundle, startApi, type AppProcess } from '../testing/app-processes';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../testing/otlp-receiver';
 
 // One request's trace, followed through the built app exporting OTLP over HTTP (JSON) to a
@@ -32,14 +32,6 @@ const TOPOLOGIES: Topology[] = [
     },
   },
 ];
-
-async function eventually(check: () => boolean, what: string, describeState: () => string): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${WAIT_MS} ms (E2E_TRACE_WAIT_MS) waiting for ${what}; ${describeState()}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 describe('OpenTelemetry traces of one request across every module (built app, OTLP over HTTP/JSON)', () => {
   let receiver: OtlpReceiver;
@@ -78,8 +70,8 @@ describe('OpenTelemetry traces of one request across every module (built app, OT
       ]);
       // The first process migrates alone; the others then start side by side.
       const [first, ...rest] = envs;
-      running.push(await startAppProcess(first[0], first[1]));
-      running.push(...(await Promise.all(rest.map(([name, env]) => startAppProcess(name, env)))));
+      running.push(await startApi(first[0], first[1]));
+      running.push(...(await Promise.all(rest.map(([name, env]) => startApi(name, env)))));
     }, 180_000);
 
     afterAll(async () => {
@@ -107,8 +99,12 @@ describe('OpenTelemetry traces of one request across every module (built app, OT
           processedBy('analytics', 'ingestion.transfer-ingested').length > 0 &&
           processedBy('notifications', 'ledger.balance-changed').length >= 2 &&
           processedBy('ledger', 'ledger.balance-changed').length > 0,
-        'the spans of every module',
-        () => `spans in the trace: ${JSON.stringify(inTrace().map((span) => `${span.service}: ${span.name} [${span.attributes['modulith.module'] ?? ''}]`))}`,
+        {
+          message: 'the spans of every module (E2E_TRACE_WAIT_MS)',
+          timeoutMs: WAIT_MS,
+          pollMs: 200,
+          describe: () => `spans in the trace: ${JSON.stringify(inTrace().map((span) => `${span.service}: ${span.name} [${span.attributes['modulith.module'] ?? ''}]`))}`,
+        },
       );
       const spans = inTrace();
       const byId = new Map(spans.map((span) => [span.spanId, span]));

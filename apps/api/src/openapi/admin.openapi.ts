@@ -46,8 +46,9 @@ const DEAD_LETTER: Schema = {
 };
 const BACKLOG: Schema = {
   type: 'object',
-  required: ['outboxPending', 'oldestPendingAgeMs', 'retriesPending', 'deadLetters', 'heldEvents', 'heldKeys', 'logPending'],
+  required: ['outboxPending', 'oldestPendingAgeMs', 'retriesPending', 'deadLetters', 'heldEvents', 'heldKeys', 'logPending', 'drained'],
   properties: {
+    drained: { type: 'boolean', description: 'Nothing pending in the outbox, the event log, the retries or the broker (dead letters do not count)' },
     outboxPending: COUNT,
     oldestPendingAgeMs: { type: 'integer', nullable: true },
     retriesPending: COUNT,

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { assertBuilt, REPO_ROOT } from './app-process';
+import { assertBundle, REPO_ROOT } from '../testing/app-processes';
 
 const SCRIPT = path.join(REPO_ROOT, 'tools/scripts/faults/crash-rounds.mjs');
 
@@ -10,7 +10,7 @@ const SCRIPT = path.join(REPO_ROOT, 'tools/scripts/faults/crash-rounds.mjs');
  * check and an exact count by id. The script does the work; this runs it and reads its verdict.
  */
 describe('crash rounds (short): SIGKILL mid-ingestion, restart, retry', () => {
-  beforeAll(() => assertBuilt());
+  beforeAll(() => assertBundle());
 
   it('loses nothing and applies nothing twice over 5 kills of the app', async () => {
     const args = [SCRIPT, '--transfers', '4000', '--rounds', '5', '--batch', '100', '--concurrency', '4', '--seed', String(Date.now() % 100_000)];

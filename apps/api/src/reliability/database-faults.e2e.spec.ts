@@ -1,17 +1,19 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { EmbeddedPostgresServer } from '@modulith/database';
-import { createTestDatabase, terminateBackends, TEST_SERVER_URL, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, eventually, freePort, terminateBackends, TEST_SERVER_URL, waitForDrain, type AppProcess, type TestDatabase } from '@modulith/testing';
+import { startApi } from '../testing/app-processes';
 import { makeTransfers } from '../testing/transfer-load';
-import { eventually, freePort, sleep, startAppProcess, type AppProcess } from './app-process';
 import { ingestUntilAcknowledged } from './retrying-client';
 
 const TOKEN = 'db-faults-admin-token';
 const ADMIN = { authorization: `Bearer ${TOKEN}` };
 
 interface Backlog {
+  drained: boolean;
   outboxPending: number;
   /** In-process: relayed events some durable subscriber has not read from the event log yet. */
   logPending: number;
@@ -27,15 +29,7 @@ async function admin<T>(app: AppProcess, route: string): Promise<T> {
 
 /** Waits for an empty outbox, event log and retry table, then asserts every invariant and no dead letter. */
 async function expectDrainedAndConsistent(app: AppProcess, timeoutMs = 120_000): Promise<void> {
-  const backlog = await eventually(
-    'the pipeline to drain',
-    async () => {
-      const now = await admin<Backlog>(app, 'pipeline');
-      return now.outboxPending === 0 && now.logPending === 0 && now.retriesPending === 0 && now;
-    },
-    timeoutMs,
-    250,
-  );
+  const backlog = await waitForDrain(() => admin<Backlog>(app, 'pipeline'), { drained: (look) => look.drained, timeoutMs });
   expect(backlog.deadLetters).toBe(0);
   const report = await admin<{ ok: boolean; results: { name: string; ok: boolean; detail: string }[] }>(app, 'invariants');
   expect(report.results.filter((result) => !result.ok)).toEqual([]);
@@ -90,7 +84,7 @@ describe('database faults: the app recovers by itself and the invariants hold', 
     });
 
     it('pg_terminate_backend on relay and handler transactions mid-flight: batches roll back, are redelivered, nothing is lost or doubled', async () => {
-      const app = await startAppProcess({ DATABASE_URL: database.url, ADMIN_TOKEN: TOKEN, RELAY_BATCH_SIZE: '200' });
+      const app = await startApi('app', { LOG_LEVEL: 'log', DATABASE_URL: database.url, ADMIN_TOKEN: TOKEN, RELAY_BATCH_SIZE: '200' });
       apps.push(app);
       const terminated = { relay: 0, handler: 0, listener: 0 };
       let stopping = false;
@@ -125,7 +119,7 @@ describe('database faults: the app recovers by itself and the invariants hold', 
         const stats = await ingestUntilAcknowledged(() => app.baseUrl, transfers, { batch: 250, concurrency: 2 });
         expect(stats.accepted).toBe(transfers.length);
         // Keep terminating while the pipeline catches up, until enough faults have landed.
-        await eventually('enough terminated transactions', async () => terminated.relay >= 5 && terminated.handler >= 5, 60_000);
+        await eventually(async () => terminated.relay >= 5 && terminated.handler >= 5, { message: 'enough terminated transactions', timeoutMs: 60_000 });
       } finally {
         stopping = true;
         await terminator;
@@ -137,7 +131,7 @@ describe('database faults: the app recovers by itself and the invariants hold', 
       expect(app.output()).toMatch(/relay batch failed \(\d+ in a row\), its events stay in the outbox/);
       // The LISTEN connection came back after each termination.
       expect(terminated.listener).toBeGreaterThan(0);
-      await eventually('the LISTEN connection to be re-established', async () => (await backendsOf(sql, database.name)).some(isListener), 15_000);
+      await eventually(async () => (await backendsOf(sql, database.name)).some(isListener), { message: 'the LISTEN connection to be re-established', timeoutMs: 15_000 });
     }, 300_000);
 
     it('a 409 loop and batch load while every backend is terminated six times, 0.7 s apart: the process never exits, answers are 2xx, 409 or 503', async () => {
@@ -151,7 +145,7 @@ describe('database faults: the app recovers by itself and the invariants hold', 
       const terminateRun = async (run: number): Promise<void> => {
         const own = await createTestDatabase(`dbfaults_run${run}`);
         runDatabases.push(own);
-        const app = await startAppProcess({ DATABASE_URL: own.url, ADMIN_TOKEN: TOKEN });
+        const app = await startApi('app', { LOG_LEVEL: 'log', DATABASE_URL: own.url, ADMIN_TOKEN: TOKEN });
         apps.push(app);
         const seen = new Map<number, number>();
         const withoutRetryAfter: number[] = [];
@@ -224,11 +218,11 @@ describe('database faults: the app recovers by itself and the invariants hold', 
     it('re-establishes LISTEN after its connection is terminated: another process\'s commits still wake the relay', async () => {
       // The relay process polls only every 10 minutes, so only NOTIFY can wake it in time;
       // the ingesting process runs no relay and reaches it only through NOTIFY.
-      const relayProcess = await startAppProcess({ DATABASE_URL: database.url, ADMIN_TOKEN: TOKEN, RELAY_POLL_INTERVAL_MS: '600000' });
-      const ingestProcess = await startAppProcess({ DATABASE_URL: database.url, MODULES: 'ingestion', RELAY_ENABLED: 'false' });
+      const relayProcess = await startApi('app', { LOG_LEVEL: 'log', DATABASE_URL: database.url, ADMIN_TOKEN: TOKEN, RELAY_POLL_INTERVAL_MS: '600000' });
+      const ingestProcess = await startApi('app', { LOG_LEVEL: 'log', DATABASE_URL: database.url, MODULES: 'ingestion', RELAY_ENABLED: 'false' });
       apps.push(relayProcess, ingestProcess);
       const drainedWithin = async (ms: number) =>
-        eventually('the relay process to drain what the other process ingested', async () => (await admin<Backlog>(relayProcess, 'pipeline')).outboxPending === 0, ms, 100);
+        eventually(async () => (await admin<Backlog>(relayProcess, 'pipeline')).outboxPending === 0, { message: 'the relay process to drain what the other process ingested', timeoutMs: ms, pollMs: 100 });
 
       await ingestUntilAcknowledged(() => ingestProcess.baseUrl, makeTransfers(200, 50, 'listen-a'));
       await drainedWithin(10_000);
@@ -237,9 +231,8 @@ describe('database faults: the app recovers by itself and the invariants hold', 
       expect(listeners).toHaveLength(1);
       await sql.query('SELECT pg_terminate_backend($1)', [listeners[0].pid]);
       const back = await eventually(
-        'a new LISTEN connection',
         async () => (await backendsOf(sql, database.name)).find((backend) => isListener(backend) && backend.pid !== listeners[0].pid),
-        15_000,
+        { message: 'a new LISTEN connection', timeoutMs: 15_000 },
       );
       expect(back.pid).not.toBe(listeners[0].pid);
 
@@ -276,7 +269,7 @@ describe('database faults: the app recovers by itself and the invariants hold', 
 
     it('survives a fast shutdown and a crash (SIGKILL of the postmaster) of its server while ingesting', async () => {
       const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-      app = await startAppProcess({ DATABASE_URL: url, ADMIN_TOKEN: TOKEN });
+      app = await startApi('app', { LOG_LEVEL: 'log', DATABASE_URL: url, ADMIN_TOKEN: TOKEN });
       const running = app;
       // Paced so that ingestion spans both outages.
       const transfers = makeTransfers(24_000, 400, 'restart');
@@ -293,10 +286,10 @@ describe('database faults: the app recovers by itself and the invariants hold', 
       await sleep(1500);
       const pid = postmasterPid();
       process.kill(pid, 'SIGKILL');
-      await eventually('the killed postmaster to be gone', async () => !isAlive(pid), 10_000, 50);
+      await eventually(async () => !isAlive(pid), { message: 'the killed postmaster to be gone', timeoutMs: 10_000, pollMs: 50 });
       await sleep(1000);
       server = newServer();
-      await eventually('the crashed server to start again', async () => server.start().then(() => true), 60_000, 500);
+      await eventually(async () => server.start().then(() => true), { message: 'the crashed server to start again', timeoutMs: 60_000, pollMs: 500 });
 
       const stats = await ingesting;
       console.log(`failed attempts by status (0: no answer): ${JSON.stringify([...stats.failures])}`);
@@ -314,7 +307,7 @@ describe('database faults: the app recovers by itself and the invariants hold', 
       try {
         const [{ count }] = (await sql.query('SELECT count(*)::int AS count FROM ingestion.transfers')).rows;
         expect(count).toBe(transfers.length);
-        await eventually('LISTEN to be re-established', async () => (await backendsOf(sql, 'postgres')).some(isListener), 15_000);
+        await eventually(async () => (await backendsOf(sql, 'postgres')).some(isListener), { message: 'LISTEN to be re-established', timeoutMs: 15_000 });
       } finally {
         await sql.end();
       }

@@ -1,7 +1,7 @@
 import { Client } from 'pg';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, eventually, type AppProcess, type TestDatabase } from '@modulith/testing';
 import { makeTransfers } from '../testing/transfer-load';
-import { eventually, startAppProcess, type AppProcess } from './app-process';
+import { startApi } from '../testing/app-processes';
 import { ingestUntilAcknowledged } from './retrying-client';
 
 /** Longest the test's client waits for one answer; the app must answer well before (503 or not). */
@@ -37,7 +37,7 @@ describe('nothing waits unbounded: a locked table and a pool of two', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase('dbwaits');
-    app = await startAppProcess({ DATABASE_URL: database.url, DB_POOL_SIZE: '2', ADMIN_TOKEN: TOKEN });
+    app = await startApi('app', { LOG_LEVEL: 'log', DATABASE_URL: database.url, DB_POOL_SIZE: '2', ADMIN_TOKEN: TOKEN });
     await ingestUntilAcknowledged(() => app.baseUrl, makeTransfers(200, 20, 'before'), { batch: 100, concurrency: 1 });
     locker = new Client({ connectionString: database.url, application_name: 'db-waits-locker' });
     await locker.connect();
@@ -67,12 +67,11 @@ describe('nothing waits unbounded: a locked table and a pool of two', () => {
     expect(await request(app, 'POST', '/transfers/batch', { transfers: makeTransfers(10, 20, 'after') })).toMatchObject({ status: 201 });
     expect(await request(app, 'GET', '/transfers/before-1')).toMatchObject({ status: 200 });
     const drained = await eventually(
-      'the pipeline to drain',
       async () => {
         const response = await fetch(`${app.baseUrl}/admin/pipeline`, { headers: { authorization: `Bearer ${TOKEN}` } });
         return response.ok && ((await response.json()) as { outboxPending: number }).outboxPending === 0;
       },
-      60_000,
+      { message: 'the relay to empty the outbox', timeoutMs: 60_000 },
     );
     expect(drained).toBe(true);
   }, 5 * REQUEST_TIMEOUT_MS);

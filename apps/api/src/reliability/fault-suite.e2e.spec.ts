@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { assertBuilt, REPO_ROOT } from './app-process';
+import { assertBundle, REPO_ROOT } from '../testing/app-processes';
 
 const SCRIPT = path.join(REPO_ROOT, 'tools/scripts/faults/fault-suite.mjs');
 const SCENARIOS = ['terminate', 'lock', 'hung-handler', 'redis', 'stream-cap', 'redrive'];
@@ -16,7 +16,7 @@ describe('fault suite (short): no event lost, none applied twice, no permanent s
   let code: number | null = null;
 
   beforeAll(async () => {
-    assertBuilt();
+    assertBundle();
     const args = [SCRIPT, '--transfers', '1800', '--rounds', '2', '--seed', String(Date.now() % 100_000)];
     // A stalled scenario fails after FAULT_SUITE_TIMEOUT_MS, so the whole file stays bounded.
     const env = { ...process.env, FAULT_SUITE_TIMEOUT_MS: process.env['FAULT_SUITE_TIMEOUT_MS'] ?? '45000' };

@@ -1,5 +1,5 @@
 import type { TestTransfer } from '../testing/transfer-load';
-import { sleep } from './app-process';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** What a client that re-sends every unacknowledged batch saw. */
 export interface IngestStats {

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { Client } from 'pg';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, freePort, type TestDatabase } from '@modulith/testing';
 import { startApp, type RunningApp } from '../testing/app.fixture';
-import { freePort, MAIN, startAppProcess } from './app-process';
+import { MAIN, startApi } from '../testing/app-processes';
 import { expectNamedClientError } from './hostile-input.expectations';
 
 jest.setTimeout(120_000);
@@ -184,7 +184,7 @@ describe('security', () => {
       const env = { DATABASE_URL: url.toString(), ADMIN_TOKEN: token, LOG_LEVEL: 'verbose' };
       const outputs: string[] = [];
 
-      const app = await startAppProcess(env);
+      const app = await startApi('app', env);
       try {
         const auth = { authorization: `Bearer ${token}` };
         await call(app.baseUrl, 'POST', '/transfers', { body: transfer() });
@@ -219,7 +219,7 @@ describe('security', () => {
     // Found by this suite: the request log masked the token in messages but printed `req.url` as is.
     it('a token a client puts in a URL is masked in the request log too', async () => {
       const token = `tok-${randomBytes(16).toString('hex')}`;
-      const app = await startAppProcess({ DATABASE_URL: database.url, ADMIN_TOKEN: token });
+      const app = await startApi('app', { LOG_LEVEL: 'log', DATABASE_URL: database.url, ADMIN_TOKEN: token });
       try {
         await call(app.baseUrl, 'GET', `/transfers/${token}`);
       } finally {

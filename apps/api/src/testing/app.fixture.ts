@@ -1,5 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, type TestDatabase } from '@modulith/testing';
+import { databaseTestConfig } from '@modulith/database/testing';
 import { appConfigFromEnv } from '../app.config';
 import { createApp } from '../bootstrap';
 
@@ -13,7 +14,7 @@ export interface RunningApp {
 
 export async function startApp(env: NodeJS.ProcessEnv = {}): Promise<RunningApp> {
   const database = await createTestDatabase('api');
-  const config = { ...appConfigFromEnv({ ...env, LOG_LEVEL: 'warn' }), database: database.config };
+  const config = { ...appConfigFromEnv({ ...env, LOG_LEVEL: 'warn' }), database: databaseTestConfig(database.url) };
   const app = await createApp(config, false);
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };

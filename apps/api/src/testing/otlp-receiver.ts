@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { freePort } from './app-processes';
+import { freePort } from '@modulith/testing';
 
 /** A span as an OTLP/HTTP JSON export carries it (ids in hex), with its resource's service name. */
 export interface ReceivedSpan {

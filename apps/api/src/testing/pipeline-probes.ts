@@ -1,4 +1,5 @@
 import { WebSocket } from 'ws';
+import { waitForDrain } from '@modulith/testing';
 import { ADMIN } from './app-processes';
 
 export interface BalanceMessage {
@@ -42,6 +43,8 @@ export function openBalanceReader(baseUrl: string, accounts: string[]): Promise<
 }
 
 export interface PipelineBacklog {
+  /** Nothing pending anywhere (the app's `isDrained`). */
+  drained: boolean;
   outboxPending: number;
   retriesPending: number;
   deadLetters: number;
@@ -58,24 +61,10 @@ export async function pipelineBacklog(baseUrl: string): Promise<PipelineBacklog>
 
 /**
  * Waits until the outbox, the event log, the retry table and (with Redis) every consumer group
- * are empty, three looks in a row, as seen by an instance that runs the relay.
+ * are empty (the app's `drained`), three looks in a row, as seen by an instance that runs the relay.
  */
 export async function waitForPipelineDrain(baseUrl: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let quiet = 0;
-  let last: PipelineBacklog | undefined;
-  while (Date.now() < deadline) {
-    try {
-      last = await pipelineBacklog(baseUrl);
-      const transportIdle = last.transportPending === undefined || last.transportPending === 0;
-      quiet = last.outboxPending === 0 && (last.logPending ?? 0) === 0 && last.retriesPending === 0 && transportIdle ? quiet + 1 : 0;
-      if (quiet >= 3) return;
-    } catch {
-      quiet = 0;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`the pipeline did not drain within ${timeoutMs} ms; last backlog ${JSON.stringify(last)}`);
+  await waitForDrain(() => pipelineBacklog(baseUrl), { drained: (look) => look.drained, timeoutMs });
 }
 
 export interface EntryProbe {
@@ -105,13 +94,4 @@ export function seqsByCurrency(items: readonly { currency: string; seq: string }
   const byCurrency: Record<string, string[]> = {};
   for (const item of items) (byCurrency[item.currency] ??= []).push(item.seq);
   return byCurrency;
-}
-
-/** Polls `check` until true; fails with `message` after the timeout. */
-export async function eventually(check: () => boolean | Promise<boolean>, message: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${message}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import type { FixtureCommand, FixtureReply } from './connection-faults.fixture';
 import { HoldingProxy } from './holding-proxy';
-import { createTestDatabase, TEST_SERVER_URL, type TestDatabase } from './testing';
+import { createTestDatabase, eventually, TEST_SERVER_URL, type TestDatabase } from '@modulith/testing';
 
 const FIXTURE = path.join(__dirname, 'connection-faults.fixture.ts');
 const REGISTER = path.join(__dirname, '..', '..', 'messaging', 'src', 'test-support', 'ts-register.cjs');
@@ -66,13 +66,7 @@ describe('a PostgreSQL connection lost in any state never ends the process, and 
       (row) => row.pid,
     );
   const terminate = (pids: number[]) => admin.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [pids]);
-  const until = async (what: string, condition: () => Promise<boolean>) => {
-    const deadline = Date.now() + WAIT_MS;
-    while (!(await condition())) {
-      if (Date.now() > deadline) throw new Error(`timed out after ${WAIT_MS} ms waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  };
+  const until = (what: string, condition: () => Promise<boolean>) => eventually(condition, { message: what, timeoutMs: WAIT_MS, pollMs: 20 });
 
   beforeAll(async () => {
     database = await createTestDatabase('connfaults');

@@ -7,7 +7,7 @@ import { DatabaseModule } from './database.module';
 import type { DatabaseOptions } from './database.options';
 import { runMigrations } from './migration-runner';
 import type { ModuleSchema } from './module-schema';
-import { createTestDatabase, type TestDatabase } from './testing';
+import { createTestDatabase, type TestDatabase } from '@modulith/testing';
 
 /** Longer than the statement timeout the migration test sets. */
 class SlowMigration0001 implements MigrationInterface {

@@ -8,7 +8,8 @@ import { DatabaseModule } from './database.module';
 import { appliedMigrations, MigrationFailedError, runMigrations } from './migration-runner';
 import { defineModule, SchemaMigrationContributor, type MigrationClass, type ModuleSchema } from './module-schema';
 import { withTransactionHook } from './transaction-hook';
-import { createTestDatabase, type TestDatabase } from './testing';
+import { createTestDatabase, type TestDatabase } from '@modulith/testing';
+import { databaseTestConfig } from './testing';
 
 class CreateOrders0001 implements MigrationInterface {
   name = '0001-create-orders';
@@ -64,7 +65,7 @@ describe('Database (real PostgreSQL)', () => {
   beforeAll(async () => {
     testDb = await createTestDatabase('database');
     const moduleRef = await Test.createTestingModule({
-      imports: [DatabaseModule.forRoot(testDb.config), OrdersModule, StockModule],
+      imports: [DatabaseModule.forRoot(databaseTestConfig(testDb.url)), OrdersModule, StockModule],
     }).compile();
     const app = await moduleRef.init();
     database = app.get(Database);

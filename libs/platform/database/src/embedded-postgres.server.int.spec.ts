@@ -10,7 +10,7 @@ import { Database } from './database';
 import { DatabaseModule } from './database.module';
 import { EmbeddedPostgresPortConflictError } from './embedded-postgres.errors';
 import { EmbeddedPostgresServer } from './embedded-postgres.server';
-import { TEST_SERVER_URL } from './testing';
+import { freePort, TEST_SERVER_URL } from '@modulith/testing';
 
 async function query(url: string, sql: string): Promise<unknown[]> {
   const client = new Client({ connectionString: url });
@@ -20,15 +20,6 @@ async function query(url: string, sql: string): Promise<unknown[]> {
   } finally {
     await client.end();
   }
-}
-
-/** A loopback port nobody listens on right now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function listening(server: Server, port: number): Promise<Server> {

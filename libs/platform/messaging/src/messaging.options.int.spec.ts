@@ -1,11 +1,12 @@
 import { Injectable, Module } from '@nestjs/common';
 import { ConfigurationError } from '@modulith/core';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { databaseTestConfig } from '@modulith/database/testing';
 import { MESSAGING_CONFIG, type MessagingConfig } from './messaging.config';
 import { MessagingModule } from './messaging.module';
 import { createFixtureApp } from './test-support/fixture-app';
 import { FixtureControl, payloads } from './test-support/fixture-events';
-import { messagingTestConfig, waitFor } from './testing';
+import { messagingTestConfig } from './testing';
 
 /** Stands in for a host app's own configuration service (say, @nestjs/config's ConfigService). */
 @Injectable()
@@ -36,7 +37,7 @@ describe('MessagingModule.forRootAsync (real PostgreSQL)', () => {
   it('takes its options from a factory with imports and inject, ignores the environment, and delivers', async () => {
     const control = new FixtureControl();
     const { app, producer } = await createFixtureApp({
-      database: db.config,
+      database: databaseTestConfig(db.url),
       control,
       messagingModule: MessagingModule.forRootAsync({
         imports: [HostSettingsModule],
@@ -47,7 +48,7 @@ describe('MessagingModule.forRootAsync (real PostgreSQL)', () => {
     try {
       expect(app.get<MessagingConfig>(MESSAGING_CONFIG, { strict: false })).toMatchObject({ relayBatchSize: 7, eventTransport: 'inprocess', relayEnabled: true, handlerTimeoutMs: 5000 });
       await producer.publish(payloads(1, 3));
-      await waitFor(() => ['t1', 't2', 't3'].every((label) => control.attempts.has(`alpha:${label}`) && control.attempts.has(`beta:${label}`)), {
+      await eventually(() => ['t1', 't2', 't3'].every((label) => control.attempts.has(`alpha:${label}`) && control.attempts.has(`beta:${label}`)), {
         message: 'both subscribers to see the three events',
       });
     } finally {
@@ -57,7 +58,7 @@ describe('MessagingModule.forRootAsync (real PostgreSQL)', () => {
 
   it('refuses a bad option from the factory at start, naming the option', async () => {
     const starting = createFixtureApp({
-      database: db.config,
+      database: databaseTestConfig(db.url),
       logger: false,
       messagingModule: MessagingModule.forRootAsync({ useFactory: () => ({ ...messagingTestConfig(), relayBatchSize: 0 }) }),
     });

@@ -1,8 +1,9 @@
 import { Client } from 'pg';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { databaseTestConfig } from '@modulith/database/testing';
 import { createFixtureApp } from './test-support/fixture-app';
 import { FixtureControl, payloads } from './test-support/fixture-events';
-import { messagingTestConfig, waitFor } from './testing';
+import { messagingTestConfig } from './testing';
 
 // Bound on app.close() in this test; the drain budget below is far shorter.
 const CLOSE_BOUND_MS = Number(process.env['SHUTDOWN_TEST_CLOSE_BOUND_MS'] ?? 15_000);
@@ -39,12 +40,12 @@ describe('MessagingRuntime shutdown with a handler that never returns (real Post
     // the run); the handler timeout is far beyond the test, so only the shutdown budget can end it.
     control.hang.add('t1');
     const { app, producer } = await createFixtureApp({
-      database: db.config,
+      database: databaseTestConfig(db.url),
       control,
       messaging: messagingTestConfig({ shutdownTimeoutMs: 300, handlerTimeoutMs: 600_000 }),
     });
     await producer.publish(payloads(1, 3));
-    await waitFor(() => control.attempts.has('alpha:t1'), { message: 'alpha to be stuck in its handler' });
+    await eventually(() => control.attempts.has('alpha:t1'), { message: 'alpha to be stuck in its handler' });
     expect(await connections()).toContain('modulith-relay-listener');
 
     let timer: NodeJS.Timeout | undefined;
@@ -54,7 +55,7 @@ describe('MessagingRuntime shutdown with a handler that never returns (real Post
     ]);
     clearTimeout(timer);
     expect(closed).toBe('closed');
-    await waitFor(async () => (await connections()).length === 0, { message: 'every connection of the app to be gone', timeoutMs: 5000 });
+    await eventually(async () => (await connections()).length === 0, { message: 'every connection of the app to be gone', timeoutMs: 5000 });
     expect(sockets()).toBe(before);
   }, 60_000);
 });

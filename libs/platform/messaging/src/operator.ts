@@ -15,7 +15,7 @@ export type { RetainedOutbox } from './outbox/outbox-retention';
 export { OutboxController } from './outbox/outbox.controller';
 export { runOutboxCommand } from './outbox/outbox.command';
 
-export { MessagingMetrics } from './metrics/messaging-metrics';
+export { isDrained, MessagingMetrics } from './metrics/messaging-metrics';
 export type { MessagingSample, SubscriberCounters, RelayCounters, MessagingBacklog } from './metrics/messaging-metrics';
 
 export { MessagingTopology, TopologyError } from './topology/messaging-topology';

@@ -3,7 +3,8 @@
  * Never imported by production code.
  */
 import type { INestApplicationContext } from '@nestjs/common';
-import { MessagingMetrics, type MessagingBacklog } from './metrics/messaging-metrics';
+import { waitForDrain, type WaitForDrainOptions } from '@modulith/testing';
+import { isDrained, MessagingMetrics, type MessagingBacklog } from './metrics/messaging-metrics';
 import { Relay } from './relay/relay';
 import { RetryPoller } from './retries/retry-poller';
 import { InProcessTransport } from './transport/in-process.transport';
@@ -18,40 +19,13 @@ export { Stimulus } from './scenario/stimulus';
 export type { ScenarioOutcome, SettleOptions } from './scenario/stimulus';
 export type { Settlement, PendingDelivery, DeadLetteredDelivery } from './scenario/settlement';
 
-export interface WaitOptions {
-  timeoutMs?: number;
-  intervalMs?: number;
-  /** Says what was awaited when the wait times out. */
-  message?: string;
-}
-
-/** Polls `check` until it returns true; fails after the timeout with `message` and the last value seen. */
-export async function waitFor(check: () => boolean | Promise<boolean>, options: WaitOptions = {}): Promise<void> {
-  const { timeoutMs = 15_000, intervalMs = 25, message = 'condition' } = options;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${message}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
-
 /**
  * Waits until the outbox is empty, no retry is parked and a broker transport holds nothing
  * unhandled: every event reached every subscriber or the dead letters.
  */
-export async function waitForIdle(app: INestApplicationContext, options: WaitOptions = {}): Promise<MessagingBacklog> {
+export function waitForIdle(app: INestApplicationContext, options: Omit<WaitForDrainOptions<MessagingBacklog>, 'drained'> = {}): Promise<MessagingBacklog> {
   const metrics = app.get(MessagingMetrics, { strict: false });
-  let backlog: MessagingBacklog | undefined;
-  await waitFor(
-    async () => {
-      backlog = await metrics.backlog();
-      const transportIdle = backlog.transportPending === undefined || backlog.transportPending === 0;
-      return backlog.outboxPending === 0 && backlog.logPending === 0 && backlog.retriesPending === 0 && transportIdle;
-    },
-    { message: 'the outbox, retries and transport to drain', ...options },
-  );
-  return backlog as MessagingBacklog;
+  return waitForDrain(() => metrics.backlog(), { drained: isDrained, quietLooks: 1, pollMs: 25, message: 'the outbox, retries and transport', ...options });
 }
 
 /**

@@ -1,7 +1,6 @@
-import { spawn, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
-import { createServer } from 'node:net';
+import type { SpawnSyncReturns } from 'node:child_process';
 import { join } from 'node:path';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, eventually, startAppProcess, type AppProcess, type TestDatabase } from '@modulith/testing';
 import { TempWorkspace } from '../../../architecture/temp-workspace';
 
 /**
@@ -49,27 +48,6 @@ interface InvoiceBody {
 
 async function json<T = Record<string, unknown>>(response: Response): Promise<T> {
   return (await response.json()) as T;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 describe('nx g @modulith/tools:module invoices (in a temporary copy of the workspace)', () => {
@@ -120,40 +98,32 @@ describe('nx g @modulith/tools:module invoices (in a temporary copy of the works
   it(`lints, tests and builds the new projects, and lints${WITH_APP_TESTS ? ', tests' : ''} and builds the app`, () => {
     const nx = (targets: string[], projects: string[]) =>
       workspace.nx(['run-many', '-t', ...targets, '-p', ...projects, '--output-style=static', '--skip-nx-cache'], 600_000);
-    const modules = nx(['lint', 'test', 'build'], ['invoices', 'invoices-contracts']);
-    expectSuccess(modules, 'nx run-many -t lint test build -p invoices invoices-contracts');
+    const modules = nx(['lint', 'test', 'test-int', 'build'], ['invoices', 'invoices-contracts']);
+    expectSuccess(modules, 'nx run-many -t lint test test-int build -p invoices invoices-contracts');
     expect(output(modules)).toContain('invoices.int.spec.ts');
     expect(output(modules)).toContain('invoices.scenario.int.spec.ts');
-    const app = nx(WITH_APP_TESTS ? ['lint', 'test', 'build'] : ['lint', 'build'], ['api']);
-    expectSuccess(app, `nx run-many -t lint${WITH_APP_TESTS ? ' test' : ''} build -p api`);
+    const app = nx(WITH_APP_TESTS ? ['lint', 'test', 'test-int', 'e2e', 'build'] : ['lint', 'build'], ['api']);
+    expectSuccess(app, `nx run-many -t lint${WITH_APP_TESTS ? ' test test-int e2e' : ''} build -p api`);
   }, 660_000);
 
   describe('the built app', () => {
     let database: TestDatabase;
-    let app: ChildProcess | undefined;
-    let log = '';
+    let app: AppProcess | undefined;
     let baseUrl = '';
 
     beforeAll(async () => {
       database = await createTestDatabase('generator_e2e');
-      const port = await freePort();
-      baseUrl = `http://127.0.0.1:${port}`;
-      app = spawn(process.execPath, [join(workspace.root, 'dist/apps/api/main.js')], {
+      app = await startAppProcess({
+        main: join(workspace.root, 'dist/apps/api/main.js'),
         cwd: workspace.root,
-        env: { ...workspace.env(), DATABASE_URL: database.url, PORT: String(port), HOST: '127.0.0.1', LOG_FORMAT: 'json' },
-        stdio: ['ignore', 'pipe', 'pipe'],
+        name: 'the generated app',
+        env: { ...workspace.env(), DATABASE_URL: database.url, LOG_FORMAT: 'json' },
       });
-      app.stdout?.on('data', (chunk) => (log += chunk));
-      app.stderr?.on('data', (chunk) => (log += chunk));
-      await waitFor(async () => ((await fetch(`${baseUrl}/health`)).ok ? true : undefined), `the app to answer /health\n${log}`);
-    }, 60_000);
+      baseUrl = app.baseUrl;
+    }, 90_000);
 
     afterAll(async () => {
-      if (app && app.exitCode === null) {
-        const exited = new Promise((resolve) => app?.once('exit', resolve));
-        app.kill('SIGTERM');
-        await exited;
-      }
+      await app?.stop();
       await database?.drop();
     }, 60_000);
 
@@ -170,10 +140,13 @@ describe('nx g @modulith/tools:module invoices (in a temporary copy of the works
       expect(await json(read)).toMatchObject({ id: invoice.id, name: 'first' });
 
       // The subscriber ran: InvoiceCreated went through the outbox, the relay and the inbox.
-      const processed = await waitFor(async () => {
-        const body = await json<InvoiceBody>(await fetch(`${baseUrl}/invoices/${invoice.id}`));
-        return body.processedAt ? body : undefined;
-      }, 'the subscriber to process the invoice');
+      const processed = await eventually(
+        async () => {
+          const body = await json<InvoiceBody>(await fetch(`${baseUrl}/invoices/${invoice.id}`));
+          return body.processedAt ? body : undefined;
+        },
+        { message: 'the subscriber to process the invoice', timeoutMs: 30_000, pollMs: 100 },
+      );
       expect(Date.parse(processed.processedAt as string)).toBeGreaterThanOrEqual(Date.parse(processed.createdAt));
 
       const invalid = await fetch(`${baseUrl}/invoices`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 42 }) });

@@ -100,6 +100,7 @@ describe('module generator', () => {
         options: { outputPath: 'dist/libs/invoices/module', main: 'libs/invoices/module/src/index.ts', tsConfig: 'libs/invoices/module/tsconfig.lib.json' },
       });
       expect(module.targets?.['lint']).toEqual({ executor: '@nx/eslint:lint' });
+      expect(module.targets?.['test-int']).toEqual({});
       expect(readJson(tree, 'libs/invoices/module/package.json').name).toBe('@modulith/invoices');
       expect(readJson(tree, 'libs/invoices/contracts/package.json').name).toBe('@modulith/invoices/contracts');
       expect(tree.read('libs/invoices/module/jest.config.js', 'utf-8')).toContain("preset: '../../../jest.preset.js'");

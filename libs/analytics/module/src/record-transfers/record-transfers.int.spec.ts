@@ -2,7 +2,8 @@ import { CqrsModule, QueryBus } from '@nestjs/cqrs';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { GetAnalyticsTotalsQuery, GetHourlyVolumeQuery } from '@modulith/analytics/contracts';
 import { Database, DatabaseModule } from '@modulith/database';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, type TestDatabase } from '@modulith/testing';
+import { databaseTestConfig } from '@modulith/database/testing';
 import type { TransferIngestedPayload } from '@modulith/ingestion/contracts';
 import { MessagingModule } from '@modulith/messaging';
 import { AnalyticsModule } from '../analytics.module';
@@ -24,7 +25,7 @@ describe('analytics (module alone, real PostgreSQL)', () => {
   beforeAll(async () => {
     testDb = await createTestDatabase('analytics');
     moduleRef = await Test.createTestingModule({
-      imports: [CqrsModule.forRoot(), DatabaseModule.forRoot(testDb.config), MessagingModule.forRoot({ relayEnabled: false }), AnalyticsModule],
+      imports: [CqrsModule.forRoot(), DatabaseModule.forRoot(databaseTestConfig(testDb.url)), MessagingModule.forRoot({ relayEnabled: false }), AnalyticsModule],
     }).compile();
     await moduleRef.init();
   });

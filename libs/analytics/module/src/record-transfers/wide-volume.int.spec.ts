@@ -3,7 +3,8 @@ import { CqrsModule, QueryBus } from '@nestjs/cqrs';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { GetAnalyticsTotalsQuery, GetHourlyVolumeQuery } from '@modulith/analytics/contracts';
 import { Database, DatabaseModule, defineModule } from '@modulith/database';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, type TestDatabase } from '@modulith/testing';
+import { databaseTestConfig } from '@modulith/database/testing';
 import { TRANSFER_LIMITS, TransferIngested } from '@modulith/ingestion/contracts';
 import { MessagingModule, Outbox } from '@modulith/messaging';
 import { messagingTestConfig, waitForIdle } from '@modulith/messaging/testing';
@@ -26,7 +27,7 @@ describe('analytics volume beyond 64 bits (module alone with the messaging platf
     moduleRef = await Test.createTestingModule({
       imports: [
         CqrsModule.forRoot(),
-        DatabaseModule.forRoot(testDb.config),
+        DatabaseModule.forRoot(databaseTestConfig(testDb.url)),
         MessagingModule.forRoot(messagingTestConfig({ handlerMaxAttempts: 2 })),
         FakeIngestionModule,
         AnalyticsModule,

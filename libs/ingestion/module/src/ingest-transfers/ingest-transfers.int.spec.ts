@@ -2,7 +2,8 @@ import { CommandBus, CqrsModule } from '@nestjs/cqrs';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { ConflictError } from '@modulith/core';
 import { Database, DatabaseModule } from '@modulith/database';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, type TestDatabase } from '@modulith/testing';
+import { databaseTestConfig } from '@modulith/database/testing';
 import { IngestTransfersCommand, type Transfer } from '@modulith/ingestion/contracts';
 import { MessagingModule } from '@modulith/messaging';
 import { IngestionModule } from '../ingestion.module';
@@ -28,7 +29,7 @@ describe('IngestTransfersHandler (ingestion module alone, real PostgreSQL)', () 
     testDb = await createTestDatabase('ingestion');
     moduleRef = await Test.createTestingModule({
       // The relay stays off: these tests look at what ingestion leaves in the outbox.
-      imports: [CqrsModule.forRoot(), DatabaseModule.forRoot(testDb.config), MessagingModule.forRoot({ relayEnabled: false }), IngestionModule],
+      imports: [CqrsModule.forRoot(), DatabaseModule.forRoot(databaseTestConfig(testDb.url)), MessagingModule.forRoot({ relayEnabled: false }), IngestionModule],
     }).compile();
     await moduleRef.init();
     commands = moduleRef.get(CommandBus);

@@ -2,11 +2,12 @@ import { Injectable, Module } from '@nestjs/common';
 import { CqrsModule, QueryBus } from '@nestjs/cqrs';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { Database, DatabaseModule, defineModule } from '@modulith/database';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { databaseTestConfig } from '@modulith/database/testing';
 import { TRANSFER_LIMITS, TransferIngested } from '@modulith/ingestion/contracts';
 import { BalanceChanged, FindEntriesQuery, GetBalanceQuery, GetLedgerTotalsQuery, type BalanceChangedPayload } from '@modulith/ledger/contracts';
 import { MessagingModule, OnIntegrationEvent, Outbox, type DeliveryContext } from '@modulith/messaging';
-import { messagingTestConfig, waitFor, waitForIdle } from '@modulith/messaging/testing';
+import { messagingTestConfig, waitForIdle } from '@modulith/messaging/testing';
 import { LedgerModule } from '../ledger.module';
 
 /** Stands in for ingestion: publishes TransferIngested through its own outbox. */
@@ -40,7 +41,7 @@ async function bootLedger(name: string): Promise<{ testDb: TestDatabase; moduleR
   const moduleRef = await Test.createTestingModule({
     imports: [
       CqrsModule.forRoot(),
-      DatabaseModule.forRoot(testDb.config),
+      DatabaseModule.forRoot(databaseTestConfig(testDb.url)),
       // Two attempts: an event the ledger cannot apply reaches the dead letters quickly.
       MessagingModule.forRoot(messagingTestConfig({ handlerMaxAttempts: 2 })),
       FakeIngestionModule,
@@ -72,7 +73,7 @@ describe('ledger (module alone with the messaging platform, real PostgreSQL)', (
       outbox.append(tx, [transfer('t1', 'alice', 'bob', '100'), transfer('t2', 'bob', 'carol', '30'), transfer('t3', 'alice', 'carol', '5', 'USD')]),
     );
     await waitForIdle(moduleRef);
-    await waitFor(() => received.length === 6, { message: 'six BalanceChanged events' });
+    await eventually(() => received.length === 6, { message: 'six BalanceChanged events' });
 
     const queries = moduleRef.get(QueryBus);
     // Each balance names its last entry: the entrySeq of the BalanceChanged that set it.
@@ -101,7 +102,7 @@ describe('ledger (module alone with the messaging platform, real PostgreSQL)', (
     await database.transaction((tx) => outbox.append(tx, [transfer('t4', 'carol', 'bob', '1'), transfer('t5', 'bob', 'alice', '2', 'USD')]));
     await database.transaction((tx) => outbox.append(tx, [transfer('t6', 'alice', 'bob', '3')]));
     await waitForIdle(moduleRef);
-    await waitFor(() => received.length === 12, { message: 'twelve BalanceChanged events' });
+    await eventually(() => received.length === 12, { message: 'twelve BalanceChanged events' });
 
     const ofKey = (key: string) => keys.filter((entry) => entry.orderingKey === key).sort((a, b) => (a.keySeq ?? 0) - (b.keySeq ?? 0));
     expect(keys.every((entry) => entry.orderingKey !== undefined)).toBe(true);
@@ -169,7 +170,7 @@ describe('ledger balances beyond 64 bits (module alone with the messaging platfo
     expect(await balanceOf('whale')).toMatchObject([{ currency: 'EUR', balance: times(5) }]);
     expect(await balancesAfter('whale')).toEqual([times(1), times(2), times(3), times(4), times(5)]);
     const toWhale = () => received.filter((change) => change.account === 'whale').map((change) => change.balance);
-    await waitFor(() => toWhale().length === 5, { message: "five BalanceChanged for 'whale'" });
+    await eventually(() => toWhale().length === 5, { message: "five BalanceChanged for 'whale'" });
     expect(toWhale()).toEqual([times(1), times(2), times(3), times(4), times(5)]);
   });
 

@@ -2,7 +2,8 @@ import { Module } from '@nestjs/common';
 import { CqrsModule, QueryBus } from '@nestjs/cqrs';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { Database, DatabaseModule, defineModule } from '@modulith/database';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, type TestDatabase } from '@modulith/testing';
+import { databaseTestConfig } from '@modulith/database/testing';
 import { TransferIngested } from '@modulith/ingestion/contracts';
 import { GetLedgerTotalsQuery, GetStatementQuery, type StatementTotals } from '@modulith/ledger/contracts';
 import { MessagingModule, Outbox } from '@modulith/messaging';
@@ -59,7 +60,7 @@ describe('running statements (ledger module alone with the messaging platform, r
   beforeAll(async () => {
     testDb = await createTestDatabase('ledger_statement');
     moduleRef = await Test.createTestingModule({
-      imports: [CqrsModule.forRoot(), DatabaseModule.forRoot(testDb.config), MessagingModule.forRoot(messagingTestConfig()), FakeIngestionModule, LedgerModule],
+      imports: [CqrsModule.forRoot(), DatabaseModule.forRoot(databaseTestConfig(testDb.url)), MessagingModule.forRoot(messagingTestConfig()), FakeIngestionModule, LedgerModule],
     }).compile();
     await moduleRef.init();
     database = moduleRef.get(Database);

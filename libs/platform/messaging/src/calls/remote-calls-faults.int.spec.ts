@@ -4,14 +4,15 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { CallDeadlineExceededError, ModuleNotHostedError, withCallDeadline } from '@modulith/core';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { databaseTestConfig } from '@modulith/database/testing';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import type { MessagingConfig } from '../messaging.config';
 import { CallTransportError } from '../messaging.errors';
 import { AccountsModule, executedEchoes, OpenAccountCommand, SlowEchoQuery, type Echo } from '../test-support/call-fixtures';
 import { createFixtureApp } from '../test-support/fixture-app';
-import { messagingTestConfig, redisTestPrefix, waitFor } from '../testing';
+import { messagingTestConfig, redisTestPrefix } from '../testing';
 import { callKeys } from '../transport/redis/call-keys';
 import { startRedisTestServer, type RedisTestServer } from '../transport/redis/redis-test-server';
 
@@ -36,7 +37,7 @@ describe('remote calls under Redis faults and shutdown (private redis-server, re
       callHostTtlMs: 400,
       ...overrides,
     });
-    const { app } = await createFixtureApp({ database: db.config, messaging, consumers: [], imports: serving ? [AccountsModule] : [], logger: false });
+    const { app } = await createFixtureApp({ database: databaseTestConfig(db.url), messaging, consumers: [], imports: serving ? [AccountsModule] : [], logger: false });
     apps.push(app);
     return app;
   };
@@ -45,7 +46,7 @@ describe('remote calls under Redis faults and shutdown (private redis-server, re
   /** Retries a call until it succeeds: the loops are back once one goes through end to end. */
   const answersAgain = async (app: INestApplicationContext, label: string): Promise<void> => {
     let attempt = 0;
-    await waitFor(
+    await eventually(
       async () => {
         attempt += 1;
         return echo(app, `${label}-${attempt}`, 0, 1000).then(
@@ -53,7 +54,7 @@ describe('remote calls under Redis faults and shutdown (private redis-server, re
           () => false,
         );
       },
-      { timeoutMs: WAIT_MS, intervalMs: 100, message: `${label}: a call to go through again` },
+      { timeoutMs: WAIT_MS, pollMs: 100, message: `${label}: a call to go through again` },
     );
   };
 
@@ -84,7 +85,7 @@ describe('remote calls under Redis faults and shutdown (private redis-server, re
 
     // Taken by the replica, then Redis freezes before the reply can go back.
     const inFlight = echo(caller, 'paused-in-flight', 300, 1500).catch((error: unknown) => error);
-    await waitFor(() => executedEchoes.includes('paused-in-flight'), { timeoutMs: WAIT_MS, message: 'the replica to take the call' });
+    await eventually(() => executedEchoes.includes('paused-in-flight'), { timeoutMs: WAIT_MS, message: 'the replica to take the call' });
     server.pause();
     expect(await inFlight).toBeInstanceOf(CallDeadlineExceededError);
     // Sent while Redis is frozen: refused by its command bound, or out of time, never a hang.
@@ -119,7 +120,7 @@ describe('remote calls under Redis faults and shutdown (private redis-server, re
     const taken = commands.execute(new OpenAccountCommand('acc-drained', 'barbara', 1500));
     const redis = new Redis(server.url);
     try {
-      await waitFor(async () => (await redis.xpending(callKeys.requests(prefix, 'accounts'), 'accounts', '-', '+', 10)).length === 1, {
+      await eventually(async () => (await redis.xpending(callKeys.requests(prefix, 'accounts'), 'accounts', '-', '+', 10)).length === 1, {
         timeoutMs: WAIT_MS,
         message: 'the replica to take the command',
       });

@@ -16,7 +16,8 @@ import {
   ValidationError,
   withCallDeadline,
 } from '@modulith/core';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { databaseTestConfig } from '@modulith/database/testing';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import type { MessagingConfig } from '../messaging.config';
@@ -36,7 +37,7 @@ import {
   type Opened,
 } from '../test-support/call-fixtures';
 import { createFixtureApp } from '../test-support/fixture-app';
-import { deleteRedisKeys, messagingTestConfig, redisTestPrefix, requireRedis, waitFor } from '../testing';
+import { deleteRedisKeys, messagingTestConfig, redisTestPrefix, requireRedis } from '../testing';
 import { callKeys, CALL_FIELD } from '../transport/redis/call-keys';
 import type { RedisCallTransport } from '../transport/redis/redis-calls.transport';
 import { CallPayloadError } from './call-payload';
@@ -67,7 +68,7 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
   };
   /** A process that hosts `accounts` (serving) or not (calling only). */
   const start = async (prefix: string, serving: boolean, overrides: Partial<MessagingConfig> = {}): Promise<INestApplicationContext> => {
-    const { app } = await createFixtureApp({ database: db.config, messaging: config(prefix, overrides), consumers: [], imports: serving ? [AccountsModule] : [] });
+    const { app } = await createFixtureApp({ database: databaseTestConfig(db.url), messaging: config(prefix, overrides), consumers: [], imports: serving ? [AccountsModule] : [] });
     apps.push(app);
     return app;
   };
@@ -119,7 +120,7 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
   /** Resolves once a replica took the only call to `accounts` and has not answered it yet. */
   const takenBy = async (prefix: string): Promise<string> => {
     let holder = '';
-    await waitFor(
+    await eventually(
       async () => {
         const pending = (await redis.xpending(callKeys.requests(prefix, 'accounts'), 'accounts', '-', '+', 10)) as [string, string][];
         holder = pending[0]?.[1] ?? '';
@@ -183,7 +184,7 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
     await start(prefix, true);
     const { commands } = buses(await start(prefix, false));
     await commands.execute(new OpenAccountCommand('acc-buses', 'lin'));
-    const { app } = await createFixtureApp({ database: db.config, messaging: config(prefix), consumers: [], imports: [AccountLookupModule] });
+    const { app } = await createFixtureApp({ database: databaseTestConfig(db.url), messaging: config(prefix), consumers: [], imports: [AccountLookupModule] });
     apps.push(app);
 
     await expect(app.get(AccountLookup, { strict: false }).find('acc-buses')).resolves.toEqual({ id: 'acc-buses', owner: 'lin' });
@@ -227,11 +228,11 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
     const { queries } = buses(await start(prefix, false));
 
     const blocker = queries.execute(new SlowEchoQuery('blocker', 1500));
-    await waitFor(() => executedEchoes.includes('blocker'), { timeoutMs: WAIT_MS, message: 'the blocker to run' });
+    await eventually(() => executedEchoes.includes('blocker'), { timeoutMs: WAIT_MS, message: 'the blocker to run' });
     const late = await withCallDeadline(200, () => queries.execute(new SlowEchoQuery('late', 0))).catch((error: unknown) => error);
     expect(late).toBeInstanceOf(CallDeadlineExceededError);
     await expect(blocker).resolves.toMatchObject({ label: 'blocker' });
-    await waitFor(() => stats(server).expired === 1, { timeoutMs: WAIT_MS, message: 'the late call to be dropped' });
+    await eventually(() => stats(server).expired === 1, { timeoutMs: WAIT_MS, message: 'the late call to be dropped' });
     expect(executedEchoes).not.toContain('late');
   });
 
@@ -241,7 +242,7 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
     const { queries } = buses(await start(prefix, false, { callStreamMaxLen: 100 }));
 
     const blocker = queries.execute(new SlowEchoQuery('flood-blocker', 1000));
-    await waitFor(() => executedEchoes.includes('flood-blocker'), { timeoutMs: WAIT_MS, message: 'the blocker to run' });
+    await eventually(() => executedEchoes.includes('flood-blocker'), { timeoutMs: WAIT_MS, message: 'the blocker to run' });
     const labels = Array.from({ length: 150 }, (_, index) => `flood-${index}`);
     const outcomes = await Promise.all(
       labels.map((label) =>
@@ -268,14 +269,14 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
     try {
       const hang = () => withCallDeadline(300, () => queries.execute(new HangQuery()));
       await Promise.all([hang(), hang()].map((call) => expect(call).rejects.toBeInstanceOf(CallDeadlineExceededError)));
-      await waitFor(async () => stats(server).overran === 2, { timeoutMs: WAIT_MS, message: 'both hung calls abandoned' });
+      await eventually(async () => stats(server).overran === 2, { timeoutMs: WAIT_MS, message: 'both hung calls abandoned' });
 
       // Both slots were held by handlers that never return; the replica still answers.
       await expect(withCallDeadline(WAIT_MS, () => queries.execute(new GetAccountQuery('acc-overrun')))).resolves.toEqual({ id: 'acc-overrun', owner: 'kim' });
 
       // Two more hang past the bound: they keep their slots, so at most 2 x CALL_CONCURRENCY handlers ever run.
       await Promise.all([hang(), hang()].map((call) => expect(call).rejects.toBeInstanceOf(CallDeadlineExceededError)));
-      await waitFor(async () => stats(server).overran === 4, { timeoutMs: WAIT_MS, message: 'the next two hung calls overran' });
+      await eventually(async () => stats(server).overran === 4, { timeoutMs: WAIT_MS, message: 'the next two hung calls overran' });
       await expect(withCallDeadline(500, () => queries.execute(new GetAccountQuery('acc-overrun')))).rejects.toBeInstanceOf(CallDeadlineExceededError);
     } finally {
       releaseHungQueries();
@@ -317,7 +318,7 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
     const consumers = async (): Promise<string[]> =>
       ((await redis.xinfo('CONSUMERS', callKeys.requests(prefix, 'accounts'), 'accounts')) as string[][]).map((fields) => fields[1]);
     const replica = survivor.get<RedisCallTransport>(CALL_TRANSPORT, { strict: false }).replica;
-    await waitFor(async () => (await consumers()).every((name) => name === replica), {
+    await eventually(async () => (await consumers()).every((name) => name === replica), {
       timeoutMs: WAIT_MS,
       message: 'the consumers of the killed replicas to be forgotten',
     });
@@ -349,7 +350,7 @@ describe('remote commands and queries over Redis (real Redis and PostgreSQL)', (
       (await sql.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND ${condition}`)).rows.map(
         (row) => row.pid,
       );
-    await waitFor(async () => (await backends("wait_event_type = 'Lock'")).length === 1, {
+    await eventually(async () => (await backends("wait_event_type = 'Lock'")).length === 1, {
       timeoutMs: WAIT_MS,
       message: 'the second delivery to wait on the receipt of the first',
     });
@@ -412,8 +413,8 @@ describe('public commands and queries with the in-process transport', () => {
 
   it('calls a hosted module in process, unserialized, and fails at once for a module not loaded, naming it', async () => {
     const production = messagingTestConfig({ callCheckInProcess: false });
-    const hosting = (await createFixtureApp({ database: db.config, messaging: production, consumers: [], imports: [AccountsModule] })).app;
-    const alone = (await createFixtureApp({ database: db.config, messaging: messagingTestConfig(), consumers: [] })).app;
+    const hosting = (await createFixtureApp({ database: databaseTestConfig(db.url), messaging: production, consumers: [], imports: [AccountsModule] })).app;
+    const alone = (await createFixtureApp({ database: databaseTestConfig(db.url), messaging: messagingTestConfig(), consumers: [] })).app;
     apps.push(hosting, alone);
 
     // A plain bus call: the bigint that could never cross the wire arrives as it is.
@@ -425,7 +426,7 @@ describe('public commands and queries with the in-process transport', () => {
   });
 
   it('with CALL_CHECK_IN_PROCESS (tests), refuses in process a result a remote call could not carry, naming the field', async () => {
-    const checking = (await createFixtureApp({ database: db.config, messaging: messagingTestConfig(), consumers: [], imports: [AccountsModule] })).app;
+    const checking = (await createFixtureApp({ database: databaseTestConfig(db.url), messaging: messagingTestConfig(), consumers: [], imports: [AccountsModule] })).app;
     apps.push(checking);
     const queries = checking.get(QueryBus, { strict: false });
     const error = await queries.execute(new BadResultQuery()).catch((caught: unknown) => caught);

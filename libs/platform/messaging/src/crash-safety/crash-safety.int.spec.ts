@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
 import { Client } from 'pg';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { databaseTestConfig } from '@modulith/database/testing';
 import { createFixtureApp } from '../test-support/fixture-app';
 import { payloads } from '../test-support/fixture-events';
 import type { Producer } from '../test-support/fixture-modules';
@@ -10,7 +11,6 @@ import { orderProblems } from '../test-support/ordered-checks';
 import { OrderedControl } from '../test-support/ordered-events';
 import { OrderedProducer, orderedFixtureModules } from '../test-support/ordered-modules';
 import { orderingKeys } from '../test-support/ordered-workload';
-import { waitFor } from '../testing';
 
 // Rounds of "start a child running the relay and both subscribers, SIGKILL it at a random
 // moment" while events keep being published (by this process and by the child). CI runs the
@@ -65,7 +65,7 @@ describe('crash safety (SIGKILL of a process running the relay and subscribers)'
     await sql.connect();
     // This process only publishes: no relay, no subscribers.
     ({ app: producerApp, producer } = await createFixtureApp({
-      database: db.config,
+      database: databaseTestConfig(db.url),
       messaging: { relayEnabled: false },
       consumers: [],
       imports: orderedFixtureModules(new OrderedControl(), []),
@@ -124,7 +124,7 @@ describe('crash safety (SIGKILL of a process running the relay and subscribers)'
     // A last, undisturbed run drains what is left, then shuts down gracefully.
     const last = startChild(db.url, { CRASH_PRODUCE: 'false' });
     await last.ready;
-    await waitFor(
+    await eventually(
       async () => {
         const { rows } = await sql.query(
           `SELECT (SELECT count(*) FROM messaging.outbox) + (SELECT count(*) FROM messaging.retries)

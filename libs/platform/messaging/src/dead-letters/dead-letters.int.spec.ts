@@ -2,12 +2,13 @@ import type { INestApplicationContext } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { NotFoundError, uuidv7, ValidationError } from '@modulith/core';
 import { Database } from '@modulith/database';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { databaseTestConfig } from '@modulith/database/testing';
 import { MessagingMetrics } from '../metrics/messaging-metrics';
 import { createFixtureApp } from '../test-support/fixture-app';
 import { payloads, ThingHappened, type FixtureControl } from '../test-support/fixture-events';
 import type { Producer } from '../test-support/fixture-modules';
-import { messagingTestConfig, waitFor, waitForIdle } from '../testing';
+import { messagingTestConfig, waitForIdle } from '../testing';
 import { runDeadLetterCommand } from './dead-letter.command';
 import { DeadLetters } from './dead-letters';
 import { DeadLettersController } from './dead-letters.controller';
@@ -30,7 +31,7 @@ describe('Retries and dead letters (real PostgreSQL)', () => {
   beforeAll(async () => {
     db = await createTestDatabase('dead_letters');
     ({ app, producer, control } = await createFixtureApp({
-      database: db.config,
+      database: databaseTestConfig(db.url),
       messaging: messagingTestConfig({ handlerMaxAttempts: 3, retryBaseDelayMs: BASE_DELAY_MS, retryMaxDelayMs: 1000, retryPollIntervalMs: 50 }),
       controllers: [DeadLettersController],
       logger: false, // the expected handler failures would fill the output
@@ -51,10 +52,10 @@ describe('Retries and dead letters (real PostgreSQL)', () => {
     const poisonId = ids[76];
 
     // Neither subscriber is held back: the good events are handled while the poison one waits.
-    await waitFor(async () => (await count('alpha.effects')) === 119 && (await count('beta.effects')) === 119, {
+    await eventually(async () => (await count('alpha.effects')) === 119 && (await count('beta.effects')) === 119, {
       message: 'the 119 good events to be handled by both subscribers',
     });
-    await waitFor(async () => (await count('messaging.dead_letters')) === 2, { message: 'the poison event to be dead-lettered twice' });
+    await eventually(async () => (await count('messaging.dead_letters')) === 2, { message: 'the poison event to be dead-lettered twice' });
 
     const letters = await deadLetters.list();
     expect(letters.map((letter) => letter.subscriber).sort()).toEqual([ALPHA, BETA]);
@@ -113,7 +114,7 @@ describe('Retries and dead letters (real PostgreSQL)', () => {
        VALUES ($1, $2, 2, now(), 'producer', 'c-v2', '{"seq": 1, "label": "v2", "renamed": true}')`,
       [id, ThingHappened.type],
     );
-    await waitFor(async () => (await count('messaging.dead_letters', 'event_id = $1', [id])) === 2, { message: 'the v2 event to be dead-lettered' });
+    await eventually(async () => (await count('messaging.dead_letters', 'event_id = $1', [id])) === 2, { message: 'the v2 event to be dead-lettered' });
     const [letter] = await deadLetters.list({ subscriber: ALPHA, limit: 1 });
     expect(letter.error).toContain('understands test.thing-happened up to version 1, got version 2');
     await database.dataSource.query('DELETE FROM messaging.dead_letters');
@@ -122,7 +123,7 @@ describe('Retries and dead letters (real PostgreSQL)', () => {
   it('serves the admin endpoints', async () => {
     control.poison.alpha.add('http');
     const [id] = await producer.publish([{ seq: 900, label: 'http' }]);
-    await waitFor(async () => (await count('messaging.dead_letters')) === 1, { message: 'a dead letter to serve' });
+    await eventually(async () => (await count('messaging.dead_letters')) === 1, { message: 'a dead letter to serve' });
     control.poison.alpha.clear();
     const http = (app as NestFastifyApplication).getHttpAdapter().getInstance();
 
@@ -150,7 +151,7 @@ describe('Retries and dead letters (real PostgreSQL)', () => {
   it('offers the same through a CLI command', async () => {
     control.poison.beta.add('cli');
     const [id] = await producer.publish([{ seq: 901, label: 'cli' }]);
-    await waitFor(async () => (await count('messaging.dead_letters')) === 1, { message: 'a dead letter for the CLI' });
+    await eventually(async () => (await count('messaging.dead_letters')) === 1, { message: 'a dead letter for the CLI' });
     control.poison.beta.clear();
     const lines: string[] = [];
     const print = (line: string): number => lines.push(line);

@@ -4,14 +4,15 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { Type, type Static } from '@sinclair/typebox';
 import { ConfigurationError, uuidv7 } from '@modulith/core';
 import { Database, DatabaseModule, defineModule } from '@modulith/database';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { databaseTestConfig } from '@modulith/database/testing';
 import { DeadLetters } from '../dead-letters/dead-letters';
 import { EventSchemaError } from '../messaging.errors';
 import { MessagingModule } from '../messaging.module';
 import { Outbox } from '../outbox/outbox';
 import { OutboxRetention } from '../outbox/outbox-retention';
 import { OnIntegrationEvent, type BatchDeliveryContext, type DeliveryContext } from '../subscribers/on-integration-event.decorator';
-import { messagingTestConfig, waitFor } from '../testing';
+import { messagingTestConfig } from '../testing';
 import { IntegrationEvent, type IntegrationEventClass } from './integration-event';
 
 // Version 1 of `test.greeted`, as an older commit declared it, and version 2 as this one does.
@@ -60,7 +61,7 @@ async function createApp(db: TestDatabase, subscriber: object = GreetingSubscrib
   @Global()
   @Module({
     imports: [
-      DatabaseModule.forRoot(db.config),
+      DatabaseModule.forRoot(databaseTestConfig(db.url)),
       CqrsModule.forRoot(),
       MessagingModule.forRoot(messagingTestConfig({ handlerMaxAttempts: 3, outboxRetentionHours: 1 })),
       GreeterModule,
@@ -116,8 +117,8 @@ describe('Event schemas and upcasters (real PostgreSQL)', () => {
     await writeDirectly(2, { name: 'before', greeting: 'hi' });
     const bad = await writeDirectly(2, { name: 'bad' });
     await writeDirectly(1, { name: 'after' });
-    await waitFor(() => singleSaw('before').length === 1 && singleSaw('after').length === 1, { message: 'the good events to reach the subscriber' });
-    await waitFor(async () => (await count('messaging.dead_letters')) === 2, { message: 'the bad event to be dead-lettered by both subscribers' });
+    await eventually(() => singleSaw('before').length === 1 && singleSaw('after').length === 1, { message: 'the good events to reach the subscriber' });
+    await eventually(async () => (await count('messaging.dead_letters')) === 2, { message: 'the bad event to be dead-lettered by both subscribers' });
     const letters = await app.get(DeadLetters).list();
     expect(letters.map((letter) => letter.eventId)).toEqual([bad, bad]);
     for (const letter of letters) {
@@ -129,7 +130,7 @@ describe('Event schemas and upcasters (real PostgreSQL)', () => {
 
   it('delivers a version 1 event already in the outbox to version 2 subscribers, upcast', async () => {
     await writeDirectly(1, { name: 'ada' });
-    await waitFor(() => singleSaw('ada').length === 1 && seen.batch.some((payload) => payload.name === 'ada'), { message: 'ada to be delivered' });
+    await eventually(() => singleSaw('ada').length === 1 && seen.batch.some((payload) => payload.name === 'ada'), { message: 'ada to be delivered' });
     expect(singleSaw('ada')).toEqual([{ payload: { name: 'ada', greeting: 'hello' }, version: 2 }]);
     expect(seen.batch.find((payload) => payload.name === 'ada')).toEqual({ name: 'ada', greeting: 'hello' });
   }, 30_000);
@@ -138,24 +139,24 @@ describe('Event schemas and upcasters (real PostgreSQL)', () => {
     // Retry: fails once, succeeds on the retry poller's attempt.
     seen.failing.set('grace', 1);
     await writeDirectly(1, { name: 'grace' });
-    await waitFor(() => singleSaw('grace').length === 1, { message: 'grace to be retried' });
+    await eventually(() => singleSaw('grace').length === 1, { message: 'grace to be retried' });
     expect(singleSaw('grace')[0]).toEqual({ payload: { name: 'grace', greeting: 'hello' }, version: 2 });
 
     // Dead-letter replay: fails every attempt, then is replayed once the handler is "fixed".
     seen.failing.set('linus', 3);
     const linus = await writeDirectly(1, { name: 'linus' });
-    await waitFor(async () => (await app.get(DeadLetters).list()).some((letter) => letter.eventId === linus), { message: 'linus to be dead-lettered' });
+    await eventually(async () => (await app.get(DeadLetters).list()).some((letter) => letter.eventId === linus), { message: 'linus to be dead-lettered' });
     const [letter] = (await app.get(DeadLetters).list()).filter((candidate) => candidate.eventId === linus);
     expect(letter.envelope).toMatchObject({ version: 1, payload: { name: 'linus' } });
     await app.get(DeadLetters).replay(letter.id);
-    await waitFor(() => singleSaw('linus').length === 1, { message: 'linus to be replayed' });
+    await eventually(() => singleSaw('linus').length === 1, { message: 'linus to be replayed' });
     expect(singleSaw('linus')[0]).toEqual({ payload: { name: 'linus', greeting: 'hello' }, version: 2 });
 
     // Re-drive: a subscriber that lost ada (its inbox row gone) gets her again from the retained outbox, upcast.
     await database.dataSource.query(`DELETE FROM greeter.inbox WHERE subscriber = 'greeter.GreetingSubscriber.single'`);
     seen.single.length = 0;
     await app.get(OutboxRetention).redriveFrom(new Date(Date.now() - 3_600_000));
-    await waitFor(() => singleSaw('ada').length === 1, { message: 'ada to be re-driven' });
+    await eventually(() => singleSaw('ada').length === 1, { message: 'ada to be re-driven' });
     expect(singleSaw('ada')[0]).toEqual({ payload: { name: 'ada', greeting: 'hello' }, version: 2 });
   }, 30_000);
 

@@ -7,13 +7,13 @@ import { Test } from '@nestjs/testing';
 import { InjectDataSource, InjectEntityManager, InjectRepository, TypeOrmModule } from '@nestjs/typeorm';
 import { Column, DataSource, Entity, EntityManager, PrimaryColumn, Repository, type MigrationInterface, type QueryRunner } from 'typeorm';
 import { appliedMigrations, Database, DatabaseModule, defineModule } from '@modulith/database';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
 import { IntegrationEvent } from '../events/integration-event';
 import { messagingTestConfig } from '../messaging-test-config';
 import { MessagingModule } from '../messaging.module';
 import { Outbox } from '../outbox/outbox';
 import { OnIntegrationEvent, type DeliveryContext } from '../subscribers/on-integration-event.decorator';
-import { waitFor, waitForIdle } from '../testing';
+import { waitForIdle } from '../testing';
 
 class OrderPlaced extends IntegrationEvent<{ orderId: string }> {
   static readonly type = 'host.order-placed';
@@ -148,7 +148,7 @@ describe('on a DataSource the host application made with TypeOrmModule.forRoot',
   it('delivers an event appended in Database.transaction to a subscriber in another module, exactly once', async () => {
     await app.get(PlaceOrder).place('o-1', 10);
     const invoices = () => database.dataSource.query<{ order_id: string }[]>('SELECT order_id FROM billing.invoices');
-    await waitFor(async () => (await invoices()).length > 0, { timeoutMs: 10_000, message: 'the invoice' });
+    await eventually(async () => (await invoices()).length > 0, { timeoutMs: 10_000, message: 'the invoice' });
     // Settled: nothing left to deliver or retry, and nothing more arrives.
     await waitForIdle(app, { timeoutMs: 10_000 });
     await new Promise((resolve) => setTimeout(resolve, 300));

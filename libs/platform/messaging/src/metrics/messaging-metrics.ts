@@ -68,6 +68,16 @@ export interface MessagingBacklog {
 }
 
 /**
+ * The one meaning of "drained": nothing waits in the outbox, the event log (in process), the
+ * retry table or the broker (`transportPending` 0 or absent; null, "the broker cannot be asked",
+ * is not drained). Dead letters do not count: they are delivered as far as they will go.
+ */
+export function isDrained(backlog: Pick<MessagingBacklog, 'outboxPending' | 'retriesPending' | 'transportPending'> & { logPending?: number }): boolean {
+  const transportIdle = backlog.transportPending === undefined || backlog.transportPending === 0;
+  return backlog.outboxPending === 0 && (backlog.logPending ?? 0) === 0 && backlog.retriesPending === 0 && transportIdle;
+}
+
+/**
  * Observability hooks of the messaging platform: in-memory counters per process (`counters`),
  * the backlog read from the database (`backlog`), and a stream of samples (`onSample`). Plain
  * values, so the metrics issue can export them without reaching into the platform.

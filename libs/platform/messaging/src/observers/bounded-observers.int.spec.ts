@@ -1,11 +1,12 @@
 import { Inject, Injectable, Module, type INestApplicationContext } from '@nestjs/common';
 import { Client } from 'pg';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { databaseTestConfig } from '@modulith/database/testing';
 import { MessagingMetrics } from '../metrics/messaging-metrics';
 import { ObserveIntegrationEvent } from './observe-integration-event.decorator';
 import { createFixtureApp } from '../test-support/fixture-app';
 import { payloads, ThingHappened } from '../test-support/fixture-events';
-import { messagingTestConfig, waitFor, waitForIdle } from '../testing';
+import { messagingTestConfig, waitForIdle } from '../testing';
 
 const EVENTS = Number(process.env['OBSERVER_TEST_EVENTS'] ?? 20_000);
 const CONCURRENCY = 4;
@@ -58,7 +59,7 @@ describe(`@ObserveIntegrationEvent observers of relayed events are called throug
 
   it('keeps a slow observer to OBSERVER_CONCURRENCY calls and OBSERVER_QUEUE_CAPACITY waiting, counts the drops, and leaves durable subscribers alone', async () => {
     const started = await createFixtureApp({
-      database: db.config,
+      database: databaseTestConfig(db.url),
       consumers: ['beta'],
       imports: [SlowObserverModule],
       messaging: messagingTestConfig({ observerConcurrency: CONCURRENCY, observerQueueCapacity: CAPACITY }),
@@ -81,7 +82,7 @@ describe(`@ObserveIntegrationEvent observers of relayed events are called throug
 
     // Once it speeds up, each event still queued is observed once.
     gate.release();
-    await waitFor(() => counters()?.handled === CAPACITY + CONCURRENCY, { message: 'the queued events to be observed' });
+    await eventually(() => counters()?.handled === CAPACITY + CONCURRENCY, { message: 'the queued events to be observed' });
     expect(gate.calls).toBe(CAPACITY + CONCURRENCY);
     expect(gate.mostInFlight).toBe(CONCURRENCY);
   }, 180_000);

@@ -3,13 +3,14 @@
 // meanwhile, and the outbox stays cheap to claim because VACUUM can remove what was relayed.
 import type { INestApplicationContext } from '@nestjs/common';
 import { Client } from 'pg';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { databaseTestConfig } from '@modulith/database/testing';
 import { MessagingMetrics } from '../metrics/messaging-metrics';
 import { createOrderedApp, type OrderedApp, type OrderedAppOptions } from '../test-support/ordered-app';
 import { appliedSeqs, caughtUp, orderProblems, sentByKey } from '../test-support/ordered-checks';
 import { ORDERED_SUBSCRIBERS, OrderedControl } from '../test-support/ordered-events';
 import { orderingKeys } from '../test-support/ordered-workload';
-import { messagingTestConfig, waitFor, waitForIdle } from '../testing';
+import { messagingTestConfig, waitForIdle } from '../testing';
 
 /** The hung subscriber's timeout: long enough for everything checked "during the hang" to happen in it. */
 const HANG_MS = 12_000;
@@ -36,7 +37,7 @@ describe('A hung handler holds back only itself (real PostgreSQL)', () => {
   const apps: INestApplicationContext[] = [];
 
   const start = async (options: Omit<OrderedAppOptions, 'database'>): Promise<OrderedApp> => {
-    const started = await createOrderedApp({ database: db.config, ...options });
+    const started = await createOrderedApp({ database: databaseTestConfig(db.url), ...options });
     apps.push(started.app);
     return started;
   };
@@ -80,7 +81,7 @@ describe('A hung handler holds back only itself (real PostgreSQL)', () => {
     }
   };
   const outboxEmpty = async (app: INestApplicationContext): Promise<void> => {
-    await waitFor(async () => (await app.get(MessagingMetrics).backlog()).outboxPending === 0, { timeoutMs: 40_000, message: 'the relay to empty the outbox' });
+    await eventually(async () => (await app.get(MessagingMetrics).backlog()).outboxPending === 0, { timeoutMs: 40_000, message: 'the relay to empty the outbox' });
   };
 
   beforeEach(async () => {
@@ -112,7 +113,7 @@ describe('A hung handler holds back only itself (real PostgreSQL)', () => {
       app.get(MessagingMetrics).counters().subscribers.find((counters) => counters.subscriber === ORDERED_SUBSCRIBERS.serial.subscriber)?.failures ?? 0;
 
     await publish('before', 3);
-    await waitFor(() => control.hungPids.length === 1, { message: 'serial to hang on h04#2' });
+    await eventually(() => control.hungPids.length === 1, { message: 'serial to hang on h04#2' });
     const [hungPid] = control.hungPids;
 
     // During the hang: events keep being appended and relayed; batched applies every one of them.
@@ -121,16 +122,16 @@ describe('A hung handler holds back only itself (real PostgreSQL)', () => {
       await publish(`during-${round}`);
       samples.push(await openTransactions());
     }
-    await waitFor(() => caughtUp(sql, 'batched'), { message: 'batched to apply what was appended during the hang' });
+    await eventually(() => caughtUp(sql, 'batched'), { message: 'batched to apply what was appended during the hang' });
     // Sampled again once the hang is older than the bound, so an old transaction cannot hide.
-    await waitFor(async () => ((await openTransactions()).find((open) => open.pid === hungPid)?.age_ms ?? 0) > 2 * OTHER_TRANSACTION_BOUND_MS, {
+    await eventually(async () => ((await openTransactions()).find((open) => open.pid === hungPid)?.age_ms ?? 0) > 2 * OTHER_TRANSACTION_BOUND_MS, {
       message: 'the hung transaction to grow older than the bound',
     });
     for (let round = 5; round < 8; round += 1) {
       await publish(`during-${round}`);
       samples.push(await openTransactions());
     }
-    await waitFor(() => caughtUp(sql, 'batched'), { message: 'batched to apply what was appended during the hang' });
+    await eventually(() => caughtUp(sql, 'batched'), { message: 'batched to apply what was appended during the hang' });
     samples.push(await openTransactions());
     // All of that happened inside the hang: serial has not timed out, nor read past h04#2.
     expect(serialFailures()).toBe(0);
@@ -144,10 +145,10 @@ describe('A hung handler holds back only itself (real PostgreSQL)', () => {
 
     // After the timeout: the abandoned transaction went with its connection, serial reads on, and
     // every key but h04 catches up while h04's later events wait behind h04#2 (failing now).
-    await waitFor(async () => !(await openTransactions()).some((open) => open.pid === hungPid), { timeoutMs: 3 * HANG_MS, message: 'the hung attempt to time out' });
-    await waitFor(() => caughtUp(sql, 'serial', ['h04']), { message: 'serial to apply every other key' });
+    await eventually(async () => !(await openTransactions()).some((open) => open.pid === hungPid), { timeoutMs: 3 * HANG_MS, message: 'the hung attempt to time out' });
+    await eventually(() => caughtUp(sql, 'serial', ['h04']), { message: 'serial to apply every other key' });
     const h04 = (await sentByKey(sql)).get('h04')?.ids.length ?? 0;
-    await waitFor(
+    await eventually(
       async () => (await sql<{ n: number }>("SELECT count(*)::int AS n FROM messaging.retries WHERE subscriber = 'ordered.serial' AND ordering_key = 'h04' AND held"))[0].n === h04 - 2,
       { message: "h04's later events to be held" },
     );
@@ -197,7 +198,7 @@ describe('A hung handler holds back only itself (real PostgreSQL)', () => {
       messaging: messagingTestConfig({ handlerTimeoutMs: CLAIM_HANG_MS, shutdownTimeoutMs: 1000 }),
     });
     await producer.publish([{ key: 'x00', label: 'hangs' }]);
-    await waitFor(() => control.hungPids.length === 1, { message: 'serial to hang on x00#1' });
+    await eventually(() => control.hungPids.length === 1, { message: 'serial to hang on x00#1' });
     const [hungPid] = control.hungPids;
     const hanging = async (): Promise<boolean> => (await openTransactions()).some((open) => open.pid === hungPid);
 
@@ -206,7 +207,7 @@ describe('A hung handler holds back only itself (real PostgreSQL)', () => {
     const duringHang = await claimVerdict(5000);
     expect(await hanging()).toBe(true);
     // Once the hung attempt timed out (its transaction went with its connection), whatever it held goes too.
-    await waitFor(async () => !(await hanging()), { timeoutMs: 3 * CLAIM_HANG_MS, message: 'the hung attempt to time out' });
+    await eventually(async () => !(await hanging()), { timeoutMs: 3 * CLAIM_HANG_MS, message: 'the hung attempt to time out' });
     const afterTimeout = await claimVerdict(10_000);
     expect({ duringHang, afterTimeout }).toEqual({ duringHang: 'cheap', afterTimeout: 'cheap' });
   }, 90_000);

@@ -5,7 +5,8 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { databaseTestConfig } from '@modulith/database/testing';
 import type { MessagingConfig } from '../messaging.config';
 import { MessagingMetrics } from '../metrics/messaging-metrics';
 import { createFixtureApp } from '../test-support/fixture-app';
@@ -15,7 +16,7 @@ import { caughtUp, orderProblems } from '../test-support/ordered-checks';
 import { Moved, ORDERED_SUBSCRIBERS, OrderedControl, type OrderedConsumer } from '../test-support/ordered-events';
 import { OrderedProducer, orderedFixtureModules } from '../test-support/ordered-modules';
 import { orderingKeys, runProducers } from '../test-support/ordered-workload';
-import { deleteRedisKeys, messagingTestConfig, redisTestPrefix, requireRedis, waitFor, waitForIdle } from '../testing';
+import { deleteRedisKeys, messagingTestConfig, redisTestPrefix, requireRedis, waitForIdle } from '../testing';
 import { TRANSPORT } from '../transport/transport';
 import type { RedisStreamsTransport } from '../transport/redis/redis-streams.transport';
 import { startRedisTestServer, startSilentDropProxy, type RedisTestServer, type SilentDropProxy } from '../transport/redis/redis-test-server';
@@ -36,7 +37,7 @@ describe('Ordered delivery per key, Redis Streams transport (real Redis and Post
   const redisConfig = (overrides: Partial<MessagingConfig> = {}): Partial<MessagingConfig> =>
     messagingTestConfig({ eventTransport: 'redis', redisUrl: REDIS_URL, redisKeyPrefix: prefix, redisClaimIdleMs: 400, ...overrides });
   const start = async (options: Omit<OrderedAppOptions, 'database'>): Promise<OrderedApp> => {
-    const started = await createOrderedApp({ database: db.config, ...options });
+    const started = await createOrderedApp({ database: databaseTestConfig(db.url), ...options });
     apps.push(started.app);
     return started;
   };
@@ -45,7 +46,7 @@ describe('Ordered delivery per key, Redis Streams transport (real Redis and Post
     app.get(MessagingMetrics).counters().subscribers.find((counters) => counters.subscriber === ORDERED_SUBSCRIBERS[consumer].subscriber)?.handled ?? 0;
   const reclaimed = (app: INestApplicationContext): number => app.get<RedisStreamsTransport>(TRANSPORT, { strict: false }).stats().reclaimed;
   const expectEveryKeyInOrderOnce = async (): Promise<void> => {
-    await waitFor(async () => (await caughtUp(sql, 'serial')) && (await caughtUp(sql, 'batched')), { timeoutMs: 40_000, message: 'both subscribers to catch up' }).catch(
+    await eventually(async () => (await caughtUp(sql, 'serial')) && (await caughtUp(sql, 'batched')), { timeoutMs: 40_000, message: 'both subscribers to catch up' }).catch(
       async (error: Error) => {
         const problems = [...(await orderProblems(sql, 'serial')), ...(await orderProblems(sql, 'batched'))].slice(0, 10);
         const parked = await sql('SELECT subscriber, ordering_key, key_seq, held, attempts, next_attempt_at, last_error FROM messaging.retries ORDER BY 1, 2, 3 LIMIT 10');
@@ -97,7 +98,7 @@ describe('Ordered delivery per key, Redis Streams transport (real Redis and Post
 
     // Every key's first three events, relayed to the stream before any subscriber runs…
     for (let index = 0; index < 3; index += 1) await producerOnly.producer.publish(keys.map((key) => ({ key, label: `first-${index}` })));
-    await waitFor(async () => (await redis.xlen(stream)) === 3 * keys.length, { message: 'the relay to append to the stream' });
+    await eventually(async () => (await redis.xlen(stream)) === 3 * keys.length, { message: 'the relay to append to the stream' });
     // …and a consumer of each group reads the first 60 and dies before acknowledging them: the
     // replicas get the keys' later events first and must wait for these to be reclaimed.
     for (const consumer of CONSUMERS) {
@@ -131,7 +132,7 @@ describe('Ordered delivery per key, Redis Streams transport (real Redis and Post
     const declared = [{ subscriber: ORDERED_SUBSCRIBERS.serial.subscriber, eventType: Moved.type }];
     const startMixed = async (consumers: boolean) => {
       const started = await createFixtureApp({
-        database: db.config,
+        database: databaseTestConfig(db.url),
         messaging: redisConfig({ declaredDurableSubscribers: declared }),
         consumers: consumers ? ['alpha'] : [],
         imports: orderedFixtureModules(control, consumers ? ['serial'] : []),
@@ -143,10 +144,10 @@ describe('Ordered delivery per key, Redis Streams transport (real Redis and Post
     const producerOnly = await startMixed(false);
     await producerOnly.things.publish(payloads(1, 15));
     await producerOnly.moves.publish(keys.flatMap((key) => [0, 1, 2].map((index) => ({ key, label: `before-${index}` }))));
-    await waitFor(async () => (await redis.xlen(streamKey(prefix, Moved.type))) === 15, { message: 'the relay to append to the stream' });
+    await eventually(async () => (await redis.xlen(streamKey(prefix, Moved.type))) === 15, { message: 'the relay to append to the stream' });
     const { app, moves } = await startMixed(true);
     await moves.publish(keys.map((key) => ({ key, label: 'after' })));
-    await waitFor(async () => (await sql<{ n: number }>('SELECT count(*)::int AS n FROM ordered_serial.applied'))[0].n === 20, {
+    await eventually(async () => (await sql<{ n: number }>('SELECT count(*)::int AS n FROM ordered_serial.applied'))[0].n === 20, {
       message: 'serial to apply every keyed event of its stream',
     });
     await waitForIdle(app);
@@ -168,7 +169,7 @@ describe('Ordered delivery per key, Redis Streams transport (real Redis and Post
     const load = runProducers([cutOff.producer, direct.producer, direct.producer], { keys, phase: 'cut', stop: () => !producing, rollbackEvery: 6 });
     for (let round = 0; round < 3; round += 1) {
       const before = await applied();
-      await waitFor(async () => (await applied()) >= before + 150, { timeoutMs: 30_000, message: `delivery to go on before cut ${round + 1}` });
+      await eventually(async () => (await applied()) >= before + 150, { timeoutMs: 30_000, message: `delivery to go on before cut ${round + 1}` });
       proxy.blackHole();
     }
     producing = false;

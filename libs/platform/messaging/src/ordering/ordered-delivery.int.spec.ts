@@ -4,7 +4,8 @@
 // connections), and a failing key holds back only its own later events.
 import type { INestApplicationContext } from '@nestjs/common';
 import { Client } from 'pg';
-import { createTestDatabase, terminateBackends, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, eventually, terminateBackends, type TestDatabase } from '@modulith/testing';
+import { databaseTestConfig } from '@modulith/database/testing';
 import { DeadLetters } from '../dead-letters/dead-letters';
 import { MessagingMetrics, type MessagingBacklog } from '../metrics/messaging-metrics';
 import { createFixtureApp } from '../test-support/fixture-app';
@@ -14,7 +15,7 @@ import { appliedSeqs, caughtUp, orderProblems, sentByKey } from '../test-support
 import { ORDERED_SUBSCRIBERS, OrderedControl, type OrderedConsumer } from '../test-support/ordered-events';
 import { OrderedProducer, orderedFixtureModules } from '../test-support/ordered-modules';
 import { orderingKeys, runProducers } from '../test-support/ordered-workload';
-import { messagingTestConfig, waitFor, waitForIdle } from '../testing';
+import { messagingTestConfig, waitForIdle } from '../testing';
 import { InProcessTransport } from '../transport/in-process.transport';
 
 describe('Ordered delivery per key, in-process transport (real PostgreSQL)', () => {
@@ -23,7 +24,7 @@ describe('Ordered delivery per key, in-process transport (real PostgreSQL)', () 
   const apps: INestApplicationContext[] = [];
 
   const start = async (options: Omit<OrderedAppOptions, 'database'>): Promise<OrderedApp> => {
-    const started = await createOrderedApp({ database: db.config, ...options });
+    const started = await createOrderedApp({ database: databaseTestConfig(db.url), ...options });
     apps.push(started.app);
     return started;
   };
@@ -51,7 +52,7 @@ describe('Ordered delivery per key, in-process transport (real PostgreSQL)', () 
   const waitForBacklog = async (app: INestApplicationContext, expected: Partial<MessagingBacklog>): Promise<void> => {
     let last: MessagingBacklog | undefined;
     const fields = Object.keys(expected) as (keyof MessagingBacklog)[];
-    await waitFor(
+    await eventually(
       async () => {
         last = await app.get(MessagingMetrics).backlog();
         return fields.every((field) => last?.[field] === expected[field]);
@@ -94,14 +95,14 @@ describe('Ordered delivery per key, in-process transport (real PostgreSQL)', () 
     expect(early.rolledBack).toBeGreaterThan(0);
 
     // The stuck event reaches the dead letters for both subscribers…
-    await waitFor(async () => (await deadLetterOf('serial')) !== undefined && (await deadLetterOf('batched')) !== undefined, {
+    await eventually(async () => (await deadLetterOf('serial')) !== undefined && (await deadLetterOf('batched')) !== undefined, {
       timeoutMs: 40_000,
       message: 'k20#4 to be dead-lettered by both subscribers',
     });
     // …and events appended after that, of every key, flow past it: all but k20 catch up while
     // k20 stays at keySeq 3, its later events parked as held.
     await runProducers(producers, { keys, phase: 'late', rounds: 20, rollbackEvery: 4 });
-    await waitFor(async () => (await caughtUp(sql, 'serial', ['k20'])) && (await caughtUp(sql, 'batched', ['k20'])), {
+    await eventually(async () => (await caughtUp(sql, 'serial', ['k20'])) && (await caughtUp(sql, 'batched', ['k20'])), {
       timeoutMs: 40_000,
       message: 'every key but k20 to be applied by both subscribers',
     });
@@ -146,11 +147,11 @@ describe('Ordered delivery per key, in-process transport (real PostgreSQL)', () 
     control.poison.batched.set('g03#2', Infinity);
     const { app, producer } = await start({ control, messaging: messagingTestConfig({ handlerMaxAttempts: 1000, retryMaxDelayMs: 100 }) });
     await producer.publish(keys.flatMap((key) => [1, 2, 3].map((index) => ({ key, label: `early-${index}` }))));
-    await waitFor(() => control.attemptsOf('serial', 'g03#2') >= 2 && control.attemptsOf('batched', 'g03#2') >= 2, { message: 'g03#2 to fail and be retried' });
+    await eventually(() => control.attemptsOf('serial', 'g03#2') >= 2 && control.attemptsOf('batched', 'g03#2') >= 2, { message: 'g03#2 to fail and be retried' });
 
     // Appended while g03#2 is failing: every other key's events are applied, g03's wait.
     await producer.publish(keys.flatMap((key) => [1, 2, 3].map((index) => ({ key, label: `late-${index}` }))));
-    await waitFor(async () => (await caughtUp(sql, 'serial', ['g03'])) && (await caughtUp(sql, 'batched', ['g03'])), {
+    await eventually(async () => (await caughtUp(sql, 'serial', ['g03'])) && (await caughtUp(sql, 'batched', ['g03'])), {
       message: 'every key but g03 to be applied',
     });
     await waitForBacklog(app, { heldKeys: 2, heldEvents: 8, deadLetters: 0 });
@@ -160,7 +161,7 @@ describe('Ordered delivery per key, in-process transport (real PostgreSQL)', () 
       expect(await heldOf(consumer, 'g03')).toBe(4);
     }
     // Still being retried (not dead, not forgotten) while the others went past it.
-    await waitFor(() => control.attemptsOf('serial', 'g03#2') >= attempts + 2, { message: 'g03#2 to be retried again' });
+    await eventually(() => control.attemptsOf('serial', 'g03#2') >= attempts + 2, { message: 'g03#2 to be retried again' });
 
     control.poison.serial.delete('g03#2');
     control.poison.batched.delete('g03#2');
@@ -183,31 +184,31 @@ describe('Ordered delivery per key, in-process transport (real PostgreSQL)', () 
     const publishRound = (round: number, events = 3) =>
       producer.publish(keys.flatMap((key) => Array.from({ length: events }, (_, index) => ({ key, label: `round${round}-${index}` }))));
     await publishRound(1, 6);
-    await waitFor(async () => (await deadLetterOf('serial')) !== undefined && (await deadLetterOf('releasing')) !== undefined, {
+    await eventually(async () => (await deadLetterOf('serial')) !== undefined && (await deadLetterOf('releasing')) !== undefined, {
       message: 'd02#3 to be dead-lettered by both subscribers',
     });
     await publishRound(2);
-    await waitFor(async () => (await caughtUp(sql, 'serial', ['d02'])) && (await caughtUp(sql, 'releasing', ['d02'])), { message: 'the other keys' });
+    await eventually(async () => (await caughtUp(sql, 'serial', ['d02'])) && (await caughtUp(sql, 'releasing', ['d02'])), { message: 'the other keys' });
 
     // 'hold': d02 stops at 2, its later events parked and counted as held.
-    await waitFor(async () => (await heldOf('serial', 'd02')) === 6, { message: "serial's d02#4..9 to be held" });
+    await eventually(async () => (await heldOf('serial', 'd02')) === 6, { message: "serial's d02#4..9 to be held" });
     expect(await appliedSeqs(sql, 'serial', 'd02')).toEqual([1, 2]);
     // 'release': d02 went on without its dead letter; nothing of it is held.
-    await waitFor(async () => (await appliedSeqs(sql, 'releasing', 'd02')).length === 8, { message: "releasing's d02#4..9" });
+    await eventually(async () => (await appliedSeqs(sql, 'releasing', 'd02')).length === 8, { message: "releasing's d02#4..9" });
     expect(await appliedSeqs(sql, 'releasing', 'd02')).toEqual([1, 2, 4, 5, 6, 7, 8, 9]);
     expect(await heldOf('releasing', 'd02')).toBe(0);
     await waitForBacklog(app, { heldKeys: 1, heldEvents: 6, deadLetters: 2 });
 
     // They stay parked: more of d02 joins them, still nothing applied past 2.
     await publishRound(3);
-    await waitFor(async () => (await caughtUp(sql, 'serial', ['d02'])) && (await appliedSeqs(sql, 'releasing', 'd02')).length === 11, { message: 'round 3' });
-    await waitFor(async () => (await heldOf('serial', 'd02')) === 9, { message: "serial's d02#10..12 to be held too" });
+    await eventually(async () => (await caughtUp(sql, 'serial', ['d02'])) && (await appliedSeqs(sql, 'releasing', 'd02')).length === 11, { message: 'round 3' });
+    await eventually(async () => (await heldOf('serial', 'd02')) === 9, { message: "serial's d02#10..12 to be held too" });
     expect(await appliedSeqs(sql, 'serial', 'd02')).toEqual([1, 2]);
 
     control.poison.serial.delete('d02#3');
     control.poison.releasing.delete('d02#3');
     await app.get(DeadLetters).replay((await deadLetterOf('serial'))?.id as string);
-    await waitFor(async () => (await appliedSeqs(sql, 'serial', 'd02')).length === 12, { message: "serial's d02 after the re-drive" });
+    await eventually(async () => (await appliedSeqs(sql, 'serial', 'd02')).length === 12, { message: "serial's d02 after the re-drive" });
     expect(await appliedSeqs(sql, 'serial', 'd02')).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
     expect(await heldOf('serial', 'd02')).toBe(0);
 
@@ -228,7 +229,7 @@ describe('Ordered delivery per key, in-process transport (real PostgreSQL)', () 
     const control = new OrderedControl();
     const startMixed = async (options: { relayEnabled: boolean; consumers: boolean }) => {
       const started = await createFixtureApp({
-        database: db.config,
+        database: databaseTestConfig(db.url),
         messaging: messagingTestConfig({ relayEnabled: options.relayEnabled }),
         consumers: options.consumers ? ['alpha'] : [],
         imports: orderedFixtureModules(control, options.consumers ? ['serial'] : []),
@@ -264,7 +265,7 @@ describe('Ordered delivery per key, in-process transport (real PostgreSQL)', () 
     let killedInTransaction = 0;
     for (let round = 0; round < 3; round += 1) {
       const before = await applied();
-      await waitFor(async () => (await applied()) >= before + 80, { timeoutMs: 30_000, message: `delivery to go on before kill ${round + 1}` });
+      await eventually(async () => (await applied()) >= before + 80, { timeoutMs: 30_000, message: `delivery to go on before kill ${round + 1}` });
       // This database's connections only: the server is shared with other test files.
       const ended = await terminateBackends(client, db.name, { applicationName: 'modulith%' });
       killed += ended.terminated;
@@ -274,7 +275,7 @@ describe('Ordered delivery per key, in-process transport (real PostgreSQL)', () 
     const totals = await load;
     expect(totals.committed).toBeGreaterThan(100);
 
-    await waitFor(async () => (await caughtUp(sql, 'serial')) && (await caughtUp(sql, 'batched')), { timeoutMs: 40_000, message: 'both subscribers to catch up' });
+    await eventually(async () => (await caughtUp(sql, 'serial')) && (await caughtUp(sql, 'batched')), { timeoutMs: 40_000, message: 'both subscribers to catch up' });
     await waitForIdle(one.app, { timeoutMs: 30_000 });
     await settled();
     expect(await orderProblems(sql, 'serial')).toEqual([]);

@@ -2,10 +2,11 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { ValidationError } from '@modulith/core';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { databaseTestConfig } from '@modulith/database/testing';
 import { createFixtureApp } from '../test-support/fixture-app';
 import { payloads } from '../test-support/fixture-events';
-import { messagingTestConfig, waitFor, waitForIdle } from '../testing';
+import { messagingTestConfig, waitForIdle } from '../testing';
 import { runOutboxCommand } from './outbox.command';
 import { OutboxController } from './outbox.controller';
 import { OutboxRetention } from './outbox-retention';
@@ -40,7 +41,7 @@ describe('outbox retention and re-drive (real PostgreSQL)', () => {
   });
 
   it('by default deletes delivered rows, as before: nothing is kept', async () => {
-    const { app, producer } = await createFixtureApp({ database: db.config, messaging: messagingTestConfig() });
+    const { app, producer } = await createFixtureApp({ database: databaseTestConfig(db.url), messaging: messagingTestConfig() });
     apps.push(app);
     await producer.publish(payloads(1, 5));
     await waitForIdle(app);
@@ -49,7 +50,7 @@ describe('outbox retention and re-drive (real PostgreSQL)', () => {
   });
 
   it('keeps delivered rows for the window, re-drives them from a point in time, and prunes them after it', async () => {
-    const { app, producer, control } = await createFixtureApp({ database: db.config, messaging: messagingTestConfig({ outboxRetentionHours: 2 }) });
+    const { app, producer, control } = await createFixtureApp({ database: databaseTestConfig(db.url), messaging: messagingTestConfig({ outboxRetentionHours: 2 }) });
     apps.push(app);
     const before = new Date(Date.now() - 1000);
     await producer.publish(payloads(1, 10));
@@ -65,7 +66,7 @@ describe('outbox retention and re-drive (real PostgreSQL)', () => {
     // Only what was delivered since `middle`; the inboxes skip all of it, best effort sees repeats.
     expect(await retention.redriveFrom(middle)).toBe(5);
     await waitForIdle(app);
-    await waitFor(() => control.bestEffortSeen.length === 20, { message: 'the best-effort repeats' });
+    await eventually(() => control.bestEffortSeen.length === 20, { message: 'the best-effort repeats' });
     expect(await count('alpha.effects')).toBe(15);
     expect(await count('beta.effects')).toBe(15);
     expect(await retention.redriveFrom(before)).toBe(15);

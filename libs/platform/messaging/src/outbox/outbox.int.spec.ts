@@ -2,7 +2,8 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { EventBus } from '@nestjs/cqrs';
 import { runWithCorrelation } from '@modulith/core';
 import { Database } from '@modulith/database';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { databaseTestConfig } from '@modulith/database/testing';
 import { DirectPublishError } from '../messaging.errors';
 import { MessagingMetrics } from '../metrics/messaging-metrics';
 import { Outbox } from './outbox';
@@ -10,7 +11,7 @@ import { createFixtureApp } from '../test-support/fixture-app';
 import { payloads, ThingHappened } from '../test-support/fixture-events';
 import { Moved } from '../test-support/ordered-events';
 import type { Producer } from '../test-support/fixture-modules';
-import { messagingTestConfig, waitFor } from '../testing';
+import { messagingTestConfig } from '../testing';
 
 describe('Outbox (real PostgreSQL)', () => {
   let db: TestDatabase;
@@ -24,7 +25,7 @@ describe('Outbox (real PostgreSQL)', () => {
   beforeAll(async () => {
     db = await createTestDatabase('outbox');
     // No relay: the rows must stay where the producer put them.
-    ({ app, producer } = await createFixtureApp({ database: db.config, messaging: messagingTestConfig({ relayEnabled: false }), consumers: [] }));
+    ({ app, producer } = await createFixtureApp({ database: databaseTestConfig(db.url), messaging: messagingTestConfig({ relayEnabled: false }), consumers: [] }));
     database = app.get(Database);
   });
 
@@ -127,7 +128,7 @@ describe('Outbox (real PostgreSQL)', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(notes).toEqual([]);
       await producer.publish(payloads(1, 1));
-      await waitFor(() => notes.length > 0, { message: 'a NOTIFY after the commit' });
+      await eventually(() => notes.length > 0, { message: 'a NOTIFY after the commit' });
     } finally {
       await listener.end();
     }

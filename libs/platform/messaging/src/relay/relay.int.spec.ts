@@ -1,6 +1,7 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { runWithCorrelation } from '@modulith/core';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { databaseTestConfig } from '@modulith/database/testing';
 import { InboxPruner } from '../inbox/inbox-pruner';
 import { MessagingMetrics } from '../metrics/messaging-metrics';
 import { Injectable, Module } from '@nestjs/common';
@@ -9,7 +10,7 @@ import { ConfigurationError } from '@modulith/core';
 import { createFixtureApp } from '../test-support/fixture-app';
 import { FixtureControl, payloads, ThingHappened } from '../test-support/fixture-events';
 import type { Producer } from '../test-support/fixture-modules';
-import { messagingTestConfig, relayAll, waitFor, waitForIdle } from '../testing';
+import { messagingTestConfig, relayAll, waitForIdle } from '../testing';
 
 interface EffectRow {
   event_id: string;
@@ -24,7 +25,7 @@ describe('Relay and subscribers (real PostgreSQL)', () => {
   const apps: INestApplicationContext[] = [];
 
   const start = async (options: Omit<Parameters<typeof createFixtureApp>[0], 'database'>): Promise<{ app: INestApplicationContext; producer: Producer; control: FixtureControl }> => {
-    const started = await createFixtureApp({ database: db.config, ...options });
+    const started = await createFixtureApp({ database: databaseTestConfig(db.url), ...options });
     apps.push(started.app);
     return started;
   };
@@ -88,7 +89,7 @@ describe('Relay and subscribers (real PostgreSQL)', () => {
 
     // Everything committed so far gets through while the early transaction is still open...
     // alpha takes one event per transaction, in one process at a time (the cursor's lease): a bound, not a timing.
-    await waitFor(async () => (await effects('alpha')).length === loadIds.length && (await effects('beta')).length === loadIds.length, {
+    await eventually(async () => (await effects('alpha')).length === loadIds.length && (await effects('beta')).length === loadIds.length, {
       message: 'the committed events to be handled',
       timeoutMs: 60_000,
     });
@@ -148,7 +149,7 @@ describe('Relay and subscribers (real PostgreSQL)', () => {
     const producerOnly = await start({ messaging: messagingTestConfig({ relayEnabled: false }), consumers: [] });
     await new Promise((resolve) => setTimeout(resolve, 200)); // the consumer's relay has had its first look
     await producerOnly.producer.publish(payloads(1, 5));
-    await waitFor(async () => (await effects('alpha')).length === 5, { timeoutMs: 10_000, message: 'the NOTIFY to wake the other relay' });
+    await eventually(async () => (await effects('alpha')).length === 5, { timeoutMs: 10_000, message: 'the NOTIFY to wake the other relay' });
     expect(consumer.app.get(MessagingMetrics).counters().relay.events).toBe(5);
   });
 
@@ -156,15 +157,15 @@ describe('Relay and subscribers (real PostgreSQL)', () => {
     await start({ messaging: messagingTestConfig({ relayListen: false, relayPollIntervalMs: 100 }) });
     const producerOnly = await start({ messaging: messagingTestConfig({ relayEnabled: false }), consumers: [] });
     await producerOnly.producer.publish(payloads(1, 5));
-    await waitFor(async () => (await effects('beta')).length === 5, { message: 'the poll to find the events' });
+    await eventually(async () => (await effects('beta')).length === 5, { message: 'the poll to find the events' });
   });
 
   it('relays straight to the transport and its observers: an app without a CQRS EventBus delivers and observes', async () => {
     const { producer, control } = await start({ messaging: messagingTestConfig(), withoutCqrs: true });
     const ids = await producer.publish(payloads(1, 3));
-    await waitFor(async () => (await effects('alpha')).length === 3 && (await effects('beta')).length === 3, { message: 'both subscribers to apply the events' });
+    await eventually(async () => (await effects('alpha')).length === 3 && (await effects('beta')).length === 3, { message: 'both subscribers to apply the events' });
     expect((await effects('alpha')).map((row) => row.event_id)).toEqual([...ids].sort());
-    await waitFor(() => control.observed.length === 3, { message: 'the @ObserveIntegrationEvent observer to see the relayed events' });
+    await eventually(() => control.observed.length === 3, { message: 'the @ObserveIntegrationEvent observer to see the relayed events' });
     expect(control.observed).toEqual(['t1', 't2', 't3']);
   });
 
@@ -197,7 +198,7 @@ describe('Relay and subscribers (real PostgreSQL)', () => {
     control.betaDelayMs = 100;
     const { app, producer } = await start({ messaging: messagingTestConfig({ relayBatchSize: 200 }), control });
     const ids = await producer.publish(payloads(1, 600));
-    await waitFor(() => control.batchSizes.length > 0, { message: 'a batch to be in flight' });
+    await eventually(() => control.batchSizes.length > 0, { message: 'a batch to be in flight' });
     await app.close();
     apps.splice(apps.indexOf(app), 1);
 
@@ -233,7 +234,7 @@ describe('Relay and subscribers (real PostgreSQL)', () => {
     const { app, producer } = await start({ messaging: messagingTestConfig({ bestEffortQueueCapacity: 5 }), control });
     await producer.publish(payloads(1, 100));
     await waitForIdle(app);
-    await waitFor(() => {
+    await eventually(() => {
       const counters = app.get(MessagingMetrics).counters().subscribers.find((c) => c.subscriber === 'beta.BetaSubscriber.watch');
       return !!counters && counters.handled + counters.dropped === 100;
     }, { message: 'every best-effort event to be seen or dropped' });

@@ -1,3 +1,4 @@
+import { eventually } from '@modulith/testing';
 import { Inject, Injectable, Module } from '@nestjs/common';
 import { CLOCK, type Clock } from '@modulith/core';
 import { Database, defineModule } from '@modulith/database';
@@ -6,7 +7,7 @@ import { MessagingModule } from '../messaging.module';
 import { Outbox } from '../outbox/outbox';
 import { OnIntegrationEvent, type BatchDeliveryContext, type DeliveryContext } from '../subscribers/on-integration-event.decorator';
 import type { MessagingConfig } from '../messaging.config';
-import { deleteRedisKeys, redisTestPrefix, requireRedis, waitFor } from '../testing';
+import { deleteRedisKeys, redisTestPrefix, requireRedis } from '../testing';
 import { Scenario } from './scenario';
 
 class ChainStarted extends IntegrationEvent<{ label: string }> {
@@ -132,11 +133,11 @@ describe.each<[string, Partial<MessagingConfig>]>([
     });
 
     // The derived event reached its handler, so the started event's inbox row has committed.
-    await waitFor(() => gate.current.entered > 0, { message: 'the derived event to reach its handler' });
+    await eventually(() => gate.current.entered > 0, { message: 'the derived event to reach its handler' });
     // Let the scenario read the state at least once after that (a read starting now sees the
     // started event handled); a "settled" that ignored causation would return from that read.
     const reads = inspect.mock.calls.length;
-    await waitFor(() => settled || inspect.mock.calls.length >= reads + 2, { message: 'two more reads of the settlement' });
+    await eventually(() => settled || inspect.mock.calls.length >= reads + 2, { message: 'two more reads of the settlement' });
     expect(settled).toBe(false);
     const { pending } = await scenario.inspect(stimulus.correlationId);
     expect(pending).toEqual([expect.objectContaining({ eventType: 'chain.derived', subscriber: 'chain.record', state: 'relayed, not handled yet' })]);
@@ -173,7 +174,7 @@ describe.each<[string, Partial<MessagingConfig>]>([
   it('when the stimulus does not settle in time, then the error lists what is pending and where', async () => {
     const stimulus = scenario.when.event(new ChainStarted({ label: 'stuck' }));
     const settling = stimulus.andWaitForSettled();
-    await waitFor(() => gate.current.entered > 0, { message: 'the derived event to reach its handler' });
+    await eventually(() => gate.current.entered > 0, { message: 'the derived event to reach its handler' });
 
     // The same run, waited on for no time at all: the derived event is held at the gate.
     await expect(stimulus.andWaitForSettled({ timeoutMs: 0 })).rejects.toThrow(
@@ -214,7 +215,7 @@ describe.each<[string, Partial<MessagingConfig>]>([
     });
     const second = scenario.when.action(async () => void steps.push('second runs'));
     const both = Promise.all([first.andWaitForSettled(), second.andWaitForSettled()]);
-    await waitFor(() => steps.length > 0, { message: 'the first stimulus to run' });
+    await eventually(() => steps.length > 0, { message: 'the first stimulus to run' });
     // Give the second every chance to start beside the first (it would, were they not queued).
     await new Promise((resolve) => setImmediate(resolve));
     expect(steps).toEqual(['first runs']);

@@ -4,7 +4,8 @@ import { Test, type TestingModule } from '@nestjs/testing';
 // eslint-disable-next-line no-restricted-syntax -- test tooling (@modulith/messaging/testing): SCENARIO_TIMEOUT_MS is a tests-only knob
 import { CLOCK, envInt, ManualClock, runWithCorrelation, uuidv7 } from '@modulith/core';
 import { Database, DatabaseModule } from '@modulith/database';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, type TestDatabase } from '@modulith/testing';
+import { databaseTestConfig } from '@modulith/database/testing';
 import type { IntegrationEvent, IntegrationEventClass } from '../events/integration-event';
 import type { MessagingConfig } from '../messaging.config';
 import { MessagingModule } from '../messaging.module';
@@ -117,7 +118,7 @@ export class Scenario {
         imports: [
           clockModule(clock),
           CqrsModule.forRoot(),
-          DatabaseModule.forRoot(testDb.config),
+          DatabaseModule.forRoot(databaseTestConfig(testDb.url)),
           MessagingModule.forRoot(messagingTestConfig({ ...options.messaging, outboxRetentionHours: 24 })),
           ...options.modules,
         ],

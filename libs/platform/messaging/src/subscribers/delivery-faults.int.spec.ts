@@ -6,12 +6,13 @@ import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import { uuidv7, ValidationError } from '@modulith/core';
 import { Database } from '@modulith/database';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { databaseTestConfig } from '@modulith/database/testing';
 import { DeadLetters } from '../dead-letters/dead-letters';
 import type { EventEnvelope } from '../events/event-envelope';
 import { createFixtureApp, type FixtureAppOptions } from '../test-support/fixture-app';
 import { FixtureControl, payloads, ThingHappened } from '../test-support/fixture-events';
-import { deleteRedisKeys, messagingTestConfig, redisTestPrefix, requireRedis, waitFor, waitForIdle } from '../testing';
+import { deleteRedisKeys, messagingTestConfig, redisTestPrefix, requireRedis, waitForIdle } from '../testing';
 import { encodeEnvelope, ENVELOPE_FIELD, streamKey } from '../transport/redis/stream-entries';
 
 const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -21,7 +22,7 @@ describe('Delivery faults: copies, handler errors, unstorable events, hung handl
   const apps: INestApplicationContext[] = [];
 
   const start = async (options: Omit<FixtureAppOptions, 'database'> & { poolSize?: number }) => {
-    const started = await createFixtureApp({ database: { ...db.config, poolSize: options.poolSize ?? db.config.poolSize }, ...options });
+    const started = await createFixtureApp({ database: { ...databaseTestConfig(db.url), poolSize: options.poolSize ?? databaseTestConfig(db.url).poolSize }, ...options });
     apps.push(started.app);
     return started;
   };
@@ -92,7 +93,7 @@ describe('Delivery faults: copies, handler errors, unstorable events, hung handl
         messaging: messagingTestConfig({ relayEnabled: false, eventTransport: 'redis', redisUrl: REDIS_URL, redisKeyPrefix: prefix }),
       });
       const ids = events.map((item) => item.id).sort();
-      await waitFor(async () => (await effectIds('beta')).length >= ids.length && (await effectIds('alpha')).length >= ids.length, {
+      await eventually(async () => (await effectIds('beta')).length >= ids.length && (await effectIds('alpha')).length >= ids.length, {
         message: 'every event to reach both subscribers',
       });
       // More copies later, one by one and all at once, while the first ones are long handled.
@@ -111,7 +112,7 @@ describe('Delivery faults: copies, handler errors, unstorable events, hung handl
       control.alphaError = () => Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443 (the handler’s own outbound call)'), { code: 'ECONNREFUSED' });
       const { producer } = await start({ control, messaging: messagingTestConfig({ handlerMaxAttempts: 3 }) });
       const ids = await producer.publish(payloads(1, 5));
-      await waitFor(async () => (await deadLetterIds()).length === 1, { timeoutMs: 20_000, message: 'the failing event to be dead-lettered' });
+      await eventually(async () => (await deadLetterIds()).length === 1, { timeoutMs: 20_000, message: 'the failing event to be dead-lettered' });
       expect(await deadLetterIds()).toEqual([ids[2]]);
       expect(await effectIds('beta')).toEqual([...ids].sort());
       expect(await effectIds('alpha')).toEqual(ids.filter((_, index) => index !== 2).sort());
@@ -130,7 +131,7 @@ describe('Delivery faults: copies, handler errors, unstorable events, hung handl
       control.alphaError = thrown;
       const { producer } = await start({ control, messaging: messagingTestConfig({ handlerMaxAttempts: 2 }) });
       const ids = await producer.publish(payloads(1, 3));
-      await waitFor(async () => (await deadLetterIds()).length === 1, { timeoutMs: 20_000, message: 'the failing event to be dead-lettered' });
+      await eventually(async () => (await deadLetterIds()).length === 1, { timeoutMs: 20_000, message: 'the failing event to be dead-lettered' });
       expect(await deadLetterIds()).toEqual([ids[1]]);
       expect(await effectIds('alpha')).toEqual([ids[0], ids[2]].sort());
       expect(await effectIds('beta')).toEqual([...ids].sort());
@@ -142,7 +143,7 @@ describe('Delivery faults: copies, handler errors, unstorable events, hung handl
       control.betaDelayMs = 1500;
       const { app, producer } = await start({ control, messaging: messagingTestConfig({ handlerMaxAttempts: 1 }) });
       const ids = await producer.publish(payloads(1, 3));
-      await waitFor(() => control.batchSizes.length > 0, { message: 'beta to be in its transaction' });
+      await eventually(() => control.batchSizes.length > 0, { message: 'beta to be in its transaction' });
       // Kill every messaging connection that has a transaction open (the relay's claim and beta's).
       await sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
                   WHERE datname = current_database() AND application_name LIKE '%-messaging' AND xact_start IS NOT NULL`);
@@ -159,7 +160,7 @@ describe('Delivery faults: copies, handler errors, unstorable events, hung handl
       control.swallow.add('t2');
       const { app, producer } = await start({ control, messaging: messagingTestConfig({ handlerMaxAttempts: 2 }) });
       const ids = await producer.publish(payloads(1, 3));
-      await waitFor(async () => (await deadLetterIds()).length === 1, { timeoutMs: 20_000, message: 'the event to be dead-lettered' });
+      await eventually(async () => (await deadLetterIds()).length === 1, { timeoutMs: 20_000, message: 'the event to be dead-lettered' });
       const [letter] = await app.get(DeadLetters).list({});
       expect(letter.eventId).toBe(ids[1]);
       expect(letter.error).toContain('AbortedTransactionError');
@@ -188,7 +189,7 @@ describe('Delivery faults: copies, handler errors, unstorable events, hung handl
       const { app, producer } = await start({ control, messaging: messagingTestConfig({ handlerMaxAttempts: 2 }) });
       const id = await writeDirectly(label);
       const ids = await producer.publish(payloads(1, 3));
-      await waitFor(async () => (await deadLetterIds()).length === 1, { timeoutMs: 20_000, message: 'the event to be dead-lettered' });
+      await eventually(async () => (await deadLetterIds()).length === 1, { timeoutMs: 20_000, message: 'the event to be dead-lettered' });
       expect(await deadLetterIds()).toEqual([id]);
       expect(await effectIds('alpha')).toEqual([...ids].sort());
       expect(await effectIds('beta')).toEqual([...ids, id].sort());
@@ -197,7 +198,7 @@ describe('Delivery faults: copies, handler errors, unstorable events, hung handl
 
       control.poison.alpha.clear();
       await app.get(DeadLetters).replay(letter.id);
-      await waitFor(async () => (await effectIds('alpha')).includes(id), { timeoutMs: 20_000, message: 'the replayed event to be applied' });
+      await eventually(async () => (await effectIds('alpha')).includes(id), { timeoutMs: 20_000, message: 'the replayed event to be applied' });
       expect(await deadLetterIds()).toEqual([]);
     }, 40_000);
 
@@ -207,7 +208,7 @@ describe('Delivery faults: copies, handler errors, unstorable events, hung handl
       control.alphaError = () => new Error('bad byte \u0000 in the reply');
       const { producer } = await start({ control, messaging: messagingTestConfig({ handlerMaxAttempts: 2 }) });
       const ids = await producer.publish(payloads(1, 3));
-      await waitFor(async () => (await deadLetterIds()).length === 1, { timeoutMs: 20_000, message: 'the event to be dead-lettered' });
+      await eventually(async () => (await deadLetterIds()).length === 1, { timeoutMs: 20_000, message: 'the event to be dead-lettered' });
       const [row] = await sql<{ error: string }>('SELECT error FROM messaging.dead_letters');
       expect(row.error).toContain('bad byte \\u0000 in the reply');
       expect(await effectIds('alpha')).toEqual([ids[0], ids[2]].sort());
@@ -223,14 +224,14 @@ describe('Delivery faults: copies, handler errors, unstorable events, hung handl
       try {
         const id = await writeDirectly(label);
         const ids = await producer.publish(payloads(1, 2));
-        await waitFor(async () => (await deadLetterIds()).length === 1, { timeoutMs: 20_000, message: 'the event to be dead-lettered' });
+        await eventually(async () => (await deadLetterIds()).length === 1, { timeoutMs: 20_000, message: 'the event to be dead-lettered' });
         const [row] = await sql<{ event_id: string; error: string; envelope: { payload: unknown; payloadText: string } }>(
           'SELECT event_id, error, envelope FROM messaging.dead_letters',
         );
         expect(row.event_id).toBe(id);
         expect(row.error).toContain('could not be parked');
         expect(JSON.parse(row.envelope.payloadText)).toEqual({ seq: 99, label, note });
-        await waitFor(async () => (await effectIds('alpha')).length === 2, { message: 'the other events to flow' });
+        await eventually(async () => (await effectIds('alpha')).length === 2, { message: 'the other events to flow' });
         expect(await effectIds('alpha')).toEqual([...ids].sort());
         expect(await outboxCount()).toBe(0);
       } finally {
@@ -267,7 +268,7 @@ describe('Delivery faults: copies, handler errors, unstorable events, hung handl
       control.hang.add('t5');
       const { app, producer } = await start({ control, messaging: messagingTestConfig({ handlerTimeoutMs: 400, handlerMaxAttempts: 2 }) });
       const ids = await producer.publish(payloads(1, 20));
-      await waitFor(async () => (await deadLetterIds()).length === 1, { timeoutMs: 20_000, message: 'the hung event to be dead-lettered' });
+      await eventually(async () => (await deadLetterIds()).length === 1, { timeoutMs: 20_000, message: 'the hung event to be dead-lettered' });
       const [letter] = await app.get(DeadLetters).list({});
       expect(letter.eventId).toBe(ids[4]);
       expect(letter.error).toContain('HandlerTimeoutError');

@@ -1,9 +1,10 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { Client } from 'pg';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { databaseTestConfig } from '@modulith/database/testing';
 import { createFixtureApp, type FixtureAppOptions } from '../test-support/fixture-app';
 import { payloads } from '../test-support/fixture-events';
-import { messagingTestConfig, waitFor } from '../testing';
+import { messagingTestConfig } from '../testing';
 import { MessagingTopology } from './messaging-topology';
 
 // Several fixture apps on one database stand for several processes: each registers its own
@@ -13,7 +14,7 @@ describe('MessagingTopology: the in-process transport never deletes what a subsc
   const apps: INestApplicationContext[] = [];
   const config = (overrides = {}) => messagingTestConfig({ heartbeatIntervalMs: 100, instanceExpiryMs: 1000, ...overrides });
   const start = async (options: Omit<FixtureAppOptions, 'database'>) => {
-    const started = await createFixtureApp({ database: db.config, ...options });
+    const started = await createFixtureApp({ database: databaseTestConfig(db.url), ...options });
     apps.push(started.app);
     return started;
   };
@@ -41,12 +42,12 @@ describe('MessagingTopology: the in-process transport never deletes what a subsc
     const producerOnly = await start({ messaging: config(), consumers: [] });
     const consumers = await start({ messaging: config(), consumers: ['alpha', 'beta'] });
     const topology = producerOnly.app.get(MessagingTopology);
-    await waitFor(() => !topology.status().ok, { message: 'the producer-only relay to see the consumers' });
+    await eventually(() => !topology.status().ok, { message: 'the producer-only relay to see the consumers' });
     expect(topology.status().problems.join()).toContain("eventTransport: 'redis'");
     expect(consumers.app.get(MessagingTopology).status().ok).toBe(true);
 
     await producerOnly.producer.publish(payloads(1, 20));
-    await waitFor(async () => (await count('alpha.effects')) === 20 && (await count('beta.effects')) === 20, { message: 'all 20 events applied by both' });
+    await eventually(async () => (await count('alpha.effects')) === 20 && (await count('beta.effects')) === 20, { message: 'all 20 events applied by both' });
     expect(await count('messaging.outbox')).toBe(0);
   }, 30_000);
 

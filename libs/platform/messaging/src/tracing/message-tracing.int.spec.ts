@@ -4,14 +4,15 @@ import { SpanKind, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { databaseTestConfig } from '@modulith/database/testing';
 import type { MessagingConfig } from '../messaging.config';
 import { createFixtureApp } from '../test-support/fixture-app';
 import { FixtureControl, payloads, ThingHappened } from '../test-support/fixture-events';
 import type { Producer } from '../test-support/fixture-modules';
 import { AccountsModule, SlowEchoQuery } from '../test-support/call-fixtures';
 import { parentSpanId, startInMemoryTracing, type InMemoryTracing } from '../test-support/in-memory-tracing';
-import { deleteRedisKeys, messagingTestConfig, redisTestPrefix, requireRedis, waitFor, waitForIdle } from '../testing';
+import { deleteRedisKeys, messagingTestConfig, redisTestPrefix, requireRedis, waitForIdle } from '../testing';
 import { decodeEntry, streamKey, type RawStreamEntry } from '../transport/redis/stream-entries';
 
 const REDIS_URL = process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -24,7 +25,7 @@ describe('Trace context through outbox, relay, transport and subscribers (real P
   const apps: INestApplicationContext[] = [];
 
   const start = async (messaging: Partial<MessagingConfig>, consumers?: ('alpha' | 'beta')[], control = new FixtureControl()) => {
-    const started = await createFixtureApp({ database: db.config, messaging, consumers, control });
+    const started = await createFixtureApp({ database: databaseTestConfig(db.url), messaging, consumers, control });
     apps.push(started.app);
     return started;
   };
@@ -49,8 +50,8 @@ describe('Trace context through outbox, relay, transport and subscribers (real P
 
   /** Every subscriber's span continues the request's trace, under the append's producer span. */
   const expectOneTrace = async (traceId: string, control: FixtureControl, transport: string): Promise<void> => {
-    await waitFor(() => control.bestEffortSeen.length === 3, { message: 'the best-effort subscriber' });
-    await waitFor(() => consumerOf('beta.BetaSubscriber.watch').length === 3, { message: 'the best-effort spans' });
+    await eventually(() => control.bestEffortSeen.length === 3, { message: 'the best-effort subscriber' });
+    await eventually(() => consumerOf('beta.BetaSubscriber.watch').length === 3, { message: 'the best-effort spans' });
     const [create] = spans(SpanKind.PRODUCER, `create ${TYPE}`);
     expect(create.spanContext().traceId).toBe(traceId);
     const [relayed] = spans(SpanKind.PRODUCER, `publish ${TYPE}`);
@@ -130,7 +131,7 @@ describe('Trace context through outbox, relay, transport and subscribers (real P
     const prefix = redisTestPrefix('tracing-calls');
     prefixes.push(prefix);
     const messaging = messagingTestConfig({ eventTransport: 'redis', redisUrl: REDIS_URL, redisKeyPrefix: prefix });
-    for (const imports of [[AccountsModule], []]) apps.push((await createFixtureApp({ database: db.config, messaging, consumers: [], imports })).app);
+    for (const imports of [[AccountsModule], []]) apps.push((await createFixtureApp({ database: databaseTestConfig(db.url), messaging, consumers: [], imports })).app);
     const queries = apps[apps.length - 1].get(QueryBus, { strict: false });
     const traceId = await trace.getTracer('test').startActiveSpan('request', async (request) => {
       await queries.execute(new SlowEchoQuery('traced', 0));

@@ -1,11 +1,12 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { Database } from '@modulith/database';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { databaseTestConfig } from '@modulith/database/testing';
 import type { EventEnvelope } from '../events/event-envelope';
 import { createFixtureApp } from '../test-support/fixture-app';
 import { payloads, ThingHappened } from '../test-support/fixture-events';
 import type { Producer } from '../test-support/fixture-modules';
-import { messagingTestConfig, waitFor } from '../testing';
+import { messagingTestConfig } from '../testing';
 import { TRANSPORT, type Transport, type TransportSubscription } from './transport';
 
 /**
@@ -48,7 +49,7 @@ describe('MessagingModule.forRoot({ transport }): a transport of the app’s own
 
   beforeAll(async () => {
     db = await createTestDatabase('custom_transport');
-    ({ app, producer } = await createFixtureApp({ database: db.config, messaging: messagingTestConfig(), consumers: ['alpha'], transport }));
+    ({ app, producer } = await createFixtureApp({ database: databaseTestConfig(db.url), messaging: messagingTestConfig(), consumers: ['alpha'], transport }));
   });
 
   afterAll(async () => {
@@ -64,11 +65,11 @@ describe('MessagingModule.forRoot({ transport }): a transport of the app’s own
     const ids = await producer.publish(payloads(1, 5));
     const database = app.get(Database);
     const effects = async () => database.dataSource.query<{ event_id: string }[]>('SELECT event_id FROM alpha.effects ORDER BY seq');
-    await waitFor(async () => (await effects()).length >= 5, { message: 'alpha to apply the five events' });
+    await eventually(async () => (await effects()).length >= 5, { message: 'alpha to apply the five events' });
 
     expect((await effects()).map((row) => row.event_id)).toEqual(ids);
     expect(transport.published.filter((envelope) => envelope.type === ThingHappened.type).map((envelope) => envelope.id)).toEqual(ids);
-    await waitFor(async () => (await database.dataSource.query('SELECT count(*)::int AS n FROM messaging.outbox'))[0].n === 0, { message: 'the outbox to empty' });
+    await eventually(async () => (await database.dataSource.query('SELECT count(*)::int AS n FROM messaging.outbox'))[0].n === 0, { message: 'the outbox to empty' });
   });
 
   it('registers the process under the transport’s name, so the in-process topology rules do not apply to it', async () => {

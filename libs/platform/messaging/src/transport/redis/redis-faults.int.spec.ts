@@ -1,10 +1,11 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { Client } from 'pg';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { databaseTestConfig } from '@modulith/database/testing';
 import { MessagingMetrics } from '../../metrics/messaging-metrics';
 import { createFixtureApp } from '../../test-support/fixture-app';
 import { payloads } from '../../test-support/fixture-events';
-import { messagingTestConfig, waitFor, waitForIdle } from '../../testing';
+import { messagingTestConfig, waitForIdle } from '../../testing';
 import { redisTestPrefix, startRedisTestServer, startSilentDropProxy, type RedisTestServer, type SilentDropProxy } from './redis-test-server';
 
 /** Bound of every Redis call in these tests (`REDIS_COMMAND_TIMEOUT_MS`); the faults last longer. */
@@ -27,7 +28,7 @@ describe('Redis Streams under Redis faults: every wait bounded, nothing lost, no
       redisClaimIdleMs: 400,
       redisCommandTimeoutMs: COMMAND_TIMEOUT_MS,
     });
-    const started = await createFixtureApp({ database: db.config, messaging, logger: false });
+    const started = await createFixtureApp({ database: databaseTestConfig(db.url), messaging, logger: false });
     apps.push(started.app);
     return started;
   };
@@ -118,6 +119,6 @@ describe('Redis Streams under Redis faults: every wait bounded, nothing lost, no
     await producer.publish(payloads(21, 20));
     await expectAllAppliedOnce(app, 40);
     // The broadcast reader resumed too (best effort: nothing appended after it started is missed here).
-    await waitFor(() => control.bestEffortSeen.length === 40, { message: 'the broadcast reader to resume', timeoutMs: DRAIN_TIMEOUT_MS });
+    await eventually(() => control.bestEffortSeen.length === 40, { message: 'the broadcast reader to resume', timeoutMs: DRAIN_TIMEOUT_MS });
   }, 90_000);
 });

@@ -1,13 +1,14 @@
 import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { databaseTestConfig } from '@modulith/database/testing';
 import type { MessagingConfig } from '../../messaging.config';
 import { MessagingMetrics } from '../../metrics/messaging-metrics';
 import { OutboxRetention } from '../../outbox/outbox-retention';
 import { createFixtureApp } from '../../test-support/fixture-app';
 import { FixtureControl, payloads, ThingHappened } from '../../test-support/fixture-events';
-import { messagingTestConfig, waitFor, waitForIdle } from '../../testing';
+import { messagingTestConfig, waitForIdle } from '../../testing';
 import { TRANSPORT } from '../transport';
 import type { RedisStreamsTransport } from './redis-streams.transport';
 import { redisTestPrefix, requireRedis, startRedisTestServer, type RedisTestServer } from './redis-test-server';
@@ -29,7 +30,7 @@ describe('Redis Streams: entries removed before a consumer group handled them (r
   const config = (overrides: Partial<MessagingConfig> = {}): Partial<MessagingConfig> =>
     messagingTestConfig({ eventTransport: 'redis', redisUrl: server.url, redisKeyPrefix: prefix, redisClaimIdleMs: 400, ...overrides });
   const start = async (options: Omit<Parameters<typeof createFixtureApp>[0], 'database'>) => {
-    const started = await createFixtureApp({ database: db.config, ...options });
+    const started = await createFixtureApp({ database: databaseTestConfig(db.url), ...options });
     apps.push(started.app);
     return started;
   };
@@ -56,7 +57,7 @@ describe('Redis Streams: entries removed before a consumer group handled them (r
     const consumers = await start({ messaging, consumers: ['alpha', 'beta'] });
     const client = redis();
     try {
-      await waitFor(async () => ((await client.call('XINFO', 'GROUPS', stream()).catch(() => [])) as unknown[]).length === 2, { message: 'both groups', timeoutMs: WAIT_MS });
+      await eventually(async () => ((await client.call('XINFO', 'GROUPS', stream()).catch(() => [])) as unknown[]).length === 2, { message: 'both groups', timeoutMs: WAIT_MS });
     } finally {
       client.disconnect();
     }
@@ -64,7 +65,7 @@ describe('Redis Streams: entries removed before a consumer group handled them (r
   };
   const publishAll = async (producer: { publish: (p: ReturnType<typeof payloads>) => Promise<unknown> }, total: number): Promise<void> => {
     for (let from = 1; from <= total; from += 500) await producer.publish(payloads(from, Math.min(500, total - from + 1)));
-    await waitFor(async () => (await sql<{ n: number }>('SELECT count(*)::int AS n FROM messaging.outbox'))[0].n === 0, {
+    await eventually(async () => (await sql<{ n: number }>('SELECT count(*)::int AS n FROM messaging.outbox'))[0].n === 0, {
       timeoutMs: WAIT_MS,
       message: 'the relay to hand every event to Redis',
     });
@@ -183,7 +184,7 @@ describe('Redis Streams: entries removed before a consumer group handled them (r
       client.disconnect();
     }
     await producerOnly.producer.publish(payloads(31, 10));
-    await waitFor(() => stats(producerOnly.app).streamsLost === 1, { timeoutMs: WAIT_MS, message: 'the publisher to notice the stream was lost' });
+    await eventually(() => stats(producerOnly.app).streamsLost === 1, { timeoutMs: WAIT_MS, message: 'the publisher to notice the stream was lost' });
     expect(errorLines().some((line) => line.includes(`${stream()} was lost`))).toBe(true);
 
     const consumers = await start({ messaging, consumers: ['alpha', 'beta'] });
@@ -191,7 +192,7 @@ describe('Redis Streams: entries removed before a consumer group handled them (r
     expect(await count('alpha.effects')).toBe(10);
     expect(await consumers.app.get(OutboxRetention).redriveFrom(since)).toBe(40);
     await waitForIdle(consumers.app, { timeoutMs: WAIT_MS });
-    await waitFor(async () => (await count('alpha.effects')) === 40 && (await count('beta.effects')) === 40, { timeoutMs: WAIT_MS, message: 'the re-driven events' });
+    await eventually(async () => (await count('alpha.effects')) === 40 && (await count('beta.effects')) === 40, { timeoutMs: WAIT_MS, message: 'the re-driven events' });
   }, 3 * WAIT_MS);
 
   it('a Redis that loses its data under running consumers: each group notices it vanished, logs an error, counts it and carries on', async () => {
@@ -201,7 +202,7 @@ describe('Redis Streams: entries removed before a consumer group handled them (r
     const client = redis();
     await client.flushall().finally(() => client.disconnect());
     await publishAll(producer, 10);
-    await waitFor(() => stats(app).groupsLost === 2, { timeoutMs: WAIT_MS, message: 'both groups to notice' });
+    await eventually(() => stats(app).groupsLost === 2, { timeoutMs: WAIT_MS, message: 'both groups to notice' });
     await waitForIdle(app, { timeoutMs: WAIT_MS });
     expect(await count('alpha.effects')).toBe(20);
     expect(await count('beta.effects')).toBe(20);
@@ -215,14 +216,14 @@ describe('Redis Streams: entries removed before a consumer group handled them (r
     try {
       const { app, producer } = await start({ messaging: config({ bestEffortQueueCapacity: 10 }), consumers: ['beta'], control });
       await publishAll(producer, 20);
-      await waitFor(() => control.bestEffortSeen.length > 0, { timeoutMs: WAIT_MS, message: 'the reader to take the first events' });
+      await eventually(() => control.bestEffortSeen.length > 0, { timeoutMs: WAIT_MS, message: 'the reader to take the first events' });
       await publishAll(producer, 480);
       const client = redis();
       await client.xtrim(stream(), 'MAXLEN', 0).finally(() => client.disconnect());
       control.bestEffortDelayMs = 0;
-      await waitFor(() => stats(app).lostBestEffort > 0, { timeoutMs: WAIT_MS, message: 'the reader to notice' });
+      await eventually(() => stats(app).lostBestEffort > 0, { timeoutMs: WAIT_MS, message: 'the reader to notice' });
       await producer.publish(payloads(501, 5));
-      await waitFor(() => control.bestEffortSeen.includes(505), { timeoutMs: WAIT_MS, message: 'the reader to carry on' });
+      await eventually(() => control.bestEffortSeen.includes(505), { timeoutMs: WAIT_MS, message: 'the reader to carry on' });
       // Every event reached the subscriber, or was dropped by its bounded queue, or is counted lost.
       const dropped = app.get(MessagingMetrics).counters().subscribers.find((counters) => counters.subscriber.endsWith('.watch'))?.dropped ?? 0;
       expect(control.bestEffortSeen.length + dropped + stats(app).lostBestEffort).toBe(505);

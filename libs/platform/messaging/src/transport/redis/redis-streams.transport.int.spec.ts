@@ -1,13 +1,14 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
-import { createTestDatabase, type TestDatabase } from '@modulith/database/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { databaseTestConfig } from '@modulith/database/testing';
 import type { MessagingConfig } from '../../messaging.config';
 import { MessagingMetrics } from '../../metrics/messaging-metrics';
 import { OutboxRetention } from '../../outbox/outbox-retention';
 import { createFixtureApp } from '../../test-support/fixture-app';
 import { FixtureControl, payloads, ThingHappened } from '../../test-support/fixture-events';
-import { messagingTestConfig, waitFor, waitForIdle } from '../../testing';
+import { messagingTestConfig, waitForIdle } from '../../testing';
 import { TRANSPORT } from '../transport';
 import { RedisStreamsTransport } from './redis-streams.transport';
 import { deleteRedisKeys, redisTestPrefix, requireRedis, startRedisTestServer } from './redis-test-server';
@@ -24,7 +25,7 @@ describe('Redis Streams transport (real Redis and PostgreSQL)', () => {
   const redisConfig = (overrides: Partial<MessagingConfig> = {}): Partial<MessagingConfig> =>
     messagingTestConfig({ eventTransport: 'redis', redisUrl: REDIS_URL, redisKeyPrefix: prefix, redisClaimIdleMs: 400, ...overrides });
   const start = async (options: Omit<Parameters<typeof createFixtureApp>[0], 'database'>) => {
-    const started = await createFixtureApp({ database: db.config, ...options });
+    const started = await createFixtureApp({ database: databaseTestConfig(db.url), ...options });
     apps.push(started.app);
     return started;
   };
@@ -87,7 +88,7 @@ describe('Redis Streams transport (real Redis and PostgreSQL)', () => {
     }
     // Broadcast: both instances saw all 400, in publish order.
     const all = Array.from({ length: 400 }, (_, index) => index + 1);
-    await waitFor(() => one.control.bestEffortSeen.length === 400 && two.control.bestEffortSeen.length === 400, { message: 'broadcast to both' });
+    await eventually(() => one.control.bestEffortSeen.length === 400 && two.control.bestEffortSeen.length === 400, { message: 'broadcast to both' });
     expect(one.control.bestEffortSeen).toEqual(all);
     expect(two.control.bestEffortSeen).toEqual(all);
     // Observers see relayed events in the relaying process, as with the in-process transport.
@@ -99,12 +100,12 @@ describe('Redis Streams transport (real Redis and PostgreSQL)', () => {
     control.betaDelayMs = 1500;
     const { producer, app } = await start({ messaging: redisConfig(), control });
     await producer.publish(payloads(1, 10));
-    await waitFor(() => control.batchSizes.length > 0, { message: 'beta to take the batch' });
+    await eventually(() => control.batchSizes.length > 0, { message: 'beta to take the batch' });
     expect(await pending('beta')).toBe(10);
     expect(await count('beta.effects')).toBe(0);
     expect((await app.get(MessagingMetrics).backlog()).transportPending).toBeGreaterThanOrEqual(10);
-    await waitFor(async () => (await count('beta.effects')) === 10, { message: 'the slow batch to commit' });
-    await waitFor(async () => (await pending('beta')) === 0, { message: 'the ack after the commit' });
+    await eventually(async () => (await count('beta.effects')) === 10, { message: 'the slow batch to commit' });
+    await eventually(async () => (await pending('beta')) === 0, { message: 'the ack after the commit' });
     await waitForIdle(app);
   }, 30_000);
 
@@ -112,15 +113,15 @@ describe('Redis Streams transport (real Redis and PostgreSQL)', () => {
     // A producer-only instance relays 20 events; a "consumer" of group alpha reads them and dies.
     const producerOnly = await start({ messaging: redisConfig(), consumers: [] });
     await producerOnly.producer.publish(payloads(1, 20));
-    await waitFor(async () => (await redis.xlen(stream())) === 20, { message: 'the relay to append to the stream' });
+    await eventually(async () => (await redis.xlen(stream())) === 20, { message: 'the relay to append to the stream' });
     await redis.xgroup('CREATE', stream(), 'alpha', '0');
     await redis.xreadgroup('GROUP', 'alpha', 'dead-consumer', 'COUNT', 20, 'STREAMS', stream(), '>');
     expect(await pending('alpha')).toBe(20);
     expect((await producerOnly.app.get(MessagingMetrics).backlog()).transportPending).toBe(20);
 
     const live = await start({ messaging: redisConfig(), consumers: ['alpha'] });
-    await waitFor(async () => (await count('alpha.effects')) === 20, { timeoutMs: 10_000, message: 'the live consumer to reclaim and handle' });
-    await waitFor(async () => (await pending('alpha')) === 0, { message: 'the reclaimed entries to be acknowledged' });
+    await eventually(async () => (await count('alpha.effects')) === 20, { timeoutMs: 10_000, message: 'the live consumer to reclaim and handle' });
+    await eventually(async () => (await pending('alpha')) === 0, { message: 'the reclaimed entries to be acknowledged' });
     expect((live.app.get(TRANSPORT) as RedisStreamsTransport).stats().reclaimed).toBe(20);
     expect(await distinctEffects('alpha')).toBe(20);
     expect((await live.app.get(MessagingMetrics).backlog()).transportPending).toBe(0);
@@ -163,7 +164,7 @@ describe('Redis Streams transport (real Redis and PostgreSQL)', () => {
     const since = new Date(Date.now() - 1000);
     const producerOnly = await start({ messaging: redisConfig({ outboxRetentionHours: 1 }), consumers: [] });
     await producerOnly.producer.publish(payloads(1, 30));
-    await waitFor(async () => (await count('messaging.outbox')) === 0, { message: 'the relay to hand the events to Redis' });
+    await eventually(async () => (await count('messaging.outbox')) === 0, { message: 'the relay to hand the events to Redis' });
     expect(await count('messaging.outbox_delivered')).toBe(30);
     await deleteRedisKeys(REDIS_URL, prefix); // what a restarted Redis without persistence does
 
@@ -173,7 +174,7 @@ describe('Redis Streams transport (real Redis and PostgreSQL)', () => {
     const retention = consumer.app.get(OutboxRetention);
     expect(await retention.redriveFrom(since)).toBe(30);
     await waitForIdle(consumer.app, { timeoutMs: 15_000 });
-    await waitFor(async () => (await count('alpha.effects')) === 30 && (await count('beta.effects')) === 30, { message: 'the re-driven events' });
+    await eventually(async () => (await count('alpha.effects')) === 30 && (await count('beta.effects')) === 30, { message: 'the re-driven events' });
     // Again: every inbox skips them now.
     expect(await retention.redriveFrom(since)).toBe(30);
     await waitForIdle(consumer.app, { timeoutMs: 15_000 });

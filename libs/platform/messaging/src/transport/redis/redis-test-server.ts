@@ -5,6 +5,7 @@ import { connect, createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { freePort } from '@modulith/testing';
 
 /** A `redis-server` of a test's own, for fault tests: stop it, start it again, lose its data. */
 export interface RedisTestServer {
@@ -147,17 +148,6 @@ export async function deleteRedisKeys(url: string, prefix: string): Promise<numb
   } finally {
     redis.disconnect();
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitForPort(port: number, timeoutMs: number): Promise<void> {

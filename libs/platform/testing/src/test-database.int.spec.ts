@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { createTestDatabase, terminateBackends, TEST_SERVER_URL, type TestDatabase } from './testing';
+import { createTestDatabase, terminateBackends, TEST_SERVER_URL, type TestDatabase } from './test-database';
 
 // terminateBackends ends the backends of one database only: test files run side by side on one
 // server (CI runs two projects at once), and a kill that reached another database's connections
