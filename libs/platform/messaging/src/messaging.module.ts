@@ -26,8 +26,6 @@ import { SubscriberRegistry } from './subscribers/subscriber-registry';
 import { MessagingTopology } from './topology/messaging-topology';
 import { InProcessTransport } from './transport/in-process.transport';
 import { EventLog } from './log/event-log';
-import { RedisCallTransport } from './transport/redis/redis-calls.transport';
-import { RedisStreamsTransport } from './transport/redis/redis-streams.transport';
 import { TRANSPORT, type Transport } from './transport/transport';
 
 
@@ -142,6 +140,9 @@ function withPlatform(definition: DynamicModule): DynamicModule {
 function chooseTransport(config: MessagingConfig, inProcess: InProcessTransport, custom?: Transport): Transport {
   if (custom) return custom;
   if (config.eventTransport !== 'redis') return inProcess;
+  // Loaded only when chosen: ioredis (an optional peer) is needed only by apps on the Redis transport.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { RedisStreamsTransport } = require('./transport/redis/redis-streams.transport') as typeof import('./transport/redis/redis-streams.transport');
   return new RedisStreamsTransport({ ...redisOf(config), streamMaxLen: config.redisStreamMaxLen, claimIdleMs: config.redisClaimIdleMs });
 }
 
@@ -149,6 +150,9 @@ function chooseTransport(config: MessagingConfig, inProcess: InProcessTransport,
 function chooseCallTransport(config: MessagingConfig): CallTransport {
   if (config.eventTransport !== 'redis') return new InProcessCallTransport();
   const { callHeartbeatMs: heartbeatMs, callHostTtlMs: hostTtlMs, callStreamMaxLen: streamMaxLen, callConcurrency: concurrency } = config;
+  // Loaded only when chosen: ioredis (an optional peer) is needed only by apps on the Redis transport.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { RedisCallTransport } = require('./transport/redis/redis-calls.transport') as typeof import('./transport/redis/redis-calls.transport');
   return new RedisCallTransport({ ...redisOf(config), heartbeatMs, hostTtlMs, streamMaxLen, concurrency, overrunGraceMs: config.callOverrunGraceMs });
 }
 

@@ -32,7 +32,6 @@ import type { SubscriberDefinition } from './subscribers/subscriber-definition';
 import { SubscriberRegistry } from './subscribers/subscriber-registry';
 import { MessagingTopology, type TopologyStatus } from './topology/messaging-topology';
 import { InProcessTransport } from './transport/in-process.transport';
-import { RedisStreamsTransport } from './transport/redis/redis-streams.transport';
 import { TRANSPORT, type Transport } from './transport/transport';
 
 // After the budget, how long the relay gets to roll back its abandoned claims, and the
@@ -75,6 +74,11 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
   private relayToggle: Promise<void> = Promise.resolve();
   private closing = false;
   private stopped?: Promise<void>;
+
+  /** The Redis Streams transport `eventTransport: 'redis'` chose (compared by name: its class is loaded only when chosen). */
+  private isBuiltInRedis(): boolean {
+    return this.config.eventTransport === 'redis' && this.transport.name === 'redis-streams';
+  }
 
   constructor(
     private readonly database: Database,
@@ -125,7 +129,7 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
     // Before anything runs: a topology that would lose events refuses to start here.
     await this.topology.start({
       // A transport of the app's own is compared by name: the in-process rules are not its rules.
-      ...(this.transport === this.inProcess || this.transport instanceof RedisStreamsTransport ? {} : { transport: this.transport.name }),
+      ...(this.transport === this.inProcess || this.isBuiltInRedis() ? {} : { transport: this.transport.name }),
       relayEnabled: this.config.relayEnabled,
       modules: [...new Set(durable.map((subscriber) => subscriber.definition.module))],
       durable: durable.map((subscriber) => subscriber.subscriber),
