@@ -141,7 +141,6 @@ function chooseTransport(config: MessagingConfig, inProcess: InProcessTransport,
   if (custom) return custom;
   if (config.eventTransport !== 'redis') return inProcess;
   // Loaded only when chosen: ioredis (an optional peer) is needed only by apps on the Redis transport.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { RedisStreamsTransport } = require('./transport/redis/redis-streams.transport') as typeof import('./transport/redis/redis-streams.transport');
   return new RedisStreamsTransport({ ...redisOf(config), streamMaxLen: config.redisStreamMaxLen, claimIdleMs: config.redisClaimIdleMs });
 }
@@ -151,7 +150,6 @@ function chooseCallTransport(config: MessagingConfig): CallTransport {
   if (config.eventTransport !== 'redis') return new InProcessCallTransport();
   const { callHeartbeatMs: heartbeatMs, callHostTtlMs: hostTtlMs, callStreamMaxLen: streamMaxLen, callConcurrency: concurrency } = config;
   // Loaded only when chosen: ioredis (an optional peer) is needed only by apps on the Redis transport.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { RedisCallTransport } = require('./transport/redis/redis-calls.transport') as typeof import('./transport/redis/redis-calls.transport');
   return new RedisCallTransport({ ...redisOf(config), heartbeatMs, hostTtlMs, streamMaxLen, concurrency, overrunGraceMs: config.callOverrunGraceMs });
 }
