@@ -1,4 +1,5 @@
 import { ConfigurationError } from '@modulith/core';
+import { resolveDatabaseOptions } from '@modulith/database';
 import { resolveHttpOptions } from '@modulith/http';
 import { MessagingModule, resolveMessagingConfig } from '@modulith/messaging';
 import { appConfigFromEnv } from './app.config';
@@ -59,6 +60,8 @@ describe('environment variables mapped to the libraries’ options', () => {
     });
     const http = catching(() => resolveHttpOptions(appConfigFromEnv({ RATE_LIMIT_WRITES_BURST: '0' }).http));
     expect((namingVariable(http) as Error).message).toMatch(/^RATE_LIMIT_WRITES_BURST: createHttpAdapter option rateLimit.burst must be/);
+    const database = catching(() => resolveDatabaseOptions(appConfigFromEnv({ DB_POOL_SIZE: '0' }).database));
+    expect((namingVariable(database) as Error).message).toBe('DB_POOL_SIZE: DatabaseModule option poolSize must be an integer between 1 and 1000, got 0');
     const other = new Error('not about an option');
     expect(namingVariable(other)).toBe(other);
   });

@@ -3,9 +3,8 @@ import type { DatabaseOptions } from '@modulith/database';
 import type { HttpAdapterOptions } from '@modulith/http';
 import type { MessagingOptions } from '@modulith/messaging';
 import type { NotificationsOptions } from '@modulith/notifications';
-import { databaseOptionsFromEnv } from './database.config';
 import { opsPeersFromEnv } from './observability/observability.config';
-import { httpOptionsFromEnv, messagingOptionsFromEnv, notificationsOptionsFromEnv, observabilityOptionsFromEnv } from './platform-options';
+import { databaseOptionsFromEnv, httpOptionsFromEnv, messagingOptionsFromEnv, notificationsOptionsFromEnv, observabilityOptionsFromEnv } from './platform-options';
 
 export type LogFormat = 'json' | 'pretty';
 export type LogLevel = 'error' | 'warn' | 'log' | 'debug' | 'verbose';

@@ -1,4 +1,6 @@
 import { ConfigurationError, envBool, envChoice, envInt, envString } from '@modulith/core';
+import * as path from 'node:path';
+import type { DatabaseOptions } from '@modulith/database';
 import type { HttpAdapterOptions } from '@modulith/http';
 import type { MessagingOptions } from '@modulith/messaging';
 import type { NotificationsOptions } from '@modulith/notifications';
@@ -57,6 +59,22 @@ const MESSAGING_OTHERS = {
   redisKeyPrefix: 'REDIS_KEY_PREFIX',
 } as const satisfies IntVariables<MessagingOptions>;
 
+const DATABASE_INTS = {
+  poolSize: 'DB_POOL_SIZE',
+  embeddedPort: 'EMBEDDED_PG_PORT',
+  acquireTimeoutMs: 'DB_POOL_ACQUIRE_TIMEOUT_MS',
+  statementTimeoutMs: 'DB_STATEMENT_TIMEOUT_MS',
+  lockTimeoutMs: 'DB_LOCK_TIMEOUT_MS',
+  idleInTransactionTimeoutMs: 'DB_IDLE_IN_TRANSACTION_TIMEOUT_MS',
+  queryTimeoutMs: 'DB_QUERY_TIMEOUT_MS',
+} as const satisfies IntVariables<DatabaseOptions>;
+
+const DATABASE_OTHERS = {
+  url: 'DATABASE_URL',
+  dataDir: 'DATA_DIR',
+  migrateOnStart: 'MIGRATE_ON_START',
+} as const satisfies IntVariables<DatabaseOptions>;
+
 const NOTIFICATIONS_INTS = {
   queueSize: 'NOTIFY_QUEUE_SIZE',
   maxBufferedBytes: 'NOTIFY_MAX_BUFFERED_BYTES',
@@ -88,6 +106,7 @@ const OBSERVABILITY = {
 
 /** Options of each library by the owner and name its `ConfigurationError` gives them, and their variables. */
 const VARIABLES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  DatabaseModule: { ...DATABASE_INTS, ...DATABASE_OTHERS },
   MessagingModule: { ...MESSAGING_INTS, ...MESSAGING_OTHERS },
   NotificationsModule: NOTIFICATIONS_INTS,
   createHttpAdapter: HTTP,
@@ -96,6 +115,21 @@ const VARIABLES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
 
 function intsFromEnv<T extends Record<string, string>>(env: Env, variables: T): { [K in keyof T]?: number } {
   return Object.fromEntries(Object.entries(variables).map(([option, variable]) => [option, envInt(env, variable)])) as { [K in keyof T]?: number };
+}
+
+/**
+ * The database options from the variables that are set (`DATABASE_URL`, `DB_POOL_SIZE`,
+ * `DATA_DIR` — the embedded server's files go in its `postgres/` — `EMBEDDED_PG_PORT`,
+ * `MIGRATE_ON_START` and the `DB_*_TIMEOUT_MS` bounds); the library defaults and checks the rest.
+ */
+export function databaseOptionsFromEnv(env: Env): DatabaseOptions {
+  const dataDir = envString(env, DATABASE_OTHERS.dataDir);
+  return {
+    ...intsFromEnv(env, DATABASE_INTS),
+    url: envString(env, DATABASE_OTHERS.url),
+    dataDir: dataDir === undefined ? undefined : path.resolve(dataDir, 'postgres'),
+    migrateOnStart: envBool(env, DATABASE_OTHERS.migrateOnStart),
+  };
 }
 
 /** Messaging's options from the variables that are set (`MESSAGING_SHUTDOWN_TIMEOUT_MS` is the app's: see `appConfigFromEnv`). */

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import type { ModuleMetadata } from '@nestjs/common';
-import { ConfigurationError } from '@modulith/core';
+import { optionError } from '@modulith/core';
 import { DEFAULT_DATABASE_TIMEOUTS, type DatabaseTimeouts } from './pool-options';
 
 /**
@@ -57,7 +57,7 @@ const HOUR_MS = 3_600_000;
 /**
  * Applies the defaults and checks each given value's range.
  *
- * @throws ConfigurationError naming the option (`{ option }`) when a value is out of range.
+ * @throws ConfigurationError naming the option (`{ owner: 'DatabaseModule', option }`) when a value is out of range.
  */
 export function resolveDatabaseOptions(options: DatabaseOptions): ResolvedDatabaseOptions {
   const resolved: ResolvedDatabaseOptions = {
@@ -88,7 +88,7 @@ function definedOnly<T extends object>(options: T): Partial<T> {
 function checkInteger(options: ResolvedDatabaseOptions, name: keyof ResolvedDatabaseOptions, min: number, max: number): void {
   const value = options[name];
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ConfigurationError(`database option ${name} must be an integer between ${min} and ${max}, got ${String(value)}`, { option: name });
+    throw optionError('DatabaseModule', name, `must be an integer between ${min} and ${max}, got ${String(value)}`);
   }
 }
 

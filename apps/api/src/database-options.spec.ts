@@ -1,5 +1,6 @@
 import { ConfigurationError } from '@modulith/core';
-import { databaseOptionsFromEnv } from './database.config';
+import { resolveDatabaseOptions } from '@modulith/database';
+import { databaseOptionsFromEnv } from './platform-options';
 
 describe('databaseOptionsFromEnv: MIGRATE_ON_START', () => {
   it.each(['false', '0', 'no', 'off', 'FALSE', ' Off '])('"%s" means false, as for every other boolean', (value) => {
@@ -10,8 +11,9 @@ describe('databaseOptionsFromEnv: MIGRATE_ON_START', () => {
     expect(databaseOptionsFromEnv({ MIGRATE_ON_START: value }).migrateOnStart).toBe(true);
   });
 
-  it('defaults to true', () => {
-    expect(databaseOptionsFromEnv({}).migrateOnStart).toBe(true);
+  it('unset leaves the library default, which is true', () => {
+    expect(databaseOptionsFromEnv({}).migrateOnStart).toBeUndefined();
+    expect(resolveDatabaseOptions(databaseOptionsFromEnv({})).migrateOnStart).toBe(true);
   });
 
   it('refuses anything else, naming the variable, rather than migrating on a typo', () => {
