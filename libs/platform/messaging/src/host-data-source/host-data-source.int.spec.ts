@@ -94,6 +94,22 @@ class InvoiceOrders {
 })
 class BillingModule {}
 
+/** The host's own TypeOrmModule, given host, port, user and database one by one (not as a URL). */
+function hostTypeOrm(databaseUrl: string, applicationName?: string) {
+  const url = new URL(databaseUrl);
+  return TypeOrmModule.forRoot({
+    type: 'postgres',
+    host: url.hostname,
+    port: Number(url.port || 5432),
+    username: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password) || undefined,
+    database: url.pathname.slice(1),
+    applicationName,
+    autoLoadEntities: true,
+    retryAttempts: 0,
+  });
+}
+
 describe('on a DataSource the host application made with TypeOrmModule.forRoot', () => {
   let testDb: TestDatabase;
   let app: INestApplicationContext;
@@ -101,19 +117,9 @@ describe('on a DataSource the host application made with TypeOrmModule.forRoot',
 
   beforeAll(async () => {
     testDb = await createTestDatabase('host_data_source');
-    const url = new URL(testDb.url);
     const moduleRef = await Test.createTestingModule({
       imports: [
-        TypeOrmModule.forRoot({
-          type: 'postgres',
-          host: url.hostname,
-          port: Number(url.port || 5432),
-          username: decodeURIComponent(url.username),
-          password: decodeURIComponent(url.password) || undefined,
-          database: url.pathname.slice(1),
-          autoLoadEntities: true,
-          retryAttempts: 0,
-        }),
+        hostTypeOrm(testDb.url),
         DatabaseModule.forRoot({ useExistingDataSource: true }),
         CqrsModule.forRoot(),
         // No polling to speak of and no LISTEN: only the wake-up on commit can deliver in time.
@@ -177,20 +183,9 @@ describe('on a host DataSource whose backends are terminated mid-delivery', () =
     testDb = await createTestDatabase('host_data_source_faults');
     admin = new Client({ connectionString: testDb.url, application_name: 'host-faults-admin' });
     await admin.connect();
-    const url = new URL(testDb.url);
     const moduleRef = await Test.createTestingModule({
       imports: [
-        TypeOrmModule.forRoot({
-          type: 'postgres',
-          host: url.hostname,
-          port: Number(url.port || 5432),
-          username: decodeURIComponent(url.username),
-          password: decodeURIComponent(url.password) || undefined,
-          database: url.pathname.slice(1),
-          applicationName: 'host-app',
-          autoLoadEntities: true,
-          retryAttempts: 0,
-        }),
+        hostTypeOrm(testDb.url, 'host-app'),
         DatabaseModule.forRoot({ useExistingDataSource: true }),
         CqrsModule.forRoot(),
         MessagingModule.forRoot(messagingTestConfig({ relayPollIntervalMs: 200 })),
@@ -221,10 +216,11 @@ describe('on a host DataSource whose backends are terminated mid-delivery', () =
     const place = app.get(PlaceOrder);
     let placed = 0;
     let killing = true;
+    let terminated = 0;
     const killer = (async () => {
       while (killing) {
-        await terminateBackends(admin, testDb.name, { applicationName: 'host-app%' });
-        await terminateBackends(admin, testDb.name, { applicationName: 'modulith%' });
+        terminated += (await terminateBackends(admin, testDb.name, { applicationName: 'host-app%' })).terminated;
+        terminated += (await terminateBackends(admin, testDb.name, { applicationName: 'modulith%' })).terminated;
         await new Promise((resolve) => setTimeout(resolve, 150));
       }
     })();
@@ -249,6 +245,8 @@ describe('on a host DataSource whose backends are terminated mid-delivery', () =
     killing = false;
     await killer;
     expect(placed).toBe(ORDERS);
+    // The storm really hit: backends of both pools (and the LISTEN connection) were ended.
+    expect(terminated).toBeGreaterThan(10);
     const invoiced = async () =>
       (await admin.query<{ n: number; distinct: number }>('SELECT count(*)::int AS n, count(DISTINCT order_id)::int AS distinct FROM billing.invoices')).rows[0];
     await eventually(async () => (await invoiced()).distinct === ORDERS, { timeoutMs: 60_000, message: 'every order invoiced after the kills' });
