@@ -16,6 +16,7 @@ import { ShutdownTimeoutError } from './messaging.errors';
 import { MessagingMetrics } from './metrics/messaging-metrics';
 import { ObserverDispatcher } from './observers/observer-dispatcher';
 import { DirectPublishGuard } from './outbox/direct-publish-guard';
+import { MESSAGING_SCHEMA } from './outbox/messaging-schema';
 import { OutboxRetention } from './outbox/outbox-retention';
 import { OutboxSignals } from './outbox/outbox-signals';
 import { NotifyCoalescer, OUTBOX_CHANNEL } from './relay/notify-coalescer';
@@ -254,17 +255,24 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
     if (outcome === 'done') this.logger.log('stopped: relay drained');
   }
 
+  /**
+   * Refuses to start on a database whose migrations were not applied (`MIGRATE_ON_START` off):
+   * messaging's own tables, then each durable subscriber's inbox. A process hosting no durable
+   * subscriber would otherwise fail on the first query with a bare "relation does not exist".
+   */
   private async assertInboxes(definitions: readonly SubscriberDefinition[]): Promise<void> {
+    await this.assertTable(`"${MESSAGING_SCHEMA}".outbox`, 'messaging needs its tables', { module: 'messaging', schema: MESSAGING_SCHEMA });
     const schemas = [...new Set(definitions.filter((definition) => definition.mode !== 'best-effort').map((definition) => definition.schema))];
     for (const schema of schemas) {
-      const [row] = await queryRows<{ table: string | null }>(this.database.dataSource, 'SELECT to_regclass($1)::text AS table', [`"${schema}".inbox`]);
-      if (!row?.table) {
-        const module = definitions.find((definition) => definition.schema === schema)?.module;
-        throw new ConfigurationError(
-          `module ${module} subscribes to integration events but "${schema}".inbox does not exist: apply its migrations first (MIGRATE_ON_START, or the migrate command)`,
-          { module, schema },
-        );
-      }
+      const module = definitions.find((definition) => definition.schema === schema)?.module;
+      await this.assertTable(`"${schema}".inbox`, `module ${module} subscribes to integration events`, { module, schema });
+    }
+  }
+
+  private async assertTable(table: string, why: string, context: { module?: string; schema: string }): Promise<void> {
+    const [row] = await queryRows<{ table: string | null }>(this.database.dataSource, 'SELECT to_regclass($1)::text AS table', [table]);
+    if (!row?.table) {
+      throw new ConfigurationError(`${why} but ${table} does not exist: apply its migrations first (MIGRATE_ON_START, or the migrate command)`, context);
     }
   }
 }

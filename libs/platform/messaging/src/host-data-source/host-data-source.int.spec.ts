@@ -1,13 +1,16 @@
 // The platform inside an app that made its own DataSource with TypeOrmModule.forRoot (host, port,
 // user and database given one by one, not as a URL): migrations, repositories, the outbox and
-// exactly-once delivery to another module all run on that DataSource.
+// exactly-once delivery to another module all run on that DataSource. Then the same under fire:
+// every backend of the database (the host's pool, messaging's pool, the LISTEN connection) is
+// terminated again and again while orders are placed and delivered.
 import { Injectable, Module, type INestApplicationContext } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { Test } from '@nestjs/testing';
 import { InjectDataSource, InjectEntityManager, InjectRepository, TypeOrmModule } from '@nestjs/typeorm';
 import { Column, DataSource, Entity, EntityManager, PrimaryColumn, Repository, type MigrationInterface, type QueryRunner } from 'typeorm';
 import { appliedMigrations, Database, DatabaseModule, defineModule } from '@modulith/database';
-import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { Client } from 'pg';
+import { createTestDatabase, eventually, terminateBackends, type TestDatabase } from '@modulith/testing';
 import { IntegrationEvent } from '../events/integration-event';
 import { messagingTestConfig } from '../messaging-test-config';
 import { MessagingModule } from '../messaging.module';
@@ -91,6 +94,22 @@ class InvoiceOrders {
 })
 class BillingModule {}
 
+/** The host's own TypeOrmModule, given host, port, user and database one by one (not as a URL). */
+function hostTypeOrm(databaseUrl: string, applicationName?: string) {
+  const url = new URL(databaseUrl);
+  return TypeOrmModule.forRoot({
+    type: 'postgres',
+    host: url.hostname,
+    port: Number(url.port || 5432),
+    username: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password) || undefined,
+    database: url.pathname.slice(1),
+    applicationName,
+    autoLoadEntities: true,
+    retryAttempts: 0,
+  });
+}
+
 describe('on a DataSource the host application made with TypeOrmModule.forRoot', () => {
   let testDb: TestDatabase;
   let app: INestApplicationContext;
@@ -98,19 +117,9 @@ describe('on a DataSource the host application made with TypeOrmModule.forRoot',
 
   beforeAll(async () => {
     testDb = await createTestDatabase('host_data_source');
-    const url = new URL(testDb.url);
     const moduleRef = await Test.createTestingModule({
       imports: [
-        TypeOrmModule.forRoot({
-          type: 'postgres',
-          host: url.hostname,
-          port: Number(url.port || 5432),
-          username: decodeURIComponent(url.username),
-          password: decodeURIComponent(url.password) || undefined,
-          database: url.pathname.slice(1),
-          autoLoadEntities: true,
-          retryAttempts: 0,
-        }),
+        hostTypeOrm(testDb.url),
         DatabaseModule.forRoot({ useExistingDataSource: true }),
         CqrsModule.forRoot(),
         // No polling to speak of and no LISTEN: only the wake-up on commit can deliver in time.
@@ -159,5 +168,108 @@ describe('on a DataSource the host application made with TypeOrmModule.forRoot',
   it('leaves the host’s DataSource open when it shuts down: the host closes it', async () => {
     await database.onApplicationShutdown();
     expect(database.dataSource.isInitialized).toBe(true);
+  });
+});
+
+const ORDERS = 120;
+
+describe('on a host DataSource whose backends are terminated mid-delivery', () => {
+  let testDb: TestDatabase;
+  let app: INestApplicationContext;
+  let database: Database;
+  let admin: Client;
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase('host_data_source_faults');
+    admin = new Client({ connectionString: testDb.url, application_name: 'host-faults-admin' });
+    await admin.connect();
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        hostTypeOrm(testDb.url, 'host-app'),
+        DatabaseModule.forRoot({ useExistingDataSource: true }),
+        CqrsModule.forRoot(),
+        MessagingModule.forRoot(messagingTestConfig({ relayPollIntervalMs: 200 })),
+        OrdersModule,
+        BillingModule,
+      ],
+    }).compile();
+    moduleRef.useLogger(false);
+    app = await moduleRef.init();
+    database = app.get(Database);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await admin?.end();
+    await testDb?.drop();
+  });
+
+  const backends = async (pattern: string) =>
+    (
+      await admin.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND application_name LIKE $2`,
+        [testDb.name, pattern],
+      )
+    ).rows[0].n;
+
+  it('invoices every order exactly once and keeps going while the backends die', async () => {
+    const place = app.get(PlaceOrder);
+    let placed = 0;
+    let killing = true;
+    let terminated = 0;
+    const killer = (async () => {
+      while (killing) {
+        terminated += (await terminateBackends(admin, testDb.name, { applicationName: 'host-app%' })).terminated;
+        terminated += (await terminateBackends(admin, testDb.name, { applicationName: 'modulith%' })).terminated;
+        await new Promise((resolve) => setTimeout(resolve, 150));
+      }
+    })();
+    for (let index = 0; index < ORDERS; index += 1) {
+      // A command whose connection died fails; the host retries it (the id makes it idempotent).
+      for (;;) {
+        try {
+          await place.place(`o-${index}`, index);
+          placed += 1;
+          break;
+        } catch {
+          const exists = await admin.query('SELECT 1 FROM orders.orders WHERE id = $1', [`o-${index}`]);
+          if (exists.rowCount) {
+            placed += 1;
+            break;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      }
+      if (index % 10 === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    killing = false;
+    await killer;
+    expect(placed).toBe(ORDERS);
+    // The storm really hit: backends of both pools (and the LISTEN connection) were ended.
+    expect(terminated).toBeGreaterThan(10);
+    const invoiced = async () =>
+      (await admin.query<{ n: number; distinct: number }>('SELECT count(*)::int AS n, count(DISTINCT order_id)::int AS distinct FROM billing.invoices')).rows[0];
+    await eventually(async () => (await invoiced()).distinct === ORDERS, { timeoutMs: 60_000, message: 'every order invoiced after the kills' });
+    await waitForIdle(app, { timeoutMs: 30_000 });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await invoiced()).toEqual({ n: ORDERS, distinct: ORDERS });
+
+    // Still going after the storm: a new order arrives, once.
+    await place.place('after', 1);
+    await eventually(async () => (await admin.query('SELECT 1 FROM billing.invoices WHERE order_id = $1', ['after'])).rowCount === 1, {
+      timeoutMs: 20_000,
+      message: 'an order placed after the kills',
+    });
+  });
+
+  it('shuts down its loops and its own pool; the host’s DataSource stays open until the host’s own module closes it', async () => {
+    const host = app.get(DataSource);
+    await database.onApplicationShutdown();
+    expect(host.isInitialized).toBe(true);
+    await app.close();
+    // Nothing of messaging stays connected or reconnects afterwards (TypeOrmModule, the host's, closed its own).
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(await backends('modulith%')).toBe(0);
+    expect(await backends('host-app%')).toBe(0);
   });
 });
