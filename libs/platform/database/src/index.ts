@@ -7,7 +7,7 @@ export { Database } from './database';
 export { withTransactionHook } from './transaction-hook';
 export type { TransactionHook } from './transaction-hook';
 export { DEFAULT_DATABASE_OPTIONS } from './database.options';
-export type { DatabaseOptions, ExistingDataSourceOptions, DatabaseAsyncOptions, DatabaseConfig } from './database.options';
+export type { DatabaseOptions, ExistingDataSourceOptions, DatabaseAsyncOptions, ExistingDataSourceAsyncOptions, DatabaseConfig } from './database.options';
 export { DEFAULT_DATABASE_TIMEOUTS, resolveDatabaseTimeouts } from './pool-options';
 export type { DatabaseTimeouts } from './pool-options';
 export { guardedClientClass } from './guarded-client';
