@@ -265,6 +265,19 @@ describe('DatabaseModule.forRootAsync (real PostgreSQL)', () => {
     expect(await migrate(true)).toEqual(['0001-create-items']);
   });
 
+  it('on a host DataSource that does not load a module’s entities, fails at start-up naming the module, the entity and autoLoadEntities', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [TypeOrmModule.forRoot({ type: 'postgres', url: testDb.url, retryAttempts: 0 }), DatabaseModule.forRoot({ useExistingDataSource: true }), CatalogModule],
+    }).compile();
+    const failure = await moduleRef.init().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(ConfigurationError);
+    expect((failure as Error).message).toMatch(/module catalog: entity ItemEntity .*autoLoadEntities: true/);
+    await moduleRef.get(DataSource).destroy();
+  });
+
   it('refuses an option out of range at start-up, naming it', async () => {
     const compiling = Test.createTestingModule({ imports: [DatabaseModule.forRoot({ url: testDb.url, poolSize: 0 })] }).compile();
     await expect(compiling).rejects.toBeInstanceOf(ConfigurationError);
