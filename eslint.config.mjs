@@ -125,7 +125,11 @@ export default [
         {
           patterns: [
             deepImports,
-            { group: ['@modulith/testing', '@modulith/testing/*'], message: 'The test kit in production code: only tests, their fixtures, tools and benchmarks import @modulith/testing.' },
+            {
+              // Each package's /testing entry too (README: "production code never imports" them).
+              group: ['@modulith/testing', '@modulith/testing/*', '@modulith/*/testing'],
+              message: 'The test kit in production code: only tests, their fixtures, tools and benchmarks import @modulith/testing or a /testing entry point.',
+            },
           ],
         },
       ],

@@ -22,7 +22,14 @@ const TIERS = {
   int: { testMatch: ['**/*.int.spec.ts'], testPathIgnorePatterns: ['/node_modules/'] },
   e2e: { testMatch: ['**/*.e2e.spec.ts'], testPathIgnorePatterns: ['/node_modules/'] },
 };
-const tier = process.env['TEST_TIER'] ?? 'unit';
+// Without TEST_TIER, a file of another tier named on the command line (`npx jest -c … x.int.spec.ts`)
+// picks its tier: otherwise the run finds no test and passes (passWithNoTests) without running it.
+const namedTier = process.argv.slice(2).some((arg) => /\.int\.spec\.ts$/.test(arg))
+  ? 'int'
+  : process.argv.slice(2).some((arg) => /\.e2e\.spec\.ts$/.test(arg))
+    ? 'e2e'
+    : undefined;
+const tier = process.env['TEST_TIER'] ?? namedTier ?? 'unit';
 if (!TIERS[tier]) throw new Error(`TEST_TIER must be one of ${Object.keys(TIERS).join(', ')}, got "${tier}"`);
 
 module.exports = {

@@ -77,8 +77,18 @@ const FORBIDDEN: Case[] = [
   {
     name: 'production code → the test kit',
     file: 'libs/demo/module/src/planted.ts',
-    source: `import { freePort } from '@modulith/testing';\nexport const planted = freePort;\n`,
-    expected: [{ line: 1, ruleId: DEEP, message: 'The test kit in production code' }],
+    source: [
+      `import { freePort } from '@modulith/testing';`,
+      `import { databaseTestConfig } from '@modulith/database/testing';`,
+      `import * as messagingTesting from '@modulith/messaging/testing';`,
+      `export const planted = [freePort, databaseTestConfig, messagingTesting];`,
+      ``,
+    ].join('\n'),
+    expected: [
+      { line: 1, ruleId: DEEP, message: 'The test kit in production code' },
+      { line: 2, ruleId: DEEP, message: 'The test kit in production code' },
+      { line: 3, ruleId: DEEP, message: 'The test kit in production code' },
+    ],
   },
   {
     name: 'the test kit → platform',

@@ -1,6 +1,6 @@
 import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { InjectRepository } from '@nestjs/typeorm';
+import { InjectRepository, TypeOrmModule } from '@nestjs/typeorm';
 import { Column, DataSource, Entity, PrimaryColumn, Repository, type MigrationInterface, type QueryRunner } from 'typeorm';
 import { ConfigurationError } from '@modulith/core';
 import { Database } from './database';
@@ -191,6 +191,11 @@ class Items {
 @Module({ imports: [DatabaseModule.forModule(catalog)], providers: [Items] })
 class CatalogModule {}
 
+/** A module on the host's DataSource (its own schema, so the two tests above do not share migrations). */
+const asyncHost = defineModule({ name: 'async_host', schema: 'async_host', migrations: [CreateItems0001] });
+@Module({ imports: [DatabaseModule.forModule(asyncHost)] })
+class DataSourceOwnerModule {}
+
 const SETTINGS = Symbol('SETTINGS');
 interface Settings {
   databaseUrl: string;
@@ -231,6 +236,46 @@ describe('DatabaseModule.forRootAsync (real PostgreSQL)', () => {
     expect(await items.findOneBy({ sku: 'a' })).toEqual({ sku: 'a', stock: 3 });
     await app.close();
     expect(app.get(DataSource).isInitialized).toBe(false);
+  });
+
+  it('with useExistingDataSource, uses the host’s DataSource and takes migrateOnStart from the factory', async () => {
+    @Module({ providers: [{ provide: SETTINGS, useValue: { databaseUrl: testDb.url } satisfies Settings }], exports: [SETTINGS] })
+    class SettingsModule {}
+    const migrate = async (migrateOnStart: boolean) => {
+      const moduleRef = await Test.createTestingModule({
+        imports: [
+          TypeOrmModule.forRootAsync({
+            imports: [SettingsModule],
+            inject: [SETTINGS],
+            useFactory: (settings: Settings) => ({ type: 'postgres', url: settings.databaseUrl, autoLoadEntities: true, retryAttempts: 0 }),
+          }),
+          DatabaseModule.forRootAsync({ useExistingDataSource: true, imports: [SettingsModule], inject: [SETTINGS], useFactory: () => ({ migrateOnStart }) }),
+          DataSourceOwnerModule,
+        ],
+      }).compile();
+      const app = await moduleRef.init();
+      const database = app.get(Database);
+      expect(database.dataSource).toBe(app.get(DataSource));
+      const [{ history }] = await database.dataSource.query(`SELECT to_regclass('async_host.schema_migrations') IS NOT NULL AS history`);
+      const applied = history ? await appliedMigrations(database.dataSource, 'async_host') : 'no history';
+      await app.close();
+      return applied;
+    };
+    expect(await migrate(false)).toBe('no history');
+    expect(await migrate(true)).toEqual(['0001-create-items']);
+  });
+
+  it('on a host DataSource that does not load a module’s entities, fails at start-up naming the module, the entity and autoLoadEntities', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [TypeOrmModule.forRoot({ type: 'postgres', url: testDb.url, retryAttempts: 0 }), DatabaseModule.forRoot({ useExistingDataSource: true }), CatalogModule],
+    }).compile();
+    const failure = await moduleRef.init().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(ConfigurationError);
+    expect((failure as Error).message).toMatch(/module catalog: entity ItemEntity .*autoLoadEntities: true/);
+    await moduleRef.get(DataSource).destroy();
   });
 
   it('refuses an option out of range at start-up, naming it', async () => {

@@ -7,6 +7,7 @@ import {
   resolveDatabaseOptions,
   type DatabaseAsyncOptions,
   type DatabaseOptions,
+  type ExistingDataSourceAsyncOptions,
   type ExistingDataSourceOptions,
   type ResolvedDatabaseOptions,
 } from './database.options';
@@ -32,17 +33,16 @@ export class DatabaseModule {
    */
   static forRoot(options: DatabaseOptions | ExistingDataSourceOptions = {}): DynamicModule {
     if (!isExistingDataSource(options)) return DatabaseModule.forRootAsync({ useFactory: () => options });
-    const settings: DatabaseSettings = { migrateOnStart: options.migrateOnStart ?? true, owned: false };
-    return {
-      module: DatabaseModule,
-      imports: [DiscoveryModule],
-      providers: [{ provide: DATABASE_SETTINGS, useValue: settings }, Database],
-      exports: [Database],
-    };
+    return DatabaseModule.forRootAsync({ useExistingDataSource: true, useFactory: () => options });
   }
 
-  /** Like `forRoot(options)`, with the options made by `useFactory` from `inject`ed providers of `imports`. */
-  static forRootAsync(async: DatabaseAsyncOptions): DynamicModule {
+  /**
+   * Like `forRoot(options)`, with the options made by `useFactory` from `inject`ed providers of
+   * `imports`. On the host's DataSource: `forRootAsync({ useExistingDataSource: true, useFactory:
+   * (...) => ({ migrateOnStart }) })`.
+   */
+  static forRootAsync(async: DatabaseAsyncOptions | ExistingDataSourceAsyncOptions): DynamicModule {
+    if (async.useExistingDataSource === true) return existingDataSourceModule(async);
     // One holder of the options and the embedded server, shared by the DataSource's factory and `Database`.
     const options: DynamicModule = {
       module: DatabaseOptionsModule,
@@ -88,6 +88,24 @@ export class DatabaseModule {
       exports: [TypeOrmModule],
     };
   }
+}
+
+/** The platform on the DataSource the host made with `TypeOrmModule`: nothing built, nothing closed. */
+function existingDataSourceModule(async: ExistingDataSourceAsyncOptions): DynamicModule {
+  return {
+    module: DatabaseModule,
+    imports: [DiscoveryModule, ...(async.imports ?? [])],
+    providers: [
+      {
+        provide: DATABASE_SETTINGS,
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+        useFactory: async (...args: any[]): Promise<DatabaseSettings> => ({ migrateOnStart: (await async.useFactory(...args)).migrateOnStart ?? true, owned: false }),
+        inject: async.inject ?? [],
+      },
+      Database,
+    ],
+    exports: [Database],
+  };
 }
 
 /** Holder of the options and embedded server of `forRootAsync`. */

@@ -34,10 +34,25 @@ export interface ExistingDataSourceOptions {
   migrateOnStart?: boolean;
 }
 
-/** `DatabaseModule.forRootAsync`: options computed by a factory with injected dependencies, like any Nest `forRootAsync`. */
+/**
+ * `DatabaseModule.forRootAsync`: options computed by a factory with injected dependencies, like any
+ * Nest `forRootAsync`. With `useExistingDataSource: true` (given here, not by the factory, because
+ * it decides which modules are wired) the factory gives only `migrateOnStart`, and the platform uses
+ * the host's `TypeOrmModule` DataSource as with `forRoot({ useExistingDataSource: true })`.
+ */
 export interface DatabaseAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  useExistingDataSource?: false;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   useFactory: (...args: any[]) => DatabaseOptions | Promise<DatabaseOptions>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  inject?: any[];
+}
+
+/** `DatabaseModule.forRootAsync` on the host's DataSource: see {@link DatabaseAsyncOptions}. */
+export interface ExistingDataSourceAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  useExistingDataSource: true;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  useFactory: (...args: any[]) => Omit<ExistingDataSourceOptions, 'useExistingDataSource'> | Promise<Omit<ExistingDataSourceOptions, 'useExistingDataSource'>>;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   inject?: any[];
 }

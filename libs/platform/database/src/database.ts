@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown, type 
 import { DiscoveryService } from '@nestjs/core';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
+import { ConfigurationError } from '@modulith/core';
 import { migrationName, runMigrations, type MigrationReport } from './migration-runner';
 import { ModuleSchemaRegistration, SchemaMigrationContributor, type ModuleSchema } from './module-schema';
 import { EmbeddedDatabase } from './own-data-source';
@@ -67,6 +68,7 @@ export class Database implements OnModuleInit, OnApplicationShutdown {
     const pool = (this.dataSource.options as { extra?: { max?: number } }).extra?.max;
     const source = this.settings.owned ? `connected (pool of ${pool})` : "using the application's DataSource";
     this.logger.log(`${source}, modules: ${modules}`);
+    this.requireEntitiesLoaded();
     if (this.settings.migrateOnStart) await this.migrate();
   }
 
@@ -96,6 +98,24 @@ export class Database implements OnModuleInit, OnApplicationShutdown {
     // Before the server stops, whichever of this and @nestjs/typeorm's own hook runs first.
     if (this.source.isInitialized) await this.source.destroy();
     await this.embedded?.stop();
+  }
+
+  /**
+   * A host's `DataSource` made without `autoLoadEntities` knows no module entity, and TypeORM would
+   * say so only at the first query ("No metadata for ..."): refuse to start instead.
+   *
+   * @throws ConfigurationError naming the module and the entity.
+   */
+  private requireEntitiesLoaded(): void {
+    for (const schema of this.moduleSchemas) {
+      const missing = schema.entities.find((entity) => !this.dataSource.hasMetadata(entity));
+      if (missing) {
+        throw new ConfigurationError(
+          `module ${schema.module}: entity ${missing.name} is not loaded by the DataSource; give TypeOrmModule.forRoot autoLoadEntities: true (or list the entity in its entities)`,
+          { module: schema.module, entity: missing.name },
+        );
+      }
+    }
   }
 
   /** The schemas registered with `forModule`, each with the migrations contributors add before its own. */

@@ -22,7 +22,7 @@ async function query(url: string, sql: string): Promise<unknown[]> {
   }
 }
 
-async function listening(server: Server, port: number): Promise<Server> {
+async function listening<S extends Server>(server: S, port: number): Promise<S> {
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return server;
 }
@@ -192,7 +192,7 @@ describe('EmbeddedPostgresServer on a port it does not get (issue 12)', () => {
   }, 60_000);
 
   it('a process that is not PostgreSQL on the port (an HTTP server, a silent listener): a start-up error saying so', async () => {
-    const http = await listening(createHttpServer((_request, response) => response.end('hello')) as unknown as Server, await freePort());
+    const http = await listening(createHttpServer((_request, response) => response.end('hello')), await freePort());
     // Reads and never answers; resume() lets it see the client hang up, so close() returns.
     const silent = await listening(createServer((socket) => socket.resume()), await freePort());
     try {

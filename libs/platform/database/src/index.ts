@@ -7,7 +7,14 @@ export { Database } from './database';
 export { withTransactionHook } from './transaction-hook';
 export type { TransactionHook } from './transaction-hook';
 export { DEFAULT_DATABASE_OPTIONS, resolveDatabaseOptions } from './database.options';
-export type { DatabaseOptions, ResolvedDatabaseOptions, ExistingDataSourceOptions, DatabaseAsyncOptions, DatabaseConfig } from './database.options';
+export type {
+  DatabaseOptions,
+  ResolvedDatabaseOptions,
+  ExistingDataSourceOptions,
+  DatabaseAsyncOptions,
+  ExistingDataSourceAsyncOptions,
+  DatabaseConfig,
+} from './database.options';
 export { DEFAULT_DATABASE_TIMEOUTS, resolveDatabaseTimeouts } from './pool-options';
 export type { DatabaseTimeouts } from './pool-options';
 export { guardedClientClass } from './guarded-client';
