@@ -41,7 +41,7 @@ describe('environment variables mapped to the libraries’ options', () => {
   });
 
   it('maps a variable to every messaging option but those the app derives from its code', () => {
-    const fromCode = ['declaredDurableModules', 'declaredDurableSubscribers', 'registerInstance'];
+    const fromCode = ['declaredDurableModules', 'declaredDurableSubscribers', 'registerInstance', 'consumeEvents'];
     const { messaging } = appConfigFromEnv({});
     expect(Object.keys(messaging).sort()).toEqual(Object.keys(resolveMessagingConfig()).filter((key) => !fromCode.includes(key)).sort());
   });

@@ -34,7 +34,7 @@ async function migrate(): Promise<void> {
   // Migrations run while the database starts, before any module checks its tables.
   const config = { ...base, database: { ...base.database, migrateOnStart: true } };
   const logger = createLogger(config);
-  const context = await NestFactory.createApplicationContext(AppModule.register(config, { relayEnabled: false, eventTransport: 'inprocess', registerInstance: false }), { logger });
+  const context = await NestFactory.createApplicationContext(AppModule.register(config, { relayEnabled: false, eventTransport: 'inprocess', registerInstance: false, consumeEvents: false }), { logger });
   try {
     for (const report of context.get(Database).migrationReports) {
       console.log(`${report.module}: ${report.applied.length ? `applied ${report.applied.join(', ')}` : 'up to date'}`);
@@ -57,7 +57,7 @@ async function verify(): Promise<void> {
   // Only the modules whose queries the check reads (or none): others may not be deployed (or migrated) anywhere.
   const config = { ...base, modules: plan.modules, database: { ...base.database, migrateOnStart: false } };
   const logger = createLogger(config);
-  const context = await NestFactory.createApplicationContext(AppModule.register(config, { relayEnabled: false, eventTransport: plan.eventTransport, registerInstance: false }), { logger });
+  const context = await NestFactory.createApplicationContext(AppModule.register(config, { relayEnabled: false, eventTransport: plan.eventTransport, registerInstance: false, consumeEvents: false }), { logger });
   try {
     const timeoutMs = plan.drainTimeoutMs;
     const { drained, backlog } = await waitForDrain(context.get(MessagingMetrics), timeoutMs);
@@ -75,7 +75,7 @@ async function verify(): Promise<void> {
 async function deadLetters(): Promise<void> {
   const base = appConfigFromEnv();
   const config = { ...base, database: { ...base.database, migrateOnStart: false } };
-  const context = await NestFactory.createApplicationContext(AppModule.register(config, { relayEnabled: false, eventTransport: 'inprocess', registerInstance: false }), {
+  const context = await NestFactory.createApplicationContext(AppModule.register(config, { relayEnabled: false, eventTransport: 'inprocess', registerInstance: false, consumeEvents: false }), {
     logger: createLogger({ ...config, logLevel: 'warn' }),
   });
   try {
@@ -89,7 +89,7 @@ async function deadLetters(): Promise<void> {
 async function outbox(): Promise<void> {
   const base = appConfigFromEnv();
   const config = { ...base, database: { ...base.database, migrateOnStart: false } };
-  const context = await NestFactory.createApplicationContext(AppModule.register(config, { relayEnabled: false, eventTransport: 'inprocess', registerInstance: false }), {
+  const context = await NestFactory.createApplicationContext(AppModule.register(config, { relayEnabled: false, eventTransport: 'inprocess', registerInstance: false, consumeEvents: false }), {
     logger: createLogger({ ...config, logLevel: 'warn' }),
   });
   try {

@@ -82,6 +82,13 @@ export interface MessagingConfig extends CallsConfig {
   declaredDurableSubscribers: readonly DeclaredSubscriber[];
   /** Register this process in `messaging.instances` and check the topology; CLI commands that relay nothing pass false. */
   registerInstance: boolean;
+  /**
+   * Deliver events to this process's subscribers (default true). CLI commands (migrate, verify,
+   * dead letters, outbox) pass false: they load the modules for their queries and tables, but
+   * must not apply events with their code beside the running app. Needs `relayEnabled: false`.
+   * Not read from the environment.
+   */
+  consumeEvents: boolean;
   /** How often this process refreshes its row in `messaging.instances` and re-checks the topology (`MESSAGING_HEARTBEAT_INTERVAL_MS`). */
   heartbeatIntervalMs: number;
   /** A row not refreshed for this long belongs to a dead process and is ignored (`MESSAGING_INSTANCE_EXPIRY_MS`). */
@@ -168,6 +175,7 @@ export function resolveMessagingConfig(options: MessagingOptions = {}): Messagin
     relayEnabled: options.relayEnabled ?? true,
     relayListen: options.relayListen ?? true,
     registerInstance: options.registerInstance ?? true,
+    consumeEvents: options.consumeEvents ?? true,
     declaredDurableModules: options.declaredDurableModules ?? [],
     declaredDurableSubscribers: options.declaredDurableSubscribers ?? [],
     eventTransport: options.eventTransport ?? 'inprocess',
@@ -194,6 +202,11 @@ function assertMessagingConfig(config: MessagingConfig): void {
   }
   if (config.eventTransport === 'redis' && !config.redisUrl) {
     throw optionError(OWNER, 'redisUrl', 'is required with eventTransport "redis", e.g. redis://127.0.0.1:6379');
+  }
+  // A relay hands events to the subscribers of its own process: with none started it would move
+  // their events on unseen, while the topology check still counts this process as hosting them.
+  if (!config.consumeEvents && config.relayEnabled) {
+    throw optionError(OWNER, 'consumeEvents', 'false needs relayEnabled: false (a relay here would pass events to subscribers that never run)');
   }
   if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(config.redisKeyPrefix)) {
     throw optionError(OWNER, 'redisKeyPrefix', `must be 1-64 letters, digits or _.:-, got "${config.redisKeyPrefix}"`);

@@ -143,9 +143,11 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
       ...durable.map((subscriber) => ({ subscriber: subscriber.subscriber, eventType: subscriber.eventTypes[0] })),
       ...this.config.declaredDurableSubscribers.filter((declared) => !durable.some((subscriber) => subscriber.subscriber === declared.subscriber)),
     ]);
-    for (const subscriber of [...durable, ...this.bestEffort]) this.transport.subscribe(subscriber);
+    // A process that consumes nothing (a CLI command) subscribes nothing: its modules' handlers never run here.
+    const consumed = this.config.consumeEvents ? [...durable, ...this.bestEffort] : [];
+    for (const subscriber of consumed) this.transport.subscribe(subscriber);
     await this.transport.start();
-    this.bestEffort.forEach((subscriber) => subscriber.start());
+    if (this.config.consumeEvents) this.bestEffort.forEach((subscriber) => subscriber.start());
 
     const dataSource = this.database.dataSource;
     this.notifier = new NotifyCoalescer(
@@ -167,11 +169,13 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
       this.relay.start();
       this.retention.start();
     }
-    this.retryPoller.start(durable);
-    this.pruner.start(durable.map((subscriber) => subscriber.definition));
+    if (this.config.consumeEvents) {
+      this.retryPoller.start(durable);
+      this.pruner.start(durable.map((subscriber) => subscriber.definition));
+    }
     this.logger.log(
       `started: ${this.transport.name} transport, relay ${this.config.relayEnabled ? `on (batch ${this.config.relayBatchSize})` : 'off'}, ` +
-        `subscribers: ${definitions.map((definition) => definition.subscriber).join(', ') || 'none'}`,
+        `subscribers: ${this.config.consumeEvents ? definitions.map((definition) => definition.subscriber).join(', ') || 'none' : 'none (consumeEvents: false)'}`,
     );
   }
 
