@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -8,6 +9,14 @@ import { ModuleSchemaRegistration, SchemaMigrationContributor, type ModuleSchema
 import { EmbeddedDatabase } from './own-data-source';
 import { timeoutsOfPool, type DatabaseTimeouts, type PoolOptions } from './pool-options';
 import { takeTransactionHook } from './transaction-hook';
+
+/** pg's Pool, as far as guarding its clients needs: its 'connect' event and the clients it holds. */
+interface HostPool {
+  on(event: 'connect', listener: (client: EventEmitter) => void): unknown;
+  _clients?: EventEmitter[];
+}
+
+const GUARDED = new WeakSet<EventEmitter>();
 
 export const DATABASE_SETTINGS = Symbol('DATABASE_SETTINGS');
 
@@ -69,7 +78,26 @@ export class Database implements OnModuleInit, OnApplicationShutdown {
     const source = this.settings.owned ? `connected (pool of ${pool})` : "using the application's DataSource";
     this.logger.log(`${source}, modules: ${modules}`);
     this.requireEntitiesLoaded();
+    if (!this.settings.owned) this.guardHostPool();
     if (this.settings.migrateOnStart) await this.migrate();
+  }
+
+  /**
+   * A host's pool is built by its own TypeORM options, without our guarded client: a connection
+   * that dies while checked out between two queries (a transaction awaiting its handler) emits
+   * 'error' with no listener, and Node ends the process. Each of its clients, present and future,
+   * gets a listener that logs the loss; the query or transaction on it still fails and rolls back.
+   */
+  private guardHostPool(): void {
+    const pool = (this.dataSource.driver as { master?: HostPool }).master;
+    if (!pool || typeof pool.on !== 'function') return;
+    const guard = (client: EventEmitter): void => {
+      if (GUARDED.has(client)) return;
+      GUARDED.add(client);
+      client.on('error', (error: Error) => this.logger.warn(`database connection lost (${error.message}); the pool opens a new one when needed`));
+    };
+    pool.on('connect', guard);
+    for (const client of pool._clients ?? []) guard(client);
   }
 
   async migrate(): Promise<MigrationReport[]> {
