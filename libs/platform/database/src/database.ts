@@ -83,10 +83,11 @@ export class Database implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * A host's pool is built by its own TypeORM options, without our guarded client: a connection
-   * that dies while checked out between two queries (a transaction awaiting its handler) emits
-   * 'error' with no listener, and Node ends the process. Each of its clients, present and future,
-   * gets a listener that logs the loss; the query or transaction on it still fails and rolls back.
+   * A host's pool is built by its own TypeORM options, without our guarded client. pg-pool listens
+   * for a client's 'error' only while it is idle, TypeORM only while a query runner holds it; an
+   * 'error' outside those windows (a second one after TypeORM released the client with the first,
+   * say) has no listener, and Node ends the process. Each client of the pool, present and future,
+   * gets a listener for its whole life that logs the loss; queries on it still fail and roll back.
    */
   private guardHostPool(): void {
     const pool = (this.dataSource.driver as { master?: HostPool }).master;
