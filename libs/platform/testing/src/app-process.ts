@@ -42,6 +42,9 @@ export interface AppProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
+/** How long, after the app exits, its output pipes get to drain (ms). */
+const OUTPUT_DRAIN_MS = 2000;
+
 /**
  * Starts `node <main> [...args]` and, unless `waitForHealth` is false, waits until it answers
  * `GET /health` with 200. Rejects, with the end of its output, when it exits during start-up or
@@ -53,6 +56,7 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
   const port = env['PORT'] ? Number(env['PORT']) : await freePort();
   const name = options.name ?? 'the app';
   let output = '';
+  let logEnded = false;
   const child = spawn(process.execPath, [options.main, ...(options.args ?? [])], {
     cwd: options.cwd,
     env: { ...process.env, HOST: '127.0.0.1', ...env, PORT: String(port) },
@@ -62,13 +66,23 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
   for (const stream of [child.stdout, child.stderr]) {
     stream?.on('data', (chunk) => {
       output += chunk;
-      log?.write(chunk);
+      if (!logEnded) log?.write(chunk);
     });
   }
+  // After 'exit', the output pipes may still hold the app's last lines (its shutdown messages):
+  // wait for 'close' (pipes drained), but at most OUTPUT_DRAIN_MS, since a process the app left
+  // behind may hold them open. Nothing is written to the log once it is ended.
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => {
-      log?.end();
-      resolve({ code, signal });
+      const finish = () => {
+        if (logEnded) return;
+        logEnded = true;
+        clearTimeout(timer);
+        log?.end();
+        resolve({ code, signal });
+      };
+      const timer = setTimeout(finish, OUTPUT_DRAIN_MS);
+      child.once('close', finish);
     }),
   );
   const app: AppProcess = {
