@@ -3,10 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAppProcess } from './app-process';
 
-// Stand-ins for a built app: plain node scripts that serve /health, never answer, or crash.
+// Stand-ins for a built app: plain node scripts that serve /health, never answer, or crash. The
+// server's last line is written with a callback before it exits: console.log to a pipe followed by
+// process.exit may be lost.
 const SERVES = `require('node:http').createServer((req, res) => { res.statusCode = req.url === '/health' ? 200 : 404; res.end(process.env.GREETING); })
   .listen(Number(process.env.PORT), process.env.HOST, () => console.log('listening on ' + process.env.PORT));
-process.on('SIGTERM', () => { console.log('stopping'); process.exit(0); });`;
+process.on('SIGTERM', () => process.stdout.write('stopping\\n', () => process.exit(0)));`;
 const CRASHES = `console.error('boom: no DATABASE_URL'); process.exit(3);`;
 const SILENT = `setInterval(() => undefined, 1000);`;
 
