@@ -6,6 +6,7 @@ import { CreateInstances0004 } from './migrations/0004-create-instances.migratio
 import { OrderedDelivery0005 } from './migrations/0005-ordered-delivery.migration';
 import { TraceContext0006 } from './migrations/0006-trace-context.migration';
 import { CallReceipts0007 } from './migrations/0007-call-receipts.migration';
+import { EventLogRows0008 } from './migrations/0008-event-log-rows.migration';
 
 /** The schema the messaging platform owns: outbox (and its delivered rows, when kept), retries, dead letters, remote command receipts. */
 export const MESSAGING_SCHEMA = 'messaging';
@@ -13,5 +14,5 @@ export const MESSAGING_SCHEMA = 'messaging';
 export const messagingSchema = defineModule({
   name: 'messaging',
   schema: MESSAGING_SCHEMA,
-  migrations: [CreateMessagingTables0001, CreateOutboxDelivered0002, EnvelopesAsJson0003, CreateInstances0004, OrderedDelivery0005, TraceContext0006, CallReceipts0007],
+  migrations: [CreateMessagingTables0001, CreateOutboxDelivered0002, EnvelopesAsJson0003, CreateInstances0004, OrderedDelivery0005, TraceContext0006, CallReceipts0007, EventLogRows0008],
 });
