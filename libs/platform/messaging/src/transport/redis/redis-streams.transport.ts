@@ -24,10 +24,10 @@ export interface RedisStreamsOptions {
   streamMaxLen: number;
   /** Pending entries idle this long are taken over from their consumer, whatever its presence. */
   claimIdleMs: number;
-  /** Presence renewal, and each group's look for lapsed consumers' entries, period (`REDIS_CONSUMER_HEARTBEAT_MS`). */
-  heartbeatMs: number;
-  /** A consumer's presence lapses this long after its last renewal (`REDIS_CONSUMER_TTL_MS`). */
-  consumerTtlMs: number;
+  /** Presence renewal, and each group's look for lapsed consumers' entries, period (`REDIS_CONSUMER_HEARTBEAT_MS`; default 1000). */
+  heartbeatMs?: number;
+  /** A consumer's presence lapses this long after its last renewal (`REDIS_CONSUMER_TTL_MS`; default 10000, at least twice the heartbeat). */
+  consumerTtlMs?: number;
   /**
    * Longest wait for any one Redis call (a publish, a probe, a consumer's read or ack; a blocking
    * read waits its BLOCK time plus this), and for Redis at start-up. A call past it fails and
@@ -61,6 +61,8 @@ const OVER_CAP_WARN_EVERY_MS = 60_000;
 const MAX_TRIM_PER_PUBLISH = 100_000;
 /** Names in the presence set lapsed this long (or 10 claim idles) are forgotten, as idle consumers are from groups. */
 const FORGET_LAPSED_CONSUMERS_MS = 3_600_000;
+const DEFAULT_HEARTBEAT_MS = 1000;
+const DEFAULT_CONSUMER_TTL_MS = 10_000;
 
 /**
  * Redis Streams behind the `Transport` interface. `publish` (called by the relay inside its
@@ -90,9 +92,13 @@ export class RedisStreamsTransport implements Transport {
   private presenceTimer?: NodeJS.Timeout;
   private announcing?: Promise<void>;
   private presenceFailing = false;
+  private readonly heartbeatMs: number;
+  private readonly consumerTtlMs: number;
 
   constructor(private readonly options: RedisStreamsOptions) {
     this.consumerName = options.consumerName ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    this.consumerTtlMs = Math.max(options.consumerTtlMs ?? DEFAULT_CONSUMER_TTL_MS, 2 * this.heartbeatMs);
   }
 
   subscribe(subscription: TransportSubscription): void {
@@ -106,7 +112,8 @@ export class RedisStreamsTransport implements Transport {
    */
   async start(): Promise<void> {
     if (this.publisher) return;
-    const { url, commandTimeoutMs, claimIdleMs, heartbeatMs, keyPrefix } = this.options;
+    const { url, commandTimeoutMs, claimIdleMs, keyPrefix } = this.options;
+    const heartbeatMs = this.heartbeatMs;
     this.publisher = openRedis(url, 'publisher', `modulith-publish-${process.pid}`, this.logger, commandTimeoutMs);
     for (const [key, subscriptions] of grouped(this.subscriptions.filter((s) => s.mode === 'durable'), (s, type) => `${s.group}\u0000${type}`)) {
       const [group, type] = key.split('\u0000');
@@ -247,9 +254,9 @@ export class RedisStreamsTransport implements Transport {
   private async announce(mode: 'live' | 'gone'): Promise<void> {
     const publisher = this.publisher;
     if (!publisher) return;
-    const { keyPrefix, consumerTtlMs, claimIdleMs } = this.options;
+    const { keyPrefix, claimIdleMs } = this.options;
     const forgetMs = Math.max(FORGET_LAPSED_CONSUMERS_MS, 10 * claimIdleMs);
-    await resetOnTimeout(publisher, publisher.call('EVAL', ANNOUNCE_CONSUMER_SCRIPT, 1, presenceKey(keyPrefix), this.consumerName, consumerTtlMs, forgetMs, mode));
+    await resetOnTimeout(publisher, publisher.call('EVAL', ANNOUNCE_CONSUMER_SCRIPT, 1, presenceKey(keyPrefix), this.consumerName, this.consumerTtlMs, forgetMs, mode));
   }
 
   /** Entries not yet handled by some consumer group, summed over every stream under the prefix. */
