@@ -20,6 +20,7 @@ import { orderingKeys } from '../../test-support/ordered-workload';
 import { messagingTestConfig, waitForIdle } from '../../testing';
 import { TRANSPORT } from '../transport';
 import type { RedisStreamsTransport } from './redis-streams.transport';
+import { ANNOUNCE_CONSUMER_SCRIPT, presenceKey } from './consumer-presence';
 import { deleteRedisKeys, redisTestPrefix, requireRedis } from './redis-test-server';
 import { streamKey } from './stream-entries';
 
@@ -128,6 +129,28 @@ describe('Redis consumers found dead by their presence (real Redis and PostgreSQ
     }
     expect(transportOf(live.app).stats().reclaimed).toBe(CONSUMERS.length * keys.length);
   }, 90_000);
+
+  it('takes over at once what a consumer that withdrew its presence left, and leaves a consumer that announces none to REDIS_CLAIM_IDLE_MS', async () => {
+    const stream = streamKey(prefix, ThingHappened.type);
+    const producerOnly = await createFixtureApp({ database: databaseTestConfig(db.url), messaging: redisConfig(), consumers: [] });
+    apps.push(producerOnly.app);
+    await producerOnly.producer.publish(payloads(1, 20));
+    await eventually(async () => (await redis.xlen(stream)) === 20, { message: 'the relay to append to the stream' });
+    await redis.xgroup('CREATE', stream, 'alpha', '0');
+    // A process that stopped (withdrew its presence) with 10 entries it never handled, and one of
+    // an older version (no presence) holding 10: only the first is known to be gone.
+    await redis.xreadgroup('GROUP', 'alpha', 'stopped-consumer', 'COUNT', 10, 'STREAMS', stream, '>');
+    await redis.xreadgroup('GROUP', 'alpha', 'silent-consumer', 'COUNT', 10, 'STREAMS', stream, '>');
+    await redis.eval(ANNOUNCE_CONSUMER_SCRIPT, 1, presenceKey(prefix), 'stopped-consumer', 1000, 3_600_000, 'gone');
+
+    const live = await createFixtureApp({ database: databaseTestConfig(db.url), messaging: redisConfig(), consumers: ['alpha'] });
+    apps.push(live.app);
+    await eventually(async () => (await pendingOf(stream, 'alpha', 'stopped-consumer')) === 0, { message: 'the stopped consumer’s entries to be taken over' });
+    await eventually(async () => (await sql<{ n: number }>('SELECT count(*)::int AS n FROM alpha.effects'))[0].n === 10, { message: 'them to be handled' });
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // five heartbeats of the live consumer
+    expect(await pendingOf(stream, 'alpha', 'silent-consumer')).toBe(10);
+    expect(transportOf(live.app).stats().reclaimed).toBe(10);
+  }, 60_000);
 
   it('leaves its entries to a live consumer whose handler runs far longer than the presence lifetime', async () => {
     const stream = streamKey(prefix, ThingHappened.type);

@@ -267,7 +267,7 @@ export class GroupConsumer {
       if (missing > 0) this.lostEntries(missing, 'were trimmed while pending');
       if (entries.length > 0) {
         this.counts.reclaimed += entries.length;
-        logger.warn(`${group} took over ${entries.length} entries of ${stream} held by consumers whose presence lapsed (dead, or stopped before finishing them)`);
+        logger.warn(`${group} reclaimed ${entries.length} entries of ${stream} from consumers whose presence lapsed (dead, or stopped before finishing them)`);
         await this.handle(entries);
       }
       if (entries.length + missing < this.takeOverCount) return;

@@ -220,9 +220,10 @@ export class RedisStreamsTransport implements Transport {
    * closes every connection.
    */
   async stop(): Promise<void> {
+    // Renewed while deliveries in flight finish: a long drain must not look like a death.
+    await Promise.all([...this.groups, ...this.readers].map((loop) => loop.stop()));
     clearInterval(this.presenceTimer);
     this.presenceTimer = undefined;
-    await Promise.all([...this.groups, ...this.readers].map((loop) => loop.stop()));
     await this.announcing;
     if (this.publisher && this.groups.length > 0) {
       await this.announce('gone').catch((error: Error) => this.logger.warn(`could not withdraw the presence of consumer ${this.consumerName} (${error.message}); it lapses by itself`));
