@@ -185,13 +185,14 @@ export class DurableSubscriber implements TransportSubscription {
   }
 
   /**
-   * Delivers the events held behind `keys` that are next now, a batch (`maxBatch`) per attempt
-   * and lease, until none is: each key's run in keySeq order (the plan takes the run and holds
-   * what follows a gap again), and the keys those attempts moved on in turn. What it cannot do
-   * (a batch that fails, the database away, `MAX_RELEASE_ROUNDS` reached) is left to the retry
-   * poller, which attempts held events one at a time, counting failures: nothing is lost, only
-   * slower. Another process's poller may lease the same keys' rows: the lease skips locked rows,
-   * and key progress plus inbox make a repeat a no-op.
+   * Delivers the events held behind `keys` that are next now, a batch (`maxBatch`) per lease,
+   * until none is: each key's run in keySeq order (the plan takes the run and holds what follows
+   * a gap again), and the keys those attempts moved on in turn. A batch that fails is split in
+   * halves (see `releaseChunk`); an event that fails alone, a batch that timed out, the database
+   * away or `MAX_RELEASE_ROUNDS` reached are left to the retry poller, which attempts held events
+   * one at a time, counting failures: nothing is lost, only slower. Another process's poller may
+   * lease the same keys' rows: the lease skips locked rows, and key progress plus inbox make a
+   * repeat a no-op.
    */
   private async releaseHeld(keys: ReadonlySet<string>): Promise<void> {
     let wanted = [...keys];
@@ -204,20 +205,15 @@ export class DurableSubscriber implements TransportSubscription {
         const dataSource = await this.deps.connections.dataSource();
         const leased = await this.deps.retries.leaseHeldRuns(dataSource, this.subscriber, wanted, this.maxBatch, this.timeoutMs + LEASE_MARGIN_MS);
         if (leased.length === 0) return;
-        const chunk = leased.map((parked) => parked.envelope);
-        const outcome = await this.attempt(chunk);
-        if (!outcome.ok) {
-          await this.deps.retries.requeueHeld(dataSource, this.subscriber, chunk.map((envelope) => envelope.id));
-          this.deps.retryScheduled(0);
-          return;
-        }
-        const held = new Set(outcome.held);
-        await this.deps.retries.remove(dataSource, this.subscriber, chunk.filter((envelope) => !held.has(envelope)).map((envelope) => envelope.id));
-        await this.deps.retries.requeueHeld(dataSource, this.subscriber, outcome.held.map((envelope) => envelope.id));
-        this.rememberHeld(outcome.held);
+        const chunk = leased.map((parked) => parked.envelope).sort(byKeySeq);
+        const outcome = await this.releaseChunk(chunk);
+        await this.deps.retries.remove(dataSource, this.subscriber, outcome.done.map((envelope) => envelope.id));
+        await this.deps.retries.requeueHeld(dataSource, this.subscriber, outcome.left.map((envelope) => envelope.id));
+        this.rememberHeld(outcome.left);
+        if (outcome.failed) this.deps.retryScheduled(0);
         // Keys that moved may hold more; when the lease was full, keys it did not reach still may.
         const leasedKeys = new Set(chunk.map((envelope) => envelope.orderingKey));
-        const moved = new Set([...outcome.release, ...chunk.filter((envelope) => !held.has(envelope)).map((envelope) => envelope.orderingKey as string)]);
+        const moved = new Set([...outcome.release, ...outcome.done.map((envelope) => envelope.orderingKey as string)]);
         wanted = [...moved, ...(leased.length < this.maxBatch ? [] : wanted.filter((key) => !leasedKeys.has(key) && !moved.has(key)))];
       }
     } catch (error) {
@@ -225,6 +221,24 @@ export class DurableSubscriber implements TransportSubscription {
       this.logger.warn(`could not release events held behind ${wanted.length} ordering keys (${describeFailure(error).message}); the retry poller will`);
       this.deps.retryScheduled(0);
     }
+  }
+
+  /**
+   * One attempt at released events (lowest keySeq first), split in halves when it fails so the
+   * events before a failing one still go; one that fails alone, or a batch that timed out (each
+   * half could hang as long), is `left` for the poller with the events still held, uncounted.
+   */
+  private async releaseChunk(chunk: readonly EventEnvelope[]): Promise<{ done: EventEnvelope[]; left: EventEnvelope[]; release: string[]; failed: boolean }> {
+    const outcome = await this.attempt(chunk);
+    if (outcome.ok) {
+      const held = new Set(outcome.held);
+      return { done: chunk.filter((envelope) => !held.has(envelope)), left: outcome.held, release: outcome.release, failed: false };
+    }
+    if (chunk.length === 1 || outcome.timedOut) return { done: [], left: [...chunk], release: [], failed: true };
+    const middle = Math.ceil(chunk.length / 2);
+    const first = await this.releaseChunk(chunk.slice(0, middle));
+    const second = await this.releaseChunk(chunk.slice(middle));
+    return { done: [...first.done, ...second.done], left: [...first.left, ...second.left], release: [...first.release, ...second.release], failed: true };
   }
 
   /**
@@ -396,6 +410,13 @@ function partitionByKey(envelopes: readonly EventEnvelope[], wanted: number): Ev
     partitions[slot].push(envelope);
   });
   return partitions.filter((partition) => partition.length > 0);
+}
+
+/** Lowest keySeq first, then by key: a key's run in order, and a split keeps each key's earlier events in the first half. */
+function byKeySeq(left: EventEnvelope, right: EventEnvelope): number {
+  const bySeq = (left.keySeq ?? 0) - (right.keySeq ?? 0);
+  if (bySeq !== 0) return bySeq;
+  return (left.orderingKey ?? '') < (right.orderingKey ?? '') ? -1 : (left.orderingKey ?? '') > (right.orderingKey ?? '') ? 1 : 0;
 }
 
 /** FNV-1a of a string: a cheap, stable spread of keys over partitions. */

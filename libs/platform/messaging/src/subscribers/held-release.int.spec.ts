@@ -56,4 +56,34 @@ describe('held events released when their key moves on (real PostgreSQL)', () =>
     const [{ transactions }] = await sql<{ transactions: number }>('SELECT count(DISTINCT tx)::int AS transactions FROM ordered_batched.applied WHERE key_seq > 1');
     expect(transactions).toBeLessThanOrEqual(2);
   }, 60_000);
+
+  it('splits a released batch that fails: the events before the failing one apply, the poller retries it (counted), the rest follow it', async () => {
+    const control = new OrderedControl();
+    control.poison.batched.set('h00#1', 1);
+    control.poison.batched.set('h00#10', Infinity);
+    const started = await createOrderedApp({
+      database: databaseTestConfig(db.url),
+      messaging: messagingTestConfig({ retryPollIntervalMs: 3_600_000, retryBaseDelayMs: 1500, retryMaxDelayMs: 1500 }),
+      consumers: ['batched'],
+      control,
+    });
+    app = started.app;
+    const applied = async (): Promise<number> => (await sql<{ n: number }>('SELECT count(*)::int AS n FROM ordered_batched.applied'))[0].n;
+    await started.producer.publish([{ key: 'h00', label: 'first' }]);
+    await eventually(async () => (await sql('SELECT 1 FROM messaging.retries')).length === 1, { message: 'h00#1 to fail and be parked' });
+    await started.producer.publish(Array.from({ length: 40 }, (_, index) => ({ key: 'h00', label: `later-${index}` })));
+
+    await eventually(async () => (await applied()) === 9, { message: 'h00#1 and the released events before h00#10 to apply' });
+    const failing = async (): Promise<{ attempts: number; held: boolean } | undefined> =>
+      (await sql<{ attempts: number; held: boolean }>('SELECT attempts, held FROM messaging.retries WHERE key_seq = 10'))[0];
+    await eventually(async () => ((await failing())?.attempts ?? 0) >= 1, { message: 'h00#10 to be retried by the poller, its failure counted' });
+    expect(await failing()).toMatchObject({ held: false });
+    expect(await applied()).toBe(9);
+    control.poison.batched.delete('h00#10');
+
+    await eventually(async () => (await applied()) === 41, { message: 'the rest of the key to follow h00#10' });
+    await waitForIdle(app);
+    expect(await orderProblems(sql, 'batched')).toEqual([]);
+    expect(await sql('SELECT event_id FROM messaging.dead_letters')).toEqual([]);
+  }, 60_000);
 });
