@@ -40,6 +40,8 @@ const MESSAGING_INTS = {
   outboxPruneIntervalMs: 'OUTBOX_PRUNE_INTERVAL_MS',
   redisStreamMaxLen: 'REDIS_STREAM_MAXLEN',
   redisClaimIdleMs: 'REDIS_CLAIM_IDLE_MS',
+  redisConsumerHeartbeatMs: 'REDIS_CONSUMER_HEARTBEAT_MS',
+  redisConsumerTtlMs: 'REDIS_CONSUMER_TTL_MS',
   redisCommandTimeoutMs: 'REDIS_COMMAND_TIMEOUT_MS',
   callTimeoutMs: 'CALL_TIMEOUT_MS',
   callConcurrency: 'CALL_CONCURRENCY',
@@ -57,6 +59,7 @@ const MESSAGING_OTHERS = {
   eventTransport: 'EVENT_TRANSPORT',
   redisUrl: 'REDIS_URL',
   redisKeyPrefix: 'REDIS_KEY_PREFIX',
+  redisConsumerName: 'REDIS_CONSUMER_NAME',
 } as const satisfies IntVariables<MessagingOptions>;
 
 const DATABASE_INTS = {
@@ -143,6 +146,7 @@ export function messagingOptionsFromEnv(env: Env): MessagingOptions {
     eventTransport: envChoice(env, MESSAGING_OTHERS.eventTransport, ['inprocess', 'redis'] as const),
     redisUrl: envString(env, MESSAGING_OTHERS.redisUrl),
     redisKeyPrefix: envString(env, MESSAGING_OTHERS.redisKeyPrefix),
+    redisConsumerName: envString(env, MESSAGING_OTHERS.redisConsumerName),
   };
 }
 

@@ -18,6 +18,10 @@ describe('messaging configuration (options, defaults in the library)', () => {
       callStreamMaxLen: 100_000,
       callOverrunGraceMs: 5000,
       callReceiptRetentionHours: 24,
+      redisClaimIdleMs: 60_000,
+      redisConsumerHeartbeatMs: 1000,
+      redisConsumerTtlMs: 10_000,
+      redisConsumerName: undefined,
     });
     expect(resolveMessagingConfig({ redisUrl: 'redis://cache:6379' }).eventTransport).toBe('inprocess');
   });
@@ -41,6 +45,8 @@ describe('messaging configuration (options, defaults in the library)', () => {
     [{ redisKeyPrefix: 'a b' }, 'redisKeyPrefix', 'MessagingModule option redisKeyPrefix must be'],
     [{ redisStreamMaxLen: -1 }, 'redisStreamMaxLen', 'MessagingModule option redisStreamMaxLen must be an integer between 0'],
     [{ outboxRetentionHours: 200, inboxRetentionHours: 168 }, 'inboxRetentionHours', 'MessagingModule option inboxRetentionHours (168) must be at least outboxRetentionHours (200)'],
+    [{ redisConsumerHeartbeatMs: 1000, redisConsumerTtlMs: 1500 }, 'redisConsumerTtlMs', 'MessagingModule option redisConsumerTtlMs (1500) must be at least twice redisConsumerHeartbeatMs (1000)'],
+    [{ redisConsumerName: 'pod 1' }, 'redisConsumerName', 'MessagingModule option redisConsumerName must be 1-128 letters, digits or _.:@-, got "pod 1"'],
     [{ heartbeatIntervalMs: 5000, instanceExpiryMs: 9000 }, 'instanceExpiryMs', 'MessagingModule option instanceExpiryMs (9000) must be at least twice heartbeatIntervalMs (5000)'],
   ])('refuses %p, naming the option', (options, option, message) => {
     expect(() => resolveMessagingConfig(options)).toThrow(ConfigurationError);

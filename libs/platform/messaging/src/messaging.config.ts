@@ -113,8 +113,30 @@ export interface MessagingConfig extends CallsConfig {
    * above it, reported). 0 never trims.
    */
   redisStreamMaxLen: number;
-  /** A pending entry idle this long is taken over from its (presumably dead) consumer (`REDIS_CLAIM_IDLE_MS`). */
+  /**
+   * A pending entry idle this long is taken over from its consumer, whatever its presence says
+   * (`REDIS_CLAIM_IDLE_MS`): the fallback for consumers that announce none (an older version).
+   */
   redisClaimIdleMs: number;
+  /**
+   * How often a process renews the presence of its event consumers in Redis, and each of its
+   * consumer groups looks for entries held by consumers whose presence lapsed
+   * (`REDIS_CONSUMER_HEARTBEAT_MS`).
+   */
+  redisConsumerHeartbeatMs: number;
+  /**
+   * A consumer whose presence was not renewed for this long (Redis's clock) is dead: a live
+   * consumer of its group takes its pending entries over at once (`REDIS_CONSUMER_TTL_MS`). At
+   * least twice the heartbeat. A process paused longer (a stop, a very long GC pause) loses its
+   * entries to another, which the inbox and key progress make harmless.
+   */
+  redisConsumerTtlMs: number;
+  /**
+   * This process's consumer name in every consumer group (`REDIS_CONSUMER_NAME`), e.g. a
+   * Kubernetes pod name: a restarted replica then first handles the entries it held before.
+   * Must be unique among live processes. Default `<host>:<pid>:<random>`.
+   */
+  redisConsumerName?: string;
   /** Longest wait for Redis to answer a publish before the relay gives the batch back (`REDIS_COMMAND_TIMEOUT_MS`). */
   redisCommandTimeoutMs: number;
 }
@@ -158,6 +180,8 @@ const INT_RULES = {
   outboxPruneIntervalMs: { default: 600_000, min: 1000, max: 86_400_000 },
   redisStreamMaxLen: { default: 1_000_000, min: 0, max: 1_000_000_000 },
   redisClaimIdleMs: { default: 60_000, min: 100, max: 86_400_000 },
+  redisConsumerHeartbeatMs: { default: 1000, min: 50, max: 600_000 },
+  redisConsumerTtlMs: { default: 10_000, min: 100, max: 3_600_000 },
   redisCommandTimeoutMs: { default: 10_000, min: 100, max: 600_000 },
   ...CALLS_INT_RULES,
 } satisfies Record<string, IntOptionRule>;
@@ -181,6 +205,7 @@ export function resolveMessagingConfig(options: MessagingOptions = {}): Messagin
     eventTransport: options.eventTransport ?? 'inprocess',
     redisUrl: options.redisUrl,
     redisKeyPrefix: options.redisKeyPrefix ?? 'modulith',
+    redisConsumerName: options.redisConsumerName,
     callCheckInProcess: options.callCheckInProcess ?? false,
     ...resolveIntOptions(OWNER, INT_RULES, options),
   };
@@ -210,6 +235,17 @@ function assertMessagingConfig(config: MessagingConfig): void {
   }
   if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(config.redisKeyPrefix)) {
     throw optionError(OWNER, 'redisKeyPrefix', `must be 1-64 letters, digits or _.:-, got "${config.redisKeyPrefix}"`);
+  }
+  if (config.redisConsumerName !== undefined && !/^[A-Za-z0-9_.:@-]{1,128}$/.test(config.redisConsumerName)) {
+    throw optionError(OWNER, 'redisConsumerName', `must be 1-128 letters, digits or _.:@-, got "${config.redisConsumerName}"`);
+  }
+  // A live consumer must never look dead between two of its renewals.
+  if (config.redisConsumerTtlMs < 2 * config.redisConsumerHeartbeatMs) {
+    throw optionError(
+      OWNER,
+      'redisConsumerTtlMs',
+      `(${config.redisConsumerTtlMs}) must be at least twice redisConsumerHeartbeatMs (${config.redisConsumerHeartbeatMs})`,
+    );
   }
   if (config.outboxRetentionHours > 0 && config.inboxRetentionHours > 0 && config.inboxRetentionHours < config.outboxRetentionHours) {
     throw optionError(

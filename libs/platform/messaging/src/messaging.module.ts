@@ -142,7 +142,14 @@ function chooseTransport(config: MessagingConfig, inProcess: InProcessTransport,
   if (config.eventTransport !== 'redis') return inProcess;
   // Loaded only when chosen: ioredis (an optional peer) is needed only by apps on the Redis transport.
   const { RedisStreamsTransport } = require('./transport/redis/redis-streams.transport') as typeof import('./transport/redis/redis-streams.transport');
-  return new RedisStreamsTransport({ ...redisOf(config), streamMaxLen: config.redisStreamMaxLen, claimIdleMs: config.redisClaimIdleMs });
+  return new RedisStreamsTransport({
+    ...redisOf(config),
+    streamMaxLen: config.redisStreamMaxLen,
+    claimIdleMs: config.redisClaimIdleMs,
+    heartbeatMs: config.redisConsumerHeartbeatMs,
+    consumerTtlMs: config.redisConsumerTtlMs,
+    consumerName: config.redisConsumerName,
+  });
 }
 
 /** Remote commands and queries travel with the events: over Redis, or nowhere (one process). */

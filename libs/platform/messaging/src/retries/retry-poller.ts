@@ -4,10 +4,7 @@ import { Wakeup } from '../relay/wakeup';
 import type { DurableSubscriber } from '../subscribers/durable-subscriber';
 import { describeFailure } from './failure';
 import { MessagingConnections } from '../sql/messaging-connections';
-import { RetryStore } from './retry-store';
-
-// Time to record an attempt's outcome after the handler's own bound.
-const LEASE_MARGIN_MS = 5000;
+import { LEASE_MARGIN_MS, RetryStore } from './retry-store';
 
 /**
  * Re-runs parked events of the subscribers hosted here when they fall due, with one loop per

@@ -4,6 +4,9 @@ import type { EventEnvelope } from '../events/event-envelope';
 import { queryRows, type Queryable } from '../sql/query-rows';
 import type { FailureDescription } from './failure';
 
+/** Time a lease adds for recording an attempt's outcome after the handler's own bound. */
+export const LEASE_MARGIN_MS = 5000;
+
 /** An event waiting for another attempt by one subscriber. */
 export interface ParkedEvent {
   subscriber: string;
@@ -97,13 +100,52 @@ export class RetryStore {
     );
   }
 
-  /** Gives back the lease of an event that turned out not to be next yet: attempted again once it is. */
-  async requeueHeld(on: Queryable, subscriber: string, eventId: string): Promise<void> {
-    await queryRows(on, 'UPDATE messaging.retries SET next_attempt_at = clock_timestamp(), held = true WHERE subscriber = $1 AND event_id = $2', [subscriber, eventId]);
+  /** Gives back the lease of events that turned out not to be next yet: attempted again once they are. */
+  async requeueHeld(on: Queryable, subscriber: string, eventIds: readonly string[]): Promise<void> {
+    if (eventIds.length === 0) return;
+    await queryRows(on, 'UPDATE messaging.retries SET next_attempt_at = clock_timestamp(), held = true WHERE subscriber = $1 AND event_id = ANY($2::uuid[])', [
+      subscriber,
+      eventIds,
+    ]);
   }
 
-  async remove(on: Queryable, subscriber: string, eventId: string): Promise<void> {
-    await queryRows(on, 'DELETE FROM messaging.retries WHERE subscriber = $1 AND event_id = $2', [subscriber, eventId]);
+  async remove(on: Queryable, subscriber: string, eventIds: readonly string[]): Promise<void> {
+    if (eventIds.length === 0) return;
+    await queryRows(on, 'DELETE FROM messaging.retries WHERE subscriber = $1 AND event_id = ANY($2::uuid[])', [subscriber, eventIds]);
+  }
+
+  /**
+   * Leases, for `leaseMs`, up to `limit` events held behind an earlier event of their key, of
+   * those `keys` whose next event (one past the subscriber's progress) is itself a held event
+   * due now: the runs a key that just moved on can release, nearest its progress first across
+   * keys. A key whose next event is elsewhere (in flight, parked after a failure, leased by a
+   * poller) gives none. Rows locked by another lease are skipped.
+   */
+  async leaseHeldRuns(on: Queryable, subscriber: string, keys: readonly string[], limit: number, leaseMs: number): Promise<ParkedEvent[]> {
+    if (keys.length === 0) return [];
+    const rows = await queryRows<{ envelope: EventEnvelope; attempts: number }>(
+      on,
+      `WITH progress AS (
+         SELECT k.key, coalesce(p.seq, 0) AS seq
+           FROM unnest($2::text[]) AS k(key)
+           LEFT JOIN messaging.key_progress p ON p.subscriber = $1 AND p.ordering_key = k.key),
+       releasable AS (
+         SELECT pr.key, pr.seq FROM progress pr
+          WHERE EXISTS (SELECT 1 FROM messaging.retries n
+                         WHERE n.subscriber = $1 AND n.ordering_key = pr.key AND n.key_seq = pr.seq + 1
+                           AND n.held AND n.next_attempt_at <= clock_timestamp())),
+       due AS (
+         SELECT r.subscriber, r.event_id FROM messaging.retries r JOIN releasable k ON r.ordering_key = k.key
+          WHERE r.subscriber = $1 AND r.held AND r.key_seq > k.seq AND r.next_attempt_at <= clock_timestamp()
+          ORDER BY r.key_seq - k.seq, r.ordering_key
+          LIMIT $3
+          FOR UPDATE OF r SKIP LOCKED)
+       UPDATE messaging.retries t SET next_attempt_at = clock_timestamp() + $4 * interval '1 millisecond'
+         FROM due WHERE t.subscriber = due.subscriber AND t.event_id = due.event_id
+       RETURNING t.envelope, t.attempts`,
+      [subscriber, keys, limit, leaseMs],
+    );
+    return rows.map((row) => ({ subscriber, envelope: row.envelope, attempts: row.attempts }));
   }
 
   /**

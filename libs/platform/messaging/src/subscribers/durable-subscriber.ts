@@ -6,7 +6,7 @@ import type { MessagingConfig } from '../messaging.config';
 import type { MessagingMetrics } from '../metrics/messaging-metrics';
 import { retryDelayMs } from '../retries/backoff';
 import { describeFailure, isInfrastructureFailure, type FailureDescription } from '../retries/failure';
-import type { DeadLetteredKeyRule, ParkedEvent, RetryStore } from '../retries/retry-store';
+import { LEASE_MARGIN_MS, type DeadLetteredKeyRule, type ParkedEvent, type RetryStore } from '../retries/retry-store';
 import { EventSchemaError, KeyProgressConflictError } from '../messaging.errors';
 import { advanceProgress, planDelivery, PROGRESS_ADVANCED, PROGRESS_CTES, type DeliveryPlan } from './key-order';
 import type { OutboxSignals } from '../outbox/outbox-signals';
@@ -27,8 +27,11 @@ export interface DurableSubscriberDeps {
   retryScheduled(delayMs: number): void;
 }
 
-/** How an attempt ended; `held` are keyed events that must wait for an earlier one of their key. */
-type Attempt = { ok: true; held: EventEnvelope[]; seen: EventEnvelope[] } | { ok: false; error: unknown; timedOut?: boolean };
+/**
+ * How an attempt ended; `held` are keyed events that must wait for an earlier one of their key,
+ * `release` the keys it moved on that have events held here (see `releaseHeld`).
+ */
+type Attempt = { ok: true; held: EventEnvelope[]; seen: EventEnvelope[]; release: string[] } | { ok: false; error: unknown; timedOut?: boolean };
 
 /** Re-plans of one chunk after a key moved under it (`KeyProgressConflictError`) before its keyed events are held. */
 const MAX_KEY_CONFLICTS = 3;
@@ -39,8 +42,10 @@ const MAX_KEY_CONFLICTS = 3;
  * brings, 10-50 events at 1,000/s) runs as one attempt, a backlog's batches are still split.
  */
 const MIN_PARTITION_EVENTS = 100;
-/** Keys remembered as having events held here: handling one of them wakes the retry poller. */
+/** Keys remembered as having events held here: handling one of them releases them (`releaseHeld`). */
 const MAX_REMEMBERED_HELD_KEYS = 10_000;
+/** Rounds of `releaseHeld` after one delivery; what is left then goes to the retry poller. */
+const MAX_RELEASE_ROUNDS = 1000;
 
 /**
  * Runs one durable subscriber: a delivery is split by ordering key into up to `RELAY_CONCURRENCY`
@@ -50,8 +55,9 @@ const MAX_REMEMBERED_HELD_KEYS = 10_000;
  * and which are not in the module's inbox yet (reads only), lets the handler write its effect,
  * then records them in the inbox and moves the keys' progress, so effect, inbox rows and
  * progress commit together. Keyed events whose predecessor is not
- * handled yet are parked as held and attempted (by the retry poller) once it is, so each key's
- * events are applied in order and a failing key holds back only itself. A failing batch is
+ * handled yet are parked as held; when an attempt moves their key on, the process that made it
+ * releases them at once, in batches (`releaseHeld`), and the retry poller does it otherwise, so
+ * each key's events are applied in order and a failing key holds back only itself. A failing batch is
  * split in halves until the failing events are alone; those are parked for retry (or
  * dead-lettered) and the rest go on. A batch that timed out is not split (each half could hang
  * as long): its events are parked.
@@ -121,9 +127,11 @@ export class DurableSubscriber implements TransportSubscription {
   }
 
   private async deliverInOrder(envelopes: readonly EventEnvelope[]): Promise<void> {
+    const release = new Set<string>();
     for (let start = 0; start < envelopes.length; start += this.maxBatch) {
-      await this.deliverChunk(envelopes.slice(start, start + this.maxBatch));
+      for (const key of await this.deliverChunk(envelopes.slice(start, start + this.maxBatch))) release.add(key);
     }
+    await this.releaseHeld(release);
   }
 
   /**
@@ -133,33 +141,104 @@ export class DurableSubscriber implements TransportSubscription {
   async retry(parked: ParkedEvent): Promise<void> {
     const outcome = await this.attempt([parked.envelope], parked.outOfOrder);
     const dataSource = await this.deps.connections.dataSource();
-    if (!outcome.ok) await this.recordFailure(parked.envelope, outcome.error, parked.attempts + 1, true);
-    else if (outcome.held.length === 0) await this.deps.retries.remove(dataSource, this.subscriber, parked.envelope.id);
-    else await this.deps.retries.requeueHeld(dataSource, this.subscriber, parked.envelope.id);
+    if (!outcome.ok) {
+      await this.recordFailure(parked.envelope, outcome.error, parked.attempts + 1, true);
+      return;
+    }
+    if (outcome.held.length > 0) {
+      await this.deps.retries.requeueHeld(dataSource, this.subscriber, [parked.envelope.id]);
+      return;
+    }
+    await this.deps.retries.remove(dataSource, this.subscriber, [parked.envelope.id]);
+    // Its key moved on: the events held behind it (here or by another process) follow in batches.
+    const key = parked.outOfOrder ? undefined : parked.envelope.orderingKey;
+    await this.releaseHeld(new Set([...outcome.release, ...(key === undefined ? [] : [key])]));
   }
 
-  private async deliverChunk(chunk: readonly EventEnvelope[]): Promise<void> {
+  /** Returns the keys to release (see `releaseHeld`). */
+  private async deliverChunk(chunk: readonly EventEnvelope[]): Promise<readonly string[]> {
     const outcome = await this.attempt(chunk);
     if (outcome.ok) {
       await this.hold(outcome.held);
-      return;
+      // A key held just now may have moved on meanwhile (its predecessor committed by another attempt).
+      return [...outcome.release, ...outcome.held.map((envelope) => envelope.orderingKey as string)];
     }
     if (chunk.length === 1 || outcome.timedOut) {
       for (const envelope of chunk) await this.recordFailure(envelope, outcome.error, 1, false);
-      return;
+      return [];
     }
     const middle = Math.ceil(chunk.length / 2);
-    await this.deliverChunk(chunk.slice(0, middle));
-    await this.deliverChunk(chunk.slice(middle));
+    return [...(await this.deliverChunk(chunk.slice(0, middle))), ...(await this.deliverChunk(chunk.slice(middle)))];
   }
 
   /** Parks events that must wait for an earlier one of their key, and remembers their keys. */
   private async hold(held: readonly EventEnvelope[]): Promise<void> {
     if (held.length === 0) return;
     await this.deps.retries.hold(await this.deps.connections.dataSource(), this.subscriber, held);
+    this.rememberHeld(held);
+    this.deps.metrics.record({ kind: 'held', subscriber: this.subscriber, eventType: this.eventTypes[0], events: held.length });
+  }
+
+  private rememberHeld(held: readonly EventEnvelope[]): void {
     if (this.heldKeys.size + held.length > MAX_REMEMBERED_HELD_KEYS) this.heldKeys.clear();
     for (const envelope of held) this.heldKeys.add(envelope.orderingKey as string);
-    this.deps.metrics.record({ kind: 'held', subscriber: this.subscriber, eventType: this.eventTypes[0], events: held.length });
+  }
+
+  /**
+   * Delivers the events held behind `keys` that are next now, a batch (`maxBatch`) per lease,
+   * until none is: each key's run in keySeq order (the plan takes the run and holds what follows
+   * a gap again), and the keys those attempts moved on in turn. A batch that fails is split in
+   * halves (see `releaseChunk`); an event that fails alone, a batch that timed out, the database
+   * away or `MAX_RELEASE_ROUNDS` reached are left to the retry poller, which attempts held events
+   * one at a time, counting failures: nothing is lost, only slower. Another process's poller may
+   * lease the same keys' rows: the lease skips locked rows, and key progress plus inbox make a
+   * repeat a no-op.
+   */
+  private async releaseHeld(keys: ReadonlySet<string>): Promise<void> {
+    let wanted = [...keys];
+    try {
+      for (let round = 0; wanted.length > 0; round += 1) {
+        if (round >= MAX_RELEASE_ROUNDS) {
+          this.deps.retryScheduled(0);
+          return;
+        }
+        const dataSource = await this.deps.connections.dataSource();
+        const leased = await this.deps.retries.leaseHeldRuns(dataSource, this.subscriber, wanted, this.maxBatch, this.timeoutMs + LEASE_MARGIN_MS);
+        if (leased.length === 0) return;
+        const chunk = leased.map((parked) => parked.envelope).sort(byKeySeq);
+        const outcome = await this.releaseChunk(chunk);
+        await this.deps.retries.remove(dataSource, this.subscriber, outcome.done.map((envelope) => envelope.id));
+        await this.deps.retries.requeueHeld(dataSource, this.subscriber, outcome.left.map((envelope) => envelope.id));
+        this.rememberHeld(outcome.left);
+        if (outcome.failed) this.deps.retryScheduled(0);
+        // Keys that moved may hold more; when the lease was full, keys it did not reach still may.
+        const leasedKeys = new Set(chunk.map((envelope) => envelope.orderingKey));
+        const moved = new Set([...outcome.release, ...outcome.done.map((envelope) => envelope.orderingKey as string)]);
+        wanted = [...moved, ...(leased.length < this.maxBatch ? [] : wanted.filter((key) => !leasedKeys.has(key) && !moved.has(key)))];
+      }
+    } catch (error) {
+      // The poller is the fallback: leases run out, and it attempts what is left.
+      this.logger.warn(`could not release events held behind ${wanted.length} ordering keys (${describeFailure(error).message}); the retry poller will`);
+      this.deps.retryScheduled(0);
+    }
+  }
+
+  /**
+   * One attempt at released events (lowest keySeq first), split in halves when it fails so the
+   * events before a failing one still go; one that fails alone, or a batch that timed out (each
+   * half could hang as long), is `left` for the poller with the events still held, uncounted.
+   */
+  private async releaseChunk(chunk: readonly EventEnvelope[]): Promise<{ done: EventEnvelope[]; left: EventEnvelope[]; release: string[]; failed: boolean }> {
+    const outcome = await this.attempt(chunk);
+    if (outcome.ok) {
+      const held = new Set(outcome.held);
+      return { done: chunk.filter((envelope) => !held.has(envelope)), left: outcome.held, release: outcome.release, failed: false };
+    }
+    if (chunk.length === 1 || outcome.timedOut) return { done: [], left: [...chunk], release: [], failed: true };
+    const middle = Math.ceil(chunk.length / 2);
+    const first = await this.releaseChunk(chunk.slice(0, middle));
+    const second = await this.releaseChunk(chunk.slice(middle));
+    return { done: [...first.done, ...second.done], left: [...first.left, ...second.left], release: [...first.release, ...second.release], failed: true };
   }
 
   /**
@@ -175,8 +254,8 @@ export class DurableSubscriber implements TransportSubscription {
       if (conflicts + 1 >= MAX_KEY_CONFLICTS) {
         const held = chunk.filter((envelope) => envelope.orderingKey !== undefined);
         const unordered = chunk.filter((envelope) => envelope.orderingKey === undefined);
-        const rest = unordered.length > 0 ? await this.attemptOnce(unordered, outOfOrder, true) : { ok: true as const, held: [], seen: [] };
-        return rest.ok ? { ok: true, held: [...held, ...rest.held], seen: rest.seen } : rest;
+        const rest = unordered.length > 0 ? await this.attemptOnce(unordered, outOfOrder, true) : { ok: true as const, held: [], seen: [], release: [] };
+        return rest.ok ? { ok: true, held: [...held, ...rest.held], seen: rest.seen, release: rest.release } : rest;
       }
     }
   }
@@ -216,18 +295,13 @@ export class DurableSubscriber implements TransportSubscription {
       this.deps.metrics.record({ kind: 'handled', subscriber: this.subscriber, eventType: this.eventTypes[0], events: outcome.value, durationMs });
     }
     const done = plan as DeliveryPlan;
-    this.wakeHeld(done);
-    return { ok: true, held: done.held, seen: done.seen };
+    return { ok: true, held: done.held, seen: done.seen, release: this.movedHeldKeys(done) };
   }
 
-  /** A key with events held here just moved on: the retry poller looks now rather than at its next poll. */
-  private wakeHeld(plan: DeliveryPlan): void {
-    if (this.heldKeys.size === 0) return;
-    let woke = false;
-    for (const { key } of plan.advance) {
-      if (this.heldKeys.delete(key)) woke = true;
-    }
-    if (woke) this.deps.retryScheduled(0);
+  /** The keys this plan moved on that have events held here (forgotten here: `releaseHeld` takes them). */
+  private movedHeldKeys(plan: DeliveryPlan): string[] {
+    if (this.heldKeys.size === 0) return [];
+    return plan.advance.filter(({ key }) => this.heldKeys.delete(key)).map(({ key }) => key);
   }
 
   /**
@@ -336,6 +410,13 @@ function partitionByKey(envelopes: readonly EventEnvelope[], wanted: number): Ev
     partitions[slot].push(envelope);
   });
   return partitions.filter((partition) => partition.length > 0);
+}
+
+/** Lowest keySeq first, then by key: a key's run in order, and a split keeps each key's earlier events in the first half. */
+function byKeySeq(left: EventEnvelope, right: EventEnvelope): number {
+  const bySeq = (left.keySeq ?? 0) - (right.keySeq ?? 0);
+  if (bySeq !== 0) return bySeq;
+  return (left.orderingKey ?? '') < (right.orderingKey ?? '') ? -1 : (left.orderingKey ?? '') > (right.orderingKey ?? '') ? 1 : 0;
 }
 
 /** FNV-1a of a string: a cheap, stable spread of keys over partitions. */

@@ -1,5 +1,5 @@
 // Each script reads Redis's own clock (TIME), so presence never depends on clocks of processes agreeing.
-const NOW = `local t = redis.call('TIME')
+export const NOW = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
 // A replica is alive while it serves (hosts set) or drains what it took before stopping (draining set).

@@ -6,6 +6,7 @@ import { describeFailure } from '../../retries/failure';
 import type { TransportSubscription } from '../transport';
 import { decodeEntry, entriesOfReply, record, type RawStreamEntry } from './stream-entries';
 import { bounded } from './redis-connection';
+import { CLAIM_FROM_LAPSED_SCRIPT } from './consumer-presence';
 import { AUDIT_GROUP_SCRIPT, CREATE_GROUP_SCRIPT } from './stream-scripts';
 
 export interface GroupConsumerOptions {
@@ -19,6 +20,10 @@ export interface GroupConsumerOptions {
   /** The module's durable subscribers of this stream's event type (usually one). */
   subscriptions: readonly TransportSubscription[];
   claimIdleMs: number;
+  /** The presence set of event consumers (see `consumer-presence.ts`). */
+  presenceKey: string;
+  /** How often to look for entries held by consumers whose presence lapsed (`REDIS_CONSUMER_HEARTBEAT_MS`). */
+  heartbeatMs: number;
   /** Bound of each call (`REDIS_COMMAND_TIMEOUT_MS`); a blocking read's is its BLOCK time plus this. */
   commandTimeoutMs: number;
   logger: Logger;
@@ -27,6 +32,8 @@ export interface GroupConsumerOptions {
 /** Consumers that hold nothing and have not been seen for this long are removed from the group. */
 const FORGET_IDLE_CONSUMERS_MS = 3_600_000;
 const MAX_RECLAIM_ROUNDS = 20;
+/** Most entries one take-over from lapsed consumers moves (the script passes their ids as arguments). */
+const MAX_TAKE_OVER = 1000;
 const ACK_TIMEOUT_WHEN_STOPPING_MS = 2000;
 /** Unread entries up to which the audit counts holes (XDEL) ahead of the group exactly. */
 const AUDIT_SCAN_LIMIT = 10_000;
@@ -36,9 +43,12 @@ const AUDIT_SCAN_LIMIT = 10_000;
  * (`XREADGROUP … >`), hands them to the module's subscribers and acknowledges them (`XACK`) only
  * once every `deliver` resolved, i.e. the handler's transaction with its inbox rows committed or
  * the event was parked for retry or dead-lettered. If a delivery fails (database away), nothing
- * is acknowledged and the loop re-reads its own pending entries before new ones. Every
- * `claimIdleMs / 2` it takes over entries another consumer left pending for `claimIdleMs`
- * (`XAUTOCLAIM`): that consumer died between read and ack. Every call is bounded (see
+ * is acknowledged and the loop re-reads its own pending entries before new ones (and at start:
+ * a process with a stable consumer name first finishes what it held before a restart). Every
+ * heartbeat it takes over at once the entries held by consumers whose presence lapsed (dead, or
+ * stopped without finishing them; see `consumer-presence.ts`), and every `claimIdleMs / 2`
+ * entries any other consumer left pending for `claimIdleMs` (`XAUTOCLAIM`: the fallback for
+ * consumers that announce no presence). Every call is bounded (see
  * `bounded`): one that fails or times out (Redis paused, restarted, a connection dropped
  * silently) is retried after a backoff, own pending entries first, so entries a lost reply had
  * delivered are handled at once rather than after `claimIdleMs`.
@@ -52,6 +62,8 @@ export class GroupConsumer {
   private readonly blockMs: number;
   private readonly reclaimEveryMs: number;
   private lastReclaimAt = 0;
+  private lastTakeOverAt = 0;
+  private readonly takeOverCount: number;
   private halt: (reason: Error) => void = () => undefined;
   // `stop` abandons a blocked read at once: every call races this, rejected by `stop`.
   private readonly halted = new Promise<never>((_resolve, reject) => (this.halt = reject));
@@ -69,7 +81,9 @@ export class GroupConsumer {
     this.halted.catch(() => undefined);
     this.readCount = Math.max(100, ...options.subscriptions.map((subscription) => subscription.maxBatch));
     this.reclaimEveryMs = Math.max(100, Math.floor(options.claimIdleMs / 2));
-    this.blockMs = Math.min(5000, this.reclaimEveryMs);
+    // Wakes at least every heartbeat while idle, to look for lapsed consumers' entries.
+    this.blockMs = Math.min(5000, this.reclaimEveryMs, Math.max(100, options.heartbeatMs));
+    this.takeOverCount = Math.min(MAX_TAKE_OVER, this.readCount);
   }
 
   get identity(): { stream: string; group: string } {
@@ -108,13 +122,17 @@ export class GroupConsumer {
     let failures = 0;
     let groupReady = false;
     let everReady = false;
-    let ownPendingFirst = false;
+    let ownPendingFirst = true;
     while (this.running) {
       try {
         if (!groupReady) {
           await this.createGroup(everReady);
           groupReady = everReady = true;
           this.markReady();
+        }
+        if (Date.now() - this.lastTakeOverAt >= this.options.heartbeatMs) {
+          this.lastTakeOverAt = Date.now();
+          await this.takeOverLapsed();
         }
         if (Date.now() - this.lastReclaimAt >= this.reclaimEveryMs) {
           this.lastReclaimAt = Date.now();
@@ -236,6 +254,24 @@ export class GroupConsumer {
       if (cursor === '0-0') break;
     }
     await this.forgetIdleConsumers();
+  }
+
+  /** Handles the entries held by consumers of the group whose presence lapsed, taken over in batches. */
+  private async takeOverLapsed(): Promise<void> {
+    const { stream, group, consumer, presenceKey, logger } = this.options;
+    for (let round = 0; round < MAX_RECLAIM_ROUNDS; round += 1) {
+      const [entries, missing] = (await this.command('EVAL', CLAIM_FROM_LAPSED_SCRIPT, 2, stream, presenceKey, group, consumer, this.takeOverCount)) as [
+        RawStreamEntry[],
+        number,
+      ];
+      if (missing > 0) this.lostEntries(missing, 'were trimmed while pending');
+      if (entries.length > 0) {
+        this.counts.reclaimed += entries.length;
+        logger.warn(`${group} reclaimed ${entries.length} entries of ${stream} from consumers whose presence lapsed (dead, or stopped before finishing them)`);
+        await this.handle(entries);
+      }
+      if (entries.length + missing < this.takeOverCount) return;
+    }
   }
 
   /** Consumers of earlier processes stay listed in the group; drop those that hold nothing. */

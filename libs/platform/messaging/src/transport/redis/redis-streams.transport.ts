@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import type { EventEnvelope } from '../../events/event-envelope';
 import type { Transport, TransportSubscription } from '../transport';
 import { BroadcastReader } from './broadcast-reader';
+import { ANNOUNCE_CONSUMER_SCRIPT, presenceKey } from './consumer-presence';
 import { GroupConsumer } from './group-consumer';
 import { closeRedis, openRedis, resetOnTimeout, whenReady } from './redis-connection';
 import { pendingByGroup, streamBacklog } from './stream-backlog';
@@ -21,15 +22,19 @@ export interface RedisStreamsOptions {
    * held above it by a lagging group grows and is reported (`stats().streamsOverCap`, a warning).
    */
   streamMaxLen: number;
-  /** Pending entries idle this long are taken over from their consumer. */
+  /** Pending entries idle this long are taken over from their consumer, whatever its presence. */
   claimIdleMs: number;
+  /** Presence renewal, and each group's look for lapsed consumers' entries, period (`REDIS_CONSUMER_HEARTBEAT_MS`; default 1000). */
+  heartbeatMs?: number;
+  /** A consumer's presence lapses this long after its last renewal (`REDIS_CONSUMER_TTL_MS`; default 10000, at least twice the heartbeat). */
+  consumerTtlMs?: number;
   /**
    * Longest wait for any one Redis call (a publish, a probe, a consumer's read or ack; a blocking
    * read waits its BLOCK time plus this), and for Redis at start-up. A call past it fails and
    * its connection is reset; the caller retries.
    */
   commandTimeoutMs: number;
-  /** This process's consumer name in every group; default `<host>:<pid>:<random>`. */
+  /** This process's consumer name in every group (`REDIS_CONSUMER_NAME`); default `<host>:<pid>:<random>`. */
   consumerName?: string;
 }
 
@@ -54,6 +59,10 @@ const OVER_CAP_SLACK = 1000;
 const OVER_CAP_WARN_EVERY_MS = 60_000;
 /** Most entries one publish trims, so catching up after a long lag never blocks Redis for long. */
 const MAX_TRIM_PER_PUBLISH = 100_000;
+/** Names in the presence set lapsed this long (or 10 claim idles) are forgotten, as idle consumers are from groups. */
+const FORGET_LAPSED_CONSUMERS_MS = 3_600_000;
+const DEFAULT_HEARTBEAT_MS = 1000;
+const DEFAULT_CONSUMER_TTL_MS = 10_000;
 
 /**
  * Redis Streams behind the `Transport` interface. `publish` (called by the relay inside its
@@ -61,7 +70,8 @@ const MAX_TRIM_PER_PUBLISH = 100_000;
  * resolves only when Redis acknowledged every `XADD`, so the relay deletes outbox rows that are
  * in Redis, and keeps them (rolls back) when Redis is away. Subscribers hosted here are fed by
  * consumer loops: a durable subscriber through its module's consumer group (replicas compete,
- * modules each see every event, ack after `deliver`, dead consumers' entries reclaimed), a
+ * modules each see every event, ack after `deliver`; a consumer's presence is renewed every
+ * heartbeat, so a dead one's entries are taken over as soon as it lapses), a
  * best-effort one by broadcast (every instance reads everything). Handlers are the same classes
  * as with the in-process transport: both call the same `deliver` of the same subscribers.
  */
@@ -79,9 +89,16 @@ export class RedisStreamsTransport implements Transport {
   /** Entries ever added to each stream, as of this process's last publish to it. */
   private readonly addedBefore = new Map<string, number>();
   private streamsLost = 0;
+  private presenceTimer?: NodeJS.Timeout;
+  private announcing?: Promise<void>;
+  private presenceFailing = false;
+  private readonly heartbeatMs: number;
+  private readonly consumerTtlMs: number;
 
   constructor(private readonly options: RedisStreamsOptions) {
     this.consumerName = options.consumerName ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    this.consumerTtlMs = Math.max(options.consumerTtlMs ?? DEFAULT_CONSUMER_TTL_MS, 2 * this.heartbeatMs);
   }
 
   subscribe(subscription: TransportSubscription): void {
@@ -96,19 +113,42 @@ export class RedisStreamsTransport implements Transport {
   async start(): Promise<void> {
     if (this.publisher) return;
     const { url, commandTimeoutMs, claimIdleMs, keyPrefix } = this.options;
+    const heartbeatMs = this.heartbeatMs;
     this.publisher = openRedis(url, 'publisher', `modulith-publish-${process.pid}`, this.logger, commandTimeoutMs);
     for (const [key, subscriptions] of grouped(this.subscriptions.filter((s) => s.mode === 'durable'), (s, type) => `${s.group}\u0000${type}`)) {
       const [group, type] = key.split('\u0000');
       const redis = openRedis(url, 'consumer', `modulith-${group}-${process.pid}`, this.logger, commandTimeoutMs);
       const stream = streamKey(keyPrefix, type);
-      this.groups.push(new GroupConsumer({ redis, stream, group, consumer: this.consumerName, subscriptions, claimIdleMs, commandTimeoutMs, logger: this.logger }));
+      this.groups.push(
+        new GroupConsumer({
+          redis,
+          stream,
+          group,
+          consumer: this.consumerName,
+          subscriptions,
+          claimIdleMs,
+          presenceKey: presenceKey(keyPrefix),
+          heartbeatMs,
+          commandTimeoutMs,
+          logger: this.logger,
+        }),
+      );
     }
     for (const [type, subscriptions] of grouped(this.subscriptions.filter((s) => s.mode === 'best-effort'), (_s, type) => type)) {
       const redis = openRedis(url, 'consumer', `modulith-broadcast-${process.pid}`, this.logger, commandTimeoutMs);
       this.readers.push(new BroadcastReader({ redis, stream: streamKey(keyPrefix, type), subscriptions, commandTimeoutMs, logger: this.logger }));
     }
     [...this.groups, ...this.readers].forEach((loop) => loop.start());
-    const ready = Promise.all([whenReady(this.publisher, commandTimeoutMs), ...[...this.groups, ...this.readers].map((loop) => loop.ready.then(() => true))]);
+    if (this.groups.length > 0) {
+      this.presenceTimer = setInterval(() => this.renewPresence(), heartbeatMs);
+      this.presenceTimer.unref();
+    }
+    const announced = whenReady(this.publisher, commandTimeoutMs).then((up) => (up ? this.renewPresence() : undefined));
+    const ready = Promise.all([
+      whenReady(this.publisher, commandTimeoutMs),
+      ...[...this.groups, ...this.readers].map((loop) => loop.ready.then(() => true)),
+      announced.then(() => true),
+    ]);
     const timeout = new Promise<false>((resolve) => setTimeout(() => resolve(false), commandTimeoutMs).unref());
     const outcome = await Promise.race([ready.then((all) => all.every(Boolean)), timeout]);
     if (!outcome) {
@@ -174,13 +214,50 @@ export class RedisStreamsTransport implements Transport {
     }
   }
 
-  /** Finishes deliveries in flight (and their acks), then closes every connection. */
+  /**
+   * Finishes deliveries in flight (and their acks), withdraws this process's presence (so what it
+   * still holds, e.g. entries Redis handed to a read it abandoned, is taken over at once), then
+   * closes every connection.
+   */
   async stop(): Promise<void> {
+    // Renewed while deliveries in flight finish: a long drain must not look like a death.
     await Promise.all([...this.groups, ...this.readers].map((loop) => loop.stop()));
+    clearInterval(this.presenceTimer);
+    this.presenceTimer = undefined;
+    await this.announcing;
+    if (this.publisher && this.groups.length > 0) {
+      await this.announce('gone').catch((error: Error) => this.logger.warn(`could not withdraw the presence of consumer ${this.consumerName} (${error.message}); it lapses by itself`));
+    }
     if (this.publisher) await closeRedis(this.publisher);
     this.groups = [];
     this.readers = [];
     this.publisher = undefined;
+  }
+
+  /** Renews this process's consumer presence, one renewal at a time; a failure is reported once per streak. */
+  private renewPresence(): Promise<void> {
+    if (!this.publisher || this.groups.length === 0) return Promise.resolve();
+    this.announcing ??= this.announce('live')
+      .then(() => {
+        if (this.presenceFailing) this.logger.log(`consumer ${this.consumerName} renews its presence again`);
+        this.presenceFailing = false;
+      })
+      .catch((error: Error) => {
+        if (!this.presenceFailing) {
+          this.logger.warn(`could not renew the presence of consumer ${this.consumerName} (${error.message}); once it lapses, others take over its entries`);
+        }
+        this.presenceFailing = true;
+      })
+      .finally(() => (this.announcing = undefined));
+    return this.announcing;
+  }
+
+  private async announce(mode: 'live' | 'gone'): Promise<void> {
+    const publisher = this.publisher;
+    if (!publisher) return;
+    const { keyPrefix, claimIdleMs } = this.options;
+    const forgetMs = Math.max(FORGET_LAPSED_CONSUMERS_MS, 10 * claimIdleMs);
+    await resetOnTimeout(publisher, publisher.call('EVAL', ANNOUNCE_CONSUMER_SCRIPT, 1, presenceKey(keyPrefix), this.consumerName, this.consumerTtlMs, forgetMs, mode));
   }
 
   /** Entries not yet handled by some consumer group, summed over every stream under the prefix. */

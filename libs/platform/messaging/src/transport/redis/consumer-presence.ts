@@ -1,0 +1,61 @@
+import { NOW } from './call-scripts';
+
+/**
+ * Presence of event consumers: `<prefix>:event-consumers`, a sorted set of consumer names (one
+ * per process, as in every consumer group) scored by when each one's presence lapses, in
+ * Redis's time (ms): no two processes' clocks are ever compared. A process renews its name every
+ * `REDIS_CONSUMER_HEARTBEAT_MS` from a timer of its own, so a handler that runs long does not
+ * let it lapse, and marks it lapsed when it stops. A consumer whose presence lapsed is dead (or
+ * stopped): any live consumer of its group takes its pending entries over at once (see
+ * `CLAIM_FROM_LAPSED_SCRIPT`). A name not in the set (a process of a version that announces
+ * nothing) is never judged by it: its entries wait for XAUTOCLAIM after `REDIS_CLAIM_IDLE_MS`.
+ */
+export function presenceKey(prefix: string): string {
+  return `${prefix}:event-consumers`;
+}
+
+/**
+ * Renews (`live`: lapses at now + ttl) or withdraws (`gone`: lapsed now) one consumer's presence,
+ * and forgets names lapsed for longer than `forget ms` (their entries, if any are left, wait for
+ * XAUTOCLAIM). KEYS: presence set. ARGV: consumer, ttl ms, forget ms, mode. Returns Redis's time.
+ */
+export const ANNOUNCE_CONSUMER_SCRIPT = `${NOW}
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - tonumber(ARGV[3])))
+if ARGV[4] == 'live' then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+else
+  redis.call('ZADD', KEYS[1], now - 1, ARGV[1])
+end
+return now`;
+
+/**
+ * Takes over, for this consumer, up to `count` entries of the group pending with consumers
+ * whose presence lapsed, in one atomic step: two live consumers never both take the same
+ * entries, and an entry is taken only from a consumer that was lapsed when it was taken.
+ * Entries deleted from the stream meanwhile leave the pending list without being returned.
+ * KEYS: stream, presence set. ARGV: group, this consumer, count.
+ * Returns {entries taken ([id, fields]), how many pending ids were no longer in the stream}.
+ */
+export const CLAIM_FROM_LAPSED_SCRIPT = `${NOW}
+local summary = redis.call('XPENDING', KEYS[1], ARGV[1])
+local taken, missing = {}, 0
+if tonumber(summary[1]) == 0 or not summary[4] then return {taken, missing} end
+local budget = tonumber(ARGV[3])
+for _, holder in ipairs(summary[4]) do
+  local name = holder[1]
+  if budget <= 0 then break end
+  if name ~= ARGV[2] then
+    local lapses = redis.call('ZSCORE', KEYS[2], name)
+    if lapses and tonumber(lapses) < now then
+      local ids = {}
+      for _, entry in ipairs(redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', budget, name)) do ids[#ids + 1] = entry[1] end
+      if #ids > 0 then
+        local got = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, unpack(ids))
+        for _, entry in ipairs(got) do taken[#taken + 1] = entry end
+        missing = missing + #ids - #got
+        budget = budget - #ids
+      end
+    end
+  end
+end
+return {taken, missing}`;
