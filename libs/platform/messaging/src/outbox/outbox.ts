@@ -6,10 +6,15 @@ import { queryRows } from '../sql/query-rows';
 import { traceAppend, type TraceContextFields } from '../tracing/message-tracing';
 import type { OutboxSignals } from './outbox-signals';
 
+// The payloads travel as one JSON array ($10), split in order by PostgreSQL: as a json[] array
+// literal, each payload's text had to be escaped in the app (quotes and backslashes, by regular
+// expressions, per event) and unescaped again by the server.
+const PAYLOADS = 'ARRAY(SELECT p FROM json_array_elements($10::json) WITH ORDINALITY AS j(p, n) ORDER BY n)';
+
 const APPEND = `
   INSERT INTO messaging.outbox (id, type, version, occurred_at, source, correlation_id, causation_id, traceparent, tracestate, payload)
   SELECT e.id, e.type, e.version, $4::timestamptz, $5, $6, $7, $8, $9, e.payload
-    FROM unnest($1::uuid[], $2::text[], $3::integer[], $10::json[]) AS e(id, type, version, payload)`;
+    FROM unnest($1::uuid[], $2::text[], $3::integer[], ${PAYLOADS}) AS e(id, type, version, payload)`;
 
 // Keyed events are numbered and written in one statement: it reserves `count` numbers per event
 // type and key (`ordering_keys`), numbers the events from them in the order of the append, and
@@ -20,7 +25,7 @@ const APPEND = `
 // locks one round trip longer, while the other producer of the same keys waited.)
 const APPEND_KEYED = `
   WITH e AS (
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::integer[], $10::json[], $11::text[])
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::integer[], ${PAYLOADS}, $11::text[])
                   WITH ORDINALITY AS e(id, type, version, payload, ordering_key, n)),
        counts AS (
          SELECT type, ordering_key, count(*) AS count FROM e WHERE ordering_key IS NOT NULL GROUP BY type, ordering_key),
@@ -89,7 +94,7 @@ export class Outbox {
       first.causationId,
       traceContext?.traceparent ?? null,
       traceContext?.tracestate ?? null,
-      envelopes.map((envelope) => JSON.stringify(envelope.payload)),
+      JSON.stringify(envelopes.map((envelope) => envelope.payload)),
       ...(keyed ? [envelopes.map((envelope) => envelope.orderingKey ?? null)] : []),
     ]);
     this.signals.appended(manager);
