@@ -58,22 +58,29 @@ function largeRuns(contenders: readonly Contender[]): LargeRuns {
 /** Throughput and latency tables; ratios against `baseline` (by id) when it ran. */
 export function pipelineTables(outcomes: ContenderOutcome[], baselines: { id: string; label: string }[]): Table[] {
   const byId = new Map(outcomes.map((o) => [o.id, o]));
-  const throughputTable = (n: number, runs: number, pickRates: (o: ContenderOutcome) => number[], shown: ContenderOutcome[]): Table => {
+  const throughputTable = (
+    n: number,
+    runs: number,
+    pickRates: (o: ContenderOutcome) => number[],
+    pickCpu: (o: ContenderOutcome) => number[],
+    shown: ContenderOutcome[],
+  ): Table => {
     const rate = (o: ContenderOutcome): number => median(pickRates(o));
     return {
       caption: `Throughput: ${fmtInt(n)} transfers to full drain, each applied by 2 subscribers (median of ${runs}; events/s = transfers/s)`,
-      header: ['contender', 'events/s', 'runs (min-max)', ...baselines.map((b) => `vs ${b.label}`)],
+      header: ['contender', 'events/s', 'runs (min-max)', ...baselines.map((b) => `vs ${b.label}`), 'own process CPU, µs/event'],
       rows: shown.map((o) => [
         o.label,
         o.error && pickRates(o).length === 0 ? `failed: ${o.error}` : fmtInt(rate(o)),
         pickRates(o).length ? `${fmtInt(Math.min(...pickRates(o)))}-${fmtInt(Math.max(...pickRates(o)))}` : 'n/a',
         ...baselines.map((b) => (byId.get(b.id) && pickRates(byId.get(b.id)!).length ? ratio(rate(o) / rate(byId.get(b.id)!)) : 'n/a')),
+        pickCpu(o).length ? median(pickCpu(o)).toFixed(1) : 'n/a',
       ]),
     };
   };
-  const throughput = throughputTable(sizes.pipeline.transfers, sizes.runs, (o) => o.rates, outcomes);
+  const throughput = throughputTable(sizes.pipeline.transfers, sizes.runs, (o) => o.rates, (o) => o.cpuPerEvent, outcomes);
   const withLarge = outcomes.filter((o) => o.largeRates.length > 0);
-  const large = withLarge.length > 0 ? [throughputTable(sizes.pipeline.largeTransfers, sizes.pipeline.largeRuns, (o) => o.largeRates, withLarge)] : [];
+  const large = withLarge.length > 0 ? [throughputTable(sizes.pipeline.largeTransfers, sizes.pipeline.largeRuns, (o) => o.largeRates, (o) => o.largeCpuPerEvent, withLarge)] : [];
   const latency: Table = {
     caption: `Commit-to-handled latency at fixed offered rates, ms (HdrHistogram; median of ${sizes.runs} runs of ${sizes.pipeline.latencySeconds} s)`,
     header: ['contender', 'offered/s', 'achieved/s', 'p50', 'p99', 'p999', 'max', 'commit to relayed p50 / p99', 'commit to delivery p50 / p99', 'in handlers p50 / p99', 'app event-loop delay p99 / max'],

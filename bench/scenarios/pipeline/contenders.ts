@@ -36,6 +36,12 @@ export interface Contender {
   start(): Promise<void>;
   /** Milliseconds from the first transfer sent to the full drain. */
   throughput(prefix: string, n: number, timeoutMs: number): Promise<number>;
+  /**
+   * CPU time (user + system, µs) the contender's own process spent in its last throughput run:
+   * the app (HTTP ingest, relay, delivery) for Modulith, producer and consumers for the others.
+   * PostgreSQL's share is not in it. Steadier than throughput on a shared machine.
+   */
+  readonly lastCpuMicros?: number;
   latency(prefix: string, rate: number, seconds: number, timeoutMs: number): Promise<LatencyRun>;
   verify(n: number): Promise<Check[]>;
   reset(): Promise<void>;
@@ -107,6 +113,7 @@ export class AppContender implements Contender {
 
   /** With BENCH_WAITS=1: what the database sessions waited on during the throughput runs. */
   waits: Awaited<ReturnType<WaitSampler['stop']>>[] = [];
+  lastCpuMicros?: number;
 
   async throughput(prefix: string, n: number, timeoutMs: number): Promise<number> {
     await this.worker!.call('arm', { prefix, n });
@@ -116,9 +123,11 @@ export class AppContender implements Contender {
     // BENCH_CPU_PROF=1: a V8 CPU profile of the app during each throughput run (bench/lib/cpu-profile-top.mjs reads it).
     const profile = process.env['BENCH_CPU_PROF'] === '1' ? path.join(LIB, '..', 'results', 'profiles', `${this.id}-${prefix}.cpuprofile`) : undefined;
     if (profile) await this.worker!.call('profileStart');
+    const cpuBefore = await this.worker!.call<number>('cpu');
     const started = nowMs();
     await produceAll(n, BATCH, 2, this.post(prefix));
     const { drainedAt } = await this.worker!.call<{ drainedAt: number }>('awaitDrain', { timeoutMs });
+    this.lastCpuMicros = (await this.worker!.call<number>('cpu')) - cpuBefore;
     if (profile) await this.worker!.call('profileStop', { file: profile });
     if (sampler) this.waits.push(await sampler.stop());
     return drainedAt - started;
@@ -176,8 +185,12 @@ export class PeerContender implements Contender {
     await this.worker.call('setup', { databaseUrl: this.database.url, redisPrefix: `bench:${randomBytes(4).toString('hex')}` });
   }
 
+  lastCpuMicros?: number;
+
   async throughput(prefix: string, n: number, timeoutMs: number): Promise<number> {
-    return (await this.worker!.call<{ elapsedMs: number }>('throughput', { prefix, n, timeoutMs })).elapsedMs;
+    const { elapsedMs, cpuMicros } = await this.worker!.call<{ elapsedMs: number; cpuMicros: number }>('throughput', { prefix, n, timeoutMs });
+    this.lastCpuMicros = cpuMicros;
+    return elapsedMs;
   }
 
   latency(prefix: string, rate: number, seconds: number, timeoutMs: number): Promise<LatencyRun> {

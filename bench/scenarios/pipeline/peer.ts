@@ -154,8 +154,10 @@ export function servePeer(peer: PeerPipeline, { idType = 'text', poolSize = 8 }:
       await peer.setup(pool, { redisPrefix });
     },
     async throughput({ prefix, n, timeoutMs }: { prefix: string; n: number; timeoutMs: number }) {
+      const before = process.cpuUsage();
       const elapsedMs = await run(prefix, n, timeoutMs, () => produceAll(n, BATCH, 2, produce(prefix)));
-      return { elapsedMs };
+      const { user, system } = process.cpuUsage(before);
+      return { elapsedMs, cpuMicros: user + system };
     },
     async latency({ prefix, rate, seconds, timeoutMs }: { prefix: string; rate: number; seconds: number; timeoutMs: number }) {
       const n = Math.round(rate * seconds);

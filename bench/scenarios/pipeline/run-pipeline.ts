@@ -18,6 +18,10 @@ export interface ContenderOutcome {
   rates: number[];
   /** The same at the larger size (`LargeRuns`), for the contenders picked; empty otherwise. */
   largeRates: number[];
+  /** The contender's own process CPU per transfer (µs), one per measured run (see `Contender.lastCpuMicros`). */
+  cpuPerEvent: number[];
+  /** The same at the larger size. */
+  largeCpuPerEvent: number[];
   /** Per offered rate; `aboveCapacity` (the measured throughput) when the rate was not offered. */
   latency: Record<number, { runs: LatencyRun[]; summary?: LatencySummary; achievedRate?: number; aboveCapacity?: number; overloaded?: number }>;
   checks: Check[];
@@ -47,7 +51,7 @@ export async function runPipeline(scenario: string, contenders: Contender[], lar
   const { transfers: n, rates, latencySeconds, drainTimeoutMs } = sizes.pipeline;
   const runs = sizes.runs;
   const outcomes = new Map<string, ContenderOutcome>(
-    contenders.map((c) => [c.id, { id: c.id, label: c.label, rates: [], largeRates: [], latency: {}, checks: [] }]),
+    contenders.map((c) => [c.id, { id: c.id, label: c.label, rates: [], largeRates: [], cpuPerEvent: [], largeCpuPerEvent: [], latency: {}, checks: [] }]),
   );
   const live: Contender[] = [];
   const largeSteps = large && large.transfers > 0 ? large.count * large.runs : 0;
@@ -105,6 +109,7 @@ export async function runPipeline(scenario: string, contenders: Contender[], lar
           await measured(contender, n, async (prefix) => {
             const ms = await contender.throughput(prefix, n, drainTimeoutMs);
             outcomes.get(contender.id)!.rates.push(n / (ms / 1000));
+            if (contender.lastCpuMicros !== undefined) outcomes.get(contender.id)!.cpuPerEvent.push(contender.lastCpuMicros / n);
           });
         } catch (error) {
           fail(contender, error);
@@ -130,6 +135,7 @@ export async function runPipeline(scenario: string, contenders: Contender[], lar
             await measured(contender, large.transfers, async (prefix) => {
               const ms = await contender.throughput(prefix, large.transfers, timeoutMs);
               outcomes.get(contender.id)!.largeRates.push(large.transfers / (ms / 1000));
+              if (contender.lastCpuMicros !== undefined) outcomes.get(contender.id)!.largeCpuPerEvent.push(contender.lastCpuMicros / large.transfers);
             });
           } catch (error) {
             fail(contender, error);
