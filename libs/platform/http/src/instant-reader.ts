@@ -6,7 +6,6 @@ const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_TIME_RULE = 'must be an ISO 8601 date-time with a time zone, e.g. 2026-01-31T12:00:00Z';
 const DATE_OR_TIME_RULE = 'must be an ISO 8601 date or date-time with a time zone, e.g. 2026-01-31 or 2026-01-31T12:00:00Z';
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-const MS_PER_MINUTE = 60_000;
 
 export interface InstantOptions {
   /** Also accept a bare date (`2026-01-31`), read as midnight UTC. */
