@@ -17,16 +17,27 @@ export function presenceKey(prefix: string): string {
 /**
  * Renews (`live`: lapses at now + ttl) or withdraws (`gone`: lapsed now) one consumer's presence,
  * and forgets names lapsed for longer than `forget ms` (their entries, if any are left, wait for
- * XAUTOCLAIM). KEYS: presence set. ARGV: consumer, ttl ms, forget ms, mode. Returns Redis's time.
+ * XAUTOCLAIM). Each renewal records which process instance made it (`presenceInstancesKey`): a
+ * process that finds another instance's renewal since its own shares its name with a live
+ * process. A withdrawal by an instance that is not the last renewer is ignored: the name's
+ * other, live process still renews it. KEYS: presence set, instances hash. ARGV: consumer, ttl
+ * ms, forget ms, mode, instance. Returns {Redis's time, the instance that renewed the name
+ * before this call (or '')}.
  */
 export const ANNOUNCE_CONSUMER_SCRIPT = `${NOW}
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - tonumber(ARGV[3])))
+local forgotten = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - tonumber(ARGV[3])), 'LIMIT', 0, 1000)
+for _, name in ipairs(forgotten) do
+  redis.call('ZREM', KEYS[1], name)
+  redis.call('HDEL', KEYS[2], name)
+end
+local previous = redis.call('HGET', KEYS[2], ARGV[1]) or ''
 if ARGV[4] == 'live' then
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-else
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[5])
+elseif previous == '' or previous == ARGV[5] then
   redis.call('ZADD', KEYS[1], now - 1, ARGV[1])
 end
-return now`;
+return {now, previous}`;
 
 /**
  * Takes over, for this consumer, up to `count` entries of the group pending with consumers
@@ -59,3 +70,8 @@ for _, holder in ipairs(summary[4]) do
   end
 end
 return {taken, missing}`;
+
+/** Which process instance last renewed each consumer name: two live ones sharing a name are a misconfiguration. */
+export function presenceInstancesKey(prefix: string): string {
+  return `${prefix}:event-consumer-instances`;
+}
