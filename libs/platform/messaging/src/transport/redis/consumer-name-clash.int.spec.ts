@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { eventually } from '@modulith/testing';
 import type { EventEnvelope } from '../../events/event-envelope';
 import type { TransportSubscription } from '../transport';
-import { ANNOUNCE_CONSUMER_SCRIPT, presenceInstancesKey, presenceKey } from './consumer-presence';
+import { ANNOUNCE_CONSUMER_SCRIPT, presenceInstancesKey, presenceKey, presenceSinceKey } from './consumer-presence';
 import { RedisStreamsTransport, type RedisStreamsOptions } from './redis-streams.transport';
 import { deleteRedisKeys, redisTestPrefix, requireRedis } from './redis-test-server';
 import { streamKey } from './stream-entries';
@@ -61,7 +61,7 @@ describe('Redis consumers sharing one consumer name (real Redis)', () => {
 
   it('a restarted process taking over its own name from a dead predecessor reports no clash', async () => {
     // The predecessor's presence, still live (it was killed a moment ago), under another instance.
-    await redis.eval(ANNOUNCE_CONSUMER_SCRIPT, 2, presenceKey(prefix), presenceInstancesKey(prefix), 'pod-0', 10_000, 3_600_000, 'live', 'dead-instance');
+    await redis.eval(ANNOUNCE_CONSUMER_SCRIPT, 3, presenceKey(prefix), presenceInstancesKey(prefix), presenceSinceKey(prefix), 'pod-0', 10_000, 3_600_000, 'live', 'dead-instance');
     const restarted = await startTransport({ consumerName: 'pod-0', heartbeatMs: 50, consumerTtlMs: 1000 }, [subscription('alpha', 'clash.one')]);
     await new Promise((resolve) => setTimeout(resolve, 500)); // ten renewals
     expect(restarted.stats().consumerNameClashes).toBe(0);
@@ -75,9 +75,10 @@ describe('Redis consumers sharing one consumer name (real Redis)', () => {
     await redis.xreadgroup('GROUP', 'beta', 'twin', 'COUNT', 10, 'STREAMS', stream, '>');
     const delivered: EventEnvelope[] = [];
     const third = await startTransport({ consumerName: 'third', heartbeatMs: 50, consumerTtlMs: 1000 }, [subscription('beta', 'clash.two', delivered)]);
+    await new Promise((resolve) => setTimeout(resolve, 1200)); // live a whole TTL: it may judge others dead
     // This process announces 'twin' once at start (its heartbeat is long), then the live twin renews it.
     const stopping = await startTransport({ consumerName: 'twin', heartbeatMs: 5000, consumerTtlMs: 10_000 }, [subscription('gamma', 'clash.three')]);
-    await redis.eval(ANNOUNCE_CONSUMER_SCRIPT, 2, presenceKey(prefix), presenceInstancesKey(prefix), 'twin', 10_000, 3_600_000, 'live', 'live-twin');
+    await redis.eval(ANNOUNCE_CONSUMER_SCRIPT, 3, presenceKey(prefix), presenceInstancesKey(prefix), presenceSinceKey(prefix), 'twin', 10_000, 3_600_000, 'live', 'live-twin');
 
     await stopping.stop();
     await new Promise((resolve) => setTimeout(resolve, 1000)); // twenty heartbeats of the third consumer

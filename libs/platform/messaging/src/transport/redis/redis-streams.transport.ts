@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import type { EventEnvelope } from '../../events/event-envelope';
 import type { Transport, TransportSubscription } from '../transport';
 import { BroadcastReader } from './broadcast-reader';
-import { ANNOUNCE_CONSUMER_SCRIPT, presenceInstancesKey, presenceKey } from './consumer-presence';
+import { ANNOUNCE_CONSUMER_SCRIPT, presenceInstancesKey, presenceKey, presenceSinceKey } from './consumer-presence';
 import { GroupConsumer } from './group-consumer';
 import { closeRedis, openRedis, resetOnTimeout, whenReady } from './redis-connection';
 import { pendingByGroup, streamBacklog } from './stream-backlog';
@@ -140,6 +140,8 @@ export class RedisStreamsTransport implements Transport {
           subscriptions,
           claimIdleMs,
           presenceKey: presenceKey(keyPrefix),
+          presenceSinceKey: presenceSinceKey(keyPrefix),
+          consumerTtlMs: this.consumerTtlMs,
           heartbeatMs,
           commandTimeoutMs,
           logger: this.logger,
@@ -269,7 +271,7 @@ export class RedisStreamsTransport implements Transport {
     if (!publisher) return;
     const { keyPrefix, claimIdleMs } = this.options;
     const forgetMs = Math.max(FORGET_LAPSED_CONSUMERS_MS, 10 * claimIdleMs);
-    const keys = [presenceKey(keyPrefix), presenceInstancesKey(keyPrefix)];
+    const keys = [presenceKey(keyPrefix), presenceInstancesKey(keyPrefix), presenceSinceKey(keyPrefix)];
     const call = publisher.call('EVAL', ANNOUNCE_CONSUMER_SCRIPT, keys.length, ...keys, this.consumerName, this.consumerTtlMs, forgetMs, mode, this.instance);
     const [, previous] = (await resetOnTimeout(publisher, call)) as [number, string];
     // Another instance's renewal before this process's first one is its dead predecessor's (a
