@@ -14,29 +14,62 @@ export function presenceKey(prefix: string): string {
   return `${prefix}:event-consumers`;
 }
 
+/** Which process instance last renewed each consumer name: two live ones sharing a name are a misconfiguration. */
+export function presenceInstancesKey(prefix: string): string {
+  return `${prefix}:event-consumer-instances`;
+}
+
+/**
+ * Since when (Redis's time) each consumer's presence has been renewed without lapsing. A consumer
+ * judges others dead only once it has been live a whole TTL itself: when Redis was frozen (or
+ * this consumer paused) longer than the TTL, every presence lapsed by Redis's clock, and the
+ * others get that long to renew before their entries are taken.
+ */
+export function presenceSinceKey(prefix: string): string {
+  return `${prefix}:event-consumer-since`;
+}
+
 /**
  * Renews (`live`: lapses at now + ttl) or withdraws (`gone`: lapsed now) one consumer's presence,
  * and forgets names lapsed for longer than `forget ms` (their entries, if any are left, wait for
- * XAUTOCLAIM). KEYS: presence set. ARGV: consumer, ttl ms, forget ms, mode. Returns Redis's time.
+ * XAUTOCLAIM). Each renewal records which process instance made it (`presenceInstancesKey`): a
+ * process that finds another instance's renewal since its own shares its name with a live
+ * process. A withdrawal by an instance that is not the last renewer is ignored: the name's
+ * other, live process still renews it. KEYS: presence set, instances hash. ARGV: consumer, ttl
+ * ms, forget ms, mode, instance; KEYS[3], the since hash (`presenceSinceKey`), is restarted at a
+ * renewal that finds the presence lapsed or absent. Returns {Redis's time, the instance that renewed the name
+ * before this call (or '')}.
  */
 export const ANNOUNCE_CONSUMER_SCRIPT = `${NOW}
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - tonumber(ARGV[3])))
+local forgotten = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - tonumber(ARGV[3])), 'LIMIT', 0, 1000)
+for _, name in ipairs(forgotten) do
+  redis.call('ZREM', KEYS[1], name)
+  redis.call('HDEL', KEYS[2], name)
+  redis.call('HDEL', KEYS[3], name)
+end
+local previous = redis.call('HGET', KEYS[2], ARGV[1]) or ''
 if ARGV[4] == 'live' then
+  local lapses = redis.call('ZSCORE', KEYS[1], ARGV[1])
+  if not lapses or tonumber(lapses) < now then redis.call('HSET', KEYS[3], ARGV[1], now) end
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-else
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[5])
+elseif previous == '' or previous == ARGV[5] then
   redis.call('ZADD', KEYS[1], now - 1, ARGV[1])
 end
-return now`;
+return {now, previous}`;
 
 /**
  * Takes over, for this consumer, up to `count` entries of the group pending with consumers
  * whose presence lapsed, in one atomic step: two live consumers never both take the same
  * entries, and an entry is taken only from a consumer that was lapsed when it was taken.
  * Entries deleted from the stream meanwhile leave the pending list without being returned.
- * KEYS: stream, presence set. ARGV: group, this consumer, count.
+ * Takes nothing unless this consumer has itself been live, without a lapse, for `ttl ms` (see
+ * `presenceSinceKey`). KEYS: stream, presence set, since hash. ARGV: group, this consumer, count, ttl ms.
  * Returns {entries taken ([id, fields]), how many pending ids were no longer in the stream}.
  */
 export const CLAIM_FROM_LAPSED_SCRIPT = `${NOW}
+local mine, since = redis.call('ZSCORE', KEYS[2], ARGV[2]), redis.call('HGET', KEYS[3], ARGV[2])
+if not mine or tonumber(mine) < now or not since or now - tonumber(since) < tonumber(ARGV[4]) then return {{}, 0} end
 local summary = redis.call('XPENDING', KEYS[1], ARGV[1])
 local taken, missing = {}, 0
 if tonumber(summary[1]) == 0 or not summary[4] then return {taken, missing} end
@@ -59,3 +92,4 @@ for _, holder in ipairs(summary[4]) do
   end
 end
 return {taken, missing}`;
+

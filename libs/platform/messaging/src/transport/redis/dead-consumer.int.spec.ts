@@ -20,7 +20,7 @@ import { orderingKeys } from '../../test-support/ordered-workload';
 import { messagingTestConfig, waitForIdle } from '../../testing';
 import { TRANSPORT } from '../transport';
 import type { RedisStreamsTransport } from './redis-streams.transport';
-import { ANNOUNCE_CONSUMER_SCRIPT, presenceKey } from './consumer-presence';
+import { ANNOUNCE_CONSUMER_SCRIPT, presenceInstancesKey, presenceKey, presenceSinceKey } from './consumer-presence';
 import { deleteRedisKeys, redisTestPrefix, requireRedis } from './redis-test-server';
 import { streamKey } from './stream-entries';
 
@@ -141,7 +141,7 @@ describe('Redis consumers found dead by their presence (real Redis and PostgreSQ
     // an older version (no presence) holding 10: only the first is known to be gone.
     await redis.xreadgroup('GROUP', 'alpha', 'stopped-consumer', 'COUNT', 10, 'STREAMS', stream, '>');
     await redis.xreadgroup('GROUP', 'alpha', 'silent-consumer', 'COUNT', 10, 'STREAMS', stream, '>');
-    await redis.eval(ANNOUNCE_CONSUMER_SCRIPT, 1, presenceKey(prefix), 'stopped-consumer', 1000, 3_600_000, 'gone');
+    await redis.eval(ANNOUNCE_CONSUMER_SCRIPT, 3, presenceKey(prefix), presenceInstancesKey(prefix), presenceSinceKey(prefix), 'stopped-consumer', 1000, 3_600_000, 'gone', 'stopped-instance');
 
     const live = await createFixtureApp({ database: databaseTestConfig(db.url), messaging: redisConfig(), consumers: ['alpha'] });
     apps.push(live.app);

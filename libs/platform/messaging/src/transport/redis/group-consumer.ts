@@ -20,8 +20,11 @@ export interface GroupConsumerOptions {
   /** The module's durable subscribers of this stream's event type (usually one). */
   subscriptions: readonly TransportSubscription[];
   claimIdleMs: number;
-  /** The presence set of event consumers (see `consumer-presence.ts`). */
+  /** The presence set of event consumers, and since when each has been live (see `consumer-presence.ts`). */
   presenceKey: string;
+  presenceSinceKey: string;
+  /** A consumer whose presence was not renewed this long is dead (`REDIS_CONSUMER_TTL_MS`). */
+  consumerTtlMs: number;
   /** How often to look for entries held by consumers whose presence lapsed (`REDIS_CONSUMER_HEARTBEAT_MS`). */
   heartbeatMs: number;
   /** Bound of each call (`REDIS_COMMAND_TIMEOUT_MS`); a blocking read's is its BLOCK time plus this. */
@@ -258,9 +261,10 @@ export class GroupConsumer {
 
   /** Handles the entries held by consumers of the group whose presence lapsed, taken over in batches. */
   private async takeOverLapsed(): Promise<void> {
-    const { stream, group, consumer, presenceKey, logger } = this.options;
+    const { stream, group, consumer, presenceKey, presenceSinceKey, consumerTtlMs, logger } = this.options;
     for (let round = 0; round < MAX_RECLAIM_ROUNDS; round += 1) {
-      const [entries, missing] = (await this.command('EVAL', CLAIM_FROM_LAPSED_SCRIPT, 2, stream, presenceKey, group, consumer, this.takeOverCount)) as [
+      const keys = [stream, presenceKey, presenceSinceKey];
+      const [entries, missing] = (await this.command('EVAL', CLAIM_FROM_LAPSED_SCRIPT, keys.length, ...keys, group, consumer, this.takeOverCount, consumerTtlMs)) as [
         RawStreamEntry[],
         number,
       ];

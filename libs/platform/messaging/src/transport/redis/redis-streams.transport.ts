@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import type { EventEnvelope } from '../../events/event-envelope';
 import type { Transport, TransportSubscription } from '../transport';
 import { BroadcastReader } from './broadcast-reader';
-import { ANNOUNCE_CONSUMER_SCRIPT, presenceKey } from './consumer-presence';
+import { ANNOUNCE_CONSUMER_SCRIPT, presenceInstancesKey, presenceKey, presenceSinceKey } from './consumer-presence';
 import { GroupConsumer } from './group-consumer';
 import { closeRedis, openRedis, resetOnTimeout, whenReady } from './redis-connection';
 import { pendingByGroup, streamBacklog } from './stream-backlog';
@@ -50,6 +50,12 @@ export interface RedisStreamsStats {
   streamsLost: number;
   /** Entries trimmed before a best-effort broadcast reader here read them (allowed for best effort). */
   lostBestEffort: number;
+  /**
+   * Renewals of this process's consumer name that found another live process had renewed it
+   * since (two processes given the same `REDIS_CONSUMER_NAME`): what either holds when it dies
+   * waits for `claimIdleMs`, as the other keeps the name alive.
+   */
+  consumerNameClashes: number;
   /** Streams a lagging consumer group holds above `streamMaxLen`. */
   streamsOverCap: { stream: string; length: number; heldBy: string }[];
 }
@@ -63,6 +69,7 @@ const MAX_TRIM_PER_PUBLISH = 100_000;
 const FORGET_LAPSED_CONSUMERS_MS = 3_600_000;
 const DEFAULT_HEARTBEAT_MS = 1000;
 const DEFAULT_CONSUMER_TTL_MS = 10_000;
+const CLASH_WARN_EVERY_MS = 60_000;
 
 /**
  * Redis Streams behind the `Transport` interface. `publish` (called by the relay inside its
@@ -94,6 +101,11 @@ export class RedisStreamsTransport implements Transport {
   private presenceFailing = false;
   private readonly heartbeatMs: number;
   private readonly consumerTtlMs: number;
+  /** Tells this process's renewals of its consumer name from another live process's. */
+  private readonly instance = randomBytes(8).toString('hex');
+  private renewed = false;
+  private consumerNameClashes = 0;
+  private clashWarnedAt = 0;
 
   constructor(private readonly options: RedisStreamsOptions) {
     this.consumerName = options.consumerName ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -128,6 +140,8 @@ export class RedisStreamsTransport implements Transport {
           subscriptions,
           claimIdleMs,
           presenceKey: presenceKey(keyPrefix),
+          presenceSinceKey: presenceSinceKey(keyPrefix),
+          consumerTtlMs: this.consumerTtlMs,
           heartbeatMs,
           commandTimeoutMs,
           logger: this.logger,
@@ -257,7 +271,25 @@ export class RedisStreamsTransport implements Transport {
     if (!publisher) return;
     const { keyPrefix, claimIdleMs } = this.options;
     const forgetMs = Math.max(FORGET_LAPSED_CONSUMERS_MS, 10 * claimIdleMs);
-    await resetOnTimeout(publisher, publisher.call('EVAL', ANNOUNCE_CONSUMER_SCRIPT, 1, presenceKey(keyPrefix), this.consumerName, this.consumerTtlMs, forgetMs, mode));
+    const keys = [presenceKey(keyPrefix), presenceInstancesKey(keyPrefix), presenceSinceKey(keyPrefix)];
+    const call = publisher.call('EVAL', ANNOUNCE_CONSUMER_SCRIPT, keys.length, ...keys, this.consumerName, this.consumerTtlMs, forgetMs, mode, this.instance);
+    const [, previous] = (await resetOnTimeout(publisher, call)) as [number, string];
+    // Another instance's renewal before this process's first one is its dead predecessor's (a
+    // restart under a stable name); after it, only a live process can have made it.
+    if (previous !== '' && previous !== this.instance && this.renewed) this.clashed(mode);
+    if (mode === 'live') this.renewed = true;
+  }
+
+  private clashed(mode: 'live' | 'gone'): void {
+    this.consumerNameClashes += 1;
+    if (mode === 'live' && Date.now() - this.clashWarnedAt < CLASH_WARN_EVERY_MS) return;
+    this.clashWarnedAt = Date.now();
+    this.logger.error(
+      `another live process renews consumer name ${this.consumerName} too: the name (REDIS_CONSUMER_NAME) must differ per process. ` +
+        (mode === 'gone'
+          ? 'Its presence is left to that process.'
+          : `Both read each other's pending entries, and what either holds when it dies waits REDIS_CLAIM_IDLE_MS (${this.options.claimIdleMs} ms) instead of being taken over at once`),
+    );
   }
 
   /** Entries not yet handled by some consumer group, summed over every stream under the prefix. */
@@ -287,6 +319,7 @@ export class RedisStreamsTransport implements Transport {
       groupsLost: sum(this.groups.map((group) => group.counts.groupsLost)),
       streamsLost: this.streamsLost,
       lostBestEffort: sum(this.readers.map((reader) => reader.counts.lost)),
+      consumerNameClashes: this.consumerNameClashes,
       streamsOverCap: [...this.overCap].map(([stream, { length, group }]) => ({ stream, length, heldBy: group })),
     };
   }
