@@ -89,16 +89,19 @@ describe('consumer presence across a Redis pause (private redis-server)', () => 
     for (let index = 0; index < 5; index += 1) await redis.xadd(stream, '*', 'envelope', '{}');
     await redis.xgroup('CREATE', stream, 'alpha', '0');
     await redis.xreadgroup('GROUP', 'alpha', 'busy', 'COUNT', 5, 'STREAMS', stream, '>');
-    // Both announced with a 300 ms lifetime, then Redis (or both processes) froze past it.
-    await announce('busy', 300);
-    await announce('idle', 300);
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    expect(await claim(300)).toBe(0); // the claimer's own presence lapsed: it may be the one frozen
-    await announce('idle', 300); // the idle one renews first after the freeze
-    expect(await claim(300)).toBe(0); // busy has not had a lifetime to renew yet
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    await announce('idle', 300);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    expect(await claim(300)).toBe(5); // idle live a whole lifetime since, busy never renewed: dead
-  });
+    // Both announced with a 2 s lifetime, then Redis (or both processes) froze past it. The
+    // lifetime is long beside a stall of this process between two calls (a loaded CI machine):
+    // each step below holds for 1-2 s of such delay.
+    const lifetimeMs = 2000;
+    await announce('busy', lifetimeMs);
+    await announce('idle', lifetimeMs);
+    await new Promise((resolve) => setTimeout(resolve, lifetimeMs + 300));
+    expect(await claim(lifetimeMs)).toBe(0); // the claimer's own presence lapsed: it may be the one frozen
+    await announce('idle', lifetimeMs); // the idle one renews first after the freeze
+    expect(await claim(lifetimeMs)).toBe(0); // busy has not had a lifetime to renew yet
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    await announce('idle', lifetimeMs);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await claim(lifetimeMs)).toBe(5); // idle live a whole lifetime since, busy never renewed: dead
+  }, 30_000);
 });
