@@ -16,6 +16,7 @@ const PRODUCERS = ['ingestion', 'ledger'];
 const MAIN_IN_IMAGE = 'dist/main.js';
 /** The Secret the operator creates (the kustomization deploys none), with placeholder values. */
 const SECRET_EXAMPLE = path.join(K8S, 'secrets.env.example');
+const SAMPLE_POD_NAME = 'analytics-5d8c7b9f6-x2k9p';
 
 type Env = Record<string, string>;
 type Yaml = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- parsed YAML
@@ -119,7 +120,11 @@ describe('docker/k8s', () => {
       if (source['configMapRef']) Object.assign(env, named('ConfigMap', source['configMapRef']['name'])?.['data']);
       if (source['secretRef']?.['name'] === 'modulith-secrets') Object.assign(env, readEnvFile(SECRET_EXAMPLE));
     }
-    for (const variable of container['env'] ?? []) env[variable['name']] = String(variable['value']);
+    for (const variable of container['env'] ?? []) {
+      // The downward API's pod name, as Kubernetes would give it (Deployment, ReplicaSet hash, suffix).
+      const fromPodName = variable['valueFrom']?.['fieldRef']?.['fieldPath'] === 'metadata.name';
+      env[variable['name']] = fromPodName ? SAMPLE_POD_NAME : String(variable['value']);
+    }
     return env;
   };
 
@@ -146,6 +151,18 @@ describe('docker/k8s', () => {
       expect(`${name} relays: ${relayRuns(env)}`).toBe(`${name} relays: ${hostsProducer}`);
     }
     expect(groups.find(({ name }) => name === 'notifications')?.replicas).toBeGreaterThanOrEqual(2);
+  });
+
+  it("names each pod's Redis consumer after the pod: distinct per replica, kept across container restarts", () => {
+    for (const deployment of ofKind('Deployment')) {
+      const [container] = deployment['spec']['template']['spec']['containers'];
+      const variable = (container['env'] as Yaml[] | undefined)?.find((entry) => entry['name'] === 'REDIS_CONSUMER_NAME');
+      expect({ deployment: deployment['metadata']['name'], from: variable?.['valueFrom']?.['fieldRef']?.['fieldPath'] }).toEqual({
+        deployment: deployment['metadata']['name'],
+        from: 'metadata.name',
+      });
+      expect(messagingConfigFromEnv(containerEnv(container)).redisConsumerName).toBe(SAMPLE_POD_NAME);
+    }
   });
 
   it('probes liveness on /health and readiness on /ready, on a declared port, with config from the ConfigMap and Secret', () => {
