@@ -241,4 +241,25 @@ describe(`the split topology under faults (${TRANSFERS} transfers each, real Pos
     expect(verify.output).toContain('all invariants hold');
     expect(verify.status).toBe(0);
   }, 4 * DRAIN_TIMEOUT_MS);
+
+  it('two replicas given one REDIS_CONSUMER_NAME (a copied env): each logs the clash as an error and counts it on /metrics', async () => {
+    const env = {
+      REDIS_URL: SHARED_REDIS,
+      ...CONSUMER_ONLY,
+      MODULES: 'analytics',
+      REDIS_CONSUMER_NAME: 'analytics-0',
+      REDIS_CONSUMER_HEARTBEAT_MS: '200',
+      REDIS_CONSUMER_TTL_MS: '2000',
+    };
+    const first = await start('analytics-a', env);
+    await eventually(async () => (await fetch(`${first.baseUrl}/ready`)).ok, { message: 'the first replica to be ready', timeoutMs: DRAIN_TIMEOUT_MS });
+    const second = await start('analytics-b', env);
+    for (const app of [first, second]) {
+      await eventually(
+        async () => /modulith_transport_consumer_name_clashes_total\{transport="redis-streams"\} [1-9]/.test(await (await fetch(`${app.baseUrl}/metrics`)).text()),
+        { message: 'the clash to be counted on /metrics', timeoutMs: 30_000 },
+      );
+      expect(app.output()).toContain('another live process renews consumer name analytics-0');
+    }
+  });
 });

@@ -5,18 +5,22 @@ interface TransportLossStats {
   groupsLost?: number;
   streamsLost?: number;
   streamsOverCap?: readonly { stream: string; length: number; heldBy: string }[];
+  consumerNameClashes?: number;
 }
 
 /**
  * Entries a broker removed before they were handled, in numbers: `lost` by durable consumer
  * groups (to re-drive), `lostBestEffort` by broadcast readers (allowed), `vanished` streams or
- * groups (an unknown number of entries), and streams a lagging group holds above the cap.
+ * groups (an unknown number of entries), streams a lagging group holds above the cap, and
+ * renewals that found another live process using this process's consumer name (a
+ * misconfiguration: a dead twin's entries then wait `REDIS_CLAIM_IDLE_MS`).
  */
 export interface TransportLosses {
   lost: number;
   lostBestEffort: number;
   vanished: number;
   streamsOverCap: readonly { stream: string; length: number; heldBy: string }[];
+  consumerNameClashes: number;
 }
 
 /** Reads a transport's `stats()`, if it offers one, as plain numbers; undefined otherwise. */
@@ -29,5 +33,6 @@ export function transportLosses(transport: object | undefined): TransportLosses 
     lostBestEffort: stats.lostBestEffort ?? 0,
     vanished: (stats.groupsLost ?? 0) + (stats.streamsLost ?? 0),
     streamsOverCap: stats.streamsOverCap ?? [],
+    consumerNameClashes: stats.consumerNameClashes ?? 0,
   };
 }

@@ -82,8 +82,8 @@ export class MessagingExporter implements OnModuleInit, OnModuleDestroy {
   /** Per-process totals from the transport's `stats()`, turned into counters on scrape. */
   private exportLosses(transport: string, read: () => TransportLosses | undefined): void {
     const registers = [this.registry.registry];
-    const seen = { durable: 0, bestEffort: 0, unknown: 0 };
-    const losses = () => read() ?? { lost: 0, lostBestEffort: 0, vanished: 0, streamsOverCap: [] };
+    const seen = { durable: 0, bestEffort: 0, unknown: 0, clashes: 0 };
+    const losses = () => read() ?? { lost: 0, lostBestEffort: 0, vanished: 0, streamsOverCap: [], consumerNameClashes: 0 };
     new Counter({
       name: `${METRIC_PREFIX}transport_lost_events_total`,
       help: 'Entries the broker removed (trimmed, deleted) before a consumer group (delivery=durable) or a best-effort reader here had them: lost, not pending; re-drive durable ones from the outbox retention',
@@ -114,6 +114,17 @@ export class MessagingExporter implements OnModuleInit, OnModuleDestroy {
       registers,
       collect() {
         this.set({ transport }, losses().streamsOverCap.length);
+      },
+    });
+    new Counter({
+      name: `${METRIC_PREFIX}transport_consumer_name_clashes_total`,
+      help: 'Presence renewals that found another live process using this one\'s consumer name (REDIS_CONSUMER_NAME must differ per process): alert on any increase',
+      labelNames: ['transport'] as const,
+      registers,
+      collect() {
+        const now = losses().consumerNameClashes;
+        this.inc({ transport }, Math.max(0, now - seen.clashes));
+        seen.clashes = now;
       },
     });
   }
