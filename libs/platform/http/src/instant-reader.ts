@@ -41,7 +41,7 @@ export function readInstant(value: unknown, path: string, options: InstantOption
   const millis = fraction.slice(0, 3).padEnd(3, '0');
   // Already in UTC: the normal form is the text's own fields (toISOString costs 3x the rest).
   if (zone === 'Z') return `${y}-${mo}-${d}T${pad2(h)}:${pad2(mi)}:${pad2(s)}.${millis}Z`;
-  const offsetMinutes = zone === 'Z' ? 0 : (zone.startsWith('-') ? -1 : 1) * (Number(zh) * 60 + Number(zm));
+  const offsetMinutes = (zone.startsWith('-') ? -1 : 1) * (Number(zh) * 60 + Number(zm));
   const instant = new Date(0);
   // setUTCFullYear, unlike Date.UTC, takes years 0-99 as they are (not as 19xx).
   instant.setUTCFullYear(year, month - 1, day);
