@@ -1,6 +1,8 @@
+import { pbkdf2 } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { startAppProcess } from './app-process';
 
 // Stand-ins for a built app: plain node scripts that serve /health, never answer, or crash. The
@@ -36,6 +38,21 @@ describe('startAppProcess', () => {
     expect(await app.exited).toEqual({ code: 0, signal: null });
     expect(app.output()).toContain('stopping');
     expect(readFileSync(logFile, 'utf8')).toContain('stopping');
+  });
+
+  it('has the output on disk in the log file once exited resolves, even when file writes queue', async () => {
+    const logFile = join(dir, 'logs', 'queued.log');
+    const app = await startAppProcess({ main: script('serves-queued.js', SERVES), logFile });
+    // Every libuv worker thread busy for a moment (file writes run there): the log's last write
+    // waits behind them, as it does on a loaded machine.
+    const busy = Array.from({ length: 4 }, () => promisify(pbkdf2)('secret', 'salt', 400_000, 32, 'sha256'));
+    try {
+      await app.stop();
+      await app.exited;
+      expect(readFileSync(logFile, 'utf8')).toContain('stopping');
+    } finally {
+      await Promise.all(busy);
+    }
   });
 
   it('fails with the output when the app exits during start-up', async () => {

@@ -44,6 +44,8 @@ export interface AppProcess {
 
 /** How long, after the app exits, its output pipes get to drain (ms). */
 const OUTPUT_DRAIN_MS = 2000;
+/** How long, after that, the log file gets to have its last writes on disk (ms). */
+const LOG_FLUSH_MS = 10_000;
 
 /**
  * Starts `node <main> [...args]` and, unless `waitForHealth` is false, waits until it answers
@@ -71,15 +73,23 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
   }
   // After 'exit', the output pipes may still hold the app's last lines (its shutdown messages):
   // wait for 'close' (pipes drained), but at most OUTPUT_DRAIN_MS, since a process the app left
-  // behind may hold them open. Nothing is written to the log once it is ended.
+  // behind may hold them open. Nothing is written to the log once it is ended, and `exited`
+  // resolves once the log's writes are on disk (they queue on libuv's threads; a test reading
+  // the file right after missed the last line on a loaded machine), at most LOG_FLUSH_MS later.
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => {
       const finish = () => {
         if (logEnded) return;
         logEnded = true;
         clearTimeout(timer);
-        log?.end();
-        resolve({ code, signal });
+        if (!log) return resolve({ code, signal });
+        const flushed = setTimeout(() => resolve({ code, signal }), LOG_FLUSH_MS);
+        const done = () => {
+          clearTimeout(flushed);
+          resolve({ code, signal });
+        };
+        log.once('error', done);
+        log.end(done);
       };
       const timer = setTimeout(finish, OUTPUT_DRAIN_MS);
       child.once('close', finish);
