@@ -5,7 +5,7 @@
  * remote commands and queries. `@modulith/messaging/redis` holds the Redis Streams ones.
  */
 export { TRANSPORT } from './transport/transport';
-export type { Transport, TransportSubscription, DeliveryMode } from './transport/transport';
+export type { Transport, TransportSubscription, DeliveryMode, DeliveryHint } from './transport/transport';
 export type { EventTransportKind } from './messaging.config';
 export { CALL_TRANSPORT } from './calls/call-transport';
 export type { CallTransport, CallHandler } from './calls/call-transport';

@@ -11,6 +11,15 @@ export interface LogEntry {
   envelopes: EventEnvelope[];
 }
 
+/** A subscriber's cursor as `EventLog.lease` hands it out. */
+export interface CursorLease {
+  position: number;
+  /** The holder held it already and no one else took it meanwhile. */
+  renewed: boolean;
+  /** The log's last position when the lease was taken. */
+  head: number;
+}
+
 /** A durable subscriber as the log knows it: its name and the one event type it takes. */
 export interface LogSubscriber {
   subscriber: string;
@@ -89,17 +98,21 @@ export class EventLog {
 
   /**
    * Takes (or renews) the subscriber's cursor for `owner` for `leaseMs`, unless another process
-   * holds it; returns its position, or undefined when it is someone else's.
+   * holds it; undefined when it is someone else's. `renewed`: `owner` held it already and no one
+   * else took it meanwhile (the row still names `owner`); `head`: the log's last position now.
+   * When not `renewed`, the rows up to `head` may have been handled by an earlier holder that
+   * did not move the cursor past them (it died, or lost its lease mid-batch).
    */
-  async lease(subscriber: string, owner: string, leaseMs: number): Promise<number | undefined> {
-    const [row] = await queryRows<{ position: string }>(
+  async lease(subscriber: string, owner: string, leaseMs: number): Promise<CursorLease | undefined> {
+    const [row] = await queryRows<{ position: string; renewed: boolean; head: string | null }>(
       await this.connections.dataSource(),
-      `UPDATE messaging.log_cursors SET owner = $2, lease_until = clock_timestamp() + $3 * interval '1 millisecond'
-        WHERE subscriber = $1 AND (owner IS NULL OR owner = $2 OR lease_until < clock_timestamp())
-        RETURNING position`,
+      `UPDATE messaging.log_cursors c SET owner = $2, lease_until = clock_timestamp() + $3 * interval '1 millisecond'
+         FROM (SELECT owner AS previous FROM messaging.log_cursors WHERE subscriber = $1 FOR UPDATE) before
+        WHERE c.subscriber = $1 AND (c.owner IS NULL OR c.owner = $2 OR c.lease_until < clock_timestamp())
+        RETURNING c.position, before.previous IS NOT DISTINCT FROM $2 AS renewed, (SELECT max(position) FROM messaging.event_log) AS head`,
       [subscriber, owner, leaseMs],
     );
-    return row ? Number(row.position) : undefined;
+    return row ? { position: Number(row.position), renewed: row.renewed, head: Number(row.head ?? row.position) } : undefined;
   }
 
   /** Lets go of the cursor (at shutdown), so another process may take it at once. */

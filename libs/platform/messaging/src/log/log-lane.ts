@@ -4,8 +4,8 @@ import type { EventEnvelope } from '../events/event-envelope';
 import { Wakeup } from '../relay/wakeup';
 import { retryDelayMs } from '../retries/backoff';
 import { describeFailure } from '../retries/failure';
-import type { TransportSubscription } from '../transport/transport';
-import type { EventLog, LogEntry } from './event-log';
+import type { DeliveryHint, TransportSubscription } from '../transport/transport';
+import type { CursorLease, EventLog, LogEntry } from './event-log';
 
 /** Log rows one read takes at most; their events are handed over in batches of the subscriber's size. */
 const READ_ROWS = 16;
@@ -46,6 +46,15 @@ export class LogLane {
   private renewedAt = 0;
   /** Position of the last row handed over and passed; undefined while another process holds the cursor. */
   position?: number;
+  /**
+   * Rows up to this position may have been handed over before (by an earlier holder of the
+   * cursor, or by this lane before a failure) without the cursor passing them: they go to the
+   * subscriber as possibly redelivered, so it looks them up in its inbox first. Later rows are
+   * offered for the first time (see `DeliveryHint`).
+   */
+  private redeliveredThrough = 0;
+  /** The last position read. */
+  private readThrough = 0;
 
   constructor(
     readonly subscription: TransportSubscription,
@@ -97,8 +106,12 @@ export class LogLane {
           continue;
         }
         const { entries, passed } = await this.options.log.read(this.position, this.subscription.eventTypes, READ_ROWS);
-        if (entries.length > 0) await this.handOver(entries);
-        if (this.running && passed > this.position) await this.moveTo(passed);
+        this.readThrough = Math.max(this.readThrough, entries.at(-1)?.position ?? 0);
+        // One cursor move per read: it also renews the lease. A failure before it leaves the rows
+        // to be read again, as possibly redelivered.
+        const handedOver = entries.length > 0 ? await this.handOver(entries) : this.position;
+        const next = this.running ? Math.max(handedOver, passed) : handedOver;
+        if (next > this.position) await this.moveTo(next);
         failures = 0;
         if (entries.length < READ_ROWS && this.running) await this.wakeup.sleep(this.options.pollIntervalMs);
       } catch (error) {
@@ -108,6 +121,7 @@ export class LogLane {
           continue;
         }
         failures += 1;
+        this.redeliveredThrough = Math.max(this.redeliveredThrough, this.readThrough);
         const delayMs = retryDelayMs(failures, { baseDelayMs: 100, maxDelayMs: Math.max(100, this.options.pollIntervalMs) });
         if (failures <= 3 || failures % 20 === 0) {
           this.logger.error(`delivery from the event log failed (${failures} in a row); the same events again in ${delayMs} ms: ${describeFailure(error).message}`);
@@ -117,25 +131,40 @@ export class LogLane {
     }
   }
 
-  /** Delivers the rows' events in batches of the subscriber's size, moving the cursor as they are done. */
-  private async handOver(entries: readonly LogEntry[]): Promise<void> {
+  /**
+   * Delivers the rows' events in batches of the subscriber's size; returns the position of the
+   * last row whose events were all handed over (less than all when stopping).
+   */
+  private async handOver(entries: readonly LogEntry[]): Promise<number> {
     const wanted = new Set(this.subscription.eventTypes);
+    let through = this.position ?? 0;
     let batch: EventEnvelope[] = [];
+    let batchFrom = entries[0].position;
     for (const [index, entry] of entries.entries()) {
       batch.push(...entry.envelopes.filter((envelope) => wanted.has(envelope.type)));
       const last = index === entries.length - 1;
       if (batch.length < this.subscription.maxBatch && !last) continue;
-      if (!this.running) return;
-      if (batch.length > 0) await this.deliver(batch);
-      await this.moveTo(entry.position);
+      if (!this.running) return through;
+      if (batch.length > 0) await this.deliver(batch, { redelivered: batchFrom <= this.redeliveredThrough });
+      through = entry.position;
       batch = [];
+      if (!last) batchFrom = entries[index + 1].position;
     }
+    return through;
   }
 
   private async takeLease(): Promise<void> {
     const asked = Date.now();
-    this.position = await this.options.log.lease(this.subscription.subscriber, this.owner, this.options.leaseMs);
-    if (this.position !== undefined) this.renewedAt = asked;
+    const lease = await this.options.log.lease(this.subscription.subscriber, this.owner, this.options.leaseMs);
+    this.position = lease?.position;
+    if (lease === undefined) return;
+    this.renewedAt = asked;
+    this.noteHolders(lease);
+  }
+
+  /** After a gap in this lane's holding of the cursor, the rows up to the head may have been handed over by another. */
+  private noteHolders(lease: CursorLease): void {
+    if (!lease.renewed) this.redeliveredThrough = Math.max(this.redeliveredThrough, lease.head);
   }
 
   private async moveTo(position: number): Promise<void> {
@@ -147,16 +176,17 @@ export class LogLane {
   }
 
   /** Hands a batch over, renewing the lease while the handlers work (a batch may take many handler calls). */
-  private async deliver(batch: EventEnvelope[]): Promise<void> {
+  private async deliver(batch: EventEnvelope[], hint: DeliveryHint): Promise<void> {
     this.renewal = setInterval(() => {
       const asked = Date.now();
-      this.options.log.lease(this.subscription.subscriber, this.owner, this.options.leaseMs).then(
-        (position) => (this.renewedAt = position === undefined ? this.renewedAt : asked),
-        () => undefined,
-      );
+      this.options.log.lease(this.subscription.subscriber, this.owner, this.options.leaseMs).then((lease) => {
+        if (lease === undefined) return;
+        this.renewedAt = asked;
+        this.noteHolders(lease);
+      }, () => undefined);
     }, Math.max(100, Math.floor(this.options.leaseMs / 3)));
     this.renewal.unref();
-    this.delivering = this.subscription.deliver(batch);
+    this.delivering = this.subscription.deliver(batch, hint);
     try {
       await this.delivering;
     } finally {

@@ -11,7 +11,7 @@ import { EventSchemaError, KeyProgressConflictError } from '../messaging.errors'
 import { advanceProgress, planDelivery, PROGRESS_ADVANCED, PROGRESS_CTES, type DeliveryPlan } from './key-order';
 import type { OutboxSignals } from '../outbox/outbox-signals';
 import type { MessagingConnections } from '../sql/messaging-connections';
-import type { TransportSubscription } from '../transport/transport';
+import type { DeliveryHint, TransportSubscription } from '../transport/transport';
 import { invokeSubscriber, type SubscriberDefinition } from './subscriber-definition';
 import { runSubscriberTransaction } from './subscriber-transaction';
 import { traceDelivery, type DeliveryTarget } from '../tracing/message-tracing';
@@ -32,6 +32,14 @@ export interface DurableSubscriberDeps {
  * `release` the keys it moved on that have events held here (see `releaseHeld`).
  */
 type Attempt = { ok: true; held: EventEnvelope[]; seen: EventEnvelope[]; release: string[] } | { ok: false; error: unknown; timedOut?: boolean };
+
+/**
+ * Which events an attempt looks up in the inbox before its handler: `all` (out of order, or after
+ * a conflict: another attempt may have got there first), `unordered` (the default: keyed events
+ * taken in order cannot be there, see `unhandled`) or `none` (a first delivery, see
+ * `DeliveryHint`: the inbox write after the handler still refuses a repeat).
+ */
+type InboxLookUp = 'all' | 'unordered' | 'none';
 
 /** Re-plans of one chunk after a key moved under it (`KeyProgressConflictError`) before its keyed events are held. */
 const MAX_KEY_CONFLICTS = 3;
@@ -120,19 +128,20 @@ export class DurableSubscriber implements TransportSubscription {
    * published and then rolled back, a reclaimed Redis entry). Resolves once each event is handled,
    * parked or dead-lettered; rejects with `InfrastructureFailure` when the database is away.
    */
-  async deliver(envelopes: readonly EventEnvelope[]): Promise<void> {
+  async deliver(envelopes: readonly EventEnvelope[], hint?: DeliveryHint): Promise<void> {
     const partitions = partitionByKey(distinctById(envelopes), this.concurrency);
+    const firstDelivery = hint?.redelivered === false;
     // Partitions side by side, each in order; every one finishes before a failure is reported,
     // so a redelivery never runs beside the attempt it repeats.
-    const results = await Promise.allSettled(partitions.map((partition) => this.deliverInOrder(partition)));
+    const results = await Promise.allSettled(partitions.map((partition) => this.deliverInOrder(partition, firstDelivery)));
     const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failure) throw failure.reason;
   }
 
-  private async deliverInOrder(envelopes: readonly EventEnvelope[]): Promise<void> {
+  private async deliverInOrder(envelopes: readonly EventEnvelope[], firstDelivery: boolean): Promise<void> {
     const release = new Set<string>();
     for (let start = 0; start < envelopes.length; start += this.maxBatch) {
-      for (const key of await this.deliverChunk(envelopes.slice(start, start + this.maxBatch))) release.add(key);
+      for (const key of await this.deliverChunk(envelopes.slice(start, start + this.maxBatch), firstDelivery)) release.add(key);
     }
     await this.releaseHeld(release);
   }
@@ -158,9 +167,12 @@ export class DurableSubscriber implements TransportSubscription {
     await this.releaseHeld(new Set([...outcome.release, ...(key === undefined ? [] : [key])]));
   }
 
-  /** Returns the keys to release (see `releaseHeld`). */
-  private async deliverChunk(chunk: readonly EventEnvelope[]): Promise<readonly string[]> {
-    const outcome = await this.attempt(chunk);
+  /**
+   * Returns the keys to release (see `releaseHeld`). A failed attempt committed nothing, so its
+   * halves are as much first deliveries as it was.
+   */
+  private async deliverChunk(chunk: readonly EventEnvelope[], firstDelivery: boolean): Promise<readonly string[]> {
+    const outcome = await this.attempt(chunk, false, firstDelivery);
     if (outcome.ok) {
       await this.hold(outcome.held);
       // A key held just now may have moved on meanwhile (its predecessor committed by another attempt).
@@ -171,7 +183,7 @@ export class DurableSubscriber implements TransportSubscription {
       return [];
     }
     const middle = Math.ceil(chunk.length / 2);
-    return [...(await this.deliverChunk(chunk.slice(0, middle))), ...(await this.deliverChunk(chunk.slice(middle)))];
+    return [...(await this.deliverChunk(chunk.slice(0, middle), firstDelivery)), ...(await this.deliverChunk(chunk.slice(middle), firstDelivery))];
   }
 
   /** Parks events that must wait for an earlier one of their key, and remembers their keys. */
@@ -249,26 +261,27 @@ export class DurableSubscriber implements TransportSubscription {
    * thrown, not counted. If a key moved on meanwhile (another replica), the chunk is planned
    * again; after `MAX_KEY_CONFLICTS` its keyed events are held for the retry poller.
    */
-  private async attempt(chunk: readonly EventEnvelope[], outOfOrder = false): Promise<Attempt> {
+  private async attempt(chunk: readonly EventEnvelope[], outOfOrder = false, firstDelivery = false): Promise<Attempt> {
     for (let conflicts = 0; ; conflicts += 1) {
       // After a conflict every event is checked against the inbox (another attempt got there first).
-      const outcome = await this.attemptOnce(chunk, outOfOrder, conflicts > 0);
+      const lookUp: InboxLookUp = outOfOrder || conflicts > 0 ? 'all' : firstDelivery ? 'none' : 'unordered';
+      const outcome = await this.attemptOnce(chunk, outOfOrder, lookUp);
       if (outcome.ok || !isKeyConflict(outcome.error)) return outcome;
       if (conflicts + 1 >= MAX_KEY_CONFLICTS) {
         const held = chunk.filter((envelope) => envelope.orderingKey !== undefined);
         const unordered = chunk.filter((envelope) => envelope.orderingKey === undefined);
-        const rest = unordered.length > 0 ? await this.attemptOnce(unordered, outOfOrder, true) : { ok: true as const, held: [], seen: [], release: [] };
+        const rest = unordered.length > 0 ? await this.attemptOnce(unordered, outOfOrder, 'all') : { ok: true as const, held: [], seen: [], release: [] };
         return rest.ok ? { ok: true, held: [...held, ...rest.held], seen: rest.seen, release: rest.release } : rest;
       }
     }
   }
 
   /** One attempt, as a consumer span of the events' trace when they carry one. */
-  private attemptOnce(chunk: readonly EventEnvelope[], outOfOrder: boolean, recheck: boolean): Promise<Attempt> {
-    return traceDelivery(chunk, this.target, () => this.attemptUntraced(chunk, outOfOrder, recheck), (outcome) => (outcome.ok ? undefined : outcome.error));
+  private attemptOnce(chunk: readonly EventEnvelope[], outOfOrder: boolean, lookUp: InboxLookUp): Promise<Attempt> {
+    return traceDelivery(chunk, this.target, () => this.attemptUntraced(chunk, outOfOrder, lookUp), (outcome) => (outcome.ok ? undefined : outcome.error));
   }
 
-  private async attemptUntraced(chunk: readonly EventEnvelope[], outOfOrder: boolean, recheck: boolean): Promise<Attempt> {
+  private async attemptUntraced(chunk: readonly EventEnvelope[], outOfOrder: boolean, lookUp: InboxLookUp): Promise<Attempt> {
     let durationMs = 0;
     let plan: DeliveryPlan | undefined;
     const outcome = await runSubscriberTransaction(await this.deps.connections.dataSource(), {
@@ -278,7 +291,7 @@ export class DurableSubscriber implements TransportSubscription {
       // id, so it holds back nobody's vacuum (the inbox rows are written after it, below).
       prepare: async (_manager, client) => {
         plan = await planDelivery(client, this.subscriber, chunk, outOfOrder);
-        return this.unhandled(client, plan.take, outOfOrder || recheck);
+        return this.unhandled(client, plan.take, lookUp);
       },
       committed: (runner) => this.deps.signals.committed(runner),
       handle: async (todo, manager: EntityManager) => {
@@ -311,11 +324,13 @@ export class DurableSubscriber implements TransportSubscription {
    * The envelopes of `chunk` not in the inbox yet (ids compare as the inbox's uuid does). A keyed
    * event the plan takes in order (its `keySeq` one past the key's progress) cannot be there: its
    * inbox row and that progress commit together, and nothing else writes one for it. So only
-   * unordered events are looked up, unless `all` (out of order, or after a conflict); were that
-   * ever wrong, the inbox write after the handler would still refuse the duplicate (a conflict).
+   * unordered events are looked up, unless `all` (out of order, or after a conflict), and none on
+   * a first delivery; were that ever wrong, the inbox write after the handler would still refuse
+   * the duplicate (a conflict: the attempt rolls back and is made again with `all`).
    */
-  private async unhandled(client: PoolClient, chunk: readonly EventEnvelope[], all: boolean): Promise<readonly EventEnvelope[]> {
-    const unsure = all ? chunk : chunk.filter((envelope) => envelope.orderingKey === undefined || envelope.keySeq === undefined);
+  private async unhandled(client: PoolClient, chunk: readonly EventEnvelope[], lookUp: InboxLookUp): Promise<readonly EventEnvelope[]> {
+    if (lookUp === 'none') return chunk;
+    const unsure = lookUp === 'all' ? chunk : chunk.filter((envelope) => envelope.orderingKey === undefined || envelope.keySeq === undefined);
     if (unsure.length === 0) return chunk;
     // Named statements on the transaction's own connection: parsed and planned once per connection.
     const { rows } = await client.query<{ event_id: string }>({

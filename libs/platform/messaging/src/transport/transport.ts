@@ -7,6 +7,18 @@ import type { EventEnvelope } from '../events/event-envelope';
  */
 export type DeliveryMode = 'durable' | 'best-effort';
 
+/** What a transport knows about a delivery beside its envelopes. */
+export interface DeliveryHint {
+  /**
+   * False only when the transport knows none of the envelopes was offered to this subscriber
+   * before (AMQP's `redelivered` flag, the other way round: absent or true means "maybe"). A
+   * durable subscriber then skips looking them up in its inbox before the handler; the inbox
+   * write after the handler still refuses a repeat, rolling the attempt back, so a wrong
+   * `false` costs a handler call, never a double effect.
+   */
+  redelivered: boolean;
+}
+
 /** A consumer as a transport sees it: which events it wants and how to hand them over. */
 export interface TransportSubscription {
   /** Stable, unique name, e.g. `ledger.LedgerProjector.applyTransfers`; kept in retry and dead-letter rows. */
@@ -27,7 +39,7 @@ export interface TransportSubscription {
    * durably for retry or the dead-letter store; only then may the transport forget them. A
    * rejection means nothing was taken for sure: the transport must offer them again.
    */
-  deliver(envelopes: readonly EventEnvelope[]): Promise<void>;
+  deliver(envelopes: readonly EventEnvelope[], hint?: DeliveryHint): Promise<void>;
 }
 
 /**
