@@ -165,11 +165,13 @@ function watchDeliveries(target: Transport): void {
     const deliver = subscription.deliver.bind(subscription);
     const wrapped: TransportSubscription = Object.create(subscription);
     Object.defineProperty(wrapped, 'deliver', {
-      value: async (envelopes: Parameters<TransportSubscription['deliver']>[0]): Promise<void> => {
+      // Everything the transport passes goes on (the envelopes and its DeliveryHint).
+      value: async (...args: Parameters<TransportSubscription['deliver']>): Promise<void> => {
+        const [envelopes] = args;
         const ids = envelopes.map((envelope) => (envelope.payload as { transferId: string }).transferId);
         probe?.delivering(ids);
         const started = nowMs();
-        await deliver(envelopes);
+        await deliver(...args);
         internals?.deliveries.push([envelopes.length, nowMs() - started]);
         probe?.handled(subscription.subscriber, ids);
       },
