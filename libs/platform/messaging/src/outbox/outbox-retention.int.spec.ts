@@ -10,6 +10,7 @@ import { messagingTestConfig, waitForIdle } from '../testing';
 import { runOutboxCommand } from './outbox.command';
 import { OutboxController } from './outbox.controller';
 import { OutboxRetention } from './outbox-retention';
+import { MessagingMetrics } from '../metrics/messaging-metrics';
 
 describe('outbox retention and re-drive (real PostgreSQL)', () => {
   let db: TestDatabase;
@@ -72,6 +73,12 @@ describe('outbox retention and re-drive (real PostgreSQL)', () => {
     expect(await retention.redriveFrom(before)).toBe(15);
     await waitForIdle(app);
     expect(await count('alpha.effects')).toBe(15);
+    // The log offers re-driven events as first deliveries (no inbox look-up before the handler):
+    // the inbox refuses each repeat at COMMIT and the attempt is made again with the look-up. A
+    // repeat is not a failure of the subscriber: nothing counted as failed, parked or dead-lettered.
+    const counters = app.get(MessagingMetrics).counters().subscribers;
+    expect(counters.map(({ failures, retriesScheduled, deadLettered }) => failures + retriesScheduled + deadLettered)).toEqual(counters.map(() => 0));
+    expect(counters.length).toBeGreaterThan(0);
 
     expect(await retention.pruneOnce(Date.now() + 60_000)).toBe(0);
     expect(await retention.pruneOnce(Date.now() + 3 * 3_600_000)).toBe(15);

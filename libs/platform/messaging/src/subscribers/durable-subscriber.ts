@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { PoolClient } from 'pg';
+import { escapeLiteral, type PoolClient } from 'pg';
 import type { EntityManager } from 'typeorm';
 import type { EventEnvelope } from '../events/event-envelope';
 import type { MessagingConfig } from '../messaging.config';
@@ -13,7 +13,7 @@ import type { OutboxSignals } from '../outbox/outbox-signals';
 import type { MessagingConnections } from '../sql/messaging-connections';
 import type { DeliveryHint, TransportSubscription } from '../transport/transport';
 import { invokeSubscriber, type SubscriberDefinition } from './subscriber-definition';
-import { runSubscriberTransaction } from './subscriber-transaction';
+import { runSubscriberTransaction, type CommitTail } from './subscriber-transaction';
 import { traceDelivery, type DeliveryTarget } from '../tracing/message-tracing';
 
 export interface DurableSubscriberDeps {
@@ -79,6 +79,8 @@ export class DurableSubscriber implements TransportSubscription {
   private readonly logger: Logger;
   private readonly readInbox: string;
   private readonly writeInbox: string;
+  /** The inbox insert sent with COMMIT, up to its id array literal (see `inboxWithCommit`). */
+  private readonly inboxTail: string;
   private readonly inboxStatement: string;
   private readonly writeInboxAndProgress: string;
   /** Longest a handler call may take (its `{ timeoutMs }`, else `HANDLER_TIMEOUT_MS`). */
@@ -115,6 +117,8 @@ export class DurableSubscriber implements TransportSubscription {
                                          SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING RETURNING 1)
                        SELECT count(*)::int AS inboxed FROM inboxed`;
     this.inboxStatement = `modulith-inbox-${definition.schema}`;
+    // No ON CONFLICT: a repeat fails the insert (unique violation), so COMMIT, sent with it, never runs.
+    this.inboxTail = `INSERT INTO "${definition.schema}".inbox (subscriber, event_id) SELECT ${escapeLiteral(definition.subscriber)}, unnest(`;
     // Keyed events: inbox rows and key progress in one round trip (parameters as `advanceProgress`'s, ids as $5).
     this.writeInboxAndProgress = `
       WITH inboxed AS (INSERT INTO "${definition.schema}".inbox (subscriber, event_id)
@@ -302,8 +306,8 @@ export class DurableSubscriber implements TransportSubscription {
         return todo.length;
       },
       finish: async (todo, client) => {
-        if ((plan as DeliveryPlan).advance.length === 0) await this.recordInInbox(client, todo);
-        else await this.recordInInboxAndProgress(client, todo, plan as DeliveryPlan);
+        if ((plan as DeliveryPlan).advance.length > 0) return this.recordInInboxAndProgress(client, todo, plan as DeliveryPlan);
+        return this.inboxWithCommit(todo) ?? this.recordInInbox(client, todo);
       },
     });
     if (!outcome.ok) return outcome;
@@ -358,6 +362,23 @@ export class DurableSubscriber implements TransportSubscription {
     if (rows[0]?.inboxed !== handled.length) {
       throw new KeyProgressConflictError(`${this.subscriber}: another attempt handled some of these events meanwhile`, { subscriber: this.subscriber });
     }
+  }
+
+  /**
+   * `recordInInbox` as statements sent with the COMMIT, saving a round trip per attempt: the ids
+   * go inline (simple protocol, no parameters), so only when every id is a canonical UUID
+   * (anything else takes `recordInInbox`). A repeat violates the inbox's primary key and rolls
+   * the attempt back as a `KeyProgressConflictError`, as `recordInInbox`'s count does.
+   */
+  private inboxWithCommit(handled: readonly EventEnvelope[]): CommitTail | undefined {
+    if (handled.length === 0 || !handled.every((envelope) => CANONICAL_UUID.test(envelope.id))) return undefined;
+    return {
+      sql: `${this.inboxTail}'{${handled.map((envelope) => envelope.id).join(',')}}'::uuid[])`,
+      refused: (error) =>
+        isInboxRepeat(error, this.definition.schema)
+          ? new KeyProgressConflictError(`${this.subscriber}: another attempt handled some of these events meanwhile`, { subscriber: this.subscriber })
+          : error,
+    };
   }
 
   /** `recordInInbox` and `advanceProgress` in one statement; a conflict in either rolls the attempt back. */
@@ -454,6 +475,19 @@ function distinctById(envelopes: readonly EventEnvelope[]): readonly EventEnvelo
     return true;
   });
   return distinct.length === envelopes.length ? envelopes : distinct;
+}
+
+/** An event id that can go into SQL text as it is. */
+const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A unique violation of the schema's inbox primary key: the event is there already (never throws, as `isKeyConflict`). */
+function isInboxRepeat(error: unknown, schema: string): boolean {
+  try {
+    const fields = error as { code?: unknown; schema?: unknown; table?: unknown; constraint?: unknown } | null;
+    return fields?.code === '23505' && fields.schema === schema && fields.table === 'inbox' && fields.constraint === 'inbox_pkey';
+  } catch {
+    return false;
+  }
 }
 
 /** Whether the event's payload does not fit its schema (never throws, as `isKeyConflict`). */

@@ -7,14 +7,24 @@ import { releaseRunner } from '../sql/release-runner';
 /** How one attempt ended: its work committed, or the handler failed (and nothing was written). */
 export type TransactionOutcome<T> = { ok: true; value: T } | { ok: false; error: unknown; timedOut?: boolean };
 
+/**
+ * Statements (no parameters) sent with COMMIT in one round trip. If they fail, COMMIT never
+ * runs: the transaction rolls back and the attempt fails with `refused(error)`.
+ */
+export interface CommitTail {
+  sql: string;
+  /** What the failure means to the caller (e.g. a repeat refused by the inbox). */
+  refused(error: unknown): unknown;
+}
+
 /** What a subscriber's transaction runs: `prepare` is the platform's part, `handle` the handler's. */
 export interface SubscriberWork<P, T> {
   /** Platform statements before the handler (the inbox insert). */
   prepare(manager: EntityManager, client: PoolClient): Promise<P>;
   /** The handler's part; bounded by `timeoutMs`. */
   handle(prepared: P, manager: EntityManager): Promise<T>;
-  /** Platform statements after the handler, before COMMIT (the key progress). */
-  finish?(prepared: P, client: PoolClient): Promise<void>;
+  /** Platform statements after the handler, before COMMIT (inbox rows, key progress); may hand some to send with COMMIT. */
+  finish?(prepared: P, client: PoolClient): Promise<CommitTail | void>;
   timeoutMs: number;
   /** Names the handler in a timeout error. */
   subscriber: string;
@@ -69,9 +79,10 @@ export async function runSubscriberTransaction<P, T>(dataSource: DataSource, wor
       return { ok: false, error };
     }
 
+    let tail: CommitTail | void = undefined;
     if (work.finish) {
       try {
-        await work.finish(prepared, client);
+        tail = await work.finish(prepared, client);
       } catch (error) {
         // The handler swallowed a failed statement: the platform's own writes after it are refused.
         const failure = (error as { code?: unknown } | null)?.code === IN_FAILED_TRANSACTION ? abortedBy(work.subscriber) : error;
@@ -82,10 +93,15 @@ export async function runSubscriberTransaction<P, T>(dataSource: DataSource, wor
     let committed: { command: string };
     try {
       // On the driver connection rather than TypeORM's commitTransaction: PostgreSQL answers
-      // COMMIT of an aborted transaction with ROLLBACK, and only the command tag tells.
-      committed = await client.query('COMMIT');
+      // COMMIT of an aborted transaction with ROLLBACK, and only the command tag tells. With a
+      // tail, one simple-protocol query: a failing statement stops the rest, COMMIT included.
+      const results: { command: string } | { command: string }[] = await client.query(tail ? `${tail.sql};\nCOMMIT` : 'COMMIT');
+      committed = Array.isArray(results) ? results[results.length - 1] : results;
     } catch (error) {
-      return await platformFailure(error, undefined, (cause) => (broken = cause));
+      if (!tail) return await platformFailure(error, undefined, (cause) => (broken = cause));
+      const failure = (error as { code?: unknown } | null)?.code === IN_FAILED_TRANSACTION ? abortedBy(work.subscriber) : isInfrastructureFailure(error) ? error : tail.refused(error);
+      // Not committed: roll back what the failed tail left open (a no-op, with a warning, if COMMIT itself failed).
+      return await platformFailure(failure, () => runner.rollbackTransaction(), (cause) => (broken = cause));
     }
     if (committed.command !== 'COMMIT') return { ok: false, error: abortedBy(work.subscriber) };
     work.committed?.(runner);
