@@ -20,7 +20,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { CommandBus } from '@nestjs/cqrs';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { Database, DatabaseModule, defineModule } from '@modulith/database';
+import { Database, defineModule } from '@modulith/database';
 import { configureHttpApp, createHttpAdapter } from '@modulith/http';
 import { IngestTransfersCommand, TransferIngested, type TransferIngestedPayload } from '@modulith/ingestion/contracts';
 import { MessagingModule, OnIntegrationEvent, type BatchDeliveryContext } from '@modulith/messaging';
