@@ -145,12 +145,29 @@ export class LogLane {
       const last = index === entries.length - 1;
       if (batch.length < this.subscription.maxBatch && !last) continue;
       if (!this.running) return through;
+      await this.keepLease();
       if (batch.length > 0) await this.deliver(batch, { redelivered: batchFrom <= this.redeliveredThrough });
       through = entry.position;
       batch = [];
       if (!last) batchFrom = entries[index + 1].position;
     }
     return through;
+  }
+
+  /**
+   * Between the batches of one read: the cursor moves (and so renews the lease) only once per
+   * read, and the renewal timer runs only inside a batch, so a read of many short batches would
+   * otherwise let the lease run out while this process works, and another would take the cursor
+   * over and hand the same events over beside it. Renews once a third of the lease has gone by;
+   * throws `LeaseLostError` when another process holds the cursor now.
+   */
+  private async keepLease(): Promise<void> {
+    if (Date.now() - this.renewedAt <= this.options.leaseMs / 3) return;
+    const asked = Date.now();
+    const lease = await this.options.log.lease(this.subscription.subscriber, this.owner, this.options.leaseMs);
+    if (lease === undefined) throw new LeaseLostError();
+    this.renewedAt = asked;
+    this.noteHolders(lease);
   }
 
   private async takeLease(): Promise<void> {
