@@ -55,6 +55,12 @@ export class LogLane {
   private redeliveredThrough = 0;
   /** The last position read. */
   private readThrough = 0;
+  /**
+   * A lease call of this lane failed without an answer: it may have taken the cursor from
+   * another process all the same (the statement committed, the answer was lost), so the next
+   * lease that names this lane as the previous owner does not prove it held the cursor meanwhile.
+   */
+  private leaseAnswerLost = false;
 
   constructor(
     readonly subscription: TransportSubscription,
@@ -145,6 +151,7 @@ export class LogLane {
       const last = index === entries.length - 1;
       if (batch.length < this.subscription.maxBatch && !last) continue;
       if (!this.running) return through;
+      await this.keepLease();
       if (batch.length > 0) await this.deliver(batch, { redelivered: batchFrom <= this.redeliveredThrough });
       through = entry.position;
       batch = [];
@@ -153,18 +160,46 @@ export class LogLane {
     return through;
   }
 
+  /**
+   * Between the batches of one read: the cursor moves (and so renews the lease) only once per
+   * read, and the renewal timer runs only inside a batch, so a read of many short batches would
+   * otherwise let the lease run out while this process works, and another would take the cursor
+   * over and hand the same events over beside it. Renews once a third of the lease has gone by;
+   * throws `LeaseLostError` when another process holds the cursor now.
+   */
+  private async keepLease(): Promise<void> {
+    if (Date.now() - this.renewedAt <= this.options.leaseMs / 3) return;
+    const asked = Date.now();
+    const lease = await this.lease();
+    if (lease === undefined) throw new LeaseLostError();
+    this.renewedAt = asked;
+  }
+
   private async takeLease(): Promise<void> {
     const asked = Date.now();
-    const lease = await this.options.log.lease(this.subscription.subscriber, this.owner, this.options.leaseMs);
+    const lease = await this.lease();
     this.position = lease?.position;
     if (lease === undefined) return;
     this.renewedAt = asked;
-    this.noteHolders(lease);
   }
 
-  /** After a gap in this lane's holding of the cursor, the rows up to the head may have been handed over by another. */
-  private noteHolders(lease: CursorLease): void {
-    if (!lease.renewed) this.redeliveredThrough = Math.max(this.redeliveredThrough, lease.head);
+  /**
+   * Takes or renews the lease; after a gap in this lane's holding of the cursor (`renewed` false,
+   * or an earlier lease call whose answer was lost), the rows up to the head may have been handed
+   * over by another holder.
+   */
+  private async lease(): Promise<CursorLease | undefined> {
+    let lease: CursorLease | undefined;
+    try {
+      lease = await this.options.log.lease(this.subscription.subscriber, this.owner, this.options.leaseMs);
+    } catch (error) {
+      this.leaseAnswerLost = true;
+      throw error;
+    }
+    if (lease === undefined) return undefined;
+    if (!lease.renewed || this.leaseAnswerLost) this.redeliveredThrough = Math.max(this.redeliveredThrough, lease.head);
+    this.leaseAnswerLost = false;
+    return lease;
   }
 
   private async moveTo(position: number): Promise<void> {
@@ -179,10 +214,8 @@ export class LogLane {
   private async deliver(batch: EventEnvelope[], hint: DeliveryHint): Promise<void> {
     this.renewal = setInterval(() => {
       const asked = Date.now();
-      this.options.log.lease(this.subscription.subscriber, this.owner, this.options.leaseMs).then((lease) => {
-        if (lease === undefined) return;
-        this.renewedAt = asked;
-        this.noteHolders(lease);
+      this.lease().then((lease) => {
+        if (lease !== undefined) this.renewedAt = asked;
       }, () => undefined);
     }, Math.max(100, Math.floor(this.options.leaseMs / 3)));
     this.renewal.unref();
