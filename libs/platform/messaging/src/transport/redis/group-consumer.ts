@@ -141,9 +141,11 @@ export class GroupConsumer {
           this.lastReclaimAt = Date.now();
           await this.reclaim();
         }
-        const entries = await this.read(ownPendingFirst ? '0' : '>');
+        const from = ownPendingFirst ? '0' : '>';
+        const entries = await this.read(from);
         if (ownPendingFirst && entries.length === 0) ownPendingFirst = false;
-        if (entries.length > 0) await this.handle(entries);
+        // `>` hands over entries never delivered to the group: first deliveries (see DeliveryHint).
+        if (entries.length > 0) await this.handle(entries, from === '0');
         if (failures > 0) logger.log(`${group} consumes ${stream} again`);
         failures = 0;
       } catch (error) {
@@ -205,7 +207,8 @@ export class GroupConsumer {
     return entriesOfReply(await this.bound(blocking, 'XREADGROUP BLOCK', this.blockMs));
   }
 
-  private async handle(raw: readonly RawStreamEntry[]): Promise<void> {
+  /** `redelivered`: the entries may have been handed over before (own pending, claimed): see `DeliveryHint`. */
+  private async handle(raw: readonly RawStreamEntry[], redelivered = true): Promise<void> {
     const { stream, group, subscriptions, logger } = this.options;
     const entries = raw.map(decodeEntry);
     const envelopes = entries.flatMap((entry) => (entry.envelope ? [entry.envelope] : []));
@@ -213,7 +216,7 @@ export class GroupConsumer {
     this.busy = true;
     try {
       if (envelopes.length > 0) {
-        const results = await Promise.allSettled(subscriptions.map((subscription) => subscription.deliver(envelopes)));
+        const results = await Promise.allSettled(subscriptions.map((subscription) => subscription.deliver(envelopes, { redelivered })));
         const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
         if (failure) throw failure.reason;
       }
