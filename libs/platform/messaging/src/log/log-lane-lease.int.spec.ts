@@ -4,13 +4,12 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { databaseTestConfig } from '@modulith/database/testing';
 import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
-import type { EventEnvelope } from '../events/event-envelope';
 import { messagingTestConfig } from '../messaging-test-config';
 import { createFixtureApp } from '../test-support/fixture-app';
 import { payloads, ThingHappened } from '../test-support/fixture-events';
 import type { Producer } from '../test-support/fixture-modules';
+import { RecordingSubscription } from '../test-support/recording-subscription';
 import { relayAll } from '../testing';
-import type { DeliveryHint, TransportSubscription } from '../transport/transport';
 import { EventLog } from './event-log';
 import { LogLane } from './log-lane';
 
@@ -18,25 +17,6 @@ const SUBSCRIBER = 'test.slow-recorder';
 const LEASE_MS = 600;
 /** Shorter than a renewal interval (a third of the lease), so no renewal fires inside one batch. */
 const BATCH_MS = 120;
-
-/** Takes BATCH_MS per delivery of one event; records which lane was handed what. */
-class SlowRecorder implements TransportSubscription {
-  readonly subscriber = SUBSCRIBER;
-  readonly group = 'test';
-  readonly eventTypes = [ThingHappened.type];
-  readonly mode = 'durable';
-  readonly maxBatch = 1;
-
-  constructor(
-    private readonly name: string,
-    private readonly handed: { lane: string; label: string; redelivered?: boolean }[],
-  ) {}
-
-  async deliver(envelopes: readonly EventEnvelope[], hint?: DeliveryHint): Promise<void> {
-    for (const envelope of envelopes) this.handed.push({ lane: this.name, label: (envelope.payload as { label: string }).label, redelivered: hint?.redelivered });
-    await new Promise((resolve) => setTimeout(resolve, BATCH_MS));
-  }
-}
 
 describe('LogLane: the lease is renewed while a read is handed over (real PostgreSQL)', () => {
   let db: TestDatabase;
@@ -67,19 +47,22 @@ describe('LogLane: the lease is renewed while a read is handed over (real Postgr
       await relayAll(app);
       labels.push(batch[0].label);
     }
-    const handed: { lane: string; label: string; redelivered?: boolean }[] = [];
-    const lane = (name: string) => {
-      const created = new LogLane(new SlowRecorder(name, handed), { log, pollIntervalMs: 50, leaseMs: LEASE_MS, advanced: () => undefined });
+    const recorders: RecordingSubscription[] = [];
+    const lane = () => {
+      const recorder = new RecordingSubscription({ subscriber: SUBSCRIBER, eventType: ThingHappened.type, maxBatch: 1, delayMs: BATCH_MS });
+      recorders.push(recorder);
+      const created = new LogLane(recorder, { log, pollIntervalMs: 50, leaseMs: LEASE_MS, advanced: () => undefined });
       lanes.push(created);
       created.start();
       return created;
     };
-    const first = lane('first');
-    await eventually(async () => (first.holdsCursor && handed.length > 0 ? true : undefined));
-    lane('second');
-    await eventually(async () => (new Set(handed.map((entry) => entry.label)).size === labels.length && first.busy === false ? true : undefined), { timeoutMs: 15_000 });
+    const handed = () => recorders.flatMap((recorder) => recorder.labels());
+    const first = lane();
+    await eventually(async () => (first.holdsCursor && handed().length > 0 ? true : undefined));
+    lane();
+    await eventually(async () => (new Set(handed()).size === labels.length && first.busy === false ? true : undefined), { timeoutMs: 15_000 });
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const handedTwice = labels.filter((label) => handed.filter((entry) => entry.label === label).length > 1);
-    expect({ handedTwice, byLane: [...new Set(handed.map((entry) => entry.lane))] }).toEqual({ handedTwice: [], byLane: ['first'] });
+    const handedTwice = labels.filter((label) => handed().filter((each) => each === label).length > 1);
+    expect({ handedTwice, bySecondLane: recorders[1].labels() }).toEqual({ handedTwice: [], bySecondLane: [] });
   });
 });

@@ -8,13 +8,12 @@ import { Client } from 'pg';
 import { Database } from '@modulith/database';
 import { databaseTestConfig } from '@modulith/database/testing';
 import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
-import type { EventEnvelope } from '../events/event-envelope';
 import { messagingTestConfig } from '../messaging-test-config';
 import { createFixtureApp } from '../test-support/fixture-app';
 import { payloads, ThingHappened } from '../test-support/fixture-events';
 import type { Producer } from '../test-support/fixture-modules';
+import { RecordingSubscription } from '../test-support/recording-subscription';
 import { relayAll } from '../testing';
-import type { DeliveryHint, TransportSubscription } from '../transport/transport';
 import { EventLog } from './event-log';
 import { LogLane } from './log-lane';
 
@@ -22,19 +21,6 @@ const SUBSCRIBER = 'test.lost-answer';
 /** A process that handed rows over without passing them, then died (its lease ran out). */
 const DEAD_PROCESS = '00000000-0000-7000-8000-00000000dead';
 const QUERY_TIMEOUT_MS = 300;
-
-class Recorder implements TransportSubscription {
-  readonly subscriber = SUBSCRIBER;
-  readonly group = 'test';
-  readonly eventTypes = [ThingHappened.type];
-  readonly mode = 'durable';
-  readonly maxBatch = 100;
-  readonly deliveries: { labels: string[]; redelivered: boolean | undefined }[] = [];
-
-  async deliver(envelopes: readonly EventEnvelope[], hint?: DeliveryHint): Promise<void> {
-    this.deliveries.push({ labels: envelopes.map((envelope) => (envelope.payload as { label: string }).label), redelivered: hint?.redelivered });
-  }
-}
 
 describe('LogLane: a take whose answer was lost (real PostgreSQL)', () => {
   let db: TestDatabase;
@@ -76,7 +62,7 @@ describe('LogLane: a take whose answer was lost (real PostgreSQL)', () => {
     try {
       await locker.query('BEGIN');
       await locker.query('SELECT * FROM messaging.log_cursors WHERE subscriber = $1 FOR UPDATE', [SUBSCRIBER]);
-      const recorder = new Recorder();
+      const recorder = new RecordingSubscription({ subscriber: SUBSCRIBER, eventType: ThingHappened.type });
       lane = new LogLane(recorder, { log, pollIntervalMs: 50, leaseMs: 5000, advanced: () => undefined });
       lane.start();
       await new Promise((resolve) => setTimeout(resolve, 3 * QUERY_TIMEOUT_MS));

@@ -6,13 +6,12 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { Database } from '@modulith/database';
 import { databaseTestConfig } from '@modulith/database/testing';
 import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
-import type { EventEnvelope } from '../events/event-envelope';
 import { messagingTestConfig } from '../messaging-test-config';
 import { createFixtureApp } from '../test-support/fixture-app';
 import { payloads, ThingHappened } from '../test-support/fixture-events';
 import type { Producer } from '../test-support/fixture-modules';
+import { RecordingSubscription } from '../test-support/recording-subscription';
 import { relayAll } from '../testing';
-import type { DeliveryHint, TransportSubscription } from '../transport/transport';
 import { EventLog } from './event-log';
 import { LogLane } from './log-lane';
 
@@ -26,30 +25,6 @@ const settles = (assertion: () => unknown): Promise<true> =>
     await assertion();
     return true as const;
   });
-
-/** A subscription that records what it was handed (labels and the flag), failing the deliveries it is told to. */
-class Recorder implements TransportSubscription {
-  readonly subscriber = SUBSCRIBER;
-  readonly group = 'test';
-  readonly eventTypes = [ThingHappened.type];
-  readonly mode = 'durable';
-  readonly maxBatch = 100;
-  readonly deliveries: { labels: string[]; redelivered: boolean | undefined }[] = [];
-  failNext = 0;
-
-  async deliver(envelopes: readonly EventEnvelope[], hint?: DeliveryHint): Promise<void> {
-    this.deliveries.push({ labels: envelopes.map((envelope) => (envelope.payload as { label: string }).label), redelivered: hint?.redelivered });
-    if (this.failNext > 0) {
-      this.failNext -= 1;
-      throw new Error('the database went away');
-    }
-  }
-
-  /** What was handed over with `redelivered` false, in order. */
-  firstDeliveries(): string[] {
-    return this.deliveries.filter((delivery) => delivery.redelivered === false).flatMap((delivery) => delivery.labels);
-  }
-}
 
 describe('LogLane: which rows go as possibly redelivered (real PostgreSQL)', () => {
   let db: TestDatabase;
@@ -82,7 +57,7 @@ describe('LogLane: which rows go as possibly redelivered (real PostgreSQL)', () 
     await relayAll(app);
     return batch.map((payload) => payload.label);
   };
-  const startLane = (recorder: Recorder): LogLane => {
+  const startLane = (recorder: RecordingSubscription): LogLane => {
     const lane = new LogLane(recorder, { log, pollIntervalMs: 50, leaseMs: 2000, advanced: () => undefined });
     lanes.push(lane);
     lane.start();
@@ -94,9 +69,9 @@ describe('LogLane: which rows go as possibly redelivered (real PostgreSQL)', () 
   it('a lane that takes the cursor hands over what was in the log as possibly redelivered, and what is written after as first deliveries', async () => {
     await log.register([{ subscriber: SUBSCRIBER, eventType: ThingHappened.type }]);
     const before = await written(3);
-    const recorder = new Recorder();
+    const recorder = new RecordingSubscription({ subscriber: SUBSCRIBER, eventType: ThingHappened.type });
     startLane(recorder);
-    await settles(() => expect(recorder.deliveries.flatMap((delivery) => delivery.labels)).toEqual(before));
+    await settles(() => expect(recorder.labels()).toEqual(before));
     expect(recorder.deliveries.every((delivery) => delivery.redelivered === true)).toBe(true);
 
     const after = await written(2);
@@ -104,7 +79,7 @@ describe('LogLane: which rows go as possibly redelivered (real PostgreSQL)', () 
   });
 
   it('after a failed delivery the same rows go again as possibly redelivered; later rows do not', async () => {
-    const recorder = new Recorder();
+    const recorder = new RecordingSubscription({ subscriber: SUBSCRIBER, eventType: ThingHappened.type });
     startLane(recorder);
     await settles(async () => expect((await cursor()).owner).not.toBeNull());
     recorder.failNext = 1;
@@ -117,7 +92,7 @@ describe('LogLane: which rows go as possibly redelivered (real PostgreSQL)', () 
   });
 
   it('after another process held the cursor meanwhile, the rows up to the head go as possibly redelivered', async () => {
-    const recorder = new Recorder();
+    const recorder = new RecordingSubscription({ subscriber: SUBSCRIBER, eventType: ThingHappened.type });
     const lane = startLane(recorder);
     await settles(() => expect(lane.holdsCursor).toBe(true));
     const first = await written(1);

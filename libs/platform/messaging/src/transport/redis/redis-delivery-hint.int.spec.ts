@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { uuidv7 } from '@modulith/core';
 import { eventually } from '@modulith/testing';
 import type { EventEnvelope } from '../../events/event-envelope';
-import type { DeliveryHint, TransportSubscription } from '../transport';
+import { RecordingSubscription } from '../../test-support/recording-subscription';
 import { RedisStreamsTransport } from './redis-streams.transport';
 import { deleteRedisKeys, redisTestPrefix, requireRedis } from './redis-test-server';
 import { encodeEnvelope, streamKey } from './stream-entries';
@@ -25,31 +25,12 @@ const envelope = (label: string): EventEnvelope => ({
   payload: { label },
 });
 
-/** Records what it was handed and the flag; fails the deliveries it is told to. */
-class Recorder implements TransportSubscription {
-  readonly subscriber = 'hint.recorder';
-  readonly group = 'hint';
-  readonly eventTypes = [TYPE];
-  readonly mode = 'durable';
-  readonly maxBatch = 10;
-  readonly deliveries: { labels: string[]; redelivered: boolean | undefined }[] = [];
-  failNext = 0;
-
-  async deliver(envelopes: readonly EventEnvelope[], hint?: DeliveryHint): Promise<void> {
-    this.deliveries.push({ labels: envelopes.map((item) => (item.payload as { label: string }).label), redelivered: hint?.redelivered });
-    if (this.failNext > 0) {
-      this.failNext -= 1;
-      throw new Error('the database went away');
-    }
-  }
-}
-
 describe('Redis consumer: which entries go as possibly redelivered (real Redis)', () => {
   let redis: Redis;
   let prefix: string;
   let transport: RedisStreamsTransport | undefined;
 
-  const start = async (recorder: Recorder, claimIdleMs = 60_000): Promise<RedisStreamsTransport> => {
+  const start = async (recorder: RecordingSubscription, claimIdleMs = 60_000): Promise<RedisStreamsTransport> => {
     transport = new RedisStreamsTransport({ url: REDIS_URL, keyPrefix: prefix, streamMaxLen: 0, claimIdleMs, commandTimeoutMs: 5000, heartbeatMs: 100, consumerTtlMs: 1000 });
     transport.subscribe(recorder);
     await transport.start();
@@ -79,7 +60,7 @@ describe('Redis consumer: which entries go as possibly redelivered (real Redis)'
   afterAll(() => redis?.disconnect());
 
   it('entries new to the group go as first deliveries; its own pending entries read again after a failure do not', async () => {
-    const recorder = new Recorder();
+    const recorder = new RecordingSubscription({ subscriber: 'hint.recorder', group: 'hint', eventType: TYPE, maxBatch: 10 });
     const running = await start(recorder);
     await running.publish([envelope('a'), envelope('b')]);
     await settles(() => expect(recorder.deliveries).toEqual([{ labels: ['a', 'b'], redelivered: false }]));
@@ -100,7 +81,7 @@ describe('Redis consumer: which entries go as possibly redelivered (real Redis)'
     await redis.xgroup('CREATE', stream, 'hint', '0');
     // Another process read it and died: it stays pending under that consumer, which announces nothing.
     await redis.xreadgroup('GROUP', 'hint', 'dead-consumer', 'COUNT', 10, 'STREAMS', stream, '>');
-    const recorder = new Recorder();
+    const recorder = new RecordingSubscription({ subscriber: 'hint.recorder', group: 'hint', eventType: TYPE, maxBatch: 10 });
     await start(recorder, 300);
     await settles(() => expect(recorder.deliveries).toEqual([{ labels: ['held-by-a-dead-consumer'], redelivered: true }]));
   }, 30_000);
