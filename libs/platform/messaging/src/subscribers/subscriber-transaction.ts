@@ -47,15 +47,23 @@ export async function runSubscriberTransaction<P, T>(dataSource: DataSource, wor
   const runner = dataSource.createQueryRunner();
   let broken: Error | undefined;
   try {
-    let client: PoolClient;
+    let client: PoolClient | undefined;
     let prepared: P;
     try {
       client = (await runner.connect()) as PoolClient;
       await runner.startTransaction();
       prepared = await work.prepare(runner.manager, client);
     } catch (error) {
-      return await platformFailure(error, runner.isTransactionActive ? () => runner.rollbackTransaction() : undefined, (cause) => (broken = cause));
+      const open = client;
+      return await platformFailure(error, open && runner.isTransactionActive ? () => rollbackAll(open) : undefined, (cause) => (broken = cause));
     }
+    // Every rollback below ends the whole transaction on the driver connection, as COMMIT does:
+    // TypeORM's rollbackTransaction only rolls back to a savepoint while the handler has nested
+    // transactions open (its `manager.transaction` still in flight, a `startTransaction` never
+    // finished), which gave the connection back to the pool inside the transaction (the next
+    // BEGIN joined it, its COMMIT committed the refused attempt's effect) or failed on a savepoint
+    // a sibling had removed (a handler failure retried for ever as an outage).
+    const connection = client;
 
     let value: T;
     const deadline = timeout(work.timeoutMs, work.subscriber);
@@ -68,7 +76,7 @@ export async function runSubscriberTransaction<P, T>(dataSource: DataSource, wor
         return { ok: false, error, timedOut: true };
       }
       try {
-        await runner.rollbackTransaction();
+        await rollbackAll(connection);
       } catch (rollbackError) {
         broken = rollbackError as Error;
         throw new InfrastructureFailure(`the transaction of ${work.subscriber} broke: ${describeFailure(rollbackError).message}`, {
@@ -82,11 +90,11 @@ export async function runSubscriberTransaction<P, T>(dataSource: DataSource, wor
     let tail: CommitTail | void = undefined;
     if (work.finish) {
       try {
-        tail = await work.finish(prepared, client);
+        tail = await work.finish(prepared, connection);
       } catch (error) {
         // The handler swallowed a failed statement: the platform's own writes after it are refused.
         const failure = (error as { code?: unknown } | null)?.code === IN_FAILED_TRANSACTION ? abortedBy(work.subscriber) : error;
-        return await platformFailure(failure, () => runner.rollbackTransaction(), (cause) => (broken = cause));
+        return await platformFailure(failure, () => rollbackAll(connection), (cause) => (broken = cause));
       }
     }
 
@@ -95,13 +103,13 @@ export async function runSubscriberTransaction<P, T>(dataSource: DataSource, wor
       // On the driver connection rather than TypeORM's commitTransaction: PostgreSQL answers
       // COMMIT of an aborted transaction with ROLLBACK, and only the command tag tells. With a
       // tail, one simple-protocol query: a failing statement stops the rest, COMMIT included.
-      const results: { command: string } | { command: string }[] = await client.query(tail ? `${tail.sql};\nCOMMIT` : 'COMMIT');
+      const results: { command: string } | { command: string }[] = await connection.query(tail ? `${tail.sql};\nCOMMIT` : 'COMMIT');
       committed = Array.isArray(results) ? results[results.length - 1] : results;
     } catch (error) {
       if (!tail) return await platformFailure(error, undefined, (cause) => (broken = cause));
       const failure = (error as { code?: unknown } | null)?.code === IN_FAILED_TRANSACTION ? abortedBy(work.subscriber) : isInfrastructureFailure(error) ? error : tail.refused(error);
       // Not committed: roll back what the failed tail left open (a no-op, with a warning, if COMMIT itself failed).
-      return await platformFailure(failure, () => runner.rollbackTransaction(), (cause) => (broken = cause));
+      return await platformFailure(failure, () => rollbackAll(connection), (cause) => (broken = cause));
     }
     if (committed.command !== 'COMMIT') return { ok: false, error: abortedBy(work.subscriber) };
     work.committed?.(runner);
@@ -110,6 +118,11 @@ export async function runSubscriberTransaction<P, T>(dataSource: DataSource, wor
     // With an error, pg's pool destroys the connection instead of reusing it.
     await releaseRunner(runner, broken);
   }
+}
+
+/** Ends the transaction, whatever savepoints the handler left (a warning only if none is open any more). */
+async function rollbackAll(client: PoolClient): Promise<void> {
+  await client.query('ROLLBACK');
 }
 
 /** SQLSTATE of a statement sent to a transaction that an earlier failed statement aborted. */
