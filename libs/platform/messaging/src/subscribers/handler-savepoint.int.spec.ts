@@ -5,7 +5,7 @@
 // BEGIN joined it and its COMMIT committed the refused attempt's effect (applied twice), or the
 // rollback failed and a failing event was retried for ever as an infrastructure failure.
 // Real PostgreSQL and Redis.
-import { Inject, Injectable, type INestApplicationContext } from '@nestjs/common';
+import { Inject, Injectable, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
@@ -121,7 +121,7 @@ describe('A handler that leaves a nested transaction open: the attempt’s rollb
     for (const item of envelopes) multi.xadd(streamKey(prefix, item.type), '*', ENVELOPE_FIELD, encodeEnvelope(item));
     await multi.exec();
   };
-  const start = async (module: typeof gammaModule, control = new FixtureControl(), messaging = {}) => {
+  const start = async (module: DynamicModule, control = new FixtureControl(), messaging = {}) => {
     const started = await createFixtureApp({
       database: databaseTestConfig(db.url),
       consumers: [],
@@ -192,7 +192,7 @@ describe('A handler that leaves a nested transaction open: the attempt’s rollb
     control.poison.beta.add('d2');
     const events = ['d1', 'd2', 'd3'].map((label) => envelope(label));
     await append(events);
-    const { app } = await start(deltaModule as typeof gammaModule, control, { handlerMaxAttempts: 2, retryBaseDelayMs: 50, retryMaxDelayMs: 100 });
+    const { app } = await start(deltaModule, control, { handlerMaxAttempts: 2, retryBaseDelayMs: 50, retryMaxDelayMs: 100 });
     await eventually(async () => (await sql('SELECT 1 FROM messaging.dead_letters WHERE event_id = $1', [events[1].id])).length === 1, {
       timeoutMs: 20_000,
       message: 'the failing event to be dead-lettered',
