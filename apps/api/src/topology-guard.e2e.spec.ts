@@ -87,6 +87,8 @@ describe('topologies that could lose events either work or refuse, naming the fi
       expect((await ready(ingestion)).status).toBe(200);
       expect(await refused('inprocess-stray', { MODULES: CONSUMERS })).toMatch(/same EVENT_TRANSPORT/);
     } finally {
+      // Stopped first: a running consumer's next presence renewal would write its keys again.
+      await Promise.all(running.splice(0).map((app) => app.stop()));
       await deleteRedisKeys(REDIS_URL, prefix);
     }
   }, 120_000);
