@@ -63,6 +63,13 @@ describe('LogLane: which rows go as possibly redelivered (real PostgreSQL)', () 
     lane.start();
     return lane;
   };
+  const cursorAtHead = async (): Promise<boolean> =>
+    (
+      await app.get(Database).dataSource.query(
+        'SELECT c.position >= (SELECT max(position) FROM messaging.event_log) AS at_head FROM messaging.log_cursors c WHERE c.subscriber = $1',
+        [SUBSCRIBER],
+      )
+    )[0].at_head;
   const cursor = async (): Promise<{ owner: string | null }> =>
     (await app.get(Database).dataSource.query('SELECT owner FROM messaging.log_cursors WHERE subscriber = $1', [SUBSCRIBER]))[0];
 
@@ -97,6 +104,8 @@ describe('LogLane: which rows go as possibly redelivered (real PostgreSQL)', () 
     await settles(() => expect(lane.holdsCursor).toBe(true));
     const first = await written(1);
     await settles(() => expect(recorder.firstDeliveries()).toEqual(first));
+    // Its cursor past that row before the other process comes (else the row is read again, rightly as possibly redelivered).
+    await settles(async () => expect(await cursorAtHead()).toBe(true));
     // Another process takes the cursor over (as if this lane's lease had run out) ...
     const setLease = (until: string) =>
       app.get(Database).dataSource.query(`UPDATE messaging.log_cursors SET owner = $2, lease_until = clock_timestamp() + interval '${until}' WHERE subscriber = $1`, [
