@@ -6,6 +6,7 @@
  */
 export { TRANSPORT } from './transport/transport';
 export type { Transport, TransportSubscription, DeliveryMode, DeliveryHint } from './transport/transport';
+export type { AppendedClaim, AppendedRow } from './log/event-log';
 export type { EventTransportKind } from './messaging.config';
 export { CALL_TRANSPORT } from './calls/call-transport';
 export type { CallTransport, CallHandler } from './calls/call-transport';

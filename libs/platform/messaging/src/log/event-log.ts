@@ -11,6 +11,36 @@ export interface LogEntry {
   envelopes: EventEnvelope[];
 }
 
+/** A log row as the relay's claim returns it: its events as the JSON text the log holds. */
+export interface AppendedRow {
+  position: number;
+  type: string;
+  /** A JSON array of envelopes, parsed by each reader for itself (its handlers get their own objects). */
+  events: string;
+}
+
+/**
+ * What one claim of this process's relay appended to the log, handed to the log readers here
+ * once it committed (see `LogLane.offer`): a reader whose cursor is just before `first` takes
+ * these rows without reading the log. Positions are numbered under the claim lock, so no other
+ * claim's rows lie between `first` and `last` when `rows` fills the span.
+ */
+export interface AppendedClaim {
+  first: number;
+  last: number;
+  /** Rows the claim appended, of every type. */
+  rows: number;
+  /** The types whose rows are in `entries` (those read here when it claimed): a row of another type in the span is not. */
+  types: readonly string[];
+  /** The claim's rows of `types`, in position order. */
+  entries: AppendedRow[];
+}
+
+/** An appended row as a read of the log would have returned it. */
+export function appendedEntry(row: AppendedRow): LogEntry {
+  return { position: row.position, envelopes: (JSON.parse(row.events) as EventEnvelope[]).map(fromLog) };
+}
+
 /** A subscriber's cursor as `EventLog.lease` hands it out. */
 export interface CursorLease {
   position: number;

@@ -5,10 +5,16 @@ import { Wakeup } from '../relay/wakeup';
 import { retryDelayMs } from '../retries/backoff';
 import { describeFailure } from '../retries/failure';
 import type { DeliveryHint, TransportSubscription } from '../transport/transport';
-import type { CursorLease, EventLog, LogEntry } from './event-log';
+import { appendedEntry, type AppendedClaim, type CursorLease, type EventLog, type LogEntry } from './event-log';
 
 /** Log rows one read takes at most; their events are handed over in batches of the subscriber's size. */
 const READ_ROWS = 16;
+/**
+ * Claims a lane keeps while it works (see `offer`): at most this many, each at most a relay
+ * batch. Past them it drops what it is offered and reads the log instead, so a slow subscriber's
+ * backlog stays in the log, not in memory.
+ */
+const OFFERED_CLAIMS = 8;
 
 export interface LogLaneOptions {
   log: EventLog;
@@ -55,6 +61,10 @@ export class LogLane {
   private redeliveredThrough = 0;
   /** The last position read. */
   private readThrough = 0;
+  /** Claims of this process's relay not yet passed, oldest first (see `offer`). */
+  private offered: AppendedClaim[] = [];
+  /** The last position of every claim offered, kept or not: the lane does not sleep before its cursor passed it. */
+  private offeredThrough = 0;
   /**
    * A lease call of this lane failed without an answer: it may have taken the cursor from
    * another process all the same (the statement committed, the answer was lost), so the next
@@ -78,6 +88,20 @@ export class LogLane {
     return this.position !== undefined;
   }
 
+  /**
+   * What a claim of this process's relay appended to the log, once it committed. When the cursor
+   * is just before the claim's first position, the lane takes its rows from here instead of
+   * reading the log: the same rows a read would return (no other row lies in the claim's span),
+   * read in the same order. Anything else (a gap, another process's claim in between, a full
+   * queue) leaves the lane to read the log, as without an offer.
+   */
+  offer(claim: AppendedClaim): void {
+    if (this.position === undefined) return;
+    if (this.offered.length < OFFERED_CLAIMS) this.offered.push(claim);
+    this.offeredThrough = Math.max(this.offeredThrough, claim.last);
+    this.wakeup.signal();
+  }
+
   start(): void {
     if (this.running) return;
     this.running = true;
@@ -94,6 +118,7 @@ export class LogLane {
     this.wakeup.signal();
     this.stopping.signal();
     await this.loop;
+    this.offered = [];
     if (this.position !== undefined) {
       this.position = undefined;
       await this.options.log.release(this.subscription.subscriber, this.owner).catch(() => undefined);
@@ -111,7 +136,7 @@ export class LogLane {
           await this.stopping.sleep(Math.min(this.options.pollIntervalMs, this.options.leaseMs));
           continue;
         }
-        const { entries, passed } = await this.options.log.read(this.position, this.subscription.eventTypes, READ_ROWS);
+        const { entries, passed } = this.takeOffered(this.position) ?? (await this.options.log.read(this.position, this.subscription.eventTypes, READ_ROWS));
         this.readThrough = Math.max(this.readThrough, entries.at(-1)?.position ?? 0);
         // One cursor move per read: it also renews the lease. A failure before it leaves the rows
         // to be read again, as possibly redelivered.
@@ -119,11 +144,13 @@ export class LogLane {
         const next = this.running ? Math.max(handedOver, passed) : handedOver;
         if (next > this.position) await this.moveTo(next);
         failures = 0;
-        if (entries.length < READ_ROWS && this.running) await this.wakeup.sleep(this.options.pollIntervalMs);
+        const caughtUp = entries.length < READ_ROWS && this.position >= this.offeredThrough;
+        if (caughtUp && this.running) await this.wakeup.sleep(this.options.pollIntervalMs);
       } catch (error) {
         if (error instanceof LeaseLostError) {
           this.logger.warn('another process took this subscriber\'s log cursor over (this one was too slow to renew its lease); reading again from where it is');
           this.position = undefined;
+          this.offered = [];
           continue;
         }
         failures += 1;
@@ -135,6 +162,27 @@ export class LogLane {
         await this.stopping.sleep(delayMs);
       }
     }
+  }
+
+  /**
+   * The offered claims that follow `position` without a gap, as `EventLog.read` would return
+   * them (up to `READ_ROWS` rows of this lane's types; `passed`: the last claim's end); undefined
+   * when the log must be read. Drops the claims the cursor has passed.
+   */
+  private takeOffered(position: number): { entries: LogEntry[]; passed: number } | undefined {
+    const wanted = new Set(this.subscription.eventTypes);
+    const entries: LogEntry[] = [];
+    let passed = position;
+    this.offered = this.offered.filter((claim) => claim.last > position);
+    for (const claim of this.offered) {
+      const complete = claim.rows === claim.last - claim.first + 1 && this.subscription.eventTypes.every((type) => claim.types.includes(type));
+      if (claim.first !== passed + 1 || !complete || entries.length >= READ_ROWS) break;
+      for (const row of claim.entries) if (wanted.has(row.type)) entries.push(appendedEntry(row));
+      passed = claim.last;
+    }
+    // Taken claims go now (a failed delivery reads their rows from the log again).
+    this.offered = this.offered.filter((claim) => claim.last > passed);
+    return passed > position ? { entries, passed } : undefined;
   }
 
   /**

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { EventEnvelope } from '../events/event-envelope';
-import { EventLog } from '../log/event-log';
+import { EventLog, type AppendedClaim } from '../log/event-log';
 import { LogLane } from '../log/log-lane';
 import { MESSAGING_CONFIG, type MessagingConfig } from '../messaging.config';
 import { ShutdownTimeoutError } from '../messaging.errors';
@@ -52,6 +52,16 @@ export class InProcessTransport implements Transport {
     return this.lanes.length;
   }
 
+  /** The types of the log readers holding their cursor here: only they can take a claim's rows. */
+  appendedTypes(): readonly string[] {
+    return [...new Set(this.lanes.filter((lane) => lane.holdsCursor).flatMap((lane) => lane.subscription.eventTypes))];
+  }
+
+  /** Offers the claim's rows to every log reader here (each takes them or reads the log; see `LogLane.offer`). */
+  appended(claim: AppendedClaim): void {
+    for (const lane of this.lanes) lane.offer(claim);
+  }
+
   publishedTypes(): readonly string[] {
     return [...new Set(this.bestEffort.flatMap((subscription) => subscription.eventTypes))];
   }
@@ -70,12 +80,11 @@ export class InProcessTransport implements Transport {
   }
 
   /**
-   * After the relay committed a batch to the log: wakes the log readers, then feeds best-effort
-   * subscribers. The relay passes only the envelopes of the types someone here takes (see
+   * After the relay committed a batch to the log (and handed its rows to the log readers through
+   * `appended`): feeds best-effort subscribers. The relay passes only the envelopes of the types someone here takes (see
    * `publishedTypes`), none when no one does.
    */
   async publish(envelopes: readonly EventEnvelope[]): Promise<void> {
-    for (const lane of this.lanes) lane.wake();
     const deliveries = this.bestEffort
       .map((subscription) => ({ subscription, wanted: envelopes.filter((envelope) => subscription.eventTypes.includes(envelope.type)) }))
       .filter(({ wanted }) => wanted.length > 0)

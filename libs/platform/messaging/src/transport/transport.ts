@@ -1,4 +1,5 @@
 import type { EventEnvelope } from '../events/event-envelope';
+import type { AppendedClaim } from '../log/event-log';
 
 /**
  * `durable`: each event reaches one instance of the subscribing module (replicas compete),
@@ -62,6 +63,14 @@ export interface Transport {
   logReaders?(): number;
   /** `log` transports: the event types `publish` hands to subscribers here (its best-effort ones). */
   publishedTypes?(): readonly string[];
+  /** `log` transports: the event types whose appended log rows the relay hands back through `appended`. */
+  appendedTypes?(): readonly string[];
+  /**
+   * `log` transports: after a claim of this process committed, what it appended to the log (the
+   * rows of `appendedTypes`), in claim order, before `publish`. The log readers here may take
+   * them instead of reading the log; must not throw.
+   */
+  appended?(claim: AppendedClaim): void;
   /** Registers a subscriber hosted in this process; called before `start`. */
   subscribe(subscription: TransportSubscription): void;
   /**
