@@ -93,6 +93,9 @@ return forgotten`;
  * `serve`: new calls may come to it) or draining set (`drain`: it finishes what it took, takes
  * nothing new), removing it from the other; `gone` removes it from both. Forgets replicas whose
  * presence lapsed. KEYS: pairs of (hosts set, draining set). ARGV: replica, ttl ms, mode.
+ * Only a later run forgets, so each set also expires a ttl after its latest lapse: a lapsed
+ * replica counts as absent anyway, and the sets of replicas that all died (none withdrew, none
+ * renews) do not stay in Redis for ever.
  */
 export const ANNOUNCE_SCRIPT = `${NOW}
 for index = 1, #KEYS, 2 do
@@ -103,6 +106,10 @@ for index = 1, #KEYS, 2 do
   redis.call('ZREM', draining, ARGV[1])
   if ARGV[3] == 'serve' then redis.call('ZADD', hosts, now + tonumber(ARGV[2]), ARGV[1]) end
   if ARGV[3] == 'drain' then redis.call('ZADD', draining, now + tonumber(ARGV[2]), ARGV[1]) end
+  for _, key in ipairs({hosts, draining}) do
+    local latest = redis.call('ZREVRANGE', key, 0, 0, 'WITHSCORES')[2]
+    if latest then redis.call('PEXPIRE', key, math.floor(tonumber(latest) + tonumber(ARGV[2]) - now)) end
+  end
 end
 return now`;
 

@@ -39,6 +39,13 @@ export function presenceSinceKey(prefix: string): string {
  * ms, forget ms, mode, instance; KEYS[3], the since hash (`presenceSinceKey`), is restarted at a
  * renewal that finds the presence lapsed or absent. Returns {Redis's time, the instance that renewed the name
  * before this call (or '')}.
+ *
+ * Only a later run forgets lapsed names, so every run also sets the three keys to expire `ttl +
+ * forget ms` after the latest lapse the set records (or after now, if later): by then that run
+ * would have forgotten every name in them anyway, so the expiry never drops a presence or a
+ * forget window still in force, while a deployment that stopped (nobody runs this again) leaves
+ * nothing behind. A renewal puts the expiry at least `2 ttl + forget ms` ahead: a consumer whose
+ * heartbeat is late lapses (after ttl) long before its keys could expire.
  */
 export const ANNOUNCE_CONSUMER_SCRIPT = `${NOW}
 local forgotten = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - tonumber(ARGV[3])), 'LIMIT', 0, 1000)
@@ -56,6 +63,9 @@ if ARGV[4] == 'live' then
 elseif previous == '' or previous == ARGV[5] then
   redis.call('ZADD', KEYS[1], now - 1, ARGV[1])
 end
+local latest = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]
+local expires = math.floor(math.max(now, tonumber(latest or now)) + tonumber(ARGV[2]) + tonumber(ARGV[3]) - now)
+for _, key in ipairs(KEYS) do redis.call('PEXPIRE', key, expires) end
 return {now, previous}`;
 
 /**

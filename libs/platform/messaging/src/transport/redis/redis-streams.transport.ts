@@ -29,6 +29,13 @@ export interface RedisStreamsOptions {
   /** A consumer's presence lapses this long after its last renewal (`REDIS_CONSUMER_TTL_MS`; default 10000, at least twice the heartbeat). */
   consumerTtlMs?: number;
   /**
+   * A consumer name whose presence lapsed this long is forgotten (its entries, if any are left,
+   * wait for `claimIdleMs`), and the presence keys expire this long plus the TTL after the last
+   * presence recorded in them lapsed, so a deployment that stopped leaves none behind. Keep it
+   * well above the TTL. Default: an hour, or 10 × `claimIdleMs` if longer.
+   */
+  consumerForgetMs?: number;
+  /**
    * Longest wait for any one Redis call (a publish, a probe, a consumer's read or ack; a blocking
    * read waits its BLOCK time plus this), and for Redis at start-up. A call past it fails and
    * its connection is reset; the caller retries.
@@ -65,7 +72,7 @@ const OVER_CAP_SLACK = 1000;
 const OVER_CAP_WARN_EVERY_MS = 60_000;
 /** Most entries one publish trims, so catching up after a long lag never blocks Redis for long. */
 const MAX_TRIM_PER_PUBLISH = 100_000;
-/** Names in the presence set lapsed this long (or 10 claim idles) are forgotten, as idle consumers are from groups. */
+/** Names in the presence set lapsed this long (or 10 claim idles) are forgotten by default, as idle consumers are from groups. */
 const FORGET_LAPSED_CONSUMERS_MS = 3_600_000;
 const DEFAULT_HEARTBEAT_MS = 1000;
 const DEFAULT_CONSUMER_TTL_MS = 10_000;
@@ -101,6 +108,7 @@ export class RedisStreamsTransport implements Transport {
   private presenceFailing = false;
   private readonly heartbeatMs: number;
   private readonly consumerTtlMs: number;
+  private readonly consumerForgetMs: number;
   /** Tells this process's renewals of its consumer name from another live process's. */
   private readonly instance = randomBytes(8).toString('hex');
   private renewed = false;
@@ -111,6 +119,7 @@ export class RedisStreamsTransport implements Transport {
     this.consumerName = options.consumerName ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.consumerTtlMs = Math.max(options.consumerTtlMs ?? DEFAULT_CONSUMER_TTL_MS, 2 * this.heartbeatMs);
+    this.consumerForgetMs = options.consumerForgetMs ?? Math.max(FORGET_LAPSED_CONSUMERS_MS, 10 * options.claimIdleMs);
   }
 
   subscribe(subscription: TransportSubscription): void {
@@ -269,10 +278,9 @@ export class RedisStreamsTransport implements Transport {
   private async announce(mode: 'live' | 'gone'): Promise<void> {
     const publisher = this.publisher;
     if (!publisher) return;
-    const { keyPrefix, claimIdleMs } = this.options;
-    const forgetMs = Math.max(FORGET_LAPSED_CONSUMERS_MS, 10 * claimIdleMs);
+    const { keyPrefix } = this.options;
     const keys = [presenceKey(keyPrefix), presenceInstancesKey(keyPrefix), presenceSinceKey(keyPrefix)];
-    const call = publisher.call('EVAL', ANNOUNCE_CONSUMER_SCRIPT, keys.length, ...keys, this.consumerName, this.consumerTtlMs, forgetMs, mode, this.instance);
+    const call = publisher.call('EVAL', ANNOUNCE_CONSUMER_SCRIPT, keys.length, ...keys, this.consumerName, this.consumerTtlMs, this.consumerForgetMs, mode, this.instance);
     const [, previous] = (await resetOnTimeout(publisher, call)) as [number, string];
     // Another instance's renewal before this process's first one is its dead predecessor's (a
     // restart under a stable name); after it, only a live process can have made it.
