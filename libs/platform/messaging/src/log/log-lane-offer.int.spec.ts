@@ -154,4 +154,19 @@ describe('LogLane: claims offered in memory (real PostgreSQL)', () => {
     // The claims past the bound were dropped: the lane read them from the log.
     expect(reads).toBeGreaterThan(readsBefore);
   });
+
+  it('does not spin on a claim offered beyond what the log holds (lost in a server crash): it sleeps after a read that moved nothing', async () => {
+    const recorder = new RecordingSubscription({ subscriber: SUBSCRIBER, eventType: ThingHappened.type });
+    const lane = await startLane(recorder);
+    const head = await log.head();
+    const readsBefore = reads;
+    lane.offer({ first: head + 100, last: head + 100, rows: 1, types: [ThingHappened.type], entries: [] });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(reads - readsBefore).toBeLessThanOrEqual(2);
+    expect(lane.position).toBe(head);
+    // Rows written after it are still delivered (here, read on the next offer).
+    const { labels, claim } = await written(1);
+    lane.offer(claim);
+    await settles(() => expect(recorder.labels()).toEqual(labels));
+  });
 });

@@ -63,7 +63,7 @@ export class LogLane {
   private readThrough = 0;
   /** Claims of this process's relay not yet passed, oldest first (see `offer`). */
   private offered: AppendedClaim[] = [];
-  /** The last position of every claim offered, kept or not: the lane does not sleep before its cursor passed it. */
+  /** The last position of every claim offered, kept or not: the lane does not sleep before its cursor passed it (see `run`). */
   private offeredThrough = 0;
   /**
    * A lease call of this lane failed without an answer: it may have taken the cursor from
@@ -136,6 +136,7 @@ export class LogLane {
           await this.stopping.sleep(Math.min(this.options.pollIntervalMs, this.options.leaseMs));
           continue;
         }
+        const from = this.position;
         const { entries, passed } = this.takeOffered(this.position) ?? (await this.options.log.read(this.position, this.subscription.eventTypes, READ_ROWS));
         this.readThrough = Math.max(this.readThrough, entries.at(-1)?.position ?? 0);
         // One cursor move per read: it also renews the lease. A failure before it leaves the rows
@@ -144,7 +145,9 @@ export class LogLane {
         const next = this.running ? Math.max(handedOver, passed) : handedOver;
         if (next > this.position) await this.moveTo(next);
         failures = 0;
-        const caughtUp = entries.length < READ_ROWS && this.position >= this.offeredThrough;
+        // Offered rows it has not passed are still to read, unless this turn moved nothing on
+        // (they are gone: a server crash lost a claim committed asynchronously): no busy loop.
+        const caughtUp = entries.length < READ_ROWS && (this.position >= this.offeredThrough || next === from);
         if (caughtUp && this.running) await this.wakeup.sleep(this.options.pollIntervalMs);
       } catch (error) {
         if (error instanceof LeaseLostError) {
