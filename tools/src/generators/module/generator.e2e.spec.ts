@@ -102,6 +102,9 @@ describe('nx g @modulith/tools:module invoices (in a temporary copy of the works
     expectSuccess(modules, 'nx run-many -t lint typecheck test test-int build -p invoices invoices-contracts');
     expect(output(modules)).toContain('invoices.int.spec.ts');
     expect(output(modules)).toContain('invoices.scenario.int.spec.ts');
+    // run-many skips a project without the target: the commands show both were type-checked.
+    expect(output(modules)).toContain('tsc -p libs/invoices/module/tsconfig.spec.json --noEmit');
+    expect(output(modules)).toContain('tsc -p libs/invoices/contracts/tsconfig.spec.json --noEmit');
     const app = nx(WITH_APP_TESTS ? ['lint', 'typecheck', 'test', 'test-int', 'e2e', 'build'] : ['lint', 'typecheck', 'build'], ['api']);
     expectSuccess(app, `nx run-many -t lint typecheck${WITH_APP_TESTS ? ' test test-int e2e' : ''} build -p api`);
   }, 660_000);
