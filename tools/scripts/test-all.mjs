@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// `npm test`: lint and build every project and run all three tiers of tests (jest.preset.js): `test`
-// (unit), `test-int` (real PostgreSQL/Redis) and `e2e` (the built app), then close with one summary
-// line: "N passed, N failed, N skipped". One `nx run-many` schedules them all, so the app is built
+// `npm test`: lint, type-check and build every project and run all three tiers of tests
+// (jest.preset.js): `test` (unit), `test-int` (real PostgreSQL/Redis) and `e2e` (the built app),
+// then close with one summary line: "N passed, N failed, N skipped". `typecheck` runs tsc on each
+// tsconfig.spec.json: Jest's SWC transform strips types without checking them, so a spec's type
+// errors show nowhere else. One `nx run-many` schedules them all, so the app is built
 // once before its e2e target. Test counts come from tools/scripts/jest-summary-reporter.js
 // (tmp/test-results/<project>[.<tier>].json).
 import { spawnSync } from 'node:child_process';
@@ -63,7 +65,7 @@ const problems = [];
 const rows = [];
 const timings = [];
 
-const TARGETS = ['lint', 'test', 'test-int', 'e2e', 'build'];
+const TARGETS = ['lint', 'typecheck', 'test', 'test-int', 'e2e', 'build'];
 const main = nx(['run-many', '-t', ...TARGETS, '--skip-nx-cache', '--output-style=static']);
 timings.push(`${TARGETS.join('/')} ${main.seconds.toFixed(1)} s`);
 if (main.status !== 0) problems.push(`nx run-many -t ${TARGETS.join(' ')} failed (exit ${main.status ?? main.signal})`);

@@ -1,5 +1,9 @@
+import type { LedgerEntryPage } from '@modulith/ledger/contracts';
+import type { DeadLetter } from '@modulith/messaging/operator';
+import type { InvariantReport } from './invariants/invariants.service';
 import { startApp, type RunningApp } from './testing/app.fixture';
 import { ADMIN, ADMIN_TOKEN } from './testing/app-processes';
+import { readJson } from './testing/http-json';
 import { waitForPipelineDrain } from './testing/pipeline-probes';
 
 const DRAIN_TIMEOUT_MS = Number(process.env['E2E_DRAIN_TIMEOUT_MS'] ?? 120_000);
@@ -16,10 +20,10 @@ const transfer = (id: string, from: string, to: string) => ({ id, from, to, amou
 describe('maximum amounts end to end (one process, real PostgreSQL)', () => {
   let running: RunningApp;
 
-  const get = async (path: string, headers: Record<string, string> = {}) => {
+  const get = async <T = unknown>(path: string, headers: Record<string, string> = {}) => {
     const response = await fetch(`${running.baseUrl}${path}`, { headers });
     expect(response.status).toBe(200);
-    return response.json();
+    return readJson<T>(response);
   };
   const post = (path: string, body: unknown) =>
     fetch(`${running.baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -46,19 +50,19 @@ describe('maximum amounts end to end (one process, real PostgreSQL)', () => {
 
     await waitForPipelineDrain(running.baseUrl, DRAIN_TIMEOUT_MS);
 
-    expect((await get('/admin/dead-letters', ADMIN)).items).toEqual([]);
+    expect((await get<{ items: DeadLetter[]; nextBefore: string | null }>('/admin/dead-letters', ADMIN)).items).toEqual([]);
     expect(await get('/accounts/whale/balances')).toEqual({ account: 'whale', balances: [{ currency: 'CHF', balance: times(3), entrySeq: expect.stringMatching(/^[1-9][0-9]*$/) }] });
     expect(await get('/accounts/spender/balances')).toEqual({ account: 'spender', balances: [{ currency: 'CHF', balance: `-${times(3)}`, entrySeq: expect.stringMatching(/^[1-9][0-9]*$/) }] });
-    const entries = await get('/accounts/spender/entries');
-    expect(entries.items.map((entry: { balanceAfter: string }) => entry.balanceAfter)).toEqual([`-${times(3)}`, `-${times(2)}`, `-${times(1)}`]);
+    const entries = await get<LedgerEntryPage>('/accounts/spender/entries');
+    expect(entries.items.map((entry) => entry.balanceAfter)).toEqual([`-${times(3)}`, `-${times(2)}`, `-${times(1)}`]);
 
     expect(await get('/analytics/hourly?currency=CHF')).toEqual({
       buckets: [{ hour: HOUR, currency: 'CHF', count: 6, volume: times(6), largest: MAX.toString() }],
       nextCursor: null,
     });
 
-    const report = await get('/admin/invariants', ADMIN);
-    expect(report.results.filter((result: { ok: boolean }) => !result.ok)).toEqual([]);
+    const report = await get<InvariantReport>('/admin/invariants', ADMIN);
+    expect(report.results.filter((result) => !result.ok)).toEqual([]);
     expect(report.ok).toBe(true);
   }, DRAIN_TIMEOUT_MS + 30_000);
 });

@@ -1,6 +1,8 @@
 import { Client } from 'pg';
+import type { TransferPage, TransferView } from '@modulith/ingestion/contracts';
 import { MODULE_CATALOG } from './module-catalog';
 import { startApp, type RunningApp } from './testing/app.fixture';
+import { readError, readJson } from './testing/http-json';
 
 const transfer = (id: string, patch: Record<string, unknown> = {}) => ({
   id,
@@ -47,7 +49,7 @@ describe('ingestion over HTTP (whole app, real PostgreSQL)', () => {
   it('stores one transfer, replays it idempotently and refuses other content under the same id', async () => {
     const created = await post('/transfers', transfer('t-1', { amount: 1250 }));
     expect(created.status).toBe(201);
-    const body = await created.json();
+    const body = await readJson<TransferView>(created);
     expect(body).toMatchObject({ ...transfer('t-1'), occurredAt: '2026-01-31T12:00:00.000Z' });
     expect(typeof body.amount).toBe('string');
 
@@ -57,17 +59,17 @@ describe('ingestion over HTTP (whole app, real PostgreSQL)', () => {
 
     const conflict = await post('/transfers', transfer('t-1', { amount: '1251' }));
     expect(conflict.status).toBe(409);
-    expect((await conflict.json()).message).toContain('t-1');
+    expect((await readError(conflict)).message).toContain('t-1');
     expect(await rowCount()).toBe(1);
   });
 
   it('reads a transfer back, and 404s an unknown one', async () => {
     await post('/transfers', transfer('t-2', { amount: '9223372036854775807' }));
     const found = await fetch(`${running.baseUrl}/transfers/t-2`);
-    expect((await found.json()).amount).toBe('9223372036854775807');
+    expect((await readJson<TransferView>(found)).amount).toBe('9223372036854775807');
     const missing = await fetch(`${running.baseUrl}/transfers/t-404`);
     expect(missing.status).toBe(404);
-    expect((await missing.json()).message).toContain('t-404');
+    expect((await readError(missing)).message).toContain('t-404');
   });
 
   it('ingests a batch of 10,000 in one request and pages through an account', async () => {
@@ -82,9 +84,7 @@ describe('ingestion over HTTP (whole app, real PostgreSQL)', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: { items: { id: string }[]; nextCursor: string | null } = await (
-        await fetch(`${running.baseUrl}/accounts/acc-3/transfers?limit=500${cursor ? `&cursor=${cursor}` : ''}`)
-      ).json();
+      const page: TransferPage = await readJson(await fetch(`${running.baseUrl}/accounts/acc-3/transfers?limit=500${cursor ? `&cursor=${cursor}` : ''}`));
       seen.push(...page.items.map((item) => item.id));
       cursor = page.nextCursor;
     } while (cursor);
@@ -119,7 +119,7 @@ describe('ingestion over HTTP (whole app, real PostgreSQL)', () => {
     ])('%s', async (_label, body, status, field) => {
       const response = await post('/transfers', body);
       expect(response.status).toBe(status);
-      const error = await response.json();
+      const error = await readError(response);
       expect(error.message).toContain(field);
       expect(JSON.stringify(error)).not.toMatch(/stack|at \w+ \(/);
       expect(await rowCount()).toBe(0);
@@ -128,7 +128,7 @@ describe('ingestion over HTTP (whole app, real PostgreSQL)', () => {
     it('rejects a whole batch when one transfer is invalid, naming its index and field', async () => {
       const response = await post('/transfers/batch', { transfers: [transfer('ok-1'), transfer('bad', { currency: 'eur' }), transfer('ok-2')] });
       expect(response.status).toBe(400);
-      expect((await response.json()).message).toMatch(/^transfers\[1\]\.currency: /);
+      expect((await readError(response)).message).toMatch(/^transfers\[1\]\.currency: /);
       expect(await rowCount()).toBe(0);
     });
 
@@ -143,14 +143,14 @@ describe('ingestion over HTTP (whole app, real PostgreSQL)', () => {
       const transfers = Array.from({ length: 10_001 }, (_, i) => transfer(`o-${i}`));
       const response = await post('/transfers/batch', { transfers });
       expect(response.status).toBe(413);
-      expect((await response.json()).message).toContain('transfers');
+      expect((await readError(response)).message).toContain('transfers');
       expect(await rowCount()).toBe(0);
     });
 
     it('refuses a body over the size limit with 413', async () => {
       const response = await post('/transfers/batch', `{"transfers":[${'"x",'.repeat(5_000_000)}"x"]}`);
       expect(response.status).toBe(413);
-      expect((await response.json()).message).toContain('body');
+      expect((await readError(response)).message).toContain('body');
       expect(await rowCount()).toBe(0);
     });
 

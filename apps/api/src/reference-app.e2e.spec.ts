@@ -1,9 +1,13 @@
 import { eventually } from '@modulith/testing';
 import { Client } from 'pg';
 import { WebSocket } from 'ws';
+import type { HourlyVolume } from '@modulith/analytics/contracts';
+import type { AccountBalances, StatementPage } from '@modulith/ledger/contracts';
 import { ConnectionRegistry } from '@modulith/notifications';
+import type { InvariantReport } from './invariants/invariants.service';
 import { startApp, type RunningApp } from './testing/app.fixture';
 import { ADMIN, ADMIN_TOKEN } from './testing/app-processes';
+import { readError, readJson } from './testing/http-json';
 import { ledgerEntries, openBalanceReader, seqsByCurrency, waitForPipelineDrain } from './testing/pipeline-probes';
 import { ingestOverHttp, makeTransfers } from './testing/transfer-load';
 
@@ -16,7 +20,7 @@ async function lastStatementBalance(baseUrl: string, account: string, currency: 
   let last: string | undefined;
   do {
     const response = await fetch(`${baseUrl}/accounts/${account}/statements/${currency}?limit=500${cursor ? `&cursor=${cursor}` : ''}`);
-    const page = (await response.json()) as { lines: { balanceAfter: string }[]; nextCursor: string | null };
+    const page = await readJson<StatementPage>(response);
     last = page.lines.at(-1)?.balanceAfter ?? last;
     cursor = page.nextCursor;
   } while (cursor);
@@ -47,8 +51,8 @@ describe('the transfer ledger indexer end to end (one process, real PostgreSQL)'
     expect(await ingestOverHttp(running.baseUrl, transfers)).toBe(TRANSFERS);
     await waitForPipelineDrain(running.baseUrl, 240_000);
 
-    const report = await (await fetch(`${running.baseUrl}/admin/invariants`, { headers: ADMIN })).json();
-    expect(report.results.filter((result: { ok: boolean }) => !result.ok)).toEqual([]);
+    const report = await readJson<InvariantReport>(await fetch(`${running.baseUrl}/admin/invariants`, { headers: ADMIN }));
+    expect(report.results.filter((result) => !result.ok)).toEqual([]);
     expect(report.ok).toBe(true);
 
     // The reader saw each watched balance's changes, all of them, in the ledger's commit order:
@@ -63,7 +67,7 @@ describe('the transfer ledger indexer end to end (one process, real PostgreSQL)'
     }
 
     const last = reader.messages.filter((message) => message.account === 'acc-7').at(-1);
-    const balances = await (await fetch(`${running.baseUrl}/accounts/acc-7/balances`)).json();
+    const balances = await readJson<AccountBalances>(await fetch(`${running.baseUrl}/accounts/acc-7/balances`));
     expect(balances.balances).toContainEqual({ currency: last?.currency, balance: last?.balance, entrySeq: last?.entrySeq });
     // Its running statement in that currency ends at the same balance (the invariant check compares every line).
     expect(await lastStatementBalance(running.baseUrl, 'acc-7', String(last?.currency))).toBe(last?.balance);
@@ -81,14 +85,14 @@ describe('the transfer ledger indexer end to end (one process, real PostgreSQL)'
   it('fails the invariant check when one line of a running statement is wrong, and passes again once it is right', async () => {
     await ingestOverHttp(running.baseUrl, makeTransfers(50, 5, 'statement'));
     await waitForPipelineDrain(running.baseUrl, 60_000);
-    const invariants = async () => (await fetch(`${running.baseUrl}/admin/invariants`, { headers: ADMIN })).json();
+    const invariants = async () => readJson<InvariantReport>(await fetch(`${running.baseUrl}/admin/invariants`, { headers: ADMIN }));
     expect((await invariants()).ok).toBe(true);
 
     // One line's balance off by one, as a change applied out of order or twice would leave it.
     const sql = new Client({ connectionString: running.database.url });
     await sql.connect();
     const line = `(SELECT account, currency, entry_seq FROM ledger.statement_lines ORDER BY entry_seq DESC OFFSET 3 LIMIT 1)`;
-    let broken: { ok: boolean; results: { name: string; ok: boolean; detail: string }[] };
+    let broken: InvariantReport;
     try {
       await sql.query(`UPDATE ledger.statement_lines SET balance_after = balance_after + 1 WHERE (account, currency, entry_seq) = ${line}`);
       broken = await invariants();
@@ -107,9 +111,9 @@ describe('the transfer ledger indexer end to end (one process, real PostgreSQL)'
     expect(await (await fetch(`${running.baseUrl}/accounts/nobody/balances`)).json()).toEqual({ account: 'nobody', balances: [] });
     const bad = await fetch(`${running.baseUrl}/analytics/hourly?currency=EURO`);
     expect(bad.status).toBe(400);
-    expect((await bad.json()).message).toContain('currency');
-    const hourly = await (await fetch(`${running.baseUrl}/analytics/hourly?currency=EUR&from=2026-01-01&to=2026-01-02`)).json();
-    expect(hourly.buckets.every((bucket: { currency: string; volume: string }) => bucket.currency === 'EUR' && /^\d+$/.test(bucket.volume))).toBe(true);
+    expect((await readError(bad)).message).toContain('currency');
+    const hourly = await readJson<HourlyVolume>(await fetch(`${running.baseUrl}/analytics/hourly?currency=EUR&from=2026-01-01&to=2026-01-02`));
+    expect(hourly.buckets.every((bucket) => bucket.currency === 'EUR' && /^\d+$/.test(bucket.volume))).toBe(true);
     expect(await (await fetch(`${running.baseUrl}/accounts/nobody/statements/EUR`)).json()).toEqual({ account: 'nobody', currency: 'EUR', lines: [], nextCursor: null });
     for (const [path, field] of [
       ['/accounts/acc-1/statements/eur', 'currency'],
@@ -119,7 +123,7 @@ describe('the transfer ledger indexer end to end (one process, real PostgreSQL)'
     ]) {
       const response = await fetch(`${running.baseUrl}${path}`);
       expect(response.status).toBe(400);
-      expect((await response.json()).message).toContain(field);
+      expect((await readError(response)).message).toContain(field);
     }
   });
 

@@ -5,9 +5,9 @@ import { TempWorkspace } from '../../../architecture/temp-workspace';
 
 /**
  * The generator for real: `nx g @modulith/tools:module invoices` in a temporary copy of the
- * workspace, then — with no hand edit — the new projects lint, test and build, the app lints and
- * builds with them, the architecture checks and the generated docs agree, and the built app serves
- * and documents the new endpoints.
+ * workspace, then — with no hand edit — the new projects lint, type-check, test and build, the app
+ * lints, type-checks and builds with them, the architecture checks and the generated docs agree,
+ * and the built app serves and documents the new endpoints.
  *
  * The app's own test suite (minutes of topology, fault and load tests) runs here only with
  * GENERATOR_E2E_APP_TESTS=1; `npm test` runs it in the real workspace anyway.
@@ -95,15 +95,18 @@ describe('nx g @modulith/tools:module invoices (in a temporary copy of the works
     expectSuccess(workspace.runScript('tools/scripts/architecture-docs.mjs', ['--check']), 'architecture-docs --check');
   }, 120_000);
 
-  it(`lints, tests and builds the new projects, and lints${WITH_APP_TESTS ? ', tests' : ''} and builds the app`, () => {
+  it(`lints, type-checks, tests and builds the new projects, and lints, type-checks${WITH_APP_TESTS ? ', tests' : ''} and builds the app`, () => {
     const nx = (targets: string[], projects: string[]) =>
       workspace.nx(['run-many', '-t', ...targets, '-p', ...projects, '--output-style=static', '--skip-nx-cache'], 600_000);
-    const modules = nx(['lint', 'test', 'test-int', 'build'], ['invoices', 'invoices-contracts']);
-    expectSuccess(modules, 'nx run-many -t lint test test-int build -p invoices invoices-contracts');
+    const modules = nx(['lint', 'typecheck', 'test', 'test-int', 'build'], ['invoices', 'invoices-contracts']);
+    expectSuccess(modules, 'nx run-many -t lint typecheck test test-int build -p invoices invoices-contracts');
     expect(output(modules)).toContain('invoices.int.spec.ts');
     expect(output(modules)).toContain('invoices.scenario.int.spec.ts');
-    const app = nx(WITH_APP_TESTS ? ['lint', 'test', 'test-int', 'e2e', 'build'] : ['lint', 'build'], ['api']);
-    expectSuccess(app, `nx run-many -t lint${WITH_APP_TESTS ? ' test test-int e2e' : ''} build -p api`);
+    // run-many skips a project without the target: the commands show both were type-checked.
+    expect(output(modules)).toContain('tsc -p libs/invoices/module/tsconfig.spec.json --noEmit');
+    expect(output(modules)).toContain('tsc -p libs/invoices/contracts/tsconfig.spec.json --noEmit');
+    const app = nx(WITH_APP_TESTS ? ['lint', 'typecheck', 'test', 'test-int', 'e2e', 'build'] : ['lint', 'typecheck', 'build'], ['api']);
+    expectSuccess(app, `nx run-many -t lint typecheck${WITH_APP_TESTS ? ' test test-int e2e' : ''} build -p api`);
   }, 660_000);
 
   describe('the built app', () => {

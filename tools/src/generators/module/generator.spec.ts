@@ -100,6 +100,7 @@ describe('module generator', () => {
         options: { outputPath: 'dist/libs/invoices/module', main: 'libs/invoices/module/src/index.ts', tsConfig: 'libs/invoices/module/tsconfig.lib.json' },
       });
       expect(module.targets?.['lint']).toEqual({ executor: '@nx/eslint:lint' });
+      expect(module.targets?.['typecheck']).toEqual({});
       expect(module.targets?.['test-int']).toEqual({});
       expect(readJson(tree, 'libs/invoices/module/package.json').name).toBe('@modulith/invoices');
       expect(readJson(tree, 'libs/invoices/contracts/package.json').name).toBe('@modulith/invoices/contracts');

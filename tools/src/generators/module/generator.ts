@@ -63,7 +63,8 @@ function libraryProject(root: string, tags: string[]): ProjectConfiguration {
         },
       },
       lint: { executor: '@nx/eslint:lint' },
-      // `test` (unit) is inferred from jest.config.js; `test-int` is defined in nx.json's targetDefaults.
+      // `test` (unit) is inferred from jest.config.js; `typecheck` and `test-int` are defined in nx.json's targetDefaults.
+      typecheck: {},
       'test-int': {},
     },
   };
@@ -171,7 +172,7 @@ export async function moduleGenerator(tree: Tree, options: ModuleGeneratorSchema
     logger.info(
       [
         `Module "${names.name}": schema "${names.schema}", POST /${names.name} and GET /${names.name}/:id, registered in ${MODULE_CATALOG_FILE} and the core deployment group.`,
-        `Check it:  npx nx run-many -t lint test test-int build -p ${names.projects.module} ${names.projects.contracts} api`,
+        `Check it:  npx nx run-many -t lint typecheck test test-int build -p ${names.projects.module} ${names.projects.contracts} api`,
       ].join('\n'),
     );
   };
