@@ -4,6 +4,7 @@
 // not hold its cursor, more claims than it keeps) leaves it to read the log: every event arrives,
 // once, in log order, whichever way it came.
 import type { INestApplicationContext } from '@nestjs/common';
+import { Database } from '@modulith/database';
 import { databaseTestConfig } from '@modulith/database/testing';
 import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
 import { messagingTestConfig } from '../messaging-test-config';
@@ -30,8 +31,9 @@ describe('LogLane: claims offered in memory (real PostgreSQL)', () => {
   let app: INestApplicationContext;
   let producer: Producer;
   let log: EventLog;
-  /** `EventLog.read` calls made by the test's lanes. */
+  /** `EventLog.read` and `EventLog.advance` (cursor writes) calls made by the test's lanes. */
   let reads = 0;
+  let writes = 0;
   /** What the app's relay appended, claim by claim (through its transport's `appended`). */
   const claims: AppendedClaim[] = [];
   const lanes: LogLane[] = [];
@@ -71,19 +73,27 @@ describe('LogLane: claims offered in memory (real PostgreSQL)', () => {
     return { labels: batch.map((payload) => payload.label), claim: claims[before] };
   };
 
+  /** The subscriber's cursor as written in the database. */
+  const storedCursor = async (): Promise<number> =>
+    Number((await app.get(Database).dataSource.query('SELECT position FROM messaging.log_cursors WHERE subscriber = $1', [SUBSCRIBER]))[0].position);
+
   /** A lane of the test's subscriber that never polls: it reads the log only when woken or offered claims. */
-  const startLane = async (recorder: RecordingSubscription): Promise<LogLane> => {
+  const startLane = async (recorder: RecordingSubscription, leaseMs = 60_000): Promise<LogLane> => {
     const counted = Object.create(log) as EventLog;
     counted.read = (...args) => {
       reads += 1;
       return log.read(...args);
     };
-    const lane = new LogLane(recorder, { log: counted, pollIntervalMs: 60_000, leaseMs: 60_000, advanced: () => undefined });
+    counted.advance = (...args) => {
+      writes += 1;
+      return log.advance(...args);
+    };
+    const lane = new LogLane(recorder, { log: counted, pollIntervalMs: 60_000, leaseMs, advanced: () => undefined });
     lanes.push(lane);
     lane.start();
     // Caught up with what earlier tests left in the log: it now waits for a wake-up or an offer.
     const head = await log.head();
-    await settles(() => expect(lane.position === head && !lane.busy).toBe(true));
+    await settles(() => expect({ position: lane.position, busy: lane.busy }).toEqual({ position: head, busy: false }));
     recorder.deliveries.splice(0);
     return lane;
   };
@@ -168,5 +178,50 @@ describe('LogLane: claims offered in memory (real PostgreSQL)', () => {
     const { labels, claim } = await written(1);
     lane.offer(claim);
     await settles(() => expect(recorder.labels()).toEqual(labels));
+  });
+
+  /** Writes `claims` claims of one event each; returns their labels and claims, in order. */
+  const writtenClaims = async (claims: number): Promise<{ labels: string[]; claims: AppendedClaim[] }> => {
+    const all = { labels: [] as string[], claims: [] as AppendedClaim[] };
+    for (let each = 0; each < claims; each += 1) {
+      const { labels, claim } = await written(1);
+      all.labels.push(...labels);
+      all.claims.push(claim);
+    }
+    return all;
+  };
+
+  it('while it has more to read it writes its cursor now and then, not per read; caught up, it writes where it is', async () => {
+    const recorder = new RecordingSubscription({ subscriber: SUBSCRIBER, eventType: ThingHappened.type });
+    const lane = await startLane(recorder);
+    const { labels, claims: offered } = await writtenClaims(40);
+    const writesBefore = writes;
+    for (const claim of offered) lane.offer(claim);
+    await settles(() => expect(recorder.labels()).toEqual(labels));
+    await settles(async () => expect(await storedCursor()).toBe(offered.at(-1)?.last));
+    // 8 offered rows, then reads of 16 (a delivery each): one write per read would be as many.
+    expect(recorder.deliveries.length).toBeGreaterThanOrEqual(3);
+    expect(writes - writesBefore).toBeLessThan(recorder.deliveries.length);
+  });
+
+  it('a lease renewed while its cursor as written lags behind does not take the lane back: nothing is handed over twice', async () => {
+    // A lease of 300 ms is renewed when 100 ms old, reads come every 60 ms, the cursor is written every 200 ms.
+    const recorder = new RecordingSubscription({ subscriber: SUBSCRIBER, eventType: ThingHappened.type, delayMs: 60 });
+    const lane = await startLane(recorder, 300);
+    const { labels, claims: offered } = await writtenClaims(72);
+    for (const claim of offered) lane.offer(claim);
+    await settles(() => expect(recorder.labels()).toEqual(labels));
+  });
+
+  it('writes where it got when it stops, before it lets the cursor go', async () => {
+    const recorder = new RecordingSubscription({ subscriber: SUBSCRIBER, eventType: ThingHappened.type, delayMs: 50 });
+    const lane = await startLane(recorder);
+    const { claims: offered } = await writtenClaims(40);
+    for (const claim of offered) lane.offer(claim);
+    await settles(() => expect(recorder.deliveries.length).toBeGreaterThanOrEqual(2));
+    await lane.stop();
+    const delivered = recorder.labels().length;
+    expect(delivered).toBeLessThan(offered.length);
+    expect(await storedCursor()).toBe(offered[delivered - 1].last);
   });
 });

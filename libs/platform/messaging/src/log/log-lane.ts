@@ -15,6 +15,12 @@ const READ_ROWS = 16;
  * backlog stays in the log, not in memory.
  */
 const OFFERED_CLAIMS = 8;
+/**
+ * While a lane has more to read, it writes its cursor at most this often (and always before it
+ * sleeps, stops or lets the cursor go): one write per batch was a round trip and an update per
+ * batch and subscriber. A crash re-reads what it handed over since, as possibly redelivered.
+ */
+const CURSOR_WRITE_EVERY_MS = 200;
 
 export interface LogLaneOptions {
   log: EventLog;
@@ -52,6 +58,9 @@ export class LogLane {
   private renewedAt = 0;
   /** Position of the last row handed over and passed; undefined while another process holds the cursor. */
   position?: number;
+  /** The cursor as last written (`position` runs ahead of it by up to `CURSOR_WRITE_EVERY_MS`), and when. */
+  private written = 0;
+  private writtenAt = 0;
   /**
    * Rows up to this position may have been handed over before (by an earlier holder of the
    * cursor, or by this lane before a failure) without the cursor passing them: they go to the
@@ -120,6 +129,7 @@ export class LogLane {
     await this.loop;
     this.offered = [];
     if (this.position !== undefined) {
+      await this.writeCursor().catch(() => undefined);
       this.position = undefined;
       await this.options.log.release(this.subscription.subscriber, this.owner).catch(() => undefined);
     }
@@ -139,15 +149,17 @@ export class LogLane {
         const from = this.position;
         const { entries, passed } = this.takeOffered(this.position) ?? (await this.options.log.read(this.position, this.subscription.eventTypes, READ_ROWS));
         this.readThrough = Math.max(this.readThrough, entries.at(-1)?.position ?? 0);
-        // One cursor move per read: it also renews the lease. A failure before it leaves the rows
-        // to be read again, as possibly redelivered.
+        // The cursor moves once per read, and is written when the lane catches up or every
+        // CURSOR_WRITE_EVERY_MS (which renews the lease). A failure before the move leaves the
+        // rows to be read again, as possibly redelivered.
         const handedOver = entries.length > 0 ? await this.handOver(entries) : this.position;
         const next = this.running ? Math.max(handedOver, passed) : handedOver;
-        if (next > this.position) await this.moveTo(next);
+        if (next > this.position) this.position = next;
         failures = 0;
         // Offered rows it has not passed are still to read, unless this turn moved nothing on
         // (they are gone: a server crash lost a claim committed asynchronously): no busy loop.
         const caughtUp = entries.length < READ_ROWS && (this.position >= this.offeredThrough || next === from);
+        if (caughtUp || Date.now() - this.writtenAt >= CURSOR_WRITE_EVERY_MS) await this.writeCursor();
         if (caughtUp && this.running) await this.wakeup.sleep(this.options.pollIntervalMs);
       } catch (error) {
         if (error instanceof LeaseLostError) {
@@ -228,9 +240,12 @@ export class LogLane {
 
   private async takeLease(): Promise<void> {
     const asked = Date.now();
+    const held = this.position;
     const lease = await this.lease();
-    this.position = lease?.position;
+    // Held all along: this lane's own position may be ahead of the cursor as last written.
+    this.position = lease?.renewed && held !== undefined ? Math.max(held, lease.position) : lease?.position;
     if (lease === undefined) return;
+    this.written = lease.position;
     this.renewedAt = asked;
   }
 
@@ -253,11 +268,15 @@ export class LogLane {
     return lease;
   }
 
-  private async moveTo(position: number): Promise<void> {
+  /** Writes the cursor where the lane is, if it moved since (this renews the lease too). */
+  private async writeCursor(): Promise<void> {
+    const position = this.position;
+    if (position === undefined || position <= this.written) return;
     const asked = Date.now();
     if (!(await this.options.log.advance(this.subscription.subscriber, this.owner, position, this.options.leaseMs))) throw new LeaseLostError();
     this.renewedAt = asked;
-    this.position = position;
+    this.writtenAt = asked;
+    this.written = position;
     this.options.advanced();
   }
 
