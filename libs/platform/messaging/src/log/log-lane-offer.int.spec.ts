@@ -6,12 +6,13 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { Database } from '@modulith/database';
 import { databaseTestConfig } from '@modulith/database/testing';
-import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { createTestDatabase, type TestDatabase } from '@modulith/testing';
 import { messagingTestConfig } from '../messaging-test-config';
 import { createFixtureApp } from '../test-support/fixture-app';
 import { payloads, ThingHappened } from '../test-support/fixture-events';
 import type { Producer } from '../test-support/fixture-modules';
 import { RecordingSubscription } from '../test-support/recording-subscription';
+import { settles } from '../test-support/settles';
 import { relayAll } from '../testing';
 import { TRANSPORT, type Transport } from '../transport/transport';
 import { EventLog, type AppendedClaim } from './event-log';
@@ -19,12 +20,6 @@ import { LogLane } from './log-lane';
 
 const SUBSCRIBER = 'test.offered';
 
-/** Waits until `assertion` passes (the last failure in the timeout's message). */
-const settles = (assertion: () => unknown): Promise<true> =>
-  eventually(async () => {
-    await assertion();
-    return true as const;
-  });
 
 describe('LogLane: claims offered in memory (real PostgreSQL)', () => {
   let db: TestDatabase;

@@ -5,12 +5,13 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { Database } from '@modulith/database';
 import { databaseTestConfig } from '@modulith/database/testing';
-import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { createTestDatabase, type TestDatabase } from '@modulith/testing';
 import { messagingTestConfig } from '../messaging-test-config';
 import { createFixtureApp } from '../test-support/fixture-app';
 import { payloads, ThingHappened } from '../test-support/fixture-events';
 import type { Producer } from '../test-support/fixture-modules';
 import { RecordingSubscription } from '../test-support/recording-subscription';
+import { settles } from '../test-support/settles';
 import { relayAll } from '../testing';
 import { EventLog } from './event-log';
 import { LogLane } from './log-lane';
@@ -19,12 +20,6 @@ const SUBSCRIBER = 'test.recorder';
 /** The owner id of a process other than the test's lanes. */
 const OTHER_PROCESS = '00000000-0000-7000-8000-00000000dead';
 
-/** Waits until `assertion` passes (the last failure in the timeout's message). */
-const settles = (assertion: () => unknown): Promise<true> =>
-  eventually(async () => {
-    await assertion();
-    return true as const;
-  });
 
 describe('LogLane: which rows go as possibly redelivered (real PostgreSQL)', () => {
   let db: TestDatabase;

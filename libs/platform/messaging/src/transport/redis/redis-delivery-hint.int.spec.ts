@@ -4,9 +4,9 @@
 // as possibly redelivered.
 import { Redis } from 'ioredis';
 import { uuidv7 } from '@modulith/core';
-import { eventually } from '@modulith/testing';
 import type { EventEnvelope } from '../../events/event-envelope';
 import { RecordingSubscription } from '../../test-support/recording-subscription';
+import { settles } from '../../test-support/settles';
 import { RedisStreamsTransport } from './redis-streams.transport';
 import { deleteRedisKeys, redisTestPrefix, requireRedis } from './redis-test-server';
 import { encodeEnvelope, streamKey } from './stream-entries';
@@ -36,11 +36,6 @@ describe('Redis consumer: which entries go as possibly redelivered (real Redis)'
     await transport.start();
     return transport;
   };
-  const settles = (assertion: () => unknown): Promise<true> =>
-    eventually(async () => {
-      await assertion();
-      return true as const;
-    });
 
   beforeAll(async () => {
     await requireRedis(REDIS_URL);
