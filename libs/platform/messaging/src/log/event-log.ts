@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EventEnvelope } from '../events/event-envelope';
 import { fromLog } from '../relay/relay';
-import { loggedAtMicros } from './logged-at';
 import { MessagingConnections } from '../sql/messaging-connections';
 import { queryRows } from '../sql/query-rows';
 
@@ -31,13 +30,6 @@ export interface AppendedClaim {
   last: number;
   /** Rows the claim appended, of every type. */
   rows: number;
-  /**
-   * When the claim logged its rows (`logged_at`, µs since the epoch, as text). Its commit is
-   * asynchronous, so a server crash can lose it after it was offered, and give its positions to a
-   * later claim: a reader that took it from memory checks, as it moves its cursor past it, that
-   * the log holds this claim at `last` (see `EventLog.advance`).
-   */
-  loggedAt: string;
   /** The types whose rows are in `entries` (those read here when it claimed): a row of another type in the span is not. */
   types: readonly string[];
   /** The claim's rows of `types`, in position order. */
@@ -48,9 +40,6 @@ export interface AppendedClaim {
 export function appendedEntry(row: AppendedRow): LogEntry {
   return { position: row.position, envelopes: (JSON.parse(row.events) as EventEnvelope[]).map(fromLog) };
 }
-
-/** How `EventLog.advance` went. */
-export type CursorMove = 'moved' | 'lease-lost' | 'not-in-log';
 
 /** A subscriber's cursor as `EventLog.lease` hands it out. */
 export interface CursorLease {
@@ -187,31 +176,23 @@ export class EventLog {
   }
 
   /**
-   * Moves the subscriber's cursor to `position` (never back) and renews the lease: `lease-lost`
-   * when `owner` no longer holds it (its lease ran out and another process took over). With
-   * `taken` (the last claim a reader took from memory, see `LogLane.offer`), the cursor moves only
-   * if the log holds that claim's row at its last position: `not-in-log` (lease renewed, cursor
-   * left) when a server crash lost the claim, its positions then free for another claim's rows.
-   * Earlier claims committed before it, so they are in the log when it is. The move commits
-   * asynchronously (no WAL flush to wait for, one per batch and subscriber): a server crash can
-   * only take the cursor back, and the events are then read again and skipped by the inbox and
-   * key progress; the next synchronous commit (a handler's, a trim) flushes it.
+   * Moves the subscriber's cursor to `position` (never back) and renews the lease; false when
+   * `owner` no longer holds it (its lease ran out and another process took over). The move
+   * commits asynchronously (no WAL flush to wait for, one per batch and subscriber): a server
+   * crash can only take the cursor back, and the events are then read again and skipped by the
+   * inbox and key progress; the next synchronous commit (a handler's, a trim) flushes it.
    */
-  async advance(subscriber: string, owner: string, position: number, leaseMs: number, taken?: { last: number; loggedAt: string }): Promise<CursorMove> {
-    const [row] = await queryRows<{ in_log: boolean }>(
+  async advance(subscriber: string, owner: string, position: number, leaseMs: number): Promise<boolean> {
+    const rows = await queryRows(
       await this.connections.dataSource(),
       `UPDATE messaging.log_cursors
-          SET position = CASE WHEN taken.in_log THEN greatest(position, $3) ELSE position END,
-              lease_until = clock_timestamp() + $4 * interval '1 millisecond', updated_at = now()
-         FROM (SELECT set_config('synchronous_commit', 'off', true)) AS asynchronous,
-              (SELECT $5::bigint IS NULL OR EXISTS (
-                 SELECT 1 FROM messaging.event_log WHERE position = $5 AND ${loggedAtMicros('logged_at')} = $6::bigint)) AS taken(in_log)
+          SET position = greatest(position, $3), lease_until = clock_timestamp() + $4 * interval '1 millisecond', updated_at = now()
+         FROM (SELECT set_config('synchronous_commit', 'off', true)) AS asynchronous
         WHERE subscriber = $1 AND owner = $2
-        RETURNING taken.in_log`,
-      [subscriber, owner, position, leaseMs, taken?.last ?? null, taken?.loggedAt ?? null],
+        RETURNING 1`,
+      [subscriber, owner, position, leaseMs],
     );
-    if (!row) return 'lease-lost';
-    return row.in_log ? 'moved' : 'not-in-log';
+    return rows.length > 0;
   }
 
   /** Whether every cursor has reached `position`. */

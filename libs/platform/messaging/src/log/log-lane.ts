@@ -29,9 +29,6 @@ export interface LogLaneOptions {
 /** The cursor was taken over by another process while this one worked (its lease ran out). */
 class LeaseLostError extends Error {}
 
-/** Claims taken from memory are not in the log: a server crash lost them after they were offered. */
-class OfferedClaimLostError extends Error {}
-
 /**
  * One durable subscriber's reader of the event log. It holds the subscriber's cursor under a
  * lease (one process at a time reads a subscriber's log, so in-process instances do not do the
@@ -139,14 +136,13 @@ export class LogLane {
           await this.stopping.sleep(Math.min(this.options.pollIntervalMs, this.options.leaseMs));
           continue;
         }
-        const offered = this.takeOffered(this.position);
-        const { entries, passed } = offered ?? (await this.options.log.read(this.position, this.subscription.eventTypes, READ_ROWS));
+        const { entries, passed } = this.takeOffered(this.position) ?? (await this.options.log.read(this.position, this.subscription.eventTypes, READ_ROWS));
         this.readThrough = Math.max(this.readThrough, entries.at(-1)?.position ?? 0);
         // One cursor move per read: it also renews the lease. A failure before it leaves the rows
         // to be read again, as possibly redelivered.
         const handedOver = entries.length > 0 ? await this.handOver(entries) : this.position;
         const next = this.running ? Math.max(handedOver, passed) : handedOver;
-        if (next > this.position) await this.moveTo(next, offered?.taken);
+        if (next > this.position) await this.moveTo(next);
         failures = 0;
         const caughtUp = entries.length < READ_ROWS && this.position >= this.offeredThrough;
         if (caughtUp && this.running) await this.wakeup.sleep(this.options.pollIntervalMs);
@@ -159,10 +155,6 @@ export class LogLane {
         }
         failures += 1;
         this.redeliveredThrough = Math.max(this.redeliveredThrough, this.readThrough);
-        // The failure may be the database's: a crash loses its last (asynchronous) claims, which
-        // may have been offered here, and gives their positions out again. What is left is read.
-        this.offered = [];
-        this.offeredThrough = 0;
         const delayMs = retryDelayMs(failures, { baseDelayMs: 100, maxDelayMs: Math.max(100, this.options.pollIntervalMs) });
         if (failures <= 3 || failures % 20 === 0) {
           this.logger.error(`delivery from the event log failed (${failures} in a row); the same events again in ${delayMs} ms: ${describeFailure(error).message}`);
@@ -174,25 +166,23 @@ export class LogLane {
 
   /**
    * The offered claims that follow `position` without a gap, as `EventLog.read` would return
-   * them (up to `READ_ROWS` rows of this lane's types; `passed`: the last claim's end, `taken`:
-   * that claim); undefined when the log must be read. Drops the claims the cursor has passed.
+   * them (up to `READ_ROWS` rows of this lane's types; `passed`: the last claim's end); undefined
+   * when the log must be read. Drops the claims the cursor has passed.
    */
-  private takeOffered(position: number): { entries: LogEntry[]; passed: number; taken: AppendedClaim } | undefined {
+  private takeOffered(position: number): { entries: LogEntry[]; passed: number } | undefined {
     const wanted = new Set(this.subscription.eventTypes);
     const entries: LogEntry[] = [];
     let passed = position;
-    let taken: AppendedClaim | undefined;
     this.offered = this.offered.filter((claim) => claim.last > position);
     for (const claim of this.offered) {
       const complete = claim.rows === claim.last - claim.first + 1 && this.subscription.eventTypes.every((type) => claim.types.includes(type));
       if (claim.first !== passed + 1 || !complete || entries.length >= READ_ROWS) break;
       for (const row of claim.entries) if (wanted.has(row.type)) entries.push(appendedEntry(row));
       passed = claim.last;
-      taken = claim;
     }
     // Taken claims go now (a failed delivery reads their rows from the log again).
     this.offered = this.offered.filter((claim) => claim.last > passed);
-    return taken ? { entries, passed, taken } : undefined;
+    return passed > position ? { entries, passed } : undefined;
   }
 
   /**
@@ -260,14 +250,9 @@ export class LogLane {
     return lease;
   }
 
-  /** Moves the cursor; past claims taken from memory only if the log holds the last one (`taken`, see `EventLog.advance`). */
-  private async moveTo(position: number, taken?: AppendedClaim): Promise<void> {
+  private async moveTo(position: number): Promise<void> {
     const asked = Date.now();
-    const moved = await this.options.log.advance(this.subscription.subscriber, this.owner, position, this.options.leaseMs, taken);
-    if (moved === 'lease-lost') throw new LeaseLostError();
-    if (moved === 'not-in-log') {
-      throw new OfferedClaimLostError(`the claims offered here through log position ${taken?.last} are not in the log (the database lost them in a crash): reading it instead`);
-    }
+    if (!(await this.options.log.advance(this.subscription.subscriber, this.owner, position, this.options.leaseMs))) throw new LeaseLostError();
     this.renewedAt = asked;
     this.position = position;
     this.options.advanced();

@@ -3,7 +3,6 @@ import type { PoolClient } from 'pg';
 import type { QueryRunner } from 'typeorm';
 import type { EventEnvelope } from '../events/event-envelope';
 import type { AppendedClaim } from '../log/event-log';
-import { loggedAtMicros } from '../log/logged-at';
 import { MESSAGING_CONFIG, type MessagingConfig } from '../messaging.config';
 import { MessagingMetrics } from '../metrics/messaging-metrics';
 import { retryDelayMs } from '../retries/backoff';
@@ -56,7 +55,7 @@ const LOGGED = `
                source, correlation_id, causation_id, payload, ordering_key, key_seq, traceparent, tracestate)::messaging.logged_envelope
                ORDER BY seq) AS events
         FROM claimed GROUP BY type ORDER BY first) per_type
-    RETURNING position, type, events, logged_at)`;
+    RETURNING position, type, events)`;
 
 /** A broker's claim, inside the transaction that holds the claim lock (the in-process one is below). */
 function claimStatement(keep: boolean): { name: string; text: string } {
@@ -83,9 +82,9 @@ function claimStatement(keep: boolean): { name: string; text: string } {
 // process hands on itself (types of its best-effort subscribers and observers, $2; traced events,
 // for the relay's spans) and, on every row, how many events of each source and type it claimed:
 // parsing every claimed payload once more in the app cost as much as the HTTP ingest beside it.
-// With a log, it also returns the span of positions the claim took, when it logged them, and, as
-// text, the log rows of the types read here ($3): a log reader just before the span takes them
-// without reading the log (see `LogLane.offer`), one round trip fewer per batch and subscriber.
+// With a log, it also returns the span of positions the claim took and, as text, the log rows of
+// the types read here ($3): a log reader just before the span takes them without reading the log
+// (see `LogLane.offer`), one round trip fewer per batch and subscriber.
 const LOCK = `
   lock AS (SELECT ${TRY_RELAY_LOCK} AS locked, set_config('synchronous_commit', 'off', true) AS async)`;
 const DURABLE_LOCK = `
@@ -108,11 +107,11 @@ function loggedClaimStatement(keep: boolean, log: boolean): { name: string; text
   return {
     name: `modulith-relay-claim-once${keep ? '-keep' : ''}${log ? '-log' : ''}`,
     text: `WITH ${ctes.join(',\n')}
-      SELECT l.locked, t.counts, ${log ? 'a.first, a.last, a.rows, a.logged_at, ' : ''}${returned.join(', ')}
+      SELECT l.locked, t.counts, ${log ? 'a.first, a.last, a.rows, ' : ''}${returned.join(', ')}
         FROM lock l
        CROSS JOIN (SELECT json_agg(json_build_object('source', source, 'eventType', type, 'events', events)) AS counts
                      FROM (SELECT source, type, count(*)::int AS events FROM claimed GROUP BY source, type) g) t
-       ${log ? `CROSS JOIN (SELECT min(position) AS first, max(position) AS last, count(*) AS rows, ${loggedAtMicros('max(logged_at)')} AS logged_at FROM logged) a` : ''}
+       ${log ? 'CROSS JOIN (SELECT min(position) AS first, max(position) AS last, count(*) AS rows FROM logged) a' : ''}
         LEFT JOIN (${log ? HANDED_ON_AND_APPENDED : HANDED_ON}) c ON true
        ORDER BY c.seq${log ? ', c.log_position' : ''}`,
   };
@@ -155,11 +154,10 @@ type ClaimedRow = OutboxRow & {
   locked: boolean;
   counts: ClaimCount[] | null;
   seq: string | null;
-  /** With a log: the span the claim took and its rows' `logged_at` in µs (null when it took none; bigint as strings), and a log row read here. */
+  /** With a log: the span the claim took (null when it took none; bigint as strings) and a log row read here. */
   first?: string | null;
   last?: string | null;
   rows?: string | null;
-  logged_at?: string | null;
   log_position?: string | null;
   log_events?: string | null;
 };
@@ -426,7 +424,7 @@ function appendedClaim(rows: readonly ClaimedRow[], types: readonly string[]): A
   const entries = rows
     .filter((each) => each.log_position != null)
     .map((each) => ({ position: Number(each.log_position), type: each.type, events: each.log_events ?? '[]' }));
-  return { first: Number(row.first), last: Number(row.last), rows: Number(row.rows), loggedAt: String(row.logged_at), types, entries };
+  return { first: Number(row.first), last: Number(row.last), rows: Number(row.rows), types, entries };
 }
 
 function toEnvelope(row: OutboxRow): EventEnvelope {
