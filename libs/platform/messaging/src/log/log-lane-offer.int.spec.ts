@@ -8,13 +8,13 @@ import { Database } from '@modulith/database';
 import { databaseTestConfig } from '@modulith/database/testing';
 import { createTestDatabase, type TestDatabase } from '@modulith/testing';
 import { messagingTestConfig } from '../messaging-test-config';
+import { recordAppendedClaims } from '../test-support/appended-claims';
 import { createFixtureApp } from '../test-support/fixture-app';
 import { payloads, ThingHappened } from '../test-support/fixture-events';
 import type { Producer } from '../test-support/fixture-modules';
 import { RecordingSubscription } from '../test-support/recording-subscription';
 import { settles } from '../test-support/settles';
 import { relayAll } from '../testing';
-import { TRANSPORT, type Transport } from '../transport/transport';
 import { EventLog, type AppendedClaim } from './event-log';
 import { LogLane } from './log-lane';
 
@@ -37,13 +37,7 @@ describe('LogLane: claims offered in memory (real PostgreSQL)', () => {
     db = await createTestDatabase('log_lane_offer');
     ({ app, producer } = await createFixtureApp({ database: databaseTestConfig(db.url), messaging: messagingTestConfig(), consumers: ['alpha'] }));
     log = app.get(EventLog, { strict: false });
-    const transport = app.get<Transport>(TRANSPORT, { strict: false });
-    const appended = transport.appended?.bind(transport);
-    if (!appended) throw new Error('the in-process transport takes no appended claims');
-    transport.appended = (claim) => {
-      claims.push(claim);
-      appended(claim);
-    };
+    recordAppendedClaims(app, claims);
     await log.register([{ subscriber: SUBSCRIBER, eventType: ThingHappened.type }]);
   });
 

@@ -69,10 +69,15 @@ function claimStatement(keep: boolean): { name: string; text: string } {
 // With the in-process transport nothing happens between the claim and its commit, so the claim
 // is one statement in its own (implicit) transaction: one round trip instead of four (BEGIN with
 // SET LOCAL, lock, claim, COMMIT). The lock is taken first (an init plan of the row selection)
-// and held until that transaction commits; `set_config(..., true)` makes this commit
-// asynchronous, as SET LOCAL did. The statement's snapshot predates the lock: rows another relay
-// deleted meanwhile are skipped by the DELETE (it rechecks each row), and rows committed after
-// the snapshot wait for the next claim, as a late commit always does.
+// and held until that transaction commits. Without a log, `set_config(..., true)` makes this
+// commit asynchronous, as SET LOCAL did: if a server crash loses it, its rows come back to the
+// outbox. With a log it stays synchronous (visible only once it is on disk): a crash that took
+// back a claim a log reader had seen would take the log's position sequence back with it, the
+// next claim (other events) would get the same positions, and the reader would take them for rows
+// it has passed (its cursor, moved on in memory) or holds (a claim offered to it), and skip them.
+// The statement's snapshot predates the lock: rows another relay deleted meanwhile are skipped by
+// the DELETE (it rechecks each row), and rows committed after the snapshot wait for the next
+// claim, as a late commit always does.
 // Durable subscribers take the batch from the log, so the statement returns only the rows this
 // process hands on itself (types of its best-effort subscribers and observers, $2; traced events,
 // for the relay's spans) and, on every row, how many events of each source and type it claimed:
@@ -82,6 +87,8 @@ function claimStatement(keep: boolean): { name: string; text: string } {
 // (see `LogLane.offer`), one round trip fewer per batch and subscriber.
 const LOCK = `
   lock AS (SELECT ${TRY_RELAY_LOCK} AS locked, set_config('synchronous_commit', 'off', true) AS async)`;
+const DURABLE_LOCK = `
+  lock AS (SELECT ${TRY_RELAY_LOCK} AS locked)`;
 
 const HANDED_ON_WHERE = 'type = ANY ($2::text[]) OR traceparent IS NOT NULL';
 const HANDED_ON = `SELECT * FROM claimed WHERE ${HANDED_ON_WHERE}`;
@@ -95,7 +102,7 @@ const HANDED_ON_AND_APPENDED = `
     FROM logged WHERE type = ANY ($3::text[])`;
 
 function loggedClaimStatement(keep: boolean, log: boolean): { name: string; text: string } {
-  const ctes = [LOCK, `claimed AS (${claimedRows('(SELECT locked FROM lock)')})`, ...(keep ? [KEPT] : []), ...(log ? [LOGGED] : [])];
+  const ctes = [log ? DURABLE_LOCK : LOCK, `claimed AS (${claimedRows('(SELECT locked FROM lock)')})`, ...(keep ? [KEPT] : []), ...(log ? [LOGGED] : [])];
   const returned = ['seq', ...COLUMNS.split(', '), ...(log ? ['log_position', 'log_events'] : [])].map((column) => `c.${column}`);
   return {
     name: `modulith-relay-claim-once${keep ? '-keep' : ''}${log ? '-log' : ''}`,
