@@ -158,7 +158,7 @@ describe('LogLane: claims offered in memory (real PostgreSQL)', () => {
     expect(reads).toBeGreaterThan(readsBefore);
   });
 
-  it('does not spin on a claim offered beyond what the log holds (lost in a server crash): it sleeps after a read that moved nothing', async () => {
+  it('does not spin on a claim offered beyond what the log holds (rows gone): it sleeps after a read that moved nothing', async () => {
     const recorder = new RecordingSubscription({ subscriber: SUBSCRIBER, eventType: ThingHappened.type });
     const lane = await startLane(recorder);
     const head = await lastPosition();

@@ -157,7 +157,8 @@ export class LogLane {
         if (next > this.position) this.position = next;
         failures = 0;
         // Offered rows it has not passed are still to read, unless this turn moved nothing on
-        // (they are gone: a server crash lost a claim committed asynchronously): no busy loop.
+        // (they are gone: deleted by hand, or a failover to a standby that never got them): no
+        // busy loop.
         const caughtUp = entries.length < READ_ROWS && (this.position >= this.offeredThrough || next === from);
         if (caughtUp || Date.now() - this.writtenAt >= CURSOR_WRITE_EVERY_MS) await this.writeCursor();
         if (caughtUp && this.running) await this.wakeup.sleep(this.options.pollIntervalMs);
