@@ -6,7 +6,7 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { ConfigurationError } from '@modulith/core';
+import { ConfigurationError, uuidv7 } from '@modulith/core';
 import { Database } from '@modulith/database';
 import { CallRouter } from './calls/call-router';
 import { InboxPruner } from './inbox/inbox-pruner';
@@ -19,7 +19,7 @@ import { DirectPublishGuard } from './outbox/direct-publish-guard';
 import { MESSAGING_SCHEMA } from './outbox/messaging-schema';
 import { OutboxRetention } from './outbox/outbox-retention';
 import { OutboxSignals } from './outbox/outbox-signals';
-import { NotifyCoalescer, OUTBOX_CHANNEL } from './relay/notify-coalescer';
+import { LOG_CHANNEL, NotifyCoalescer, OUTBOX_CHANNEL } from './relay/notify-coalescer';
 import { listenerConnection, OutboxListener } from './relay/outbox-listener';
 import { Relay } from './relay/relay';
 import { describeFailure } from './retries/failure';
@@ -70,6 +70,9 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
   private bestEffort: BestEffortSubscriber[] = [];
   private listener?: OutboxListener;
   private notifier?: NotifyCoalescer;
+  private logNotifier?: NotifyCoalescer;
+  /** This process, in the payload of its `LOG_CHANNEL` notifications (it ignores its own). */
+  private readonly instanceId = uuidv7();
   private unsubscribe?: () => void;
   private unwatchTopology?: () => void;
   private relayToggle: Promise<void> = Promise.resolve();
@@ -155,6 +158,14 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
       this.config.relayNotifyDebounceMs,
       (error) => this.logger.debug(`NOTIFY failed: ${describeFailure(error).message}`),
     );
+    // Other processes' log readers learn of this relay's claims at once, not at their next poll.
+    const logNotifier = new NotifyCoalescer(
+      async () => void (await dataSource.query('SELECT pg_notify($1, $2)', [LOG_CHANNEL, this.instanceId])),
+      this.config.relayNotifyDebounceMs,
+      (error) => this.logger.debug(`NOTIFY failed: ${describeFailure(error).message}`),
+    );
+    this.logNotifier = logNotifier;
+    this.relay.onAppended(() => logNotifier.signal());
     this.signals.attach(dataSource);
     this.unsubscribe = this.signals.onCommitted(() => {
       this.relay.wake();
@@ -162,7 +173,7 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
     });
     if (this.config.relayEnabled) {
       if (this.config.relayListen) {
-        this.listener = new OutboxListener(listenerConnection(dataSource), () => this.relay.wake(), this.logger);
+        this.listener = new OutboxListener(listenerConnection(dataSource), (channel, payload) => this.notified(channel, payload), this.logger);
         await this.listener.start();
       }
       this.unwatchTopology = this.topology.onChange((status) => this.applyTopology(status));
@@ -189,6 +200,7 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
 
   beforeApplicationShutdown(): void {
     this.notifier?.stop();
+    this.logNotifier?.stop();
     this.unsubscribe?.();
     try {
       this.signals.detach(this.database.dataSource);
@@ -206,6 +218,12 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   /** Pauses the relay while the topology would lose events, and resumes it once it would not. */
+  /** A notification from another process: its outbox commits wake the relay, its log claims the log readers here. */
+  private notified(channel: string, payload: string): void {
+    if (channel !== LOG_CHANNEL) this.relay.wake();
+    else if (payload !== this.instanceId) this.transport.appendedElsewhere?.();
+  }
+
   private applyTopology(status: TopologyStatus): void {
     this.relayToggle = this.relayToggle.then(async () => {
       if (this.closing) return;

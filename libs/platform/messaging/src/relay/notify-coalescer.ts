@@ -2,6 +2,12 @@
 export const OUTBOX_CHANNEL = 'modulith_outbox';
 
 /**
+ * The channel a relay NOTIFYs after its claims appended to the event log (coalesced, payload: the
+ * sending process's id): log readers of other processes look now instead of at their next poll.
+ */
+export const LOG_CHANNEL = 'modulith_event_log';
+
+/**
  * Turns a stream of "rows committed" signals into at most one NOTIFY per window: the first
  * signal sends at once (low latency when traffic is light), later ones inside the window are
  * folded into one send at its end. NOTIFY inside write transactions serializes commits on a

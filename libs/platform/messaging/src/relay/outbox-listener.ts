@@ -2,12 +2,12 @@ import type { Logger } from '@nestjs/common';
 import { Client, type ClientConfig } from 'pg';
 import type { DataSource } from 'typeorm';
 import { describeFailure } from '../retries/failure';
-import { OUTBOX_CHANNEL } from './notify-coalescer';
+import { LOG_CHANNEL, OUTBOX_CHANNEL } from './notify-coalescer';
 
 const RECONNECT_DELAY_MS = 1000;
 
 /**
- * Holds one dedicated connection LISTENing for other processes' outbox commits (a pooled
+ * Holds one dedicated connection LISTENing for other processes' outbox commits and log claims (a pooled
  * connection would lose the LISTEN when returned). Losing it is not fatal: the relay keeps
  * polling, and this reconnects, then wakes the relay to catch up on what it missed.
  */
@@ -18,7 +18,8 @@ export class OutboxListener {
 
   constructor(
     private readonly connection: ClientConfig,
-    private readonly onNotify: () => void,
+    /** Called with the channel and payload of each notification (`OUTBOX_CHANNEL` or `LOG_CHANNEL`). */
+    private readonly onNotify: (channel: string, payload: string) => void,
     private readonly logger: Logger,
   ) {}
 
@@ -39,14 +40,16 @@ export class OutboxListener {
     // and a late 'error' or 'end' of an earlier client is ignored (never a second reconnection).
     const client = new Client(this.connection);
     this.client = client;
-    client.on('notification', () => this.onNotify());
+    client.on('notification', (message) => this.onNotify(message.channel, message.payload ?? ''));
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client, new Error('connection ended')));
     try {
       await client.connect();
-      await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      await client.query(`LISTEN ${OUTBOX_CHANNEL}; LISTEN ${LOG_CHANNEL}`);
       if (this.client !== client) return; // stopped, or lost meanwhile
-      this.onNotify(); // commits made while we were not listening
+      // Commits and claims made while we were not listening.
+      this.onNotify(OUTBOX_CHANNEL, '');
+      this.onNotify(LOG_CHANNEL, '');
     } catch (error) {
       this.lost(client, error);
     }

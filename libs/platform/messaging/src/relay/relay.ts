@@ -194,6 +194,7 @@ export class Relay {
   private dispatchTurn: Promise<void> = Promise.resolve();
   // The claim in flight in this process (claims here run one at a time).
   private claiming: Promise<unknown> = Promise.resolve();
+  private readonly appendedListeners: (() => void)[] = [];
 
   constructor(
     private readonly connections: MessagingConnections,
@@ -214,6 +215,11 @@ export class Relay {
     if (this.running) return;
     this.running = true;
     this.workers = Array.from({ length: this.config.relayConcurrency }, () => this.work());
+  }
+
+  /** Calls `listener` after each claim of this relay that appended to the event log (other processes' log readers are told). */
+  onAppended(listener: () => void): void {
+    this.appendedListeners.push(listener);
   }
 
   /** Asks the relay to look at the outbox now. */
@@ -356,8 +362,9 @@ export class Relay {
   }
 
   private async publishAfterLog({ envelopes, counts, appended }: ClaimedBatch): Promise<void> {
-    // The log has new rows: its readers here take them (or look now).
+    // The log has new rows: its readers here take them (or look now), other processes' look now.
     if (appended && this.transport.appended) this.transport.appended(appended);
+    if (appended) for (const listener of this.appendedListeners) listener();
     try {
       if (envelopes.length > 0) await this.publish(envelopes);
       else if (counts.length > 0 && !this.transport.appended) await this.transport.publish([]);

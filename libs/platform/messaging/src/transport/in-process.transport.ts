@@ -62,6 +62,10 @@ export class InProcessTransport implements Transport {
     for (const lane of this.lanes) lane.offer(claim);
   }
 
+  appendedElsewhere(): void {
+    for (const lane of this.lanes) lane.wake();
+  }
+
   publishedTypes(): readonly string[] {
     return [...new Set(this.bestEffort.flatMap((subscription) => subscription.eventTypes))];
   }

@@ -71,6 +71,8 @@ export interface Transport {
    * them instead of reading the log; must not throw.
    */
   appended?(claim: AppendedClaim): void;
+  /** `log` transports: another process's relay appended to the log; the log readers here look now. */
+  appendedElsewhere?(): void;
   /** Registers a subscriber hosted in this process; called before `start`. */
   subscribe(subscription: TransportSubscription): void;
   /**
