@@ -171,11 +171,12 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
       this.relay.wake();
       this.notifier?.signal();
     });
+    // A process whose relay is off may still hold log cursors: other processes' claims wake its readers.
+    if (this.config.relayListen && (this.config.relayEnabled || (this.transport.logReaders?.() ?? 0) > 0)) {
+      this.listener = new OutboxListener(listenerConnection(dataSource), (channel, payload) => this.notified(channel, payload), this.logger);
+      await this.listener.start();
+    }
     if (this.config.relayEnabled) {
-      if (this.config.relayListen) {
-        this.listener = new OutboxListener(listenerConnection(dataSource), (channel, payload) => this.notified(channel, payload), this.logger);
-        await this.listener.start();
-      }
       this.unwatchTopology = this.topology.onChange((status) => this.applyTopology(status));
       this.relay.start();
       this.retention.start();

@@ -1,7 +1,8 @@
 // Log readers learn of other processes' claims at once (real PostgreSQL): a relay NOTIFYs after
 // its claims appended to the event log, and the log readers of the process that holds their
 // cursors look then, not at their next poll (here a minute away: without the notification the
-// events would not arrive within the test).
+// events would not arrive within the test). The reading process's relay is stopped, or off
+// (RELAY_ENABLED=false: it may still hold its subscribers' cursors).
 import type { INestApplicationContext } from '@nestjs/common';
 import { Database } from '@modulith/database';
 import { databaseTestConfig } from '@modulith/database/testing';
@@ -16,17 +17,17 @@ describe("log readers woken by another process's claims (real PostgreSQL)", () =
   let db: TestDatabase;
   const apps: INestApplicationContext[] = [];
 
-  afterAll(async () => {
-    await Promise.all(apps.map((app) => app.close()));
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((app) => app.close()));
     await db?.drop();
   });
 
-  it('hands over events another process relayed without waiting for the poll interval', async () => {
+  it.each([true, false])('hands over events another process relayed without waiting for the poll interval (reader relayEnabled: %s)', async (relayEnabled) => {
     db = await createTestDatabase('log_wake');
     // Leases long enough that the reader holding the cursors keeps them while it sleeps.
     const reader = await createFixtureApp({
       database: databaseTestConfig(db.url),
-      messaging: messagingTestConfig({ relayPollIntervalMs: 60_000, logLeaseMs: 120_000 }),
+      messaging: messagingTestConfig({ relayPollIntervalMs: 60_000, logLeaseMs: 120_000, relayEnabled }),
       consumers: ['alpha'],
     });
     apps.push(reader.app);
