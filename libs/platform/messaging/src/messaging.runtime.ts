@@ -51,8 +51,8 @@ const ABANDON_GRACE_MS = 1000;
  *    heartbeat, the receipt pruner); 3. the direct-publish guard; 4. topology (instance row,
  *    heartbeat; refuses a topology that would lose events); 5. subscriber registration in the
  *    event log; 6. the event transport with its subscribers (log readers or consumer loops);
- *    7. best-effort queues; 8. the commit wake-ups, the LISTEN connection, the relay loops and
- *    outbox retention (`RELAY_ENABLED`); 9. the retry poller and the inbox pruner.
+ *    7. best-effort queues; 8. the commit wake-ups, the LISTEN connection (`RELAY_ENABLED`, or log
+ *    readers here), the relay loops and outbox retention (`RELAY_ENABLED`); 9. the retry poller and the inbox pruner.
  *
  * Stop, on `onModuleDestroy` (the database is still open), remote calls and events side by side:
  * remote calls withdraw their presence and let calls in flight finish; and 1. stop claiming:
@@ -218,13 +218,13 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
     }
   }
 
-  /** Pauses the relay while the topology would lose events, and resumes it once it would not. */
   /** A notification from another process: its outbox commits wake the relay, its log claims the log readers here. */
   private notified(channel: string, payload: string): void {
     if (channel !== LOG_CHANNEL) this.relay.wake();
     else if (payload !== this.instanceId) this.transport.appendedElsewhere?.();
   }
 
+  /** Pauses the relay while the topology would lose events, and resumes it once it would not. */
   private applyTopology(status: TopologyStatus): void {
     this.relayToggle = this.relayToggle.then(async () => {
       if (this.closing) return;
