@@ -153,17 +153,15 @@ export class MessagingRuntime implements OnApplicationBootstrap, OnModuleDestroy
     if (this.config.consumeEvents) this.bestEffort.forEach((subscriber) => subscriber.start());
 
     const dataSource = this.database.dataSource;
-    this.notifier = new NotifyCoalescer(
-      async () => void (await dataSource.query(`SELECT pg_notify('${OUTBOX_CHANNEL}', '')`)),
-      this.config.relayNotifyDebounceMs,
-      (error) => this.logger.debug(`NOTIFY failed: ${describeFailure(error).message}`),
-    );
+    const notifier = (channel: string, payload: string): NotifyCoalescer =>
+      new NotifyCoalescer(
+        async () => void (await dataSource.query('SELECT pg_notify($1, $2)', [channel, payload])),
+        this.config.relayNotifyDebounceMs,
+        (error) => this.logger.debug(`NOTIFY ${channel} failed: ${describeFailure(error).message}`),
+      );
+    this.notifier = notifier(OUTBOX_CHANNEL, '');
     // Other processes' log readers learn of this relay's claims at once, not at their next poll.
-    const logNotifier = new NotifyCoalescer(
-      async () => void (await dataSource.query('SELECT pg_notify($1, $2)', [LOG_CHANNEL, this.instanceId])),
-      this.config.relayNotifyDebounceMs,
-      (error) => this.logger.debug(`NOTIFY failed: ${describeFailure(error).message}`),
-    );
+    const logNotifier = notifier(LOG_CHANNEL, this.instanceId);
     this.logNotifier = logNotifier;
     this.relay.onAppended(() => logNotifier.signal());
     this.signals.attach(dataSource);
