@@ -29,9 +29,9 @@ describe('log readers across a PostgreSQL crash that loses the last commits (own
   const lanes: LogLane[] = [];
   let admin: Client | undefined;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     server = new PrivatePostgres(PORT);
-    server.init();
+    await server.init();
   });
 
   afterEach(async () => {

@@ -1,36 +1,41 @@
-// A PostgreSQL server of one test's own (initdb and pg_ctl from PATH), for faults that the shared
+// A PostgreSQL server of one test's own (the embedded one the app starts by default), for faults that the shared
 // test server must never see: a crash that loses the asynchronous commits still in its WAL buffers.
-import { execFileSync } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
+import { EmbeddedPostgresServer } from '@modulith/database';
 import { eventually } from '@modulith/testing';
 
 // Nothing writes WAL out behind the test's back: no autovacuum commits, no checkpoint on a timer.
-const SETTINGS = ['autovacuum = off', 'checkpoint_timeout = 1h', 'max_wal_size = 1GB', 'fsync = off', 'shared_buffers = 16MB', 'max_connections = 80'];
+const SETTINGS = { autovacuum: 'off', checkpoint_timeout: '1h', max_wal_size: '1GB', fsync: 'off' };
 
+/** The platform's embedded server (`EmbeddedPostgresServer`) on a data folder of its own, and ways to crash it. */
 export class PrivatePostgres {
-  private readonly dataDir: string;
-  private readonly runAsPostgres = process.getuid?.() === 0;
+  private readonly root = mkdtempSync(path.join(tmpdir(), 'modulith-pg-'));
+  private readonly server: EmbeddedPostgresServer;
   private walWriter?: number;
 
   constructor(readonly port: number) {
-    const root = mkdtempSync(path.join(tmpdir(), 'modulith-pg-'));
-    this.dataDir = path.join(root, 'data');
-    if (this.runAsPostgres) chownSync(root, idOf('-u'), idOf('-g'));
+    // The server may run as user postgres (when the tests run as root): it must reach its folder.
+    chmodSync(this.root, 0o755);
+    this.server = new EmbeddedPostgresServer({ dataDir: path.join(this.root, 'data'), port, log: () => undefined });
   }
 
   get url(): string {
-    return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
+    return this.server.url;
   }
 
-  /** Creates the cluster and starts it. */
-  init(): void {
-    this.run('initdb', ['-D', this.dataDir, '-U', 'postgres', '-A', 'trust', '--no-sync']);
-    const settings = [`port = ${this.port}`, "listen_addresses = '127.0.0.1'", `unix_socket_directories = '${path.dirname(this.dataDir)}'`, ...SETTINGS];
-    writeFileSync(path.join(this.dataDir, 'postgresql.auto.conf'), `${settings.join('\n')}\n`);
-    this.run('pg_ctl', ['-D', this.dataDir, '-l', path.join(path.dirname(this.dataDir), 'postgres.log'), '-w', 'start']);
+  /** Creates the cluster, starts it and applies `SETTINGS`. */
+  async init(): Promise<void> {
+    await this.server.start();
+    const client = await this.connect();
+    try {
+      for (const [name, value] of Object.entries(SETTINGS)) await client.query(`ALTER SYSTEM SET ${name} = '${value}'`);
+      await client.query('SELECT pg_reload_conf()');
+    } finally {
+      await client.end();
+    }
   }
 
   /** Creates an empty database on the server; returns its URL. */
@@ -79,24 +84,10 @@ export class PrivatePostgres {
   }
 
   /** Stops it and removes its data. */
-  destroy(): void {
+  async destroy(): Promise<void> {
     if (this.walWriter !== undefined) process.kill(this.walWriter, 'SIGCONT');
-    try {
-      this.run('pg_ctl', ['-D', this.dataDir, '-m', 'immediate', '-w', 'stop']);
-    } catch {
-      // not running
-    }
-    rmSync(path.dirname(this.dataDir), { recursive: true, force: true });
-  }
-
-  private run(command: string, args: string[]): void {
-    const [file, all] = this.runAsPostgres ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args];
-    try {
-      execFileSync(file, all, { stdio: 'pipe', env: { ...process.env, LC_ALL: 'C' } });
-    } catch (error) {
-      const output = (error as { stderr?: Buffer }).stderr?.toString().trim();
-      throw new Error(`${command} ${args.join(' ')} failed (PostgreSQL's server programs must be on PATH): ${output || (error as Error).message}`, { cause: error });
-    }
+    await this.server.stop().catch(() => undefined);
+    rmSync(this.root, { recursive: true, force: true });
   }
 }
 
@@ -110,9 +101,4 @@ export async function onceServerIsBack<T>(work: () => Promise<T>): Promise<T> {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
-}
-
-/** The uid (`-u`) or gid (`-g`) of the postgres system user. */
-function idOf(flag: '-u' | '-g'): number {
-  return Number(execFileSync('id', [flag, 'postgres']).toString().trim());
 }
