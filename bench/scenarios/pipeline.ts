@@ -27,6 +27,7 @@ export function pipelineContenders(): Contender[] {
     new AppContender('modulith_fx_unvalidated', 'Modulith (same effect, event schemas off)', 'same-effect', { BENCH_EVENT_SCHEMAS: 'off' }),
     new AppContender('modulith_keyed', 'Modulith (same effect, keyed)', 'same-effect-keyed'),
     new PeerContender('bare', 'bare SQL (ceiling)', 'bare-sql', true),
+    new PeerContender('bare_split', 'bare SQL, no transaction across delivery (bound)', 'bare-sql-split', true),
     new PeerContender('pgboss', 'pg-boss 10.4', 'pg-boss'),
     new PeerContender('graphile', 'graphile-worker 0.17', 'graphile-worker'),
     new PeerContender('bullmq', 'BullMQ 6.7', 'bullmq'),
@@ -289,6 +290,7 @@ export async function run(): Promise<ScenarioResult> {
       targetTable(targets),
       ...pipelineTables(outcomes, [
         { id: 'bare', label: 'bare SQL' },
+        { id: 'bare_split', label: 'bound' },
         { id: 'modulith', label: 'Modulith' },
       ]),
       ...internalsTable(outcomes),

@@ -84,10 +84,13 @@ export function transferColumns(batch: readonly Transfer[]): unknown[] {
   return [batch.map((t) => t.id), batch.map((t) => t.from), batch.map((t) => t.to), batch.map((t) => t.amount), batch.map((t) => t.currency), batch.map((t) => t.occurredAt)];
 }
 
-/** Inbox insert and the effect for the events not seen before, in one statement: one row upsert per event. */
-export function effectSql(subscriber: Subscriber, idType: 'uuid' | 'text'): string {
+/**
+ * Inbox insert and the effect for the events not seen before, in one statement: one row upsert
+ * per event; `also` is one more common table expression run by the same statement.
+ */
+export function effectSql(subscriber: Subscriber, idType: 'uuid' | 'text', also?: string): string {
   return `
-    WITH fresh AS (
+    WITH ${also ? `${also},` : ''} fresh AS (
       INSERT INTO fx.inbox (subscriber, event_id) SELECT '${subscriber}', unnest($1::${idType}[])
       ON CONFLICT DO NOTHING RETURNING event_id)
     INSERT INTO fx.${subscriber} AS t (transfer_id, k, amount)
@@ -119,6 +122,34 @@ export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) =>
     throw error;
   } finally {
     client.release();
+  }
+}
+
+/** A loop's sleep that a producer's commit cuts short (a signal while awake is kept for the next sleep). */
+export class Wakeup {
+  private pending = false;
+  private sleeper?: () => void;
+  signal(): void {
+    const sleeper = this.sleeper;
+    this.sleeper = undefined;
+    if (sleeper) sleeper();
+    else this.pending = true;
+  }
+  sleep(ms: number): Promise<void> {
+    if (this.pending) {
+      this.pending = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.sleeper = undefined;
+        resolve();
+      }, ms);
+      this.sleeper = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 }
 
