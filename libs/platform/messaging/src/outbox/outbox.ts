@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { systemClock, type Clock } from '@modulith/core';
-import { buildEnvelopes, type EnvelopeOrigin, type EventEnvelope } from '../events/event-envelope';
+import { buildEnvelopes, type EnvelopeOrigin, type EventEnvelope, type Writable } from '../events/event-envelope';
 import type { IntegrationEvent } from '../events/integration-event';
 import { queryRows } from '../sql/query-rows';
 import { traceAppend, type TraceContextFields } from '../tracing/message-tracing';
@@ -102,11 +102,15 @@ export class Outbox {
   }
 }
 
-/** The envelopes with the `keySeq` the append gave each keyed one (rows: id and key_seq, in any order). */
-function withKeySeqs(envelopes: EventEnvelope[], rows: ReadonlyArray<{ id: string; key_seq: string | null }>): EventEnvelope[] {
+/**
+ * Sets on each keyed envelope the `keySeq` the append gave it (rows: id and key_seq, in any
+ * order). In place: `buildEnvelopes` made them for this append and nobody else holds them yet.
+ */
+function withKeySeqs(envelopes: Writable<EventEnvelope>[], rows: ReadonlyArray<{ id: string; key_seq: string | null }>): EventEnvelope[] {
   const numbers = new Map(rows.map((row) => [row.id.toLowerCase(), row.key_seq]));
-  return envelopes.map((envelope) => {
+  for (const envelope of envelopes) {
     const keySeq = envelope.orderingKey === undefined ? null : numbers.get(envelope.id.toLowerCase());
-    return keySeq == null ? envelope : { ...envelope, keySeq: Number(keySeq) };
-  });
+    if (keySeq != null) envelope.keySeq = Number(keySeq);
+  }
+  return envelopes;
 }

