@@ -1,7 +1,7 @@
-// runSubscriberTransaction tells a handler's own failure from its timeout by identity with the
-// timeout's error, which is built only when the timer fires. A handler that throws `undefined`
-// must not match "no timeout error yet": taken for a timeout, its connection went back to the
-// pool with the transaction still open (the next attempt's BEGIN joined it, and its COMMIT
+// runSubscriberTransaction tells a handler's own failure from its timeout: whatever the handler
+// throws (even `undefined`, a revoked Proxy or a HandlerTimeoutError of its own) is its failure,
+// rolled back on a connection that is kept. Taken for a timeout, its connection would go back to
+// the pool with the transaction still open (the next attempt's BEGIN joined it, and its COMMIT
 // committed the failed attempt's writes). Real PostgreSQL.
 import { DataSource } from 'typeorm';
 import { createTestDatabase, type TestDatabase } from '@modulith/testing';

@@ -65,16 +65,11 @@ export async function runSubscriberTransaction<P, T>(dataSource: DataSource, wor
     // a sibling had removed (a handler failure retried for ever as an outage).
     const connection = client;
 
-    let value: T;
-    const deadline = timeout(work.timeoutMs, work.subscriber);
+    let settled: T | typeof TIMED_OUT;
+    const deadline = timeout(work.timeoutMs);
     try {
-      value = await Promise.race([guarded(work.handle(prepared, runner.manager)), deadline.expired]).finally(deadline.clear);
+      settled = await Promise.race([guarded(work.handle(prepared, runner.manager)), deadline.expired]).finally(deadline.clear);
     } catch (error) {
-      // Compared by identity: a thrown value may be a revoked Proxy, which `instanceof` rejects.
-      if (deadline.error !== undefined && error === deadline.error) {
-        broken = deadline.error;
-        return { ok: false, error, timedOut: true };
-      }
       try {
         await rollbackAll(connection);
       } catch (rollbackError) {
@@ -86,6 +81,13 @@ export async function runSubscriberTransaction<P, T>(dataSource: DataSource, wor
       }
       return { ok: false, error };
     }
+    if (settled === TIMED_OUT) {
+      // Built only now: an error captures a stack, and one per attempt was 1.5% of a busy app's CPU.
+      const error = new HandlerTimeoutError(`${work.subscriber} did not finish within ${work.timeoutMs} ms`, { subscriber: work.subscriber, timeoutMs: work.timeoutMs });
+      broken = error;
+      return { ok: false, error, timedOut: true };
+    }
+    const value = settled;
 
     let tail: CommitTail | void = undefined;
     if (work.finish) {
@@ -158,30 +160,22 @@ async function platformFailure<T>(
   return { ok: false, error };
 }
 
+/** What `timeout`'s `expired` resolves to: no value a handler can return (the symbol is not exported). */
+const TIMED_OUT: unique symbol = Symbol('handler timed out');
+
 /**
- * A timer that rejects `expired` with a `HandlerTimeoutError` after `timeoutMs`, unless cleared
- * first; `error` is that error once it has. Built only then: an error captures a stack, and
- * building one per attempt was 1.5% of a busy app's CPU.
+ * A timer that resolves `expired` with `TIMED_OUT` after `timeoutMs`, unless cleared first. It
+ * resolves rather than rejects, so a timeout is told from whatever the handler throws (even
+ * `undefined` or a revoked Proxy) without comparing thrown values.
  */
-function timeout(timeoutMs: number, subscriber: string): { expired: Promise<never>; readonly error: HandlerTimeoutError | undefined; clear(): void } {
-  let error: HandlerTimeoutError | undefined;
+function timeout(timeoutMs: number): { expired: Promise<typeof TIMED_OUT>; clear(): void } {
   let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
-      error = new HandlerTimeoutError(`${subscriber} did not finish within ${timeoutMs} ms`, { subscriber, timeoutMs });
-      reject(error);
-    }, timeoutMs);
+  const expired = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), timeoutMs);
     // Never what keeps a process alive: an app that closed with a handler abandoned mid-call exits.
     timer.unref();
   });
-  expired.catch(() => undefined);
-  return {
-    expired,
-    get error() {
-      return error;
-    },
-    clear: () => clearTimeout(timer),
-  };
+  return { expired, clear: () => clearTimeout(timer) };
 }
 
 /** The handler's promise, with a late rejection (after its timeout) kept from going unhandled. */
