@@ -21,16 +21,17 @@ import { uuidv7 } from '@modulith/core';
 import { BATCH } from '../../lib/config';
 import type { Transfer } from '../../lib/transfers';
 import { CLAIMED, OUTBOX_TABLE, outboxLeft, produceBatch } from './bare-outbox';
-import { committed, delivering, effectParams, effectSql, handled, SUBSCRIBERS, transferColumns, Wakeup, type PeerPipeline, type Subscriber } from './peer';
+import { committed, delivering, effectParams, effectSql, handled, hash, SUBSCRIBERS, transferColumns, Wakeup, type PeerPipeline, type Subscriber } from './peer';
 
 /** Batches one subscriber applies at once (the platform's `RELAY_CONCURRENCY` in the bench). */
 const APPLIERS = 2;
 
-const LOG_TABLES = `
+/** The log and a cursor per subscriber (`bare.event_log`, `bare.log_cursors`). */
+export const logTables = (subscribers: readonly string[]): string => `
   CREATE TABLE IF NOT EXISTS bare.event_log (position bigserial PRIMARY KEY, events json NOT NULL);
   ALTER TABLE bare.event_log ALTER COLUMN events SET STORAGE EXTERNAL;
   CREATE TABLE IF NOT EXISTS bare.log_cursors (subscriber text PRIMARY KEY, position bigint NOT NULL);
-  INSERT INTO bare.log_cursors SELECT unnest(ARRAY['${SUBSCRIBERS.join("','")}']), 0 ON CONFLICT DO NOTHING`;
+  INSERT INTO bare.log_cursors SELECT unnest(ARRAY['${subscribers.join("','")}']), 0 ON CONFLICT DO NOTHING`;
 
 /** Appends the claimed rows to the log as one row; returns them with its position. */
 function claimAndLog(claimed: string, columns: string): string {
@@ -43,8 +44,9 @@ function claimAndLog(claimed: string, columns: string): string {
   SELECT ${columns}, (SELECT position FROM logged) AS position FROM claimed`;
 }
 
-const CURSOR_MOVE = (subscriber: Subscriber): string =>
-  `moved AS (UPDATE bare.log_cursors SET position = greatest(position, $5) WHERE subscriber = '${subscriber}')`;
+/** A common table expression moving `subscriber`'s cursor to the position in parameter `$n`. */
+export const cursorMove = (subscriber: string, n = 5): string =>
+  `moved AS (UPDATE bare.log_cursors SET position = greatest(position, $${n}) WHERE subscriber = '${subscriber}')`;
 
 // ------------------------------------------------------------ keyed
 
@@ -58,6 +60,18 @@ const KEYED_TABLES = `
   CREATE TABLE IF NOT EXISTS bare.key_progress (subscriber text NOT NULL, ordering_key text NOT NULL, seq bigint NOT NULL,
     PRIMARY KEY (subscriber, ordering_key))`;
 
+/**
+ * Common table expressions reserving numbers for the events of `events` (a CTE with an
+ * `ordering_key` column) per key: `counts` (events per key) and `reserved` (the key's last number
+ * now); an event's number is `last - count + its rank among its key's events`.
+ */
+export const keyReservation = (events: string): string => `
+  counts AS (SELECT ordering_key, count(*) AS count FROM ${events} GROUP BY ordering_key),
+  reserved AS (
+    INSERT INTO bare.ordering_keys AS k (ordering_key, seq) SELECT ordering_key, count FROM counts ORDER BY ordering_key
+    ON CONFLICT (ordering_key) DO UPDATE SET seq = k.seq + excluded.seq
+    RETURNING ordering_key, seq AS last)`;
+
 // Keys reserved in sorted order (no deadlock between producers); each key's counter stays locked
 // until the transaction commits, so one key's numbers follow commit order, as the platform's.
 const PRODUCE_KEYED = `
@@ -69,11 +83,7 @@ const PRODUCE_KEYED = `
   e AS (
     SELECT e.* FROM unnest($7::uuid[], $1::text[], $8::json[], $3::text[]) WITH ORDINALITY AS e(id, transfer_id, payload, ordering_key, n)
       JOIN stored ON stored.id = e.transfer_id),
-  counts AS (SELECT ordering_key, count(*) AS count FROM e GROUP BY ordering_key),
-  reserved AS (
-    INSERT INTO bare.ordering_keys AS k (ordering_key, seq) SELECT ordering_key, count FROM counts ORDER BY ordering_key
-    ON CONFLICT (ordering_key) DO UPDATE SET seq = k.seq + excluded.seq
-    RETURNING ordering_key, seq AS last)
+  ${keyReservation('e')}
   INSERT INTO bare.outbox (id, type, version, occurred_at, source, correlation_id, causation_id, payload, ordering_key, key_seq)
   SELECT e.id, 'ingestion.transfer-ingested', 1, now(), 'ingestion', $9, NULL, e.payload, e.ordering_key,
          r.last - c.count + row_number() OVER (PARTITION BY e.ordering_key ORDER BY e.n)
@@ -85,10 +95,12 @@ const CLAIMED_KEYED = `
    WHERE seq = ANY (ARRAY(SELECT seq FROM bare.outbox ORDER BY seq LIMIT ${BATCH}))
   RETURNING seq, id, payload, ordering_key, key_seq`;
 
-/** Inbox + effect + cursor, and each key's progress moved over the batch's run of it: `ok` is false when a run does not follow its key's progress. */
-function keyedApply(subscriber: Subscriber): string {
-  return `
-    WITH ${CURSOR_MOVE(subscriber)},
+/**
+ * Common table expressions moving `subscriber`'s progress per key over the batch's run of it
+ * (keys in parameter $6, their numbers in $7): from the number just before the run's first, or
+ * from nothing when the run starts at 1. `KEYS_FOLLOWED` is false when a run did not follow.
+ */
+export const keyProgressMove = (subscriber: string): string => `
     runs AS (
       SELECT ordering_key, count(*) AS count, max(key_seq) AS last
         FROM unnest($6::text[], $7::bigint[]) AS r(ordering_key, key_seq) GROUP BY ordering_key),
@@ -100,7 +112,14 @@ function keyedApply(subscriber: Subscriber): string {
     followed AS (
       UPDATE bare.key_progress p SET seq = r.last FROM runs r
        WHERE p.subscriber = '${subscriber}' AND p.ordering_key = r.ordering_key AND p.seq = r.last - r.count
-      RETURNING p.ordering_key),
+      RETURNING p.ordering_key)`;
+export const KEYS_FOLLOWED = '(SELECT count(*) FROM advanced) + (SELECT count(*) FROM followed) = (SELECT count(*) FROM runs)';
+
+/** Inbox + effect + cursor, and each key's progress moved over the batch's run of it: `ok` is false when a run does not follow its key's progress. */
+function keyedApply(subscriber: Subscriber): string {
+  return `
+    WITH ${cursorMove(subscriber)},
+    ${keyProgressMove(subscriber)},
     fresh AS (
       INSERT INTO fx.inbox (subscriber, event_id) SELECT '${subscriber}', unnest($1::uuid[])
       ON CONFLICT DO NOTHING RETURNING event_id),
@@ -110,7 +129,7 @@ function keyedApply(subscriber: Subscriber): string {
         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[]) AS e(event_id, transfer_id, k, amount)
         JOIN fresh USING (event_id)
       ON CONFLICT (transfer_id) DO UPDATE SET k = excluded.k, amount = excluded.amount)
-    SELECT (SELECT count(*) FROM advanced) + (SELECT count(*) FROM followed) = (SELECT count(*) FROM runs) AS ok`;
+    SELECT ${KEYS_FOLLOWED} AS ok`;
 }
 
 // ------------------------------------------------------------ both
@@ -147,7 +166,7 @@ export class BareSqlSplit implements PeerPipeline {
     // Keyed claims go one at a time, in insertion order (each key's events in the order committed).
     this.claimWakeups = Array.from({ length: keyed ? 1 : 2 }, () => new Wakeup());
     this.claim = keyed ? claimAndLog(CLAIMED_KEYED, 'id, payload, ordering_key, key_seq') : claimAndLog(CLAIMED, 'id, payload');
-    this.apply = new Map(SUBSCRIBERS.map((subscriber) => [subscriber, keyed ? keyedApply(subscriber) : effectSql(subscriber, 'uuid', CURSOR_MOVE(subscriber))]));
+    this.apply = new Map(SUBSCRIBERS.map((subscriber) => [subscriber, keyed ? keyedApply(subscriber) : effectSql(subscriber, 'uuid', cursorMove(subscriber))]));
   }
 
   get poolSize(): number {
@@ -157,7 +176,7 @@ export class BareSqlSplit implements PeerPipeline {
   async setup(pool: Pool): Promise<void> {
     this.pool = pool;
     await pool.query(this.keyed ? KEYED_TABLES : OUTBOX_TABLE);
-    await pool.query(LOG_TABLES);
+    await pool.query(logTables(SUBSCRIBERS));
   }
 
   async produce(batch: Transfer[]): Promise<void> {
@@ -242,11 +261,4 @@ export class BareSqlSplit implements PeerPipeline {
   async close(): Promise<void> {
     await this.stopConsumers();
   }
-}
-
-/** FNV-1a of a string: a stable spread of keys over appliers. */
-function hash(text: string): number {
-  let value = 0x811c9dc5;
-  for (let index = 0; index < text.length; index += 1) value = Math.imul(value ^ text.charCodeAt(index), 0x01000193);
-  return value >>> 0;
 }

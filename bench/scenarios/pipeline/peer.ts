@@ -46,6 +46,13 @@ export interface PeerPipeline {
   stopConsumers(): Promise<void>;
   /** Nothing left queued, in flight or failed. */
   leftovers(): Promise<number>;
+  /**
+   * Once both subscribers handled every transfer: waits for the peer's own later work (events its
+   * subscribers published, and their subscriber), for up to `timeoutMs`; returns when it was done.
+   */
+  settle?(timeoutMs: number): Promise<number>;
+  /** Checks of the peer's own effects, instead of the shared `fx` inbox and effect counts. */
+  effectChecks?(pool: Pool, n: number): Promise<Check[]>;
   /** Clears the peer's own bookkeeping between runs. */
   reset(): Promise<void>;
   close(): Promise<void>;
@@ -153,6 +160,13 @@ export class Wakeup {
   }
 }
 
+/** FNV-1a of a string: a stable spread of keys over appliers. */
+export function hash(text: string): number {
+  let value = 0x811c9dc5;
+  for (let index = 0; index < text.length; index += 1) value = Math.imul(value ^ text.charCodeAt(index), 0x01000193);
+  return value >>> 0;
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ------------------------------------------------------------ the worker process
@@ -167,7 +181,8 @@ export function servePeer(peer: PeerPipeline, { idType = 'text', poolSize = 8 }:
       const started = nowMs();
       await producing();
       await probe.whenComplete(timeoutMs);
-      return probe.lastHandledAt - started;
+      const settledAt = peer.settle ? await peer.settle(timeoutMs) : 0;
+      return Math.max(probe.lastHandledAt, settledAt) - started;
     } finally {
       await peer.stopConsumers();
     }
@@ -206,9 +221,12 @@ export function servePeer(peer: PeerPipeline, { idType = 'text', poolSize = 8 }:
         checks.push({ name, ok: actual === expected, detail: `${actual} (expected ${expected})` });
       };
       expect('transfers stored', await one('SELECT count(*) AS n FROM app.transfers'), n);
-      for (const subscriber of SUBSCRIBERS) {
-        expect(`${subscriber} inbox`, await one(`SELECT count(*) AS n FROM fx.inbox WHERE subscriber = '${subscriber}'`), n);
-        expect(`${subscriber} effects`, await one(`SELECT count(*) AS n FROM fx.${subscriber}`), n);
+      if (peer.effectChecks) checks.push(...(await peer.effectChecks(pool, n)));
+      else {
+        for (const subscriber of SUBSCRIBERS) {
+          expect(`${subscriber} inbox`, await one(`SELECT count(*) AS n FROM fx.inbox WHERE subscriber = '${subscriber}'`), n);
+          expect(`${subscriber} effects`, await one(`SELECT count(*) AS n FROM fx.${subscriber}`), n);
+        }
       }
       expect('left queued, in flight or failed', await peer.leftovers(), 0);
       return checks;
