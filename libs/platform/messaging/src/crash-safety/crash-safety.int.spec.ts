@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
 import { Client } from 'pg';
-import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { createTestDatabase, eventually, sqlOnClient, type TestDatabase } from '@modulith/testing';
 import { databaseTestConfig } from '@modulith/database/testing';
 import { createFixtureApp } from '../test-support/fixture-app';
 import { payloads } from '../test-support/fixture-events';
@@ -154,7 +154,7 @@ describe('crash safety (SIGKILL of a process running the relay and subscribers)'
       expect(handled).toEqual(published);
     }
     // Each key's events were applied in keySeq order, each once, by both keyed subscribers.
-    const query = async <T>(text: string, parameters: unknown[] = []): Promise<T[]> => (await sql.query(text, parameters)).rows as T[];
+    const query = sqlOnClient(sql);
     expect((await query<{ n: number }>('SELECT count(*)::int AS n FROM ordered_producer.sent'))[0].n).toBeGreaterThan(ROUNDS * 10);
     expect(await orderProblems(query, 'serial')).toEqual([]);
     expect(await orderProblems(query, 'batched')).toEqual([]);

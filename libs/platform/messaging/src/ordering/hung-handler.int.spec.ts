@@ -3,7 +3,7 @@
 // meanwhile, and the outbox stays cheap to claim because VACUUM can remove what was relayed.
 import type { INestApplicationContext } from '@nestjs/common';
 import { Client } from 'pg';
-import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { createTestDatabase, eventually, sqlOnClient, type TestDatabase } from '@modulith/testing';
 import { databaseTestConfig } from '@modulith/database/testing';
 import { MessagingMetrics } from '../metrics/messaging-metrics';
 import { createOrderedApp, type OrderedApp, type OrderedAppOptions } from '../test-support/ordered-app';
@@ -41,7 +41,7 @@ describe('A hung handler holds back only itself (real PostgreSQL)', () => {
     apps.push(started.app);
     return started;
   };
-  const sql = async <T>(query: string, parameters: unknown[] = []): Promise<T[]> => (await client.query(query, parameters)).rows as T[];
+  const sql = sqlOnClient(() => client);
   /** The app's transactions open now (its request and messaging pools), with their age. */
   const openTransactions = (): Promise<OpenTransaction[]> =>
     sql<OpenTransaction>(

@@ -5,7 +5,7 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
-import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { createTestDatabase, eventually, sqlOnClient, type TestDatabase } from '@modulith/testing';
 import { databaseTestConfig } from '@modulith/database/testing';
 import type { MessagingConfig } from '../messaging.config';
 import { MessagingMetrics } from '../metrics/messaging-metrics';
@@ -41,7 +41,7 @@ describe('Ordered delivery per key, Redis Streams transport (real Redis and Post
     apps.push(started.app);
     return started;
   };
-  const sql = async <T>(query: string, parameters: unknown[] = []): Promise<T[]> => (await client.query(query, parameters)).rows as T[];
+  const sql = sqlOnClient(() => client);
   const handled = (app: INestApplicationContext, consumer: OrderedConsumer): number =>
     app.get(MessagingMetrics).counters().subscribers.find((counters) => counters.subscriber === ORDERED_SUBSCRIBERS[consumer].subscriber)?.handled ?? 0;
   const reclaimed = (app: INestApplicationContext): number => app.get<RedisStreamsTransport>(TRANSPORT, { strict: false }).stats().reclaimed;

@@ -4,7 +4,7 @@
 // connections), and a failing key holds back only its own later events.
 import type { INestApplicationContext } from '@nestjs/common';
 import { Client } from 'pg';
-import { createTestDatabase, eventually, terminateBackends, type TestDatabase } from '@modulith/testing';
+import { createTestDatabase, eventually, sqlOnClient, terminateBackends, type TestDatabase } from '@modulith/testing';
 import { databaseTestConfig } from '@modulith/database/testing';
 import { DeadLetters } from '../dead-letters/dead-letters';
 import { MessagingMetrics, type MessagingBacklog } from '../metrics/messaging-metrics';
@@ -28,7 +28,7 @@ describe('Ordered delivery per key, in-process transport (real PostgreSQL)', () 
     apps.push(started.app);
     return started;
   };
-  const sql = async <T>(query: string, parameters: unknown[] = []): Promise<T[]> => (await client.query(query, parameters)).rows as T[];
+  const sql = sqlOnClient(() => client);
   const count = async (query: string, parameters: unknown[] = []): Promise<number> => (await sql<{ n: number }>(query, parameters))[0].n;
   /** Every log reader of every app has passed what the log holds now (none is mid-delivery). */
   const settled = (): Promise<void[]> => Promise.all(apps.map((app) => app.get(InProcessTransport, { strict: false }).settled()));

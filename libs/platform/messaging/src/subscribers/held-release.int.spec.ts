@@ -2,7 +2,7 @@
 // the attempt that moves the key on, in batches, not one retry-poller attempt each.
 import type { INestApplicationContext } from '@nestjs/common';
 import { Client } from 'pg';
-import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { createTestDatabase, eventually, sqlOnClient, type TestDatabase } from '@modulith/testing';
 import { databaseTestConfig } from '@modulith/database/testing';
 import { createOrderedApp } from '../test-support/ordered-app';
 import { orderProblems } from '../test-support/ordered-checks';
@@ -13,7 +13,7 @@ describe('held events released when their key moves on (real PostgreSQL)', () =>
   let db: TestDatabase;
   let client: Client;
   let app: INestApplicationContext | undefined;
-  const sql = async <T>(query: string, parameters: unknown[] = []): Promise<T[]> => (await client.query(query, parameters)).rows as T[];
+  const sql = sqlOnClient(() => client);
 
   beforeEach(async () => {
     db = await createTestDatabase('held_release');

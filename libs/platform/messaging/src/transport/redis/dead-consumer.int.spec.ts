@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
-import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { createTestDatabase, eventually, sqlOnClient, type TestDatabase } from '@modulith/testing';
 import { databaseTestConfig } from '@modulith/database/testing';
 import type { MessagingConfig } from '../../messaging.config';
 import { createFixtureApp } from '../../test-support/fixture-app';
@@ -47,7 +47,7 @@ describe('Redis consumers found dead by their presence (real Redis and PostgreSQ
     apps.push(started.app);
     return started;
   };
-  const sql = async <T>(query: string, parameters: unknown[] = []): Promise<T[]> => (await client.query(query, parameters)).rows as T[];
+  const sql = sqlOnClient(() => client);
   const transportOf = (app: INestApplicationContext): RedisStreamsTransport => app.get<RedisStreamsTransport>(TRANSPORT, { strict: false });
   const pendingOf = async (stream: string, group: string, consumer?: string): Promise<number> => {
     const [count, , , consumers] = (await redis.xpending(stream, group)) as [number, string, string, [string, string][] | null];
