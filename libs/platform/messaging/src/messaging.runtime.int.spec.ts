@@ -1,5 +1,4 @@
-import { Client } from 'pg';
-import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { createTestDatabase, eventually, sqlOneShot, type TestDatabase } from '@modulith/testing';
 import { databaseTestConfig } from '@modulith/database/testing';
 import { createFixtureApp } from './test-support/fixture-app';
 import { FixtureControl, payloads } from './test-support/fixture-events';
@@ -19,18 +18,9 @@ describe('MessagingRuntime shutdown with a handler that never returns (real Post
     await db?.drop();
   });
 
-  const connections = async (): Promise<string[]> => {
-    const client = new Client({ connectionString: db.url });
-    await client.connect();
-    try {
-      const { rows } = await client.query<{ application_name: string }>(
-        'SELECT application_name FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
-      );
-      return rows.map((row) => row.application_name);
-    } finally {
-      await client.end();
-    }
-  };
+  const sql = sqlOneShot(() => db.url);
+  const connections = async (): Promise<string[]> =>
+    (await sql<{ application_name: string }>('SELECT application_name FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()')).map((row) => row.application_name);
   const sockets = (): number => process.getActiveResourcesInfo().filter((resource) => resource === 'TCPSocketWrap').length;
 
   it('abandons the stuck loops after MESSAGING_SHUTDOWN_TIMEOUT_MS, closes the LISTEN connection and the pool, and leaves no socket behind', async () => {

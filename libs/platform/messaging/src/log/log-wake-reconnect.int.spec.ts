@@ -4,8 +4,7 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { Database } from '@modulith/database';
 import { databaseTestConfig } from '@modulith/database/testing';
-import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
-import { Client } from 'pg';
+import { createTestDatabase, eventually, sqlOneShot, type TestDatabase } from '@modulith/testing';
 import { messagingTestConfig } from '../messaging-test-config';
 import { Relay } from '../relay/relay';
 import { createFixtureApp } from '../test-support/fixture-app';
@@ -21,15 +20,7 @@ describe('LISTEN connection terminated, then back on both channels (real Postgre
     await db?.drop();
   });
 
-  async function sql<T>(text: string, values: unknown[] = []): Promise<T[]> {
-    const client = new Client({ connectionString: db.url });
-    await client.connect();
-    try {
-      return (await client.query(text, values)).rows as T[];
-    } finally {
-      await client.end();
-    }
-  }
+  const sql = sqlOneShot(() => db.url);
   const listeners = async (): Promise<number[]> =>
     (await sql<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'modulith-relay-listener'`)).map((row) => row.pid);
 

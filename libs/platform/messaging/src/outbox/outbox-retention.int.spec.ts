@@ -1,8 +1,7 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { ValidationError } from '@modulith/core';
-import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { createTestDatabase, eventually, sqlOneShot, type TestDatabase } from '@modulith/testing';
 import { databaseTestConfig } from '@modulith/database/testing';
 import { createFixtureApp } from '../test-support/fixture-app';
 import { payloads } from '../test-support/fixture-events';
@@ -16,15 +15,7 @@ describe('outbox retention and re-drive (real PostgreSQL)', () => {
   let db: TestDatabase;
   const apps: INestApplicationContext[] = [];
 
-  const sql = async <T>(query: string, parameters: unknown[] = []): Promise<T[]> => {
-    const client = new Client({ connectionString: db.url });
-    await client.connect();
-    try {
-      return (await client.query(query, parameters)).rows as T[];
-    } finally {
-      await client.end();
-    }
-  };
+  const sql = sqlOneShot(() => db.url);
   const count = async (table: string): Promise<number> => (await sql<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`))[0].n;
 
   beforeAll(async () => {

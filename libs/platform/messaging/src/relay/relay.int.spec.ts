@@ -1,6 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { runWithCorrelation } from '@modulith/core';
-import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { createTestDatabase, eventually, sqlOneShot, type TestDatabase } from '@modulith/testing';
 import { databaseTestConfig } from '@modulith/database/testing';
 import { InboxPruner } from '../inbox/inbox-pruner';
 import { MessagingMetrics } from '../metrics/messaging-metrics';
@@ -32,16 +32,7 @@ describe('Relay and subscribers (real PostgreSQL)', () => {
   const closeAll = async (): Promise<void> => {
     await Promise.all(apps.splice(0).map((app) => app.close()));
   };
-  const sql = async <T>(query: string, parameters: unknown[] = []): Promise<T[]> => {
-    const { Client } = await import('pg');
-    const client = new Client({ connectionString: db.url });
-    await client.connect();
-    try {
-      return (await client.query(query, parameters)).rows as T[];
-    } finally {
-      await client.end();
-    }
-  };
+  const sql = sqlOneShot(() => db.url);
   const effects = (schema: 'alpha' | 'beta'): Promise<EffectRow[]> =>
     sql<EffectRow>(`SELECT event_id, tx::text, correlation_id, causation_id, batch_size FROM ${schema}.effects ORDER BY event_id`);
 

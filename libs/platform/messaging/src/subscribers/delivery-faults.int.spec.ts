@@ -3,10 +3,9 @@
 // pool, an effect lost without a trace) and must pass now. Real PostgreSQL and Redis.
 import type { INestApplicationContext } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import { Client } from 'pg';
 import { uuidv7, ValidationError } from '@modulith/core';
 import { Database } from '@modulith/database';
-import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { createTestDatabase, eventually, sqlOneShot, type TestDatabase } from '@modulith/testing';
 import { databaseTestConfig } from '@modulith/database/testing';
 import { DeadLetters } from '../dead-letters/dead-letters';
 import type { EventEnvelope } from '../events/event-envelope';
@@ -26,15 +25,7 @@ describe('Delivery faults: copies, handler errors, unstorable events, hung handl
     apps.push(started.app);
     return started;
   };
-  const sql = async <T>(query: string, parameters: unknown[] = []): Promise<T[]> => {
-    const client = new Client({ connectionString: db.url });
-    await client.connect();
-    try {
-      return (await client.query(query, parameters)).rows as T[];
-    } finally {
-      await client.end();
-    }
-  };
+  const sql = sqlOneShot(() => db.url);
   const effectIds = async (schema: 'alpha' | 'beta'): Promise<string[]> =>
     (await sql<{ event_id: string }>(`SELECT event_id FROM ${schema}.effects ORDER BY event_id`)).map((row) => row.event_id);
   const deadLetterIds = async (): Promise<string[]> =>

@@ -7,11 +7,10 @@
 // Real PostgreSQL and Redis.
 import { Inject, Injectable, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import { Client } from 'pg';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { uuidv7 } from '@modulith/core';
 import { defineModule } from '@modulith/database';
-import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { createTestDatabase, eventually, sqlOneShot, type TestDatabase } from '@modulith/testing';
 import { databaseTestConfig } from '@modulith/database/testing';
 import type { EventEnvelope } from '../events/event-envelope';
 import { MessagingModule } from '../messaging.module';
@@ -106,15 +105,7 @@ describe('A handler that leaves a nested transaction open: the attempt’s rollb
   let prefix: string;
   const apps: INestApplicationContext[] = [];
 
-  const sql = async <T>(query: string, parameters: unknown[] = []): Promise<T[]> => {
-    const client = new Client({ connectionString: db.url });
-    await client.connect();
-    try {
-      return (await client.query(query, parameters)).rows as T[];
-    } finally {
-      await client.end();
-    }
-  };
+  const sql = sqlOneShot(() => db.url);
   const effects = (schema: 'gamma' | 'delta', id: string): Promise<{ label: string }[]> => sql(`SELECT label FROM ${schema}.effects WHERE event_id = $1`, [id]);
   const append = async (envelopes: readonly EventEnvelope[]): Promise<void> => {
     const multi = redis.multi();

@@ -1,6 +1,5 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { Client } from 'pg';
-import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { createTestDatabase, eventually, sqlOneShot, type TestDatabase } from '@modulith/testing';
 import { databaseTestConfig } from '@modulith/database/testing';
 import { createFixtureApp, type FixtureAppOptions } from '../test-support/fixture-app';
 import { payloads } from '../test-support/fixture-events';
@@ -18,15 +17,7 @@ describe('MessagingTopology: the in-process transport never deletes what a subsc
     apps.push(started.app);
     return started;
   };
-  const sql = async <T>(query: string): Promise<T[]> => {
-    const client = new Client({ connectionString: db.url });
-    await client.connect();
-    try {
-      return (await client.query(query)).rows as T[];
-    } finally {
-      await client.end();
-    }
-  };
+  const sql = sqlOneShot(() => db.url);
   const count = async (table: string): Promise<number> => Number((await sql<{ n: string }>(`SELECT count(*) AS n FROM ${table}`))[0].n);
 
   beforeEach(async () => {

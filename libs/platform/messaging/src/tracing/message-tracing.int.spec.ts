@@ -3,8 +3,7 @@ import { QueryBus } from '@nestjs/cqrs';
 import { SpanKind, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { Redis } from 'ioredis';
-import { Client } from 'pg';
-import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { createTestDatabase, eventually, sqlOneShot, type TestDatabase } from '@modulith/testing';
 import { databaseTestConfig } from '@modulith/database/testing';
 import type { MessagingConfig } from '../messaging.config';
 import { createFixtureApp } from '../test-support/fixture-app';
@@ -29,15 +28,7 @@ describe('Trace context through outbox, relay, transport and subscribers (real P
     apps.push(started.app);
     return started;
   };
-  const sql = async <T>(query: string): Promise<T[]> => {
-    const client = new Client({ connectionString: db.url });
-    await client.connect();
-    try {
-      return (await client.query(query)).rows as T[];
-    } finally {
-      await client.end();
-    }
-  };
+  const sql = sqlOneShot(() => db.url);
   /** Publishes `count` events inside a request span; returns the request's trace id. */
   const publishInRequest = (producer: Producer, count: number): Promise<string> =>
     trace.getTracer('test').startActiveSpan('request', async (request) => {

@@ -1,6 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { Client } from 'pg';
-import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { createTestDatabase, eventually, sqlOneShot, type TestDatabase } from '@modulith/testing';
 import { databaseTestConfig } from '@modulith/database/testing';
 import { MessagingMetrics } from '../../metrics/messaging-metrics';
 import { createFixtureApp } from '../../test-support/fixture-app';
@@ -32,16 +32,9 @@ describe('Redis Streams under Redis faults: every wait bounded, nothing lost, no
     apps.push(started.app);
     return started;
   };
-  const effects = async (schema: 'alpha' | 'beta'): Promise<{ all: number; distinct: number }> => {
-    const client = new Client({ connectionString: db.url });
-    await client.connect();
-    try {
-      const { rows } = await client.query(`SELECT count(*)::int AS all, count(DISTINCT event_id)::int AS distinct FROM ${schema}.effects`);
-      return rows[0] as { all: number; distinct: number };
-    } finally {
-      await client.end();
-    }
-  };
+  const sql = sqlOneShot(() => db.url);
+  const effects = async (schema: 'alpha' | 'beta'): Promise<{ all: number; distinct: number }> =>
+    (await sql<{ all: number; distinct: number }>(`SELECT count(*)::int AS all, count(DISTINCT event_id)::int AS distinct FROM ${schema}.effects`))[0];
   /** Every module applied each of the `count` events exactly once, and the transport holds nothing. */
   const expectAllAppliedOnce = async (app: INestApplicationContext, count: number): Promise<void> => {
     await waitForIdle(app, { timeoutMs: DRAIN_TIMEOUT_MS });

@@ -1,7 +1,6 @@
 import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import { Client } from 'pg';
-import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { createTestDatabase, eventually, sqlOneShot, type TestDatabase } from '@modulith/testing';
 import { databaseTestConfig } from '@modulith/database/testing';
 import type { MessagingConfig } from '../../messaging.config';
 import { MessagingMetrics } from '../../metrics/messaging-metrics';
@@ -38,15 +37,7 @@ describe('Redis Streams: entries removed before a consumer group handled them (r
     apps.splice(apps.indexOf(app), 1);
     await app.close();
   };
-  const sql = async <T>(query: string): Promise<T[]> => {
-    const client = new Client({ connectionString: db.url });
-    await client.connect();
-    try {
-      return (await client.query(query)).rows as T[];
-    } finally {
-      await client.end();
-    }
-  };
+  const sql = sqlOneShot(() => db.url);
   const count = async (table: string): Promise<number> => (await sql<{ n: number }>(`SELECT count(DISTINCT event_id)::int AS n FROM ${table}`))[0].n;
   const stream = (): string => streamKey(prefix, ThingHappened.type);
   const stats = (app: INestApplicationContext) => (app.get(TRANSPORT) as RedisStreamsTransport).stats();

@@ -1,7 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import { Client } from 'pg';
-import { createTestDatabase, eventually, type TestDatabase } from '@modulith/testing';
+import { createTestDatabase, eventually, sqlOneShot, type TestDatabase } from '@modulith/testing';
 import { databaseTestConfig } from '@modulith/database/testing';
 import type { MessagingConfig } from '../../messaging.config';
 import { MessagingMetrics } from '../../metrics/messaging-metrics';
@@ -29,15 +28,7 @@ describe('Redis Streams transport (real Redis and PostgreSQL)', () => {
     apps.push(started.app);
     return started;
   };
-  const sql = async <T>(query: string, parameters: unknown[] = []): Promise<T[]> => {
-    const client = new Client({ connectionString: db.url });
-    await client.connect();
-    try {
-      return (await client.query(query, parameters)).rows as T[];
-    } finally {
-      await client.end();
-    }
-  };
+  const sql = sqlOneShot(() => db.url);
   const count = async (table: string): Promise<number> => (await sql<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`))[0].n;
   const distinctEffects = async (schema: 'alpha' | 'beta'): Promise<number> =>
     (await sql<{ n: number }>(`SELECT count(DISTINCT event_id)::int AS n FROM ${schema}.effects`))[0].n;
