@@ -5,22 +5,11 @@ import { createServer, type Server } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Test } from '@nestjs/testing';
-import { Client } from 'pg';
 import { Database } from './database';
 import { DatabaseModule } from './database.module';
 import { EmbeddedPostgresPortConflictError } from './embedded-postgres.errors';
 import { EmbeddedPostgresServer } from './embedded-postgres.server';
-import { freePort, TEST_SERVER_URL } from '@modulith/testing';
-
-async function query(url: string, sql: string): Promise<unknown[]> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
+import { freePort, sqlOneShot, TEST_SERVER_URL } from '@modulith/testing';
 
 async function listening<S extends Server>(server: S, port: number): Promise<S> {
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
@@ -37,7 +26,7 @@ async function failure(work: Promise<unknown>): Promise<EmbeddedPostgresPortConf
 }
 
 async function servedFolder(url: string): Promise<string> {
-  const [row] = (await query(url, 'SHOW data_directory')) as { data_directory: string }[];
+  const [row] = await sqlOneShot(url)<{ data_directory: string }>('SHOW data_directory');
   return row.data_directory;
 }
 
@@ -57,13 +46,13 @@ describe('EmbeddedPostgresServer (real PostgreSQL binaries)', () => {
     const options = { dataDir: path.join(root, 'pg'), port, log: (message: string) => logs.push(message) };
     const first = new EmbeddedPostgresServer(options);
     const url = await first.start();
-    await query(url, 'CREATE TABLE kept (value text); INSERT INTO kept VALUES ($$survives restarts$$)');
+    await sqlOneShot(url)('CREATE TABLE kept (value text); INSERT INTO kept VALUES ($$survives restarts$$)');
     await first.stop();
 
     const second = new EmbeddedPostgresServer(options);
     await second.start();
     try {
-      expect(await query(url, 'SELECT value FROM kept')).toEqual([{ value: 'survives restarts' }]);
+      expect(await sqlOneShot(url)('SELECT value FROM kept')).toEqual([{ value: 'survives restarts' }]);
       expect(logs.some((line) => line.includes('reusing embedded PostgreSQL data'))).toBe(true);
       expect(logs.some((line) => line.includes(options.dataDir))).toBe(true);
 
@@ -72,7 +61,7 @@ describe('EmbeddedPostgresServer (real PostgreSQL binaries)', () => {
       await visitor.start();
       await visitor.stop();
       expect(logs.some((line) => line.includes(`using the embedded PostgreSQL of process ${process.pid}`))).toBe(true);
-      expect(await query(url, 'SELECT count(*)::int AS n FROM kept')).toEqual([{ n: 1 }]);
+      expect(await sqlOneShot(url)('SELECT count(*)::int AS n FROM kept')).toEqual([{ n: 1 }]);
     } finally {
       await second.stop();
     }
@@ -93,7 +82,7 @@ describe('DatabaseModule.forRoot without a url', () => {
       expect(await source.query('SHOW data_directory')).toEqual([{ data_directory: path.join(root, 'pg') }]);
       await app.close();
       expect(source.isInitialized).toBe(false);
-      await expect(query(`postgres://postgres@127.0.0.1:${port}/postgres`, 'SELECT 1')).rejects.toThrow(/ECONNREFUSED/);
+      await expect(sqlOneShot(`postgres://postgres@127.0.0.1:${port}/postgres`)('SELECT 1')).rejects.toThrow(/ECONNREFUSED/);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
@@ -112,7 +101,7 @@ describe('EmbeddedPostgresServer after its app was killed', () => {
       writeFileSync(path.join(root, 'postgres.owner'), '999999');
       const second = new EmbeddedPostgresServer(options);
       await second.start();
-      expect(await query(url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+      expect(await sqlOneShot(url)('SELECT 1 AS one')).toEqual([{ one: 1 }]);
       await second.stop();
       await first.stop(); // already gone: a no-op
     } finally {
@@ -146,7 +135,7 @@ describe('EmbeddedPostgresServer on a port it does not get (issue 12)', () => {
     const port = await freePort();
     const a = server('a', port);
     const url = await a.start();
-    await query(url, 'CREATE TABLE owned_by_a (value text); INSERT INTO owned_by_a VALUES ($$a$$)');
+    await sqlOneShot(url)('CREATE TABLE owned_by_a (value text); INSERT INTO owned_by_a VALUES ($$a$$)');
 
     const b = server('b', port);
     const error = await failure(b.start());
@@ -160,7 +149,7 @@ describe('EmbeddedPostgresServer on a port it does not get (issue 12)', () => {
     expect(existsSync(path.join(bDir, 'postmaster.pid'))).toBe(false);
     expect(logs.some((line) => line.includes(`listening on 127.0.0.1:${port}, data in ${bDir}`))).toBe(false);
     expect(await servedFolder(url)).toBe(aDir);
-    expect(await query(url, 'SELECT value FROM owned_by_a')).toEqual([{ value: 'a' }]);
+    expect(await sqlOneShot(url)('SELECT value FROM owned_by_a')).toEqual([{ value: 'a' }]);
   }, 60_000);
 
   it('two apps starting at once on one port with other data folders: one starts, the other fails naming the port; neither serves the other one', async () => {
