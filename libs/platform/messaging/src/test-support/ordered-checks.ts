@@ -1,8 +1,7 @@
 // What the ordered-delivery tests compare: what the producer committed (`ordered_producer.sent`)
 // with what each subscriber applied (`<schema>.applied`, in the order it applied them).
+import type { Sql } from '@modulith/testing';
 import { ORDERED_SUBSCRIBERS, type OrderedConsumer } from './ordered-events';
-
-export type Sql = <T>(query: string, parameters?: unknown[]) => Promise<T[]>;
 
 export interface Applied {
   /** Order of application (a sequence, taken when the row was written). */
