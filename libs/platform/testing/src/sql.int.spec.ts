@@ -1,7 +1,7 @@
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import { eventually } from './eventually';
 import { sqlOneShot } from './sql';
-import { createTestDatabase, type TestDatabase } from './test-database';
+import { connectToTestServer, createTestDatabase, type TestDatabase } from './test-database';
 
 describe('sqlOneShot (real PostgreSQL)', () => {
   let db: TestDatabase;
@@ -11,9 +11,8 @@ describe('sqlOneShot (real PostgreSQL)', () => {
     (await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = $2', [db.name, APPLICATION])).rows[0].n;
 
   beforeAll(async () => {
-    db = await createTestDatabase('sql_one_shot');
-    admin = new Client({ connectionString: db.url });
-    await admin.connect();
+    // The observer sits on the server's own database, so it is never one of the clients it counts.
+    [db, admin] = await Promise.all([createTestDatabase('sql_one_shot'), connectToTestServer()]);
   });
 
   afterAll(async () => {
