@@ -126,9 +126,11 @@ const APPLY_ANALYTICS = `
 
 // Key progress by compare-and-set (as the keyed bound), then StatementRepository.heads and
 // insertLines: each line's balance the previous line's plus its change. `ok` is false when a
-// batch does not follow its keys' progress.
-const APPLY_STATEMENT = `
-  WITH ${cursorMove('statement', 8)}, ${keyProgressMove('statement')},
+// batch does not follow its keys' progress. Each applier moves a cursor of its own (`cursor`):
+// its keys' events are its alone, and one cursor row shared by both made each applier's commit
+// wait for the other's (its row lock).
+const applyStatement = (cursor: string): string => `
+  WITH ${cursorMove(cursor, 8)}, ${keyProgressMove('statement')},
   fresh AS (
     INSERT INTO fx.inbox (subscriber, event_id) SELECT 'statement', unnest($1::uuid[])
     ON CONFLICT DO NOTHING RETURNING event_id),
@@ -159,9 +161,10 @@ interface Batch {
   events: LogEvent[];
 }
 
-/** One applier of one consumer: its batches waiting (statement: its keys' share of each), its sleep. */
+/** One applier of one consumer: its log cursor, its batches waiting (statement: its keys' share of each), its sleep. */
 interface Applier {
   consumer: Consumer;
+  cursor: string;
   queue: Batch[];
   wakeup: Wakeup;
   busy: boolean;
@@ -175,8 +178,15 @@ export class BareSqlSplitReference implements PeerPipeline {
   /** A claim is in flight or not handed on yet: what it took is in no queue, nor in the outbox. */
   private claiming = false;
   private readonly appliers: Applier[] = CONSUMERS.flatMap((consumer) =>
-    Array.from({ length: APPLIERS[consumer] }, () => ({ consumer, queue: [], wakeup: new Wakeup(), busy: false })),
+    Array.from({ length: APPLIERS[consumer] }, (_, index) => ({
+      consumer,
+      cursor: APPLIERS[consumer] === 1 ? consumer : `${consumer}-${index}`,
+      queue: [],
+      wakeup: new Wakeup(),
+      busy: false,
+    })),
   );
+  private readonly statementSql = new Map(this.appliers.map((applier) => [applier.cursor, applyStatement(applier.cursor)]));
 
   /** Claim loop, appliers, two producers and one spare. */
   readonly poolSize = 1 + this.appliers.length + 3;
@@ -184,7 +194,7 @@ export class BareSqlSplitReference implements PeerPipeline {
   async setup(pool: Pool): Promise<void> {
     this.pool = pool;
     await pool.query(TABLES);
-    await pool.query(logTables(CONSUMERS));
+    await pool.query(logTables(this.appliers.map((applier) => applier.cursor)));
   }
 
   async produce(batch: Transfer[]): Promise<void> {
@@ -242,14 +252,14 @@ export class BareSqlSplitReference implements PeerPipeline {
       }
       applier.busy = true;
       try {
-        await this.apply(applier.consumer, batch);
+        await this.apply(applier, batch);
       } finally {
         applier.busy = false;
       }
     }
   }
 
-  private async apply(consumer: Consumer, { position, events }: Batch): Promise<void> {
+  private async apply({ consumer, cursor }: Applier, { position, events }: Batch): Promise<void> {
     const ids = events.map((event) => event.id);
     const field = (name: string): string[] => events.map((event) => event.payload[name]);
     if (consumer === 'ledger') {
@@ -259,7 +269,7 @@ export class BareSqlSplitReference implements PeerPipeline {
       await this.pool.query(APPLY_ANALYTICS, [ids, field('occurredAt'), field('currency'), field('amount'), position]);
     } else {
       const params = [ids, field('account'), field('currency'), field('entrySeq'), field('delta'), events.map((event) => event.key), events.map((event) => event.keySeq), position];
-      const { rows } = await this.pool.query<{ ok: boolean }>(APPLY_STATEMENT, params);
+      const { rows } = await this.pool.query<{ ok: boolean }>(this.statementSql.get(cursor) as string, params);
       if (rows[0]?.ok !== true) throw new Error("statement: a batch did not follow its keys' progress");
       return;
     }
