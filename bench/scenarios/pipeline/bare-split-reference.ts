@@ -161,6 +161,24 @@ interface Batch {
   events: LogEvent[];
 }
 
+/**
+ * The queue's first batch joined by the batches behind it, up to `BATCH` events, as the platform's
+ * log reader hands a subscriber the events of several log rows at once (`LogLane.handOver`): an
+ * applier that fell behind applies its backlog in fewer, larger statements. Each key's events
+ * stay in order; the batch's position is its last one's.
+ */
+function takeBatch(queue: Batch[]): Batch | undefined {
+  const first = queue.shift();
+  if (!first) return undefined;
+  let { position, events } = first;
+  while (queue.length > 0 && events.length + queue[0].events.length <= BATCH) {
+    const next = queue.shift() as Batch;
+    events = events.concat(next.events);
+    position = next.position;
+  }
+  return { position, events };
+}
+
 /** One applier of one consumer: its log cursor, its batches waiting (statement: its keys' share of each), its sleep. */
 interface Applier {
   consumer: Consumer;
@@ -245,7 +263,7 @@ export class BareSqlSplitReference implements PeerPipeline {
 
   private async applyLoop(applier: Applier): Promise<void> {
     while (this.running || applier.queue.length > 0) {
-      const batch = applier.queue.shift();
+      const batch = takeBatch(applier.queue);
       if (!batch) {
         if (this.running) await applier.wakeup.sleep(1000);
         continue;
