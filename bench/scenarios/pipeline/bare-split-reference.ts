@@ -126,9 +126,11 @@ const APPLY_ANALYTICS = `
 
 // Key progress by compare-and-set (as the keyed bound), then StatementRepository.heads and
 // insertLines: each line's balance the previous line's plus its change. `ok` is false when a
-// batch does not follow its keys' progress.
-const APPLY_STATEMENT = `
-  WITH ${cursorMove('statement', 8)}, ${keyProgressMove('statement')},
+// batch does not follow its keys' progress. Each applier moves a cursor of its own (`cursor`):
+// its keys' events are its alone, and one cursor row shared by both made each applier's commit
+// wait for the other's (its row lock).
+const applyStatement = (cursor: string): string => `
+  WITH ${cursorMove(cursor, 8)}, ${keyProgressMove('statement')},
   fresh AS (
     INSERT INTO fx.inbox (subscriber, event_id) SELECT 'statement', unnest($1::uuid[])
     ON CONFLICT DO NOTHING RETURNING event_id),
@@ -159,9 +161,28 @@ interface Batch {
   events: LogEvent[];
 }
 
-/** One applier of one consumer: its batches waiting (statement: its keys' share of each), its sleep. */
+/**
+ * The queue's first batch joined by the batches behind it, up to `BATCH` events, as the platform's
+ * log reader hands a subscriber the events of several log rows at once (`LogLane.handOver`): an
+ * applier that fell behind applies its backlog in fewer, larger statements. Each key's events
+ * stay in order; the batch's position is its last one's.
+ */
+function takeBatch(queue: Batch[]): Batch | undefined {
+  const first = queue.shift();
+  if (!first) return undefined;
+  let { position, events } = first;
+  while (queue.length > 0 && events.length + queue[0].events.length <= BATCH) {
+    const next = queue.shift() as Batch;
+    events = events.concat(next.events);
+    position = next.position;
+  }
+  return { position, events };
+}
+
+/** One applier of one consumer: its log cursor, its batches waiting (statement: its keys' share of each), its sleep. */
 interface Applier {
   consumer: Consumer;
+  cursor: string;
   queue: Batch[];
   wakeup: Wakeup;
   busy: boolean;
@@ -175,8 +196,15 @@ export class BareSqlSplitReference implements PeerPipeline {
   /** A claim is in flight or not handed on yet: what it took is in no queue, nor in the outbox. */
   private claiming = false;
   private readonly appliers: Applier[] = CONSUMERS.flatMap((consumer) =>
-    Array.from({ length: APPLIERS[consumer] }, () => ({ consumer, queue: [], wakeup: new Wakeup(), busy: false })),
+    Array.from({ length: APPLIERS[consumer] }, (_, index) => ({
+      consumer,
+      cursor: APPLIERS[consumer] === 1 ? consumer : `${consumer}-${index}`,
+      queue: [],
+      wakeup: new Wakeup(),
+      busy: false,
+    })),
   );
+  private readonly statementSql = new Map(this.appliers.map((applier) => [applier.cursor, applyStatement(applier.cursor)]));
 
   /** Claim loop, appliers, two producers and one spare. */
   readonly poolSize = 1 + this.appliers.length + 3;
@@ -184,7 +212,7 @@ export class BareSqlSplitReference implements PeerPipeline {
   async setup(pool: Pool): Promise<void> {
     this.pool = pool;
     await pool.query(TABLES);
-    await pool.query(logTables(CONSUMERS));
+    await pool.query(logTables(this.appliers.map((applier) => applier.cursor)));
   }
 
   async produce(batch: Transfer[]): Promise<void> {
@@ -235,21 +263,21 @@ export class BareSqlSplitReference implements PeerPipeline {
 
   private async applyLoop(applier: Applier): Promise<void> {
     while (this.running || applier.queue.length > 0) {
-      const batch = applier.queue.shift();
+      const batch = takeBatch(applier.queue);
       if (!batch) {
         if (this.running) await applier.wakeup.sleep(1000);
         continue;
       }
       applier.busy = true;
       try {
-        await this.apply(applier.consumer, batch);
+        await this.apply(applier, batch);
       } finally {
         applier.busy = false;
       }
     }
   }
 
-  private async apply(consumer: Consumer, { position, events }: Batch): Promise<void> {
+  private async apply({ consumer, cursor }: Applier, { position, events }: Batch): Promise<void> {
     const ids = events.map((event) => event.id);
     const field = (name: string): string[] => events.map((event) => event.payload[name]);
     if (consumer === 'ledger') {
@@ -259,7 +287,7 @@ export class BareSqlSplitReference implements PeerPipeline {
       await this.pool.query(APPLY_ANALYTICS, [ids, field('occurredAt'), field('currency'), field('amount'), position]);
     } else {
       const params = [ids, field('account'), field('currency'), field('entrySeq'), field('delta'), events.map((event) => event.key), events.map((event) => event.keySeq), position];
-      const { rows } = await this.pool.query<{ ok: boolean }>(APPLY_STATEMENT, params);
+      const { rows } = await this.pool.query<{ ok: boolean }>(this.statementSql.get(cursor) as string, params);
       if (rows[0]?.ok !== true) throw new Error("statement: a batch did not follow its keys' progress");
       return;
     }
