@@ -44,9 +44,9 @@ function claimAndLog(claimed: string, columns: string): string {
   SELECT ${columns}, (SELECT position FROM logged) AS position FROM claimed`;
 }
 
-/** A common table expression moving `subscriber`'s cursor to the position in parameter `$n`. */
-export const cursorMove = (subscriber: string, n = 5): string =>
-  `moved AS (UPDATE bare.log_cursors SET position = greatest(position, $${n}) WHERE subscriber = '${subscriber}')`;
+/** A common table expression moving the cursor row `cursor` to the position in parameter `$n`. */
+export const cursorMove = (cursor: string, n = 5): string =>
+  `moved AS (UPDATE bare.log_cursors SET position = greatest(position, $${n}) WHERE subscriber = '${cursor}')`;
 
 // ------------------------------------------------------------ keyed
 
@@ -116,9 +116,9 @@ export const keyProgressMove = (subscriber: string): string => `
 export const KEYS_FOLLOWED = '(SELECT count(*) FROM advanced) + (SELECT count(*) FROM followed) = (SELECT count(*) FROM runs)';
 
 /** Inbox + effect + cursor, and each key's progress moved over the batch's run of it: `ok` is false when a run does not follow its key's progress. */
-function keyedApply(subscriber: Subscriber): string {
+function keyedApply(subscriber: Subscriber, cursor: string): string {
   return `
-    WITH ${cursorMove(subscriber)},
+    WITH ${cursorMove(cursor)},
     ${keyProgressMove(subscriber)},
     fresh AS (
       INSERT INTO fx.inbox (subscriber, event_id) SELECT '${subscriber}', unnest($1::uuid[])
@@ -146,9 +146,14 @@ interface Claimed {
   events: ClaimedEvent[];
 }
 
-/** One applier of one subscriber: its batches waiting (keyed: its share of each batch, by key), its sleep. */
+/**
+ * One applier of one subscriber: its log cursor, its batches waiting (keyed: its share of each
+ * batch, by key), its sleep. Each applier moves a cursor row of its own: one row per subscriber
+ * made each of its two appliers' commits wait for the other's (the row lock).
+ */
 interface Applier {
   subscriber: Subscriber;
+  cursor: string;
   queue: Claimed[];
   wakeup: Wakeup;
 }
@@ -158,15 +163,20 @@ export class BareSqlSplit implements PeerPipeline {
   private running = false;
   private loops: Promise<void>[] = [];
   private readonly claimWakeups: Wakeup[];
-  private readonly appliers: Applier[] = SUBSCRIBERS.flatMap((subscriber) => Array.from({ length: APPLIERS }, () => ({ subscriber, queue: [], wakeup: new Wakeup() })));
+  private readonly appliers: Applier[] = SUBSCRIBERS.flatMap((subscriber) =>
+    Array.from({ length: APPLIERS }, (_, index) => ({ subscriber, cursor: `${subscriber}-${index}`, queue: [], wakeup: new Wakeup() })),
+  );
   private readonly claim: string;
-  private readonly apply: Map<Subscriber, string>;
+  /** Each applier's statement, by its cursor. */
+  private readonly apply: Map<string, string>;
 
   constructor(private readonly keyed: boolean) {
     // Keyed claims go one at a time, in insertion order (each key's events in the order committed).
     this.claimWakeups = Array.from({ length: keyed ? 1 : 2 }, () => new Wakeup());
     this.claim = keyed ? claimAndLog(CLAIMED_KEYED, 'id, payload, ordering_key, key_seq') : claimAndLog(CLAIMED, 'id, payload');
-    this.apply = new Map(SUBSCRIBERS.map((subscriber) => [subscriber, keyed ? keyedApply(subscriber) : effectSql(subscriber, 'uuid', cursorMove(subscriber))]));
+    this.apply = new Map(
+      this.appliers.map(({ subscriber, cursor }) => [cursor, keyed ? keyedApply(subscriber, cursor) : effectSql(subscriber, 'uuid', cursorMove(cursor))]),
+    );
   }
 
   get poolSize(): number {
@@ -176,7 +186,7 @@ export class BareSqlSplit implements PeerPipeline {
   async setup(pool: Pool): Promise<void> {
     this.pool = pool;
     await pool.query(this.keyed ? KEYED_TABLES : OUTBOX_TABLE);
-    await pool.query(logTables(SUBSCRIBERS));
+    await pool.query(logTables(this.appliers.map((applier) => applier.cursor)));
   }
 
   async produce(batch: Transfer[]): Promise<void> {
@@ -241,7 +251,7 @@ export class BareSqlSplit implements PeerPipeline {
       }
       const params = [...effectParams(applier.subscriber, claimed.events), claimed.position];
       if (this.keyed) params.push(claimed.events.map((event) => event.key), claimed.events.map((event) => event.keySeq));
-      const { rows } = await this.pool.query<{ ok?: boolean }>(this.apply.get(applier.subscriber) as string, params);
+      const { rows } = await this.pool.query<{ ok?: boolean }>(this.apply.get(applier.cursor) as string, params);
       if (this.keyed && rows[0]?.ok !== true) throw new Error(`${applier.subscriber}: a batch did not follow its keys' progress`);
       handled(
         applier.subscriber,
