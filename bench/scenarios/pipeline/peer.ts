@@ -53,6 +53,8 @@ export interface PeerPipeline {
   settle?(timeoutMs: number): Promise<number>;
   /** Checks of the peer's own effects, instead of the shared `fx` inbox and effect counts. */
   effectChecks?(pool: Pool, n: number): Promise<Check[]>;
+  /** Keyed peers: batches applied that did not follow their keys' progress (checked to be 0 after each run). */
+  readonly orderViolations?: number;
   /** Clears the peer's own bookkeeping between runs. */
   reset(): Promise<void>;
   close(): Promise<void>;
@@ -228,6 +230,7 @@ export function servePeer(peer: PeerPipeline, { idType = 'text', poolSize = 8 }:
           expect(`${subscriber} effects`, await one(`SELECT count(*) AS n FROM fx.${subscriber}`), n);
         }
       }
+      if (peer.orderViolations !== undefined) expect("batches that did not follow their keys' progress", peer.orderViolations, 0);
       expect('left queued, in flight or failed', await peer.leftovers(), 0);
       return checks;
     },
