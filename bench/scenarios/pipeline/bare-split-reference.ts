@@ -9,8 +9,8 @@
  *   `BalanceChanged` per entry into the outbox, numbered per balance (its ordering key);
  * - `analytics` (one applier): inbox and the hourly buckets;
  * - `statement` (two appliers, each key's events on one): inbox, key progress by compare-and-set
- *   (a batch that does not follow it fails the run), and one statement line per change, its
- *   balance the previous line's plus the change.
+ *   (a batch that does not follow it is counted, and fails the run's checks), and one statement
+ *   line per change, its balance the previous line's plus the change.
  * Each applier's batch is one statement in its own transaction, its cursor moved in it. The
  * same tables and statements as the app's modules (`libs/ledger`, `libs/analytics`), merged into
  * one statement per batch, so generous to the shape as the other bounds: no handler code or
@@ -31,8 +31,8 @@ type Consumer = keyof typeof APPLIERS;
 const CONSUMERS = Object.keys(APPLIERS) as Consumer[];
 
 // The outbox of both event types (BalanceChanged keyed, TransferIngested not: the producer is
-// `produceBatch`, as the unkeyed bound's), and the app's
-// ledger and analytics tables (their migrations, as they stand after the last one).
+// `produceBatch`, as the unkeyed bound's), and the app's ledger and analytics tables (their
+// migrations, as they stand after the last one).
 const TABLES = `
   CREATE SCHEMA IF NOT EXISTS bare;
   CREATE TABLE IF NOT EXISTS bare.outbox (

@@ -10,7 +10,7 @@
  * key (the transfer's `to` account, 1,000 keys) in its statement, locking the keys' counters until
  * it commits; one claim loop takes events in insertion order; each subscriber's statement also
  * moves its progress per key, only from the number just before the batch's first of that key
- * (a gap fails the statement), and the batch is split between its appliers by key.
+ * (a gap is counted, and fails the run's checks), and the batch is split between its appliers by key.
  *
  * It is generous to that shape, which is what makes it a bound: each subscriber's transaction is
  * one statement with no handler code between BEGIN and COMMIT, nothing is retried or held, the log
