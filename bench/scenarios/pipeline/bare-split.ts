@@ -26,12 +26,12 @@ import { committed, delivering, effectParams, effectSql, handled, hash, SUBSCRIB
 /** Batches one subscriber applies at once (the platform's `RELAY_CONCURRENCY` in the bench). */
 const APPLIERS = 2;
 
-/** The log and a cursor per subscriber (`bare.event_log`, `bare.log_cursors`). */
-export const logTables = (subscribers: readonly string[]): string => `
+/** The log and a cursor row per name in `cursors` (`bare.event_log`, `bare.log_cursors`). */
+export const logTables = (cursors: readonly string[]): string => `
   CREATE TABLE IF NOT EXISTS bare.event_log (position bigserial PRIMARY KEY, events json NOT NULL);
   ALTER TABLE bare.event_log ALTER COLUMN events SET STORAGE EXTERNAL;
   CREATE TABLE IF NOT EXISTS bare.log_cursors (subscriber text PRIMARY KEY, position bigint NOT NULL);
-  INSERT INTO bare.log_cursors SELECT unnest(ARRAY['${subscribers.join("','")}']), 0 ON CONFLICT DO NOTHING`;
+  INSERT INTO bare.log_cursors SELECT unnest(ARRAY['${cursors.join("','")}']), 0 ON CONFLICT DO NOTHING`;
 
 /** Appends the claimed rows to the log as one row; returns them with its position. */
 function claimAndLog(claimed: string, columns: string): string {
